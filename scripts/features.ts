@@ -1,0 +1,75 @@
+/**
+ * Extract encoder features for every image in a folder into one cache file.
+ *
+ *   npm run features -- --images DIR --out FILE [--encoder mobilenet_v2] [--workers 2] [--list captions.json]
+ *
+ * With --workers N the images are split across N worker threads (the wasm
+ * backend uses one core per thread).
+ */
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { progress } from '../src/cli/progress.js';
+import { tsWorker } from '../src/cli/ts-worker.js';
+import { writeFeatureSet } from '../src/data/features.js';
+import { log } from '../src/log.js';
+
+const { values } = parseArgs({
+  options: {
+    images: { type: 'string' },
+    out: { type: 'string' },
+    encoder: { type: 'string', default: 'mobilenet_v2' },
+    models: { type: 'string', default: 'models' },
+    workers: { type: 'string', default: '1' },
+    limit: { type: 'string' },
+  },
+});
+const args = z
+  .object({
+    images: z.string({ required_error: '--images DIR is required' }),
+    out: z.string({ required_error: '--out FILE is required' }),
+    encoder: z.string(),
+    models: z.string(),
+    workers: z.coerce.number().int().min(1).max(16),
+    limit: z.coerce.number().int().positive().optional(),
+  })
+  .parse(values);
+
+const IMAGE_EXT = /\.(jpe?g|png|webp|gif|tiff?|avif)$/i;
+let files = (await readdir(args.images)).filter((f) => IMAGE_EXT.test(f)).sort();
+if (args.limit) files = files.slice(0, args.limit);
+if (files.length === 0) throw new Error(`no images found in ${args.images}`);
+
+const started = Date.now();
+const bar = progress('features', files.length, 15);
+let done = 0;
+let dim = 0;
+const rows = new Map<string, Float32Array>();
+
+const chunks = Array.from({ length: args.workers }, (_, w) => files.filter((_, i) => i % args.workers === w));
+await Promise.all(
+  chunks.map(
+    (chunk) =>
+      new Promise<void>((resolve, reject) => {
+        const worker = tsWorker(new URL('../src/encoder/feature-worker.ts', import.meta.url), {
+          workerData: { files: chunk.map((f) => path.join(args.images, f)), encoder: args.encoder, models: args.models },
+        });
+        worker.on('message', (msg: { file: string; features: Float32Array }) => {
+          rows.set(path.basename(msg.file), msg.features);
+          dim = msg.features.length;
+          bar.update(++done, { img_per_s: done / ((Date.now() - started) / 1000) });
+        });
+        worker.on('error', reject);
+        worker.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`worker exited with ${code}`))));
+      }),
+  ),
+);
+bar.stop();
+
+const keys = files.filter((f) => rows.has(f));
+const data = new Float32Array(keys.length * dim);
+keys.forEach((k, i) => data.set(rows.get(k)!, i * dim));
+await writeFeatureSet(args.out, { encoder: args.encoder, dim, keys, data });
+const seconds = (Date.now() - started) / 1000;
+log.info({ out: args.out, images: keys.length, dim, seconds, img_per_s: keys.length / seconds }, 'features written');

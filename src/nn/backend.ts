@@ -1,0 +1,62 @@
+import * as tf from '@tensorflow/tfjs';
+import { createRequire } from 'node:module';
+import { log } from '../log.js';
+import { registerWasmExtras } from './wasm-kernels.js';
+
+/** Backends in order of preference. 'tensorflow' is the tfjs-node(-gpu) native binding. */
+export const BACKENDS = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+const require = createRequire(import.meta.url);
+let chosen: BackendName | undefined;
+
+async function tryBackend(name: BackendName): Promise<boolean> {
+  try {
+    switch (name) {
+      case 'tfjs-node-gpu':
+      case 'tfjs-node':
+        // The native packages register the 'tensorflow' backend on require.
+        // They are optional dependencies: absent on machines where their install failed.
+        require(`@tensorflow/${name}`);
+        return await tf.setBackend('tensorflow');
+      case 'wasm':
+        await import('@tensorflow/tfjs-backend-wasm');
+        registerWasmExtras();
+        return await tf.setBackend('wasm');
+      case 'cpu':
+        return await tf.setBackend('cpu');
+    }
+  } catch (err) {
+    log.debug({ backend: name, err: String(err) }, 'backend unavailable');
+    return false;
+  }
+}
+
+/**
+ * Pick the best backend this machine can load (or the one forced by `force`,
+ * e.g. from TF_BACKEND). Idempotent: later calls return the first choice.
+ */
+export async function initBackend(force?: BackendName): Promise<BackendName> {
+  if (chosen) return chosen;
+  const order = force ? [force] : BACKENDS;
+  for (const name of order) {
+    if (await tryBackend(name)) {
+      await tf.ready();
+      chosen = name;
+      log.info({ backend: name, tfBackend: tf.getBackend() }, 'tensorflow backend selected');
+      return name;
+    }
+  }
+  throw new Error(`no TensorFlow.js backend could be loaded (tried ${order.join(', ')})`);
+}
+
+export function currentBackend(): BackendName {
+  if (!chosen) throw new Error('initBackend() has not run');
+  return chosen;
+}
+
+export function parseBackendName(value: string | undefined): BackendName | undefined {
+  if (!value) return undefined;
+  if ((BACKENDS as readonly string[]).includes(value)) return value as BackendName;
+  throw new Error(`TF_BACKEND must be one of ${BACKENDS.join(', ')}; got "${value}"`);
+}
