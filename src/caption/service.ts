@@ -1,0 +1,65 @@
+import * as tf from '@tensorflow/tfjs';
+import path from 'node:path';
+import { loadEncoder } from '../encoder/registry.js';
+import type { Encoder } from '../encoder/types.js';
+import { decodeToRgb, type ImageLimits } from '../image/decode.js';
+import { generateCaptions, type Caption, type GenerateOptions } from './generate.js';
+import { CaptionModel } from './model.js';
+
+export interface CaptionResult {
+  captions: Caption[];
+  model: { name: string; version: string };
+  timings_ms: { decode_image: number; encode: number; generate: number };
+}
+
+/** Image bytes → captions: sharp decoding, the CNN encoder, the LSTM decoder. */
+export class CaptionService {
+  private constructor(
+    readonly encoder: Encoder,
+    readonly model: CaptionModel,
+  ) {}
+
+  /** Load the decoder in `modelsDir/caption` and the encoder it was trained with. */
+  static async load(modelsDir: string, captionDir = path.join(modelsDir, 'caption')): Promise<CaptionService> {
+    const model = await CaptionModel.load(captionDir);
+    const encoder = await loadEncoder(model.config.encoder, modelsDir);
+    if (encoder.dim !== model.config.featureDim) {
+      throw new Error(`encoder ${encoder.name} gives ${encoder.dim}-d features; the decoder expects ${model.config.featureDim}`);
+    }
+    return new CaptionService(encoder, model);
+  }
+
+  /** Encoder features for an image: [1, dim]. Caller disposes. */
+  async features(image: Buffer, limits?: ImageLimits): Promise<{ features: tf.Tensor2D; decodeMs: number; encodeMs: number }> {
+    const t0 = performance.now();
+    const rgb = await decodeToRgb(image, this.encoder.inputSize, limits);
+    const t1 = performance.now();
+    const size = this.encoder.inputSize;
+    const features = tf.tidy(() => this.encoder.encode(tf.tensor4d(rgb.data, [1, size, size, 3], 'float32')));
+    await features.data(); // finish the work inside the encode timing
+    return { features, decodeMs: t1 - t0, encodeMs: performance.now() - t1 };
+  }
+
+  async caption(image: Buffer, opts: GenerateOptions, limits?: ImageLimits): Promise<CaptionResult> {
+    const { features, decodeMs, encodeMs } = await this.features(image, limits);
+    const t0 = performance.now();
+    let captions: Caption[];
+    try {
+      captions = generateCaptions(this.model, features, opts);
+    } finally {
+      features.dispose();
+    }
+    return {
+      captions,
+      model: { name: this.model.config.name, version: this.model.config.version },
+      timings_ms: { decode_image: round(decodeMs), encode: round(encodeMs), generate: round(performance.now() - t0) },
+    };
+  }
+
+  dispose(): void {
+    this.encoder.dispose();
+    this.model.dispose();
+  }
+}
+
+const round = (ms: number) => Math.round(ms * 10) / 10;

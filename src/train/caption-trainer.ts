@@ -1,0 +1,225 @@
+import * as tf from '@tensorflow/tfjs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { progress } from '../cli/progress.js';
+import type { CaptionConfig } from '../caption/config.js';
+import { greedyCaptions } from '../caption/generate.js';
+import { CaptionModel } from '../caption/model.js';
+import type { CaptionedImage } from '../data/captions.js';
+import { indexKeys, type FeatureSet } from '../data/features.js';
+import { scoreCaptions, type CaptionScores } from '../eval/caption-metrics.js';
+import { log } from '../log.js';
+import { loadTensors, saveTensors } from '../nn/io.js';
+import { clipByGlobalNorm, rng } from '../nn/ops.js';
+import { tokenizeWords } from '../text/tokenize.js';
+import { Vocab } from '../text/vocab.js';
+import { bucketedBatches, type Batch, type Example } from './batches.js';
+
+export const trainOptionsSchema = z.object({
+  name: z.string().default('caption-flickr8k'),
+  version: z.string().default('1'),
+  embedDim: z.number().int().positive().default(256),
+  hiddenDim: z.number().int().positive().default(512),
+  dropout: z.number().min(0).max(0.9).default(0.5),
+  minWordCount: z.number().int().positive().default(5),
+  maxWords: z.number().int().positive().default(20),
+  batchSize: z.number().int().positive().default(64),
+  epochs: z.number().int().positive().default(20),
+  learningRate: z.number().positive().default(2e-3),
+  /** Multiply the learning rate by this after each epoch. */
+  lrDecay: z.number().positive().max(1).default(0.85),
+  gradClip: z.number().positive().default(5),
+  /** Stop after this many epochs without a better val CIDEr-D. */
+  patience: z.number().int().positive().default(3),
+  /** Stop (after the current epoch) once training has run this long. */
+  maxMinutes: z.number().positive().default(Infinity),
+  /** Validate every this many batches as well as at epoch ends (0: epoch ends only). */
+  seed: z.number().int().default(1234),
+});
+export type TrainOptions = z.infer<typeof trainOptionsSchema>;
+
+export interface TrainData {
+  train: CaptionedImage[];
+  val: CaptionedImage[];
+  features: FeatureSet;
+}
+
+interface TrainState {
+  epoch: number;
+  bestCider: number;
+  bestEpoch: number;
+  learningRate: number;
+  elapsedSeconds: number;
+  history: { epoch: number; loss: number; tokensPerSecond: number; val: CaptionScores }[];
+}
+
+const STATE_FILE = 'state.json';
+
+/** Tokenised captions: the source's tokens when it has them (Karpathy), else our tokenizer. */
+export function captionTokens(img: CaptionedImage): string[][] {
+  return img.tokens ?? img.captions.map(tokenizeWords);
+}
+
+/** Examples for images whose features are cached; reports how many lacked features. */
+export function buildExamples(images: CaptionedImage[], vocab: Vocab, features: FeatureSet, maxWords: number): { examples: Example[]; missing: number } {
+  const index = indexKeys(features);
+  const examples: Example[] = [];
+  let missing = 0;
+  for (const img of images) {
+    const row = index.get(img.file);
+    if (row === undefined) {
+      missing++;
+      continue;
+    }
+    for (const tokens of captionTokens(img)) examples.push({ featureRow: row, ids: vocab.encode(tokens, maxWords) });
+  }
+  return { examples, missing };
+}
+
+function featureTensor(features: FeatureSet, rows: readonly number[]): tf.Tensor2D {
+  const data = new Float32Array(rows.length * features.dim);
+  rows.forEach((r, i) => data.set(features.data.subarray(r * features.dim, (r + 1) * features.dim), i * features.dim));
+  return tf.tensor2d(data, [rows.length, features.dim]);
+}
+
+/** Greedy captions for every image with features, scored against its references. */
+export function evaluateModel(model: CaptionModel, images: CaptionedImage[], features: FeatureSet, chunk = 500): { scores: CaptionScores; captions: Map<string | number, string> } {
+  const index = indexKeys(features);
+  const usable = images.filter((img) => index.has(img.file));
+  const hyps = new Map<string | number, string>();
+  const refs = new Map<string | number, string[]>();
+  for (let i = 0; i < usable.length; i += chunk) {
+    const part = usable.slice(i, i + chunk);
+    const feats = featureTensor(features, part.map((img) => index.get(img.file)!));
+    const texts = greedyCaptions(model, feats, model.config.maxWords + 1);
+    feats.dispose();
+    part.forEach((img, j) => {
+      hyps.set(img.id, texts[j]!);
+      refs.set(img.id, img.captions);
+    });
+  }
+  return { scores: scoreCaptions(refs, hyps), captions: hyps };
+}
+
+function trainStep(model: CaptionModel, optimizer: tf.Optimizer, batch: Batch, features: FeatureSet, clip: number, seed: number): { loss: number; norm: number } {
+  const feats = featureTensor(features, batch.featureRows);
+  const tokens = tf.tensor2d(batch.tokens, [batch.size, batch.steps + 1], 'int32');
+  const mask = tf.tensor2d(batch.mask, [batch.size, batch.steps]);
+  const { value, grads } = tf.variableGrads(() => model.loss(feats, tokens, mask, seed), Object.values(model.params));
+  const clipped = clipByGlobalNorm(grads, clip);
+  optimizer.applyGradients(clipped.grads as tf.NamedTensorMap);
+  const loss = value.dataSync()[0]!;
+  tf.dispose([feats, tokens, mask, value, ...Object.values(grads), ...Object.values(clipped.grads)]);
+  return { loss, norm: clipped.norm };
+}
+
+async function saveCheckpoint(dir: string, model: CaptionModel, optimizer: tf.Optimizer, state: TrainState): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await model.save(path.join(dir, 'model'));
+  const optWeights = await optimizer.getWeights();
+  await saveTensors(path.join(dir, 'optimizer'), Object.fromEntries(optWeights.map((w) => [w.name, w.tensor])));
+  await writeFile(path.join(dir, STATE_FILE), JSON.stringify(state, null, 1));
+}
+
+async function loadCheckpoint(dir: string, model: CaptionModel, optimizer: tf.Optimizer): Promise<TrainState> {
+  await model.restore(path.join(dir, 'model'));
+  const opt = await loadTensors(path.join(dir, 'optimizer'));
+  await optimizer.setWeights(Object.entries(opt).map(([name, tensor]) => ({ name, tensor })));
+  return JSON.parse(await readFile(path.join(dir, STATE_FILE), 'utf8')) as TrainState;
+}
+
+/**
+ * Train a caption decoder on cached features: Adam, gradient-norm clipping,
+ * per-epoch learning-rate decay, a checkpoint every epoch (resumable), the
+ * best val CIDEr-D model kept in `outDir`, early stopping on it.
+ */
+export async function trainCaptionModel(data: TrainData, opts: TrainOptions, dirs: { outDir: string; checkpointDir: string; resume: boolean }): Promise<{ model: CaptionModel; state: TrainState }> {
+  const vocab = Vocab.build(data.train.flatMap(captionTokens), opts.minWordCount);
+  const config: CaptionConfig = {
+    kind: 'caption-lstm',
+    name: opts.name,
+    version: opts.version,
+    encoder: data.features.encoder,
+    featureDim: data.features.dim,
+    embedDim: opts.embedDim,
+    hiddenDim: opts.hiddenDim,
+    dropout: opts.dropout,
+    maxWords: opts.maxWords,
+    minWordCount: opts.minWordCount,
+    vocab: [...vocab.words],
+  };
+  const { examples, missing } = buildExamples(data.train, vocab, data.features, opts.maxWords);
+  if (examples.length === 0) throw new Error('no training example has cached features: check --features against the images');
+  if (missing > 0) log.warn({ missing }, 'training images without cached features were skipped');
+  log.info({ vocab: vocab.size, examples: examples.length, valImages: data.val.length }, 'caption training data');
+
+  const model = CaptionModel.init(config, opts.seed);
+  const optimizer = tf.train.adam(opts.learningRate);
+  let state: TrainState = { epoch: 0, bestCider: -Infinity, bestEpoch: 0, learningRate: opts.learningRate, elapsedSeconds: 0, history: [] };
+  const last = path.join(dirs.checkpointDir, 'last');
+  if (dirs.resume) {
+    state = await loadCheckpoint(last, model, optimizer);
+    log.info({ epoch: state.epoch, bestCider: state.bestCider }, 'resumed from checkpoint');
+  }
+  const started = Date.now() - state.elapsedSeconds * 1000;
+
+  while (state.epoch < opts.epochs) {
+    const epoch = state.epoch + 1;
+    (optimizer as unknown as { learningRate: number }).learningRate = state.learningRate;
+    const batches = bucketedBatches(examples, opts.batchSize, rng(opts.seed + epoch));
+    const bar = progress(`epoch ${epoch}`, batches.length);
+    const epochStart = Date.now();
+    let tokens = 0;
+    let lossSum = 0;
+    for (const [i, batch] of batches.entries()) {
+      const { loss } = trainStep(model, optimizer, batch, data.features, opts.gradClip, opts.seed * 100_003 + epoch * 10_007 + i);
+      lossSum += loss * batch.targets;
+      tokens += batch.targets;
+      bar.update(i + 1, { loss: lossSum / tokens, tok_per_s: tokens / ((Date.now() - epochStart) / 1000) });
+    }
+    bar.stop();
+    const tokensPerSecond = tokens / ((Date.now() - epochStart) / 1000);
+    const { scores } = evaluateModel(model, data.val, data.features);
+    state = {
+      ...state,
+      epoch,
+      learningRate: state.learningRate * opts.lrDecay,
+      elapsedSeconds: (Date.now() - started) / 1000,
+      history: [...state.history, { epoch, loss: lossSum / tokens, tokensPerSecond, val: scores }],
+    };
+    log.info({ epoch, loss: lossSum / tokens, tokensPerSecond: Math.round(tokensPerSecond), ...scores }, 'epoch done');
+    if (scores.ciderD > state.bestCider) {
+      state = { ...state, bestCider: scores.ciderD, bestEpoch: epoch };
+      await model.save(dirs.outDir, { training: trainingRecord(opts, state, examples.length), metrics: { val: scores } });
+      log.info({ epoch, ciderD: scores.ciderD, outDir: dirs.outDir }, 'new best model saved');
+    }
+    await saveCheckpoint(last, model, optimizer, state);
+    if (epoch - state.bestEpoch >= opts.patience) {
+      log.info({ bestEpoch: state.bestEpoch }, 'early stopping: val CIDEr-D stopped improving');
+      break;
+    }
+    if (state.elapsedSeconds / 60 >= opts.maxMinutes) {
+      log.info({ minutes: state.elapsedSeconds / 60 }, 'time budget reached');
+      break;
+    }
+  }
+  // Re-save the config of the best model with the final training record.
+  const best = await CaptionModel.load(dirs.outDir);
+  await best.save(dirs.outDir, { training: trainingRecord(opts, state, examples.length), metrics: best.config.metrics });
+  model.dispose();
+  optimizer.dispose();
+  return { model: best, state };
+}
+
+function trainingRecord(opts: TrainOptions, state: TrainState, examples: number): Record<string, unknown> {
+  return {
+    options: { ...opts, maxMinutes: Number.isFinite(opts.maxMinutes) ? opts.maxMinutes : null },
+    examples,
+    epochsRun: state.epoch,
+    bestEpoch: state.bestEpoch,
+    trainingSeconds: Math.round(state.elapsedSeconds),
+    machine: `${process.platform}/${process.arch}`,
+    history: state.history,
+  };
+}
