@@ -3,16 +3,21 @@
  *
  *   npm run features -- --images DIR --out FILE [--encoder mobilenet_v2] [--workers 2] [--list captions.json]
  *
+ * With --labels-out FILE (centernet only) the same forward pass also yields the
+ * detected COCO objects, written as JSON {[file_name]: [{label, score, count}]}.
+ *
  * With --workers N the images are split across N worker threads (the wasm
  * backend uses one core per thread).
  */
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { progress } from '../src/cli/progress.js';
 import { tsWorker } from '../src/cli/ts-worker.js';
 import { writeFeatureSet } from '../src/data/features.js';
+import type { ObjectLabel } from '../src/encoder/centernet.js';
+import type { FeatureMessage } from '../src/encoder/feature-worker.js';
 import { log } from '../src/log.js';
 
 const { values } = parseArgs({
@@ -23,6 +28,7 @@ const { values } = parseArgs({
     models: { type: 'string', default: 'models' },
     workers: { type: 'string', default: '1' },
     limit: { type: 'string' },
+    'labels-out': { type: 'string' },
   },
 });
 const args = z
@@ -33,6 +39,7 @@ const args = z
     models: z.string(),
     workers: z.coerce.number().int().min(1).max(16),
     limit: z.coerce.number().int().positive().optional(),
+    'labels-out': z.string().optional(),
   })
   .parse(values);
 
@@ -46,6 +53,7 @@ const bar = progress('features', files.length, 15);
 let done = 0;
 let dim = 0;
 const rows = new Map<string, Float32Array>();
+const labels = new Map<string, ObjectLabel[]>();
 
 const chunks = Array.from({ length: args.workers }, (_, w) => files.filter((_, i) => i % args.workers === w));
 await Promise.all(
@@ -53,10 +61,16 @@ await Promise.all(
     (chunk) =>
       new Promise<void>((resolve, reject) => {
         const worker = tsWorker(new URL('../src/encoder/feature-worker.ts', import.meta.url), {
-          workerData: { files: chunk.map((f) => path.join(args.images, f)), encoder: args.encoder, models: args.models },
+          workerData: {
+            files: chunk.map((f) => path.join(args.images, f)),
+            encoder: args.encoder,
+            models: args.models,
+            labels: args['labels-out'] !== undefined,
+          },
         });
-        worker.on('message', (msg: { file: string; features: Float32Array }) => {
+        worker.on('message', (msg: FeatureMessage) => {
           rows.set(path.basename(msg.file), msg.features);
+          if (msg.labels) labels.set(path.basename(msg.file), msg.labels);
           dim = msg.features.length;
           bar.update(++done, { img_per_s: done / ((Date.now() - started) / 1000) });
         });
@@ -71,5 +85,9 @@ const keys = files.filter((f) => rows.has(f));
 const data = new Float32Array(keys.length * dim);
 keys.forEach((k, i) => data.set(rows.get(k)!, i * dim));
 await writeFeatureSet(args.out, { encoder: args.encoder, dim, keys, data });
+if (args['labels-out']) {
+  await writeFile(args['labels-out'], JSON.stringify(Object.fromEntries(keys.map((k) => [k, labels.get(k) ?? []]))));
+  log.info({ out: args['labels-out'], images: labels.size }, 'labels written');
+}
 const seconds = (Date.now() - started) / 1000;
 log.info({ out: args.out, images: keys.length, dim, seconds, img_per_s: keys.length / seconds }, 'features written');

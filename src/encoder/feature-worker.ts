@@ -4,19 +4,42 @@ import { readFile } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { decodeToRgb } from '../image/decode.js';
 import { initBackend, parseBackendName } from '../nn/backend.js';
+import { isCenterNetEncoder, labelsOf, type ObjectLabel } from './centernet.js';
 import { loadEncoder } from './registry.js';
 
-const { files, encoder: name, models } = workerData as { files: string[]; encoder: string; models: string };
+/** Posted once per image; `labels` (detected objects) only when workerData.labels is set. */
+export interface FeatureMessage {
+  file: string;
+  features: Float32Array;
+  labels?: ObjectLabel[];
+}
+
+const { files, encoder: name, models, labels } = workerData as {
+  files: string[];
+  encoder: string;
+  models: string;
+  labels?: boolean;
+};
 await initBackend(parseBackendName(process.env.TF_BACKEND));
 const encoder = await loadEncoder(name, models);
+const detector = labels ? encoder : undefined;
+if (detector && !isCenterNetEncoder(detector)) throw new Error(`encoder "${name}" does not detect objects`);
 for (const file of files) {
   const rgb = await decodeToRgb(await readFile(file), encoder.inputSize);
+  if (detector && isCenterNetEncoder(detector)) {
+    // One forward pass gives both the feature vector and the detections.
+    const x = tf.tensor4d(rgb.data, [1, encoder.inputSize, encoder.inputSize, 3], 'float32');
+    const { features, objects } = await detector.encodeAndDetect(x);
+    x.dispose();
+    parentPort!.postMessage({ file, features, labels: labelsOf(objects) } satisfies FeatureMessage);
+    continue;
+  }
   const features = tf.tidy(() => {
     const x = tf.tensor4d(rgb.data, [1, encoder.inputSize, encoder.inputSize, 3], 'float32');
     return encoder.encode(x);
   });
   const row = (await features.data()) as Float32Array;
   features.dispose();
-  parentPort!.postMessage({ file, features: row });
+  parentPort!.postMessage({ file, features: row } satisfies FeatureMessage);
 }
 encoder.dispose();
