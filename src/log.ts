@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { destination, pino, type Logger } from 'pino';
 
 /** One JSON logger for the whole process; LOG_LEVEL overrides the level. */
 export const log: Logger = pino(
@@ -7,5 +7,5 @@ export const log: Logger = pino(
     base: { service: 'captioner' },
   },
   // Synchronous writes: progress lines of long jobs appear when they happen.
-  pino.destination({ dest: 1, sync: true }),
+  destination({ dest: 1, sync: true }),
 );
