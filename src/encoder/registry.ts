@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs';
 import { CENTERNET_NAME, loadCenterNet } from './centernet.js';
 import { loadMobileNet, MOBILENET_NAME } from './mobilenet.js';
 import type { Encoder } from './types.js';
@@ -5,8 +6,10 @@ import type { Encoder } from './types.js';
 export const ENCODER_NAMES = [MOBILENET_NAME, CENTERNET_NAME] as const;
 export type EncoderName = (typeof ENCODER_NAMES)[number];
 
-/** Load a shipped encoder by name from `modelsDir`. */
-export async function loadEncoder(name: string, modelsDir: string): Promise<Encoder> {
+/** Separator of a combined encoder's parts: "mobilenet_v2+centernet". */
+export const COMBINE = '+';
+
+async function loadSingle(name: string, modelsDir: string): Promise<Encoder> {
   switch (name) {
     case MOBILENET_NAME:
       return loadMobileNet(modelsDir);
@@ -14,6 +17,27 @@ export async function loadEncoder(name: string, modelsDir: string): Promise<Enco
       // Ships with @vladmandic/human: read from that package's models folder, not modelsDir.
       return loadCenterNet();
     default:
-      throw new Error(`unknown encoder "${name}"; known: ${ENCODER_NAMES.join(', ')}`);
+      throw new Error(`unknown encoder "${name}"; known: ${ENCODER_NAMES.join(', ')} or several joined by "${COMBINE}"`);
   }
+}
+
+/** Features of several encoders side by side, in the order named. */
+export function combineEncoders(parts: Encoder[]): Encoder {
+  const size = parts[0]!.inputSize;
+  const mismatch = parts.find((p) => p.inputSize !== size);
+  if (mismatch) throw new Error(`cannot combine encoders with input sizes ${size} and ${mismatch.inputSize}`);
+  return {
+    name: parts.map((p) => p.name).join(COMBINE),
+    dim: parts.reduce((n, p) => n + p.dim, 0),
+    inputSize: size,
+    encode: (pixels) => tf.tidy(() => tf.concat(parts.map((p) => p.encode(pixels)), 1) as tf.Tensor2D),
+    dispose: () => parts.forEach((p) => p.dispose()),
+  };
+}
+
+/** Load a shipped encoder, or a combination like "mobilenet_v2+centernet". */
+export async function loadEncoder(name: string, modelsDir: string): Promise<Encoder> {
+  const names = name.split(COMBINE);
+  if (names.length === 1) return loadSingle(name, modelsDir);
+  return combineEncoders(await Promise.all(names.map((n) => loadSingle(n, modelsDir))));
 }
