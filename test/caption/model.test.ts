@@ -34,7 +34,7 @@ describe('CaptionModel', () => {
     ]);
     const tokens = tf.tensor2d(batch.tokens, [2, batch.steps + 1], 'int32');
     const mask = tf.tensor2d(batch.mask, [2, batch.steps]);
-    const opt = tf.train.adam(0.05);
+    const opt: tf.Optimizer = tf.train.adam(0.05);
     let first = 0;
     let last = 0;
     for (let i = 0; i < 80; i++) {
@@ -47,8 +47,12 @@ describe('CaptionModel', () => {
     }
     expect(first).toBeGreaterThan(1.5); // ~ln(9) at random init
     expect(last).toBeLessThan(0.05);
-    const greedyOf = (row: number) =>
-      tf.tidy(() => generateCaptions(model, feats.slice([row, 0], [1, 4]) as tf.Tensor2D, { ...DEFAULT_GENERATE, mode: 'greedy' }))[0]!.text;
+    const greedyOf = (row: number) => {
+      const v = feats.slice([row, 0], [1, 4]) as tf.Tensor2D;
+      const [caption] = generateCaptions(model, v, { ...DEFAULT_GENERATE, mode: 'greedy' });
+      v.dispose();
+      return caption!.text;
+    };
     expect(greedyOf(0)).toBe('a dog runs');
     expect(greedyOf(1)).toBe('a cat sleeps');
     tf.dispose([feats, tokens, mask]);
