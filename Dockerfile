@@ -15,8 +15,8 @@ FROM base AS deps
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 # Optional deps (tfjs-node-gpu, tfjs-node) download libtensorflow here, at build time.
-RUN npm ci --no-audit --no-fund --omit=dev \
- && node -e "require('@tensorflow/tfjs-node-gpu')" \
+RUN npm ci --no-audit --no-fund --omit=dev
+RUN node -e "require('@tensorflow/tfjs-node-gpu')" \
  || echo "tfjs-node-gpu unavailable: the service will fall back to another backend"
 
 FROM base
