@@ -50,6 +50,18 @@ function open(buf: Buffer, limits: ImageLimits): sharp.Sharp {
   return sharp(buf, { limitInputPixels: limits.maxPixels, failOn: 'error', animated: false, pages: 1 });
 }
 
+/** Recognise an image format from its first bytes, to tell "corrupt" from "not an image". */
+export function sniffFormat(buf: Buffer): string | undefined {
+  const ascii = (start: number, end: number) => buf.subarray(start, end).toString('latin1');
+  if (buf.length >= 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff) return 'jpeg';
+  if (ascii(0, 8) === '\x89PNG\r\n\x1a\n') return 'png';
+  if (ascii(0, 4) === 'GIF8') return 'gif';
+  if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'webp';
+  if (ascii(0, 4) === 'II*\0' || ascii(0, 4) === 'MM\0*') return 'tiff';
+  if (ascii(4, 8) === 'ftyp') return 'heif';
+  return undefined;
+}
+
 /** Check the bytes and header of an upload; throws ImageError naming the problem. */
 export async function inspectImage(buf: Buffer, limits: ImageLimits = DEFAULT_LIMITS): Promise<ImageInfo> {
   if (buf.length === 0) throw new ImageError('empty_image', 'the image is empty (0 bytes)');
@@ -63,7 +75,11 @@ export async function inspectImage(buf: Buffer, limits: ImageLimits = DEFAULT_LI
   let meta: sharp.Metadata;
   try {
     meta = await sharp(buf).metadata();
-  } catch {
+  } catch (err) {
+    const sniffed = sniffFormat(buf);
+    if (sniffed) {
+      throw new ImageError('corrupt_image', `the ${sniffed} image is corrupt or truncated: ${(err as Error).message}`, 422);
+    }
     throw new ImageError(
       'unsupported_image',
       `the upload is not an image in a supported format (${SUPPORTED_FORMATS.join(', ')}, avif)`,
