@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import type { BackendName } from './nn/backend.js';
+
+// Spelled out rather than imported, so reading the config loads neither tfjs
+// nor the logger (src/log.ts passes LOG_LEVEL to pino, which throws on a bad
+// level before we could explain it). The check below fails to compile if
+// nn/backend.ts gains a backend missing here.
+const BACKENDS = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const satisfies readonly BackendName[];
+const allBackendsListed: [Exclude<BackendName, (typeof BACKENDS)[number]>] extends [never] ? true : never = true;
+void allBackendsListed;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** An environment value parsed as an integer in [min, max], with a message naming the rule. */
+function intVar(name: string, min: number, max: number, fallback: number) {
+  const rule = `${name} must be an integer from ${min} to ${max}`;
+  return z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined) return fallback;
+      // Number() accepts "40e6" and "0x10"; isInteger rejects "1.5" and "abc" (NaN).
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${rule}; got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+}
+
+function enumVar<T extends readonly [string, ...string[]]>(name: string, values: T) {
+  return z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || (values as readonly string[]).includes(v), (v) => ({
+      message: `${name} must be one of ${values.join(', ')}; got "${v}"`,
+    }))
+    .transform((v) => v as T[number] | undefined);
+}
+
+const MiB = 1024 * 1024;
+
+const EnvSchema = z.object({
+  PORT: intVar('PORT', 0, 65535, 3000),
+  HOST: z.string().min(1).optional().default('0.0.0.0'),
+  MODELS_DIR: z.string().min(1).optional().default('models'),
+  TF_BACKEND: enumVar('TF_BACKEND', BACKENDS),
+  MAX_IMAGE_BYTES: intVar('MAX_IMAGE_BYTES', 1, 1024 * MiB, 10 * MiB),
+  MAX_IMAGE_PIXELS: intVar('MAX_IMAGE_PIXELS', 1, 1_000_000_000, 40_000_000),
+  MAX_CONCURRENCY: intVar('MAX_CONCURRENCY', 1, 64, 2),
+  // 0 is allowed: no waiting at all, every job beyond MAX_CONCURRENCY gets a 503.
+  MAX_QUEUE: intVar('MAX_QUEUE', 0, 10_000, 32),
+  LOG_LEVEL: enumVar('LOG_LEVEL', LOG_LEVELS).transform((v) => v ?? 'info'),
+});
+
+export type Config = z.output<typeof EnvSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Read the server configuration from environment variables. Empty strings
+ * count as unset (so `PORT= npm start` uses the default). Throws ConfigError
+ * listing every invalid variable and what it allows.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const keys = Object.keys(EnvSchema.shape) as (keyof typeof EnvSchema.shape)[];
+  const picked: Record<string, string | undefined> = {};
+  for (const key of keys) {
+    const v = env[key]?.trim();
+    picked[key] = v === '' ? undefined : v;
+  }
+  const parsed = EnvSchema.safeParse(picked);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const name = String(i.path[0] ?? 'env');
+      return i.message.startsWith(name) ? i.message : `${name}: ${i.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  return parsed.data;
+}

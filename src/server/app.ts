@@ -1,0 +1,103 @@
+import multipart from '@fastify/multipart';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { CaptionService } from '../caption/service.js';
+import type { Config } from '../config.js';
+import { log } from '../log.js';
+import type { RouteContext } from './context.js';
+import { handleError, handleNotFound } from './errors.js';
+import { Limiter } from './limiter.js';
+import { Metrics } from './metrics.js';
+import { registerDocs } from './openapi.js';
+import { captionRoutes } from './routes/caption.js';
+import { healthRoutes, type ModelInfo } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
+
+/**
+ * Services are optional so a server can run with a subset of the models;
+ * routes of a missing service are simply not registered (404). Later tasks
+ * (vqa, generate) add their service here and a route module under routes/.
+ */
+export interface AppDeps {
+  config: Config;
+  backend: string;
+  caption?: CaptionService;
+  /** Shared inference limiter; built from the config when absent (tests pass one to fill it). */
+  limiter?: Limiter;
+}
+
+/** Largest JSON body: the image as base64 (4 bytes per 3) plus room for the options. */
+export function jsonBodyLimit(maxImageBytes: number): number {
+  return Math.ceil(maxImageBytes / 3) * 4 + 64 * 1024;
+}
+
+/** The HTTP app, ready to `listen` or to be driven through `app.server` in tests. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config } = deps;
+  // Typed as fastify's base logger: with pino's own Logger type, the instance
+  // would not match the plain FastifyInstance that route plugins expect.
+  const logger: FastifyBaseLogger = log;
+  const app = Fastify({ loggerInstance: logger, bodyLimit: jsonBodyLimit(config.MAX_IMAGE_BYTES) });
+  const limiter = deps.limiter ?? new Limiter(config.MAX_CONCURRENCY, config.MAX_QUEUE);
+  const metrics = new Metrics(limiter);
+  const ctx: RouteContext = { config, backend: deps.backend, limiter, metrics };
+
+  // Route schemas exist for the OpenAPI docs; validation is done with zod in
+  // the handlers, and replies are plain JSON.stringify (no field stripping).
+  app.setValidatorCompiler(() => (data: unknown) => ({ value: data }));
+  app.setSerializerCompiler(() => (data: unknown) => JSON.stringify(data));
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler(handleNotFound);
+  await registerBodyParsers(app, config);
+  registerHttpMetrics(app, metrics);
+  await registerDocs(app);
+
+  await app.register(healthRoutes, { backend: deps.backend, models: modelInfo(deps) });
+  await app.register(metricsRoutes, { metrics });
+  if (deps.caption) await app.register(captionRoutes, { ...ctx, service: deps.caption });
+  return app;
+}
+
+/**
+ * Body parsers, all bounded by MAX_IMAGE_BYTES: raw image/* bodies, multipart
+ * (one file, a few short fields) and JSON (fastify's own parser, bodyLimit
+ * above). text/plain is removed so it gets a 415 like any other type.
+ */
+async function registerBodyParsers(app: FastifyInstance, config: Config): Promise<void> {
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser(
+    /^image\/[\w.+-]+/i,
+    { parseAs: 'buffer', bodyLimit: config.MAX_IMAGE_BYTES },
+    (_req, body, done) => done(null, body),
+  );
+  await app.register(multipart, {
+    limits: {
+      fileSize: config.MAX_IMAGE_BYTES,
+      files: 1,
+      fields: 16,
+      fieldSize: 1024,
+      fieldNameSize: 64,
+      parts: 20,
+      headerPairs: 32,
+    },
+  });
+}
+
+function registerHttpMetrics(app: FastifyInstance, metrics: Metrics): void {
+  app.addHook('onResponse', async (req, reply) => {
+    // The route pattern, not the URL, keeps label cardinality bounded.
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.httpDuration.observe(
+      { method: req.method, route, status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+}
+
+function modelInfo(deps: AppDeps): Record<string, ModelInfo> {
+  const models: Record<string, ModelInfo> = {};
+  if (deps.caption) {
+    const { name, version } = deps.caption.model.config;
+    models.caption = { name, version, encoder: deps.caption.encoder.name };
+  }
+  return models;
+}

@@ -1,0 +1,100 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { ZodError, type ZodIssue } from 'zod';
+import { ImageError } from '../image/decode.js';
+import { QueueFullError } from './limiter.js';
+
+/** The one error shape every route answers with. */
+export interface ErrorBody {
+  error: { code: string; message: string };
+}
+
+/** An error whose message is safe to show the caller. */
+export class HttpError extends Error {
+  override name = 'HttpError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** "field: rule" for each issue, so the caller knows what to fix. */
+export function formatZodError(err: ZodError): string {
+  return err.issues.map(formatIssue).join('; ');
+}
+
+function formatIssue(issue: ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return `unknown field(s): ${issue.keys.join(', ')}`;
+  const field = issue.path.join('.');
+  return field ? `${field}: ${issue.message}` : issue.message;
+}
+
+// Codes for the 4xx errors fastify and @fastify/multipart raise themselves.
+const FRAMEWORK_CODES: Readonly<Record<string, string>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_REQ_FILE_TOO_LARGE: 'payload_too_large',
+  FST_FILES_LIMIT: 'payload_too_large',
+  FST_FIELDS_LIMIT: 'payload_too_large',
+  FST_PARTS_LIMIT: 'payload_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+  FST_INVALID_JSON_FIELD_ERROR: 'invalid_multipart',
+  FST_PROTO_VIOLATION: 'invalid_request',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
+};
+
+// Where fastify's own wording would leave the caller guessing.
+const FRAMEWORK_MESSAGES: Readonly<Record<string, string>> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported content type; send multipart/form-data, image/* or application/json',
+};
+
+const STATUS_CODES: Readonly<Record<number, string>> = {
+  400: 'invalid_request',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+};
+
+function isFastifyError(err: unknown): err is FastifyError {
+  return err instanceof Error && typeof (err as Partial<FastifyError>).statusCode === 'number';
+}
+
+/** Map anything thrown to an HttpError; unknown errors become an opaque 500. */
+export function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof ImageError) return new HttpError(err.status, err.code, err.message);
+  if (err instanceof ZodError) return new HttpError(400, 'invalid_request', formatZodError(err));
+  if (err instanceof QueueFullError) {
+    return new HttpError(503, 'overloaded', err.message, { 'retry-after': String(err.retryAfterS) });
+  }
+  if (isFastifyError(err)) {
+    const status = err.statusCode ?? 500;
+    // Framework 4xx messages describe the request ("Request body is too large"), never internals.
+    if (status >= 400 && status < 500) {
+      const code = FRAMEWORK_CODES[err.code] ?? STATUS_CODES[status] ?? 'bad_request';
+      return new HttpError(status, code, FRAMEWORK_MESSAGES[err.code] ?? err.message);
+    }
+  }
+  return new HttpError(500, 'internal_error', 'internal server error');
+}
+
+export function errorBody(e: HttpError): ErrorBody {
+  return { error: { code: e.code, message: e.message } };
+}
+
+/** Fastify error handler: JSON errors, 5xx logged with their stack, nothing internal sent. */
+export function handleError(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const e = toHttpError(err);
+  if (e.status >= 500 && e.status !== 503) req.log.error({ err }, 'request failed');
+  else req.log.info({ status: e.status, code: e.code, reason: e.message }, 'request rejected');
+  return reply.status(e.status).headers(e.headers).send(errorBody(e));
+}
+
+export function handleNotFound(req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  return reply.status(404).send(errorBody(new HttpError(404, 'not_found', `no route for ${req.method} ${(req.url.split('?')[0] ?? '').slice(0, 200)}`)));
+}

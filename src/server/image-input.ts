@@ -1,0 +1,143 @@
+import type { FastifyRequest } from 'fastify';
+import { ImageError, type ImageLimits } from '../image/decode.js';
+import { HttpError } from './errors.js';
+
+/** How the image reached us; options come from the query string plus the body's own fields. */
+export type BodyKind = 'multipart' | 'raw' | 'json';
+
+export interface ImageRequest {
+  kind: BodyKind;
+  image: Buffer;
+  /** Every non-image field (query string merged with form fields or JSON properties), unvalidated. */
+  fields: Record<string, unknown>;
+}
+
+const HOW_TO_SEND =
+  'send the image as multipart/form-data field "image", as a raw image/* body, or as JSON {"image": "<base64>"}';
+
+/**
+ * Read the image bytes and option fields of a request in any of the three
+ * body kinds. Only bytes are accepted: nothing here reads a path or fetches a URL.
+ */
+export async function readImageRequest(req: FastifyRequest, limits: ImageLimits): Promise<ImageRequest> {
+  const query = asRecord(req.query);
+  let read: { kind: BodyKind; image: Buffer | undefined; fields: Record<string, unknown> };
+  if (req.isMultipart()) read = { kind: 'multipart', ...(await readMultipart(req)) };
+  else if (Buffer.isBuffer(req.body)) read = { kind: 'raw', image: req.body, fields: {} };
+  else if (isPlainObject(req.body)) read = { kind: 'json', ...readJson(req.body, limits) };
+  else if (req.body === undefined || req.body === null) throw new HttpError(400, 'missing_image', `no body; ${HOW_TO_SEND}`);
+  else throw new HttpError(400, 'invalid_request', `the JSON body must be an object; ${HOW_TO_SEND}`);
+  if (!read.image) throw new HttpError(400, 'missing_image', `no image in the request; ${HOW_TO_SEND}`);
+  checkImageBytes(read.image, limits);
+  return { kind: read.kind, image: read.image, fields: mergeFields(query, read.fields) };
+}
+
+function asRecord(v: unknown): Record<string, unknown> {
+  return isPlainObject(v) ? v : {};
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
+}
+
+/** Query and body fields together; one name in both places is ambiguous, so refused. */
+function mergeFields(query: Record<string, unknown>, body: Record<string, unknown>): Record<string, unknown> {
+  const twice = Object.keys(body).filter((k) => k in query);
+  if (twice.length > 0) {
+    throw new HttpError(400, 'invalid_request', `field(s) given both in the query string and the body: ${twice.join(', ')}`);
+  }
+  return { ...query, ...body };
+}
+
+async function readMultipart(req: FastifyRequest): Promise<{ image: Buffer | undefined; fields: Record<string, unknown> }> {
+  let image: Buffer | undefined;
+  const fields: Record<string, unknown> = {};
+  try {
+    for await (const part of req.parts()) {
+      if (part.type === 'file') {
+        if (part.fieldname !== 'image') {
+          throw new HttpError(400, 'invalid_request', `unexpected file field "${part.fieldname}"; the image goes in field "image"`);
+        }
+        if (image) throw new HttpError(400, 'invalid_request', 'more than one "image" file');
+        image = await part.toBuffer(); // bounded by the multipart fileSize limit
+      } else {
+        if (part.valueTruncated) throw new HttpError(413, 'payload_too_large', `form field "${part.fieldname}" is too long`);
+        if (part.fieldname in fields) throw new HttpError(400, 'invalid_request', `form field "${part.fieldname}" given twice`);
+        fields[part.fieldname] = part.value;
+      }
+    }
+  } catch (err) {
+    throw multipartError(err);
+  }
+  return { image, fields };
+}
+
+// busboy's parse errors ("Malformed part header", "Unexpected end of form")
+// carry no status: they are the client's fault, so 400, not 500.
+function multipartError(err: unknown): unknown {
+  if (err instanceof HttpError) return err;
+  const status = (err as { statusCode?: unknown } | null)?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) return err;
+  const reason = err instanceof Error ? err.message : 'unreadable';
+  return new HttpError(400, 'invalid_multipart', `malformed multipart body: ${reason.slice(0, 200)}`);
+}
+
+function readJson(
+  body: Record<string, unknown>,
+  limits: ImageLimits,
+): { image: Buffer | undefined; fields: Record<string, unknown> } {
+  const { image, ...fields } = body;
+  if (image === undefined || image === null) return { image: undefined, fields };
+  if (typeof image !== 'string') throw new HttpError(400, 'invalid_request', 'image: must be a base64 string');
+  return { image: decodeBase64(image, limits.maxBytes), fields };
+}
+
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
+
+/**
+ * Strict base64 (standard or URL-safe alphabet, whitespace ignored, an
+ * optional data: URL prefix). Buffer.from alone would silently skip bad
+ * characters. The decoded size is checked before anything is allocated.
+ */
+export function decodeBase64(text: string, maxBytes: number): Buffer {
+  const dataUrl = /^data:[\w.+/-]*(;[\w=.+-]+)*;base64,/i.exec(text.slice(0, 256));
+  if (!dataUrl && /^[a-z][a-z0-9+.-]*:/i.test(text.slice(0, 32))) {
+    throw new HttpError(400, 'invalid_base64', 'image: must be base64-encoded bytes; URLs are not fetched');
+  }
+  const b64 = (dataUrl ? text.slice(dataUrl[0].length) : text).replace(/\s+/g, '');
+  if (!BASE64.test(b64) || b64.length % 4 === 1) {
+    throw new HttpError(400, 'invalid_base64', 'image: is not valid base64');
+  }
+  const bytes = Math.floor((b64.replace(/=+$/, '').length * 3) / 4);
+  if (bytes > maxBytes) {
+    throw new ImageError('image_too_large', `the image is ${bytes} bytes; the limit is ${maxBytes} bytes`, 413);
+  }
+  return Buffer.from(b64, 'base64');
+}
+
+/**
+ * Refuse empty, oversized or non-image bytes before they reach the decoder.
+ * The magic-number check keeps formats we never meant to accept (SVG, whose
+ * renderer can follow references) away from sharp.
+ */
+export function checkImageBytes(buf: Buffer, limits: ImageLimits): void {
+  if (buf.length === 0) throw new ImageError('empty_image', 'the image is empty (0 bytes)');
+  if (buf.length > limits.maxBytes) {
+    throw new ImageError('image_too_large', `the image is ${buf.length} bytes; the limit is ${limits.maxBytes} bytes`, 413);
+  }
+  if (!sniffImage(buf)) {
+    throw new ImageError('unsupported_image', 'the upload is not a JPEG, PNG, WebP, GIF, TIFF, HEIF or AVIF image', 415);
+  }
+}
+
+/** The container format from the first bytes, or undefined. */
+export function sniffImage(buf: Buffer): string | undefined {
+  const ascii = (from: number, to: number) => buf.subarray(from, to).toString('latin1');
+  if (buf.length >= 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff) return 'jpeg';
+  if (ascii(0, 8) === '\x89PNG\r\n\x1a\n') return 'png';
+  if (ascii(0, 4) === 'GIF8') return 'gif';
+  if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'webp';
+  if (['II*\0', 'MM\0*', 'II+\0', 'MM\0+'].includes(ascii(0, 4))) return 'tiff';
+  if (ascii(4, 8) === 'ftyp') return 'heif'; // HEIC and AVIF share the ISO-BMFF container
+  return undefined;
+}

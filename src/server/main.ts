@@ -1,0 +1,24 @@
+import { ConfigError, loadConfig, type Config } from '../config.js';
+
+/**
+ * `npm start`. The environment is validated before anything imports the
+ * logger or tfjs, so a bad value (LOG_LEVEL included) gets a one-line
+ * explanation and exit code 2 instead of a stack trace.
+ */
+function readConfig(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
+}
+
+const config = readConfig();
+const { serve } = await import('./serve.js');
+const { log } = await import('../log.js');
+serve(config).catch((err: unknown) => {
+  log.fatal({ err }, 'server failed to start');
+  process.exit(1);
+});

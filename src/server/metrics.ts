@@ -1,0 +1,62 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Limiter } from './limiter.js';
+
+export type InferenceTask = 'caption' | 'vqa' | 'generate';
+
+/**
+ * The app's Prometheus metrics, in a registry of its own (not prom-client's
+ * global one) so several apps, e.g. in tests, never clash over names.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+  readonly inferenceDuration: Histogram<'task' | 'outcome'>;
+  readonly rejected: Counter<'task'>;
+
+  constructor(limiter: Limiter) {
+    collectDefaultMetrics({ register: this.registry });
+    this.httpDuration = new Histogram({
+      name: 'captioner_http_request_duration_seconds',
+      help: 'HTTP request duration by route pattern and status code',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [this.registry],
+    });
+    this.inferenceDuration = new Histogram({
+      name: 'captioner_inference_duration_seconds',
+      help: 'Model inference duration (image decoding included, queueing excluded) by task',
+      labelNames: ['task', 'outcome'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [this.registry],
+    });
+    this.rejected = new Counter({
+      name: 'captioner_inference_rejected_total',
+      help: 'Inference jobs refused with 503 because the queue was full',
+      labelNames: ['task'],
+      registers: [this.registry],
+    });
+    new Gauge({
+      name: 'captioner_inference_jobs',
+      help: 'Inference jobs running or waiting for a slot',
+      labelNames: ['state'],
+      registers: [this.registry],
+      collect() {
+        this.set({ state: 'running' }, limiter.running);
+        this.set({ state: 'waiting' }, limiter.waiting);
+      },
+    });
+  }
+
+  /** Run `job` and record its duration under `task`, failed or not. */
+  async timeInference<T>(task: InferenceTask, job: () => Promise<T>): Promise<T> {
+    const end = this.inferenceDuration.startTimer({ task });
+    try {
+      const out = await job();
+      end({ outcome: 'ok' });
+      return out;
+    } catch (err) {
+      end({ outcome: 'error' });
+      throw err;
+    }
+  }
+}

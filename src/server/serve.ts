@@ -1,0 +1,44 @@
+import { CaptionService } from '../caption/service.js';
+import type { Config } from '../config.js';
+import { log } from '../log.js';
+import { initBackend } from '../nn/backend.js';
+import { buildApp } from './app.js';
+
+/** Load the backend and models, listen, and shut down cleanly on SIGINT/SIGTERM. */
+export async function serve(config: Config): Promise<void> {
+  log.level = config.LOG_LEVEL;
+  const backend = await initBackend(config.TF_BACKEND);
+  const t0 = performance.now();
+  const caption = await CaptionService.load(config.MODELS_DIR);
+  const { name, version } = caption.model.config;
+  log.info({ model: name, version, encoder: caption.encoder.name, ms: Math.round(performance.now() - t0) }, 'caption model loaded');
+
+  const app = await buildApp({ config, backend, caption });
+  const address = await app.listen({ port: config.PORT, host: config.HOST });
+  log.info({ backend, url: address, docs: `${address}/docs` }, `listening on ${address} (backend ${backend})`);
+
+  let closing = false;
+  const shutdown = async (signal: NodeJS.Signals) => {
+    if (closing) return; // SIGTERM after SIGINT: the first drain goes on
+    closing = true;
+    log.info({ signal }, 'shutting down');
+    try {
+      await app.close(); // stops accepting, waits for in-flight requests
+    } finally {
+      caption.dispose();
+      log.info('bye');
+    }
+  };
+  // once: a repeated Ctrl-C falls back to the default handler and kills at once.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      shutdown(signal).then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
+  }
+}

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+describe('loadConfig', () => {
+  it('has the documented defaults', () => {
+    expect(loadConfig({})).toEqual({
+      PORT: 3000,
+      HOST: '0.0.0.0',
+      MODELS_DIR: 'models',
+      TF_BACKEND: undefined,
+      MAX_IMAGE_BYTES: 10 * 1024 * 1024,
+      MAX_IMAGE_PIXELS: 40_000_000,
+      MAX_CONCURRENCY: 2,
+      MAX_QUEUE: 32,
+      LOG_LEVEL: 'info',
+    });
+  });
+
+  it('reads overrides; empty strings count as unset; 40e6 is a number', () => {
+    const c = loadConfig({ PORT: '8080', TF_BACKEND: 'cpu', MAX_IMAGE_PIXELS: '40e6', MAX_QUEUE: '0', HOST: '', LOG_LEVEL: 'debug' });
+    expect(c).toMatchObject({ PORT: 8080, TF_BACKEND: 'cpu', MAX_IMAGE_PIXELS: 40_000_000, MAX_QUEUE: 0, HOST: '0.0.0.0', LOG_LEVEL: 'debug' });
+  });
+
+  it.each([
+    ['PORT', 'abc', 'PORT must be an integer from 0 to 65535'],
+    ['PORT', '70000', 'PORT must be an integer from 0 to 65535'],
+    ['MAX_IMAGE_BYTES', '1.5', 'MAX_IMAGE_BYTES must be an integer'],
+    ['MAX_CONCURRENCY', '0', 'MAX_CONCURRENCY must be an integer from 1'],
+    ['TF_BACKEND', 'gpu', 'TF_BACKEND must be one of tfjs-node-gpu, tfjs-node, wasm, cpu'],
+    ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be one of'],
+  ])('%s=%s is refused with a message naming the rule', (name, value, message) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+
+  it('lists every invalid variable at once', () => {
+    expect(() => loadConfig({ PORT: '-1', MAX_QUEUE: 'x' })).toThrow(/PORT[\s\S]*MAX_QUEUE/);
+  });
+});
