@@ -1,0 +1,46 @@
+/**
+ * POST /caption latency through the real HTTP stack (listening socket, sharp,
+ * encoder, decoder). Prints median and p90 per decoding mode. Not a test.
+ *
+ *   npx tsx scripts/bench-caption.ts --image photo.jpg [--requests 30] [--models models]
+ */
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { CaptionService } from '../src/caption/service.js';
+import { loadConfig } from '../src/config.js';
+import { log } from '../src/log.js';
+import { initBackend } from '../src/nn/backend.js';
+import { buildApp } from '../src/server/app.js';
+
+const { values } = parseArgs({
+  options: { image: { type: 'string' }, requests: { type: 'string', default: '30' }, models: { type: 'string', default: 'models' } },
+});
+if (!values.image) throw new Error('--image FILE is required (a photo to caption)');
+const image = await readFile(values.image);
+const requests = Number(values.requests);
+
+const config = loadConfig({ ...process.env, MODELS_DIR: values.models, LOG_LEVEL: 'warn' });
+log.level = config.LOG_LEVEL;
+const backend = await initBackend(config.TF_BACKEND);
+const caption = await CaptionService.load(config.MODELS_DIR);
+const app = await buildApp({ config, backend, caption });
+const url = await app.listen({ port: 0, host: '127.0.0.1' });
+
+const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
+
+console.log(`backend=${backend} image=${values.image} (${image.length} bytes) requests=${requests} sequential`);
+for (const query of ['mode=greedy', 'mode=beam&beam_size=3', 'mode=beam&beam_size=5&n=3', 'mode=sample&seed=1']) {
+  const times: number[] = [];
+  let text = '';
+  for (let i = 0; i < requests + 2; i++) {
+    const t0 = performance.now();
+    const res = await fetch(`${url}/caption?${query}`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: image });
+    const body = (await res.json()) as { captions?: { text: string }[] };
+    if (!res.ok) throw new Error(`${res.status} ${JSON.stringify(body)}`);
+    if (i >= 2) times.push(performance.now() - t0); // two warm-up requests
+    text = body.captions?.[0]?.text ?? '';
+  }
+  console.log(`${query.padEnd(28)} median ${quantile(times, 0.5).toFixed(1)} ms  p90 ${quantile(times, 0.9).toFixed(1)} ms  "${text}"`);
+}
+await app.close();
+caption.dispose();
