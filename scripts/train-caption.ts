@@ -3,6 +3,7 @@
  *
  *   npm run train:caption -- --train captions_train.json --val captions_val.json \
  *     --features flickr8k.mobilenet_v2.feat [--out models/caption] [--checkpoints runs/caption] [--resume]
+ *     [--workers 2]   (gradient threads: the wasm backend uses one core per thread)
  *
  * Karpathy files: pass the same dataset_*.json to --train and --val; --train-split
  * (default train,restval) and --val-split (default val) pick the images.
@@ -41,6 +42,7 @@ const { values } = parseArgs({
     'max-minutes': { type: 'string' },
     'val-images': { type: 'string' },
     seed: { type: 'string' },
+    workers: { type: 'string' },
   },
 });
 
@@ -74,6 +76,7 @@ const opts = trainOptionsSchema.parse({
   patience: num.parse(values.patience),
   maxMinutes: num.parse(values['max-minutes']),
   seed: num.parse(values.seed),
+  workers: num.parse(values.workers),
 });
 
 const backend = await initBackend(parseBackendName(process.env.TF_BACKEND));

@@ -11,10 +11,12 @@ import { indexKeys, type FeatureSet } from '../data/features.js';
 import { scoreCaptions, type CaptionScores } from '../eval/caption-metrics.js';
 import { log } from '../log.js';
 import { loadTensors, saveTensors } from '../nn/io.js';
-import { clipByGlobalNorm, rng } from '../nn/ops.js';
+import { rng } from '../nn/ops.js';
 import { tokenizeWords } from '../text/tokenize.js';
 import { Vocab } from '../text/vocab.js';
 import { bucketedBatches, type Batch, type Example } from './batches.js';
+import { applyGradients, batchGradients, featureTensor } from './gradients.js';
+import { GradientPool } from './parallel.js';
 
 export const trainOptionsSchema = z.object({
   name: z.string().default('caption-flickr8k'),
@@ -34,8 +36,9 @@ export const trainOptionsSchema = z.object({
   patience: z.number().int().positive().default(3),
   /** Stop (after the current epoch) once training has run this long. */
   maxMinutes: z.number().positive().default(Infinity),
-  /** Validate every this many batches as well as at epoch ends (0: epoch ends only). */
   seed: z.number().int().default(1234),
+  /** Threads computing gradients on shares of each batch (wasm: one core each). */
+  workers: z.number().int().min(1).max(16).default(1),
 });
 export type TrainOptions = z.infer<typeof trainOptionsSchema>;
 
@@ -77,11 +80,6 @@ export function buildExamples(images: CaptionedImage[], vocab: Vocab, features: 
   return { examples, missing };
 }
 
-function featureTensor(features: FeatureSet, rows: readonly number[]): tf.Tensor2D {
-  const data = new Float32Array(rows.length * features.dim);
-  rows.forEach((r, i) => data.set(features.data.subarray(r * features.dim, (r + 1) * features.dim), i * features.dim));
-  return tf.tensor2d(data, [rows.length, features.dim]);
-}
 
 /** Greedy captions for every image with features, scored against its references. */
 export function evaluateModel(model: CaptionModel, images: CaptionedImage[], features: FeatureSet, chunk = 500): { scores: CaptionScores; captions: Map<string | number, string> } {
@@ -102,16 +100,9 @@ export function evaluateModel(model: CaptionModel, images: CaptionedImage[], fea
   return { scores: scoreCaptions(refs, hyps), captions: hyps };
 }
 
-function trainStep(model: CaptionModel, optimizer: tf.Optimizer, batch: Batch, features: FeatureSet, clip: number, seed: number): { loss: number; norm: number } {
-  const feats = featureTensor(features, batch.featureRows);
-  const tokens = tf.tensor2d(batch.tokens, [batch.size, batch.steps + 1], 'int32');
-  const mask = tf.tensor2d(batch.mask, [batch.size, batch.steps]);
-  const { value, grads } = tf.variableGrads(() => model.loss(feats, tokens, mask, seed), Object.values(model.params));
-  const clipped = clipByGlobalNorm(grads, clip);
-  optimizer.applyGradients(clipped.grads as tf.NamedTensorMap);
-  const loss = value.dataSync()[0]!;
-  tf.dispose([feats, tokens, mask, value, ...Object.values(grads), ...Object.values(clipped.grads)]);
-  return { loss, norm: clipped.norm };
+async function trainStep(model: CaptionModel, optimizer: tf.Optimizer, batch: Batch, features: FeatureSet, clip: number, seed: number, pool?: GradientPool): Promise<{ loss: number; norm: number }> {
+  const { loss, grads } = pool ? await pool.gradients(model, batch, features, seed) : batchGradients(model, batch, features, seed);
+  return { loss, norm: applyGradients(model, optimizer, grads, clip) };
 }
 
 async function saveCheckpoint(dir: string, model: CaptionModel, optimizer: tf.Optimizer, state: TrainState): Promise<void> {
@@ -163,6 +154,7 @@ export async function trainCaptionModel(data: TrainData, opts: TrainOptions, dir
     log.info({ epoch: state.epoch, bestCider: state.bestCider }, 'resumed from checkpoint');
   }
   const started = Date.now() - state.elapsedSeconds * 1000;
+  const pool = opts.workers > 1 ? new GradientPool(opts.workers - 1, config, data.features) : undefined;
 
   while (state.epoch < opts.epochs) {
     const epoch = state.epoch + 1;
@@ -173,7 +165,7 @@ export async function trainCaptionModel(data: TrainData, opts: TrainOptions, dir
     let tokens = 0;
     let lossSum = 0;
     for (const [i, batch] of batches.entries()) {
-      const { loss } = trainStep(model, optimizer, batch, data.features, opts.gradClip, opts.seed * 100_003 + epoch * 10_007 + i);
+      const { loss } = await trainStep(model, optimizer, batch, data.features, opts.gradClip, opts.seed * 100_003 + epoch * 10_007 + i, pool);
       lossSum += loss * batch.targets;
       tokens += batch.targets;
       bar.update(i + 1, { loss: lossSum / tokens, tok_per_s: tokens / ((Date.now() - epochStart) / 1000) });
@@ -204,6 +196,7 @@ export async function trainCaptionModel(data: TrainData, opts: TrainOptions, dir
       break;
     }
   }
+  await pool?.close();
   // Re-save the config of the best model with the final training record.
   const best = await CaptionModel.load(dirs.outDir);
   await best.save(dirs.outDir, { training: trainingRecord(opts, state, examples.length), metrics: best.config.metrics });
