@@ -1,0 +1,24 @@
+/**
+ * Print markdown tables from trained caption models' config.json files
+ * (val scores, training history), for model cards and closing notes, so no
+ * number is copied by hand.
+ *
+ *   npx tsx scripts/caption-report.ts DIR [DIR …]
+ */
+import { readCaptionConfig } from '../src/caption/config.js';
+
+interface Scores { bleu1: number; bleu2: number; bleu3: number; bleu4: number; rougeL: number; ciderD: number }
+interface History { epoch: number; loss: number; tokensPerSecond: number; val: Scores }
+
+const f = (x: number) => x.toFixed(3);
+const row = (s: Scores) => [s.bleu1, s.bleu2, s.bleu3, s.bleu4, s.rougeL, s.ciderD].map(f).join(' | ');
+
+for (const dir of process.argv.slice(2)) {
+  const c = await readCaptionConfig(dir);
+  const t = (c.training ?? {}) as { history?: History[]; trainingSeconds?: number; bestEpoch?: number; epochsRun?: number };
+  console.log(`\n### ${dir}: encoder ${c.encoder} (${c.featureDim}-d), hidden ${c.hiddenDim}, embed ${c.embedDim}, vocab ${c.vocab.length}`);
+  console.log(`best epoch ${t.bestEpoch} of ${t.epochsRun}, training ${((t.trainingSeconds ?? 0) / 60).toFixed(1)} min\n`);
+  console.log('| epoch | train loss | tokens/s | BLEU-1 | BLEU-2 | BLEU-3 | BLEU-4 | ROUGE-L | CIDEr-D |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const h of t.history ?? []) console.log(`| ${h.epoch} | ${h.loss.toFixed(3)} | ${Math.round(h.tokensPerSecond)} | ${row(h.val)} |`);
+}
