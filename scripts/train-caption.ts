@@ -43,6 +43,7 @@ const { values } = parseArgs({
     'val-images': { type: 'string' },
     seed: { type: 'string' },
     workers: { type: 'string' },
+    'normalize-features': { type: 'boolean', default: false },
   },
 });
 
@@ -77,6 +78,7 @@ const opts = trainOptionsSchema.parse({
   maxMinutes: num.parse(values['max-minutes']),
   seed: num.parse(values.seed),
   workers: num.parse(values.workers),
+  normalizeFeatures: values['normalize-features'],
 });
 
 const backend = await initBackend(parseBackendName(process.env.TF_BACKEND));

@@ -29,12 +29,21 @@ const PARAM_NAMES = ['embed', 'wih', 'bih', 'w', 'u', 'b', 'wout', 'bout'] as co
  */
 export class CaptionModel {
   readonly vocab: Vocab;
+  /** (v - mean) / std applied to image vectors, when the config has the statistics. */
+  private readonly featureNorm?: { mean: tf.Tensor1D; std: tf.Tensor1D };
 
   constructor(
     readonly config: CaptionConfig,
     readonly params: CaptionParams,
   ) {
     this.vocab = new Vocab(config.vocab);
+    const { featureMean, featureStd, featureDim } = config;
+    if (featureMean && featureStd) {
+      if (featureMean.length !== featureDim || featureStd.length !== featureDim) {
+        throw new Error(`feature statistics have ${featureMean.length}/${featureStd.length} values; featureDim is ${featureDim}`);
+      }
+      this.featureNorm = { mean: tf.tensor1d(featureMean), std: tf.tensor1d(featureStd) };
+    }
   }
 
   static init(config: CaptionConfig, seed: number): CaptionModel {
@@ -55,10 +64,12 @@ export class CaptionModel {
     return new CaptionModel(config, params);
   }
 
-  /** h0 = tanh(v·Wih + bih), c0 = 0. */
+  /** h0 = tanh(v·Wih + bih), c0 = 0 (v standardised when the config says how). */
   initialState(features: tf.Tensor2D): LstmState {
     return tf.tidy(() => {
-      const h = tf.tanh(tf.add(matMul(features, this.params.wih as tf.Tensor2D), this.params.bih)) as tf.Tensor2D;
+      const n = this.featureNorm;
+      const v = n ? (tf.div(tf.sub(features, n.mean), n.std) as tf.Tensor2D) : features;
+      const h = tf.tanh(tf.add(matMul(v, this.params.wih as tf.Tensor2D), this.params.bih)) as tf.Tensor2D;
       return { h, c: tf.zerosLike(h) };
     });
   }
@@ -134,5 +145,6 @@ export class CaptionModel {
 
   dispose(): void {
     tf.dispose(Object.values(this.params));
+    if (this.featureNorm) tf.dispose([this.featureNorm.mean, this.featureNorm.std]);
   }
 }

@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { progress } from '../cli/progress.js';
-import type { CaptionConfig } from '../caption/config.js';
+import { featureStats, type CaptionConfig } from '../caption/config.js';
 import { greedyCaptions } from '../caption/generate.js';
 import { CaptionModel } from '../caption/model.js';
 import type { CaptionedImage } from '../data/captions.js';
@@ -39,6 +39,8 @@ export const trainOptionsSchema = z.object({
   seed: z.number().int().default(1234),
   /** Threads computing gradients on shares of each batch (wasm: one core each). */
   workers: z.number().int().min(1).max(16).default(1),
+  /** Standardise image vectors with the training set's per-dimension mean and std (off for the shipped model). */
+  normalizeFeatures: z.boolean().default(false),
 });
 export type TrainOptions = z.infer<typeof trainOptionsSchema>;
 
@@ -141,6 +143,11 @@ export async function trainCaptionModel(data: TrainData, opts: TrainOptions, dir
     vocab: [...vocab.words],
   };
   const { examples, missing } = buildExamples(data.train, vocab, data.features, opts.maxWords);
+  if (opts.normalizeFeatures) {
+    const stats = featureStats(data.features.data, data.features.dim, new Set(examples.map((e) => e.featureRow)));
+    config.featureMean = stats.mean;
+    config.featureStd = stats.std;
+  }
   if (examples.length === 0) throw new Error('no training example has cached features: check --features against the images');
   if (missing > 0) log.warn({ missing }, 'training images without cached features were skipped');
   log.info({ vocab: vocab.size, examples: examples.length, valImages: data.val.length }, 'caption training data');

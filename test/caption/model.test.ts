@@ -79,3 +79,28 @@ describe('CaptionModel', () => {
     loaded.dispose();
   });
 });
+
+describe('feature standardisation', () => {
+  it('makes h0 depend on (v - mean) / std, and travels with the saved config', async () => {
+    const { featureStats } = await import('../../src/caption/config.js');
+    const data = Float32Array.from([1, 10, 3, 10, 5, 10]); // 3 rows × 2 dims; dim 2 is constant
+    const stats = featureStats(data, 2, [0, 1, 2]);
+    expect(stats.mean).toEqual([3, 10]);
+    expect(stats.std[0]).toBeCloseTo(Math.sqrt(8 / 3), 6);
+    expect(stats.std[1]).toBe(1); // constant dimension: left unscaled instead of dividing by 0
+    const config = { ...tinyConfig(), featureDim: 2, featureMean: stats.mean, featureStd: stats.std };
+    const model = CaptionModel.init(config, 5);
+    const plain = CaptionModel.init({ ...config, featureMean: undefined, featureStd: undefined }, 5);
+    const v = tf.tensor2d([[5, 10]]);
+    const standardized = tf.tensor2d([[2 / Math.sqrt(8 / 3), 0]]);
+    const a = model.initialState(v);
+    const b = plain.initialState(standardized);
+    expect(tf.max(tf.abs(tf.sub(a.h, b.h))).dataSync()[0]).toBeLessThan(1e-5);
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'cap-norm-'));
+    await model.save(dir);
+    const loaded = await CaptionModel.load(dir);
+    expect(loaded.config.featureMean).toEqual(stats.mean);
+    tf.dispose([v, standardized, a.h, a.c, b.h, b.c]);
+    [model, plain, loaded].forEach((m) => m.dispose());
+  });
+});
