@@ -1,6 +1,7 @@
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { CaptionService } from '../caption/service.js';
+import type { CharService } from '../char/service.js';
 import type { Config } from '../config.js';
 import { log } from '../log.js';
 import type { RouteContext } from './context.js';
@@ -9,6 +10,7 @@ import { Limiter } from './limiter.js';
 import { Metrics } from './metrics.js';
 import { registerDocs } from './openapi.js';
 import { captionRoutes } from './routes/caption.js';
+import { generateRoutes } from './routes/generate.js';
 import { healthRoutes, type ModelInfo } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 
@@ -21,6 +23,8 @@ export interface AppDeps {
   config: Config;
   backend: string;
   caption?: CaptionService;
+  /** Char-level text generation (POST /generate). */
+  generate?: CharService;
   /** Shared inference limiter; built from the config when absent (tests pass one to fill it). */
   limiter?: Limiter;
 }
@@ -54,6 +58,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { backend: deps.backend, models: modelInfo(deps) });
   await app.register(metricsRoutes, { metrics });
   if (deps.caption) await app.register(captionRoutes, { ...ctx, service: deps.caption });
+  if (deps.generate) await app.register(generateRoutes, { ...ctx, service: deps.generate });
   return app;
 }
 
@@ -99,5 +104,6 @@ function modelInfo(deps: AppDeps): Record<string, ModelInfo> {
     const { name, version } = deps.caption.model.config;
     models.caption = { name, version, encoder: deps.caption.encoder.name };
   }
+  if (deps.generate) models.generate = deps.generate.info;
   return models;
 }

@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { CaptionService } from '../caption/service.js';
+import { CharService } from '../char/service.js';
 import type { Config } from '../config.js';
 import { log } from '../log.js';
 import { initBackend } from '../nn/backend.js';
@@ -13,7 +16,14 @@ export async function serve(config: Config): Promise<void> {
   const { name, version } = caption.model.config;
   log.info({ model: name, version, encoder: caption.encoder.name, ms: Math.round(performance.now() - t0) }, 'caption model loaded');
 
-  const app = await buildApp({ config, backend, caption });
+  // The char model is optional: without models/char the server runs without POST /generate.
+  let generate: CharService | undefined;
+  if (existsSync(path.join(config.MODELS_DIR, 'char', 'config.json'))) {
+    generate = await CharService.load(config.MODELS_DIR);
+    log.info({ model: generate.info.name, version: generate.info.version }, 'char model loaded');
+  } else log.warn({ dir: path.join(config.MODELS_DIR, 'char') }, 'no char model: POST /generate disabled');
+
+  const app = await buildApp({ config, backend, caption, generate });
   const address = await app.listen({ port: config.PORT, host: config.HOST });
   log.info({ backend, url: address, docs: `${address}/docs` }, `listening on ${address} (backend ${backend})`);
 
@@ -26,6 +36,7 @@ export async function serve(config: Config): Promise<void> {
       await app.close(); // stops accepting, waits for in-flight requests
     } finally {
       caption.dispose();
+      generate?.dispose();
       log.info('bye');
     }
   };
