@@ -1,0 +1,41 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { charVocabSchema } from './vocab.js';
+
+export const CELLS = ['lstm', 'rnn'] as const;
+export type CellKind = (typeof CELLS)[number];
+
+/**
+ * Everything needed to rebuild a char-level language model, saved as
+ * config.json beside the weights: the vocabulary travels with the model.
+ */
+export const charConfigSchema = z.object({
+  kind: z.literal('char-rnn'),
+  name: z.string().min(1),
+  version: z.string().min(1),
+  /** 'lstm' (gates i, f, o, g) or 'rnn' (h = tanh(Wxh·x + Whh·h + b), as min-char-rnn). */
+  cell: z.enum(CELLS),
+  /** Embedding width; 0 means one-hot input (the first layer's W then has one row per character). */
+  embedDim: z.number().int().min(0),
+  hiddenDim: z.number().int().positive(),
+  layers: z.number().int().min(1).max(3),
+  /** Dropout on the input of each layer above the first and on the top layer's output. */
+  dropout: z.number().min(0).max(0.9),
+  vocab: charVocabSchema,
+  training: z.record(z.unknown()).optional(),
+  metrics: z.record(z.unknown()).optional(),
+});
+
+export type CharConfig = z.infer<typeof charConfigSchema>;
+
+export const CONFIG_FILE = 'config.json';
+
+export async function readCharConfig(dir: string): Promise<CharConfig> {
+  const file = path.join(dir, CONFIG_FILE);
+  const parsed = charConfigSchema.safeParse(JSON.parse(await readFile(file, 'utf8')));
+  if (!parsed.success) {
+    throw new Error(`${file} is not a char model config: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,201 @@
+import * as tf from '@tensorflow/tfjs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { loadTensors, saveTensors } from '../nn/io.js';
+import { lstmBias } from '../nn/lstm.js';
+import { glorotUniform, matMul } from '../nn/ops.js';
+import { CONFIG_FILE, readCharConfig, type CharConfig } from './config.js';
+import { gatherRows, lstmLayer, rnnCell, softmaxCrossEntropy } from './cells.js';
+import { CharVocab } from './vocab.js';
+
+/**
+ * Recurrent state of every layer: h (and c for the LSTM), each [N, H].
+ * A type alias (not an interface) so it fits tf.tidy's TensorContainer.
+ */
+export type CharState = {
+  h: tf.Tensor2D[];
+  c: tf.Tensor2D[];
+};
+
+export function stateTensors(s: CharState): tf.Tensor2D[] {
+  return [...s.h, ...s.c];
+}
+
+export function disposeState(s: CharState): void {
+  tf.dispose(stateTensors(s));
+}
+
+/** Copies that outlive the current tidy scope. */
+export function keepState(s: CharState): CharState {
+  return { h: s.h.map((t) => tf.keep(t)), c: s.c.map((t) => tf.keep(t)) };
+}
+
+/** Names of the trainable tensors (also the on-disk keys). */
+export function paramNames(config: Pick<CharConfig, 'layers' | 'embedDim'>): string[] {
+  const names = config.embedDim > 0 ? ['embed'] : [];
+  for (let l = 0; l < config.layers; l++) names.push(`w${l}`, `u${l}`, `b${l}`);
+  names.push('wout', 'bout');
+  return names;
+}
+
+/**
+ * Char-level language model: characters → (embedding | one-hot) → 1–3
+ * stacked LSTM or vanilla RNN layers → softmax over characters.
+ * With one-hot input, x·W0 is row x of W0, so the first projection is a gather.
+ * Dropout (training only) applies between layers and before the softmax, as in char-rnn.
+ * Sequences are time-major: row t·N + n is stream n at step t.
+ */
+export class CharModel {
+  readonly vocab: CharVocab;
+  readonly gates: number;
+
+  constructor(
+    readonly config: CharConfig,
+    readonly params: Record<string, tf.Variable>,
+  ) {
+    this.vocab = new CharVocab(config.vocab);
+    this.gates = config.cell === 'lstm' ? 4 : 1;
+  }
+
+  static init(config: CharConfig, seed: number): CharModel {
+    const { embedDim: E, hiddenDim: H, layers } = config;
+    const V = config.vocab.length;
+    const G = config.cell === 'lstm' ? 4 : 1;
+    const v = (t: tf.Tensor) => tf.variable(t, true);
+    const params: Record<string, tf.Variable> = {};
+    if (E > 0) params.embed = v(tf.randomUniform([V, E], -0.1, 0.1, 'float32', seed));
+    for (let l = 0; l < layers; l++) {
+      const inDim = l === 0 ? (E > 0 ? E : V) : H;
+      params[`w${l}`] = v(glorotUniform([inDim, G * H], seed + 10 * l + 1));
+      params[`u${l}`] = v(glorotUniform([H, G * H], seed + 10 * l + 2));
+      params[`b${l}`] = v(G === 4 ? lstmBias(H) : tf.zeros([H]));
+    }
+    params.wout = v(glorotUniform([H, V], seed + 100));
+    params.bout = v(tf.zeros([V]));
+    return new CharModel(config, params);
+  }
+
+  get isLstm(): boolean {
+    return this.config.cell === 'lstm';
+  }
+
+  zeroState(rows: number): CharState {
+    const H = this.config.hiddenDim;
+    const zeros = () => tf.zeros([rows, H]) as tf.Tensor2D;
+    return {
+      h: Array.from({ length: this.config.layers }, zeros),
+      c: this.isLstm ? Array.from({ length: this.config.layers }, zeros) : [],
+    };
+  }
+
+  private p(name: string): tf.Tensor2D {
+    return this.params[name] as tf.Tensor as tf.Tensor2D;
+  }
+
+  /** Input projection of layer 0 for character ids: [rows, G·H]. */
+  private inputProjection(ids: tf.Tensor1D): tf.Tensor2D {
+    if (this.config.embedDim > 0) return matMul(gatherRows(this.p('embed'), ids), this.p('w0'));
+    return gatherRows(this.p('w0'), ids);
+  }
+
+  /**
+   * Run `steps` time steps for N = ids.length / steps streams from `state`.
+   * ids: [steps·N] int32, time-major. Returns logits [steps·N, V] and the final state.
+   * With `dropoutSeed` set, dropout is on (training).
+   */
+  forward(ids: tf.Tensor1D, steps: number, state: CharState, dropoutSeed?: number): { logits: tf.Tensor2D; state: CharState } {
+    const rate = dropoutSeed === undefined ? 0 : this.config.dropout;
+    const drop = (x: tf.Tensor2D, s: number): tf.Tensor2D => (rate > 0 ? (tf.dropout(x, rate, undefined, s) as tf.Tensor2D) : x);
+    const next: CharState = { h: [], c: [] };
+    let below: tf.Tensor2D | undefined; // outputs of the layer below, [steps·N, H]
+    for (let l = 0; l < this.config.layers; l++) {
+      const xw = l === 0 ? this.inputProjection(ids) : matMul(drop(below!, (dropoutSeed ?? 0) + l), this.p(`w${l}`));
+      const b = this.params[`b${l}`] as tf.Tensor as tf.Tensor1D;
+      const u = this.p(`u${l}`);
+      if (this.isLstm) {
+        const out = lstmLayer(xw, b, state.h[l]!, state.c[l]!, u);
+        next.h.push(out.h);
+        next.c.push(out.c);
+        below = out.hs;
+        continue;
+      }
+      // The bias joins the whole sequence's projection once, not each step.
+      const xwb = tf.add(xw, b) as tf.Tensor2D;
+      const xs = steps === 1 ? [xwb] : (tf.split(xwb, steps, 0) as tf.Tensor2D[]);
+      let h = state.h[l]!;
+      const hs: tf.Tensor2D[] = [];
+      for (const x of xs) {
+        h = rnnCell(x, h, u);
+        hs.push(h);
+      }
+      next.h.push(h);
+      below = steps === 1 ? hs[0]! : (tf.concat(hs, 0) as tf.Tensor2D);
+    }
+    const top = drop(below!, (dropoutSeed ?? 0) + 99);
+    const logits = tf.add(matMul(top, this.p('wout')), this.params.bout!) as tf.Tensor2D;
+    return { logits, state: next };
+  }
+
+  /**
+   * Mean cross-entropy (nats per character) of `targets` given `inputs`, both [steps·N]
+   * int32 time-major, and the final state (for truncated BPTT, the caller keeps it).
+   */
+  loss(inputs: tf.Tensor1D, targets: tf.Tensor1D, steps: number, state: CharState, dropoutSeed?: number): { loss: tf.Scalar; state: CharState } {
+    const out = this.forward(inputs, steps, state, dropoutSeed);
+    return { loss: softmaxCrossEntropy(out.logits, targets), state: out.state };
+  }
+
+  /** One step for N rows: previous characters → log-probabilities of the next [N, V]. */
+  step(state: CharState, ids: tf.Tensor1D): { logProbs: tf.Tensor2D; state: CharState } {
+    return tf.tidy(() => {
+      const out = this.forward(ids, 1, state);
+      return { logProbs: tf.logSoftmax(out.logits) as tf.Tensor2D, state: out.state };
+    });
+  }
+
+  variables(): Record<string, tf.Variable> {
+    return { ...this.params };
+  }
+
+  parameterCount(): number {
+    return Object.values(this.params).reduce((n, p) => n + p.size, 0);
+  }
+
+  async save(dir: string, extra: Partial<CharConfig> = {}): Promise<void> {
+    await saveTensors(dir, this.variables());
+    await writeFile(path.join(dir, CONFIG_FILE), JSON.stringify({ ...this.config, ...extra }, null, 1));
+  }
+
+  /** Overwrite the weights with those saved in `dir` (e.g. to resume). */
+  async restore(dir: string): Promise<void> {
+    const tensors = await loadTensors(dir);
+    try {
+      for (const name of paramNames(this.config)) {
+        const t = tensors[name];
+        if (!t) throw new Error(`${dir} lacks weight "${name}"`);
+        const want = this.params[name]!.shape;
+        if (t.shape.join() !== want.join()) throw new Error(`${dir}: weight "${name}" has shape [${t.shape}], expected [${want}]`);
+        this.params[name]!.assign(t);
+      }
+    } finally {
+      tf.dispose(Object.values(tensors));
+    }
+  }
+
+  static async load(dir: string): Promise<CharModel> {
+    const config = await readCharConfig(dir);
+    const model = CharModel.init(config, 0);
+    try {
+      await model.restore(dir);
+    } catch (err) {
+      model.dispose();
+      throw err;
+    }
+    return model;
+  }
+
+  dispose(): void {
+    tf.dispose(Object.values(this.params));
+  }
+}
+

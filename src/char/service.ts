@@ -1,0 +1,78 @@
+import path from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { CharModel } from './model.js';
+import { generate, type SampleOptions, type SampleStep } from './sample.js';
+import { UnknownCharsError } from './vocab.js';
+
+export interface GenerateResult {
+  text: string;
+  model: { name: string; version: string };
+  /** Per generated character, when candidates were asked for. */
+  steps?: SampleStep[];
+  timings_ms: { generate: number };
+}
+
+/** Characters generated between two yields to the event loop, so a long request never stalls the server. */
+const YIELD_EVERY = 32;
+
+/** Text generation with the char-level model in `models/char`. */
+export class CharService {
+  private constructor(readonly model: CharModel) {}
+
+  static async load(modelsDir: string, charDir = path.join(modelsDir, 'char')): Promise<CharService> {
+    return new CharService(await CharModel.load(charDir));
+  }
+
+  static fromModel(model: CharModel): CharService {
+    return new CharService(model);
+  }
+
+  get info(): { name: string; version: string } {
+    return { name: this.model.config.name, version: this.model.config.version };
+  }
+
+  /** Throws UnknownCharsError naming the prime's characters that the model has never seen. */
+  checkPrime(prime: string): void {
+    const unknown = this.model.vocab.unknown(prime);
+    if (unknown.length > 0) throw new UnknownCharsError(unknown);
+  }
+
+  /**
+   * Generated characters in groups of up to `chunk`, yielding to the event
+   * loop between groups. Stopping early (return/break) frees the state.
+   */
+  async *stream(opts: SampleOptions, chunk = YIELD_EVERY): AsyncGenerator<SampleStep[], void, undefined> {
+    this.checkPrime(opts.prime);
+    const it = generate(this.model, opts);
+    try {
+      let group: SampleStep[] = [];
+      for (const step of it) {
+        group.push(step);
+        if (group.length >= chunk) {
+          yield group;
+          group = [];
+          await yieldToEventLoop();
+        }
+      }
+      if (group.length > 0) yield group;
+    } finally {
+      it.return();
+    }
+  }
+
+  async generate(opts: SampleOptions): Promise<GenerateResult> {
+    const t0 = performance.now();
+    const steps: SampleStep[] = [];
+    for await (const group of this.stream(opts)) steps.push(...group);
+    return {
+      text: steps.map((s) => s.char).join(''),
+      model: this.info,
+      ...(opts.candidates ? { steps } : {}),
+      timings_ms: { generate: Math.round((performance.now() - t0) * 10) / 10 },
+    };
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}
