@@ -50,41 +50,42 @@ function open(buf: Buffer, limits: ImageLimits): sharp.Sharp {
   return sharp(buf, { limitInputPixels: limits.maxPixels, failOn: 'error', animated: false, pages: 1 });
 }
 
-/** Recognise an image format from its first bytes, to tell "corrupt" from "not an image". */
+/** The container format from the first bytes, or undefined. */
 export function sniffFormat(buf: Buffer): string | undefined {
-  const ascii = (start: number, end: number) => buf.subarray(start, end).toString('latin1');
+  const ascii = (from: number, to: number) => buf.subarray(from, to).toString('latin1');
   if (buf.length >= 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff) return 'jpeg';
   if (ascii(0, 8) === '\x89PNG\r\n\x1a\n') return 'png';
   if (ascii(0, 4) === 'GIF8') return 'gif';
   if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'webp';
-  if (ascii(0, 4) === 'II*\0' || ascii(0, 4) === 'MM\0*') return 'tiff';
-  if (ascii(4, 8) === 'ftyp') return 'heif';
+  if (['II*\0', 'MM\0*', 'II+\0', 'MM\0+'].includes(ascii(0, 4))) return 'tiff';
+  if (ascii(4, 8) === 'ftyp') return 'heif'; // HEIC and AVIF share the ISO-BMFF container
   return undefined;
+}
+
+/**
+ * Refuse empty, oversized or non-image bytes before they reach the decoder.
+ * The magic-number check keeps formats we never meant to accept (SVG, whose
+ * renderer can follow references) away from sharp.
+ */
+export function checkImageBytes(buf: Buffer, limits: ImageLimits): void {
+  if (buf.length === 0) throw new ImageError('empty_image', 'the image is empty (0 bytes)');
+  if (buf.length > limits.maxBytes) {
+    throw new ImageError('image_too_large', `the image is ${buf.length} bytes; the limit is ${limits.maxBytes} bytes`, 413);
+  }
+  if (!sniffFormat(buf)) {
+    throw new ImageError('unsupported_image', 'the upload is not a JPEG, PNG, WebP, GIF, TIFF, HEIF or AVIF image', 415);
+  }
 }
 
 /** Check the bytes and header of an upload; throws ImageError naming the problem. */
 export async function inspectImage(buf: Buffer, limits: ImageLimits = DEFAULT_LIMITS): Promise<ImageInfo> {
-  if (buf.length === 0) throw new ImageError('empty_image', 'the image is empty (0 bytes)');
-  if (buf.length > limits.maxBytes) {
-    throw new ImageError(
-      'image_too_large',
-      `the image is ${buf.length} bytes; the limit is ${limits.maxBytes} bytes`,
-      413,
-    );
-  }
+  checkImageBytes(buf, limits);
   let meta: sharp.Metadata;
   try {
     meta = await sharp(buf).metadata();
   } catch (err) {
-    const sniffed = sniffFormat(buf);
-    if (sniffed) {
-      throw new ImageError('corrupt_image', `the ${sniffed} image is corrupt or truncated: ${(err as Error).message}`, 422);
-    }
-    throw new ImageError(
-      'unsupported_image',
-      `the upload is not an image in a supported format (${SUPPORTED_FORMATS.join(', ')}, avif)`,
-      415,
-    );
+    // The magic bytes said image: the rest of it is broken.
+    throw new ImageError('corrupt_image', `the ${sniffFormat(buf)} image is corrupt or truncated: ${(err as Error).message}`, 422);
   }
   const format = meta.format ?? 'unknown';
   if (!(SUPPORTED_FORMATS as readonly string[]).includes(format)) {

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { ImageError, type ImageLimits } from '../image/decode.js';
+import { checkImageBytes, ImageError, type ImageLimits } from '../image/decode.js';
 import { HttpError } from './errors.js';
 
 /** How the image reached us; options come from the query string plus the body's own fields. */
@@ -113,31 +113,4 @@ export function decodeBase64(text: string, maxBytes: number): Buffer {
     throw new ImageError('image_too_large', `the image is ${bytes} bytes; the limit is ${maxBytes} bytes`, 413);
   }
   return Buffer.from(b64, 'base64');
-}
-
-/**
- * Refuse empty, oversized or non-image bytes before they reach the decoder.
- * The magic-number check keeps formats we never meant to accept (SVG, whose
- * renderer can follow references) away from sharp.
- */
-export function checkImageBytes(buf: Buffer, limits: ImageLimits): void {
-  if (buf.length === 0) throw new ImageError('empty_image', 'the image is empty (0 bytes)');
-  if (buf.length > limits.maxBytes) {
-    throw new ImageError('image_too_large', `the image is ${buf.length} bytes; the limit is ${limits.maxBytes} bytes`, 413);
-  }
-  if (!sniffImage(buf)) {
-    throw new ImageError('unsupported_image', 'the upload is not a JPEG, PNG, WebP, GIF, TIFF, HEIF or AVIF image', 415);
-  }
-}
-
-/** The container format from the first bytes, or undefined. */
-export function sniffImage(buf: Buffer): string | undefined {
-  const ascii = (from: number, to: number) => buf.subarray(from, to).toString('latin1');
-  if (buf.length >= 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff) return 'jpeg';
-  if (ascii(0, 8) === '\x89PNG\r\n\x1a\n') return 'png';
-  if (ascii(0, 4) === 'GIF8') return 'gif';
-  if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'webp';
-  if (['II*\0', 'MM\0*', 'II+\0', 'MM\0+'].includes(ascii(0, 4))) return 'tiff';
-  if (ascii(4, 8) === 'ftyp') return 'heif'; // HEIC and AVIF share the ISO-BMFF container
-  return undefined;
 }
