@@ -1,16 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { progress } from '../cli/progress.js';
 import { log } from '../log.js';
-import { loadTensors, saveTensors } from '../nn/io.js';
 import { clipByGlobalNorm } from '../nn/ops.js';
 import { CELLS, type CharConfig } from './config.js';
 import { StreamBatcher, type Chunk, type TextSplits } from './data.js';
 import { CharModel, disposeState, keepState, type CharState } from './model.js';
 import { sampleText } from './sample.js';
 import { CharVocab } from './vocab.js';
+import { loadCheckpoint, saveCheckpoint } from '../train/checkpoint.js';
 
 export const charTrainOptionsSchema = z.object({
   name: z.string().default('char-tinyshakespeare'),
@@ -70,7 +69,6 @@ export interface TrainState {
   history: { epoch: number; iteration: number; trainLoss: number; val: LossReport; charsPerSecond: number; learningRate: number }[];
 }
 
-const STATE_FILE = 'state.json';
 
 export function createOptimizer(kind: CharTrainOptions['optimizer'], learningRate: number): tf.Optimizer {
   // RMSprop as char-rnn: decay 0.95.
@@ -194,20 +192,6 @@ export function evaluate(model: CharModel, ids: Int32Array, streams = 32, steps 
   return lossReport(sum / count, count);
 }
 
-async function saveCheckpoint(dir: string, model: CharModel, optimizer: tf.Optimizer, state: TrainState): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  await model.save(path.join(dir, 'model'));
-  const optWeights = await optimizer.getWeights();
-  await saveTensors(path.join(dir, 'optimizer'), Object.fromEntries(optWeights.map((w) => [w.name, w.tensor])));
-  await writeFile(path.join(dir, STATE_FILE), JSON.stringify(state, null, 1));
-}
-
-async function loadCheckpoint(dir: string, model: CharModel, optimizer: tf.Optimizer): Promise<TrainState> {
-  await model.restore(path.join(dir, 'model'));
-  const opt = await loadTensors(path.join(dir, 'optimizer'));
-  await optimizer.setWeights(Object.entries(opt).map(([name, tensor]) => ({ name, tensor })));
-  return JSON.parse(await readFile(path.join(dir, STATE_FILE), 'utf8')) as TrainState;
-}
 
 export interface TrainDirs {
   /** Where the best model (by val loss) is written. */
@@ -263,7 +247,7 @@ export async function trainCharModel(splits: TextSplits, opts: CharTrainOptions,
   let state: TrainState = { epoch: 0, chunk: 0, iteration: 0, bestVal: Infinity, bestAt: null, epochsSinceBest: 0, learningRate: opts.learningRate, elapsedSeconds: 0, history: [] };
   const last = path.join(dirs.checkpointDir, 'last');
   if (dirs.resume) {
-    state = await loadCheckpoint(last, model, optimizer);
+    state = await loadCheckpoint<TrainState>(last, model, optimizer);
     log.info({ epoch: state.epoch, chunk: state.chunk, iteration: state.iteration, bestVal: state.bestVal }, 'resumed from checkpoint');
   }
   const started = Date.now() - state.elapsedSeconds * 1000;

@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { progress } from '../cli/progress.js';
@@ -10,13 +9,13 @@ import type { CaptionedImage } from '../data/captions.js';
 import { indexKeys, type FeatureSet } from '../data/features.js';
 import { scoreCaptions, type CaptionScores } from '../eval/caption-metrics.js';
 import { log } from '../log.js';
-import { loadTensors, saveTensors } from '../nn/io.js';
 import { rng } from '../nn/ops.js';
 import { tokenizeWords } from '../text/tokenize.js';
 import { Vocab } from '../text/vocab.js';
 import { bucketedBatches, type Batch, type Example } from './batches.js';
 import { applyGradients, batchGradients, featureTensor } from './gradients.js';
 import { GradientPool } from './parallel.js';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 
 export const trainOptionsSchema = z.object({
   name: z.string().default('caption-flickr8k'),
@@ -59,7 +58,6 @@ interface TrainState {
   history: { epoch: number; loss: number; tokensPerSecond: number; val: CaptionScores }[];
 }
 
-const STATE_FILE = 'state.json';
 
 /** Tokenised captions: the source's tokens when it has them (Karpathy), else our tokenizer. */
 export function captionTokens(img: CaptionedImage): string[][] {
@@ -107,20 +105,6 @@ async function trainStep(model: CaptionModel, optimizer: tf.Optimizer, batch: Ba
   return { loss, norm: applyGradients(model, optimizer, grads, clip) };
 }
 
-async function saveCheckpoint(dir: string, model: CaptionModel, optimizer: tf.Optimizer, state: TrainState): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  await model.save(path.join(dir, 'model'));
-  const optWeights = await optimizer.getWeights();
-  await saveTensors(path.join(dir, 'optimizer'), Object.fromEntries(optWeights.map((w) => [w.name, w.tensor])));
-  await writeFile(path.join(dir, STATE_FILE), JSON.stringify(state, null, 1));
-}
-
-async function loadCheckpoint(dir: string, model: CaptionModel, optimizer: tf.Optimizer): Promise<TrainState> {
-  await model.restore(path.join(dir, 'model'));
-  const opt = await loadTensors(path.join(dir, 'optimizer'));
-  await optimizer.setWeights(Object.entries(opt).map(([name, tensor]) => ({ name, tensor })));
-  return JSON.parse(await readFile(path.join(dir, STATE_FILE), 'utf8')) as TrainState;
-}
 
 /**
  * Train a caption decoder on cached features: Adam, gradient-norm clipping,
@@ -157,7 +141,7 @@ export async function trainCaptionModel(data: TrainData, opts: TrainOptions, dir
   let state: TrainState = { epoch: 0, bestCider: -Infinity, bestEpoch: 0, learningRate: opts.learningRate, elapsedSeconds: 0, history: [] };
   const last = path.join(dirs.checkpointDir, 'last');
   if (dirs.resume) {
-    state = await loadCheckpoint(last, model, optimizer);
+    state = await loadCheckpoint<TrainState>(last, model, optimizer);
     log.info({ epoch: state.epoch, bestCider: state.bestCider }, 'resumed from checkpoint');
   }
   const started = Date.now() - state.elapsedSeconds * 1000;
