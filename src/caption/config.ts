@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { z } from 'zod';
+import { CONFIG_FILE, readModelConfig } from '../nn/model-config.js';
 import { vocabSchema } from '../text/vocab.js';
 
 /**
@@ -51,13 +50,8 @@ export function featureStats(data: Float32Array, dim: number, rows: Iterable<num
   return { mean, std: std.map((s) => (s > 1e-3 ? s : 1)) };
 }
 
-export const CONFIG_FILE = 'config.json';
+export { CONFIG_FILE };
 
-export async function readCaptionConfig(dir: string): Promise<CaptionConfig> {
-  const file = path.join(dir, CONFIG_FILE);
-  const parsed = captionConfigSchema.safeParse(JSON.parse(await readFile(file, 'utf8')));
-  if (!parsed.success) {
-    throw new Error(`${file} is not a caption model config: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  }
-  return parsed.data;
+export function readCaptionConfig(dir: string): Promise<CaptionConfig> {
+  return readModelConfig(dir, captionConfigSchema, 'caption model');
 }

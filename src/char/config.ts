@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { z } from 'zod';
+import { CONFIG_FILE, readModelConfig } from '../nn/model-config.js';
 import { charVocabSchema } from './vocab.js';
 
 export const CELLS = ['lstm', 'rnn'] as const;
@@ -29,13 +28,8 @@ export const charConfigSchema = z.object({
 
 export type CharConfig = z.infer<typeof charConfigSchema>;
 
-export const CONFIG_FILE = 'config.json';
+export { CONFIG_FILE };
 
-export async function readCharConfig(dir: string): Promise<CharConfig> {
-  const file = path.join(dir, CONFIG_FILE);
-  const parsed = charConfigSchema.safeParse(JSON.parse(await readFile(file, 'utf8')));
-  if (!parsed.success) {
-    throw new Error(`${file} is not a char model config: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  }
-  return parsed.data;
+export function readCharConfig(dir: string): Promise<CharConfig> {
+  return readModelConfig(dir, charConfigSchema, 'char model');
 }

@@ -1,0 +1,22 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { z } from 'zod';
+
+/** Every model folder keeps its shapes, vocabulary and hyper-parameters here. */
+export const CONFIG_FILE = 'config.json';
+
+/** Read and validate `dir/config.json`; the error names the file and each bad field. */
+export async function readModelConfig<S extends z.ZodTypeAny>(dir: string, schema: S, what: string): Promise<z.output<S>> {
+  const file = path.join(dir, CONFIG_FILE);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read ${what} config ${file}: ${(err as Error).message}`);
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    throw new Error(`${file} is not a ${what} config: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data as z.output<S>;
+}
