@@ -7,7 +7,6 @@
  * To get the labels together with CenterNet features from one forward pass,
  * use `scripts/features.ts --encoder centernet --labels-out FILE` instead.
  */
-import * as tf from '@tensorflow/tfjs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,6 +16,7 @@ import { DEFAULT_MIN_SCORE, loadCenterNet, type ObjectLabel } from '../src/encod
 import { decodeToRgb } from '../src/image/decode.js';
 import { log } from '../src/log.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
+import { rgbBatch } from '../src/encoder/pixels.js';
 
 const { values } = parseArgs({
   options: {
@@ -48,7 +48,7 @@ const bar = progress('labels', files.length, 15);
 const out: Record<string, ObjectLabel[]> = {};
 for (const [i, file] of files.entries()) {
   const rgb = await decodeToRgb(await readFile(path.join(args.images, file)), size);
-  const x = tf.tensor4d(rgb.data, [1, size, size, 3], 'float32');
+  const x = rgbBatch(rgb);
   out[file] = await detector.detectLabels(x, args['min-score']);
   x.dispose();
   bar.update(i + 1, { img_per_s: (i + 1) / ((Date.now() - started) / 1000) });

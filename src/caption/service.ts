@@ -5,6 +5,7 @@ import type { Encoder } from '../encoder/types.js';
 import { decodeToRgb, type ImageLimits } from '../image/decode.js';
 import { generateCaptions, type Caption, type GenerateOptions } from './generate.js';
 import { CaptionModel } from './model.js';
+import { encodeRgb } from '../encoder/pixels.js';
 
 export interface CaptionResult {
   captions: Caption[];
@@ -34,8 +35,7 @@ export class CaptionService {
     const t0 = performance.now();
     const rgb = await decodeToRgb(image, this.encoder.inputSize, limits);
     const t1 = performance.now();
-    const size = this.encoder.inputSize;
-    const features = tf.tidy(() => this.encoder.encode(tf.tensor4d(rgb.data, [1, size, size, 3], 'float32')));
+    const features = encodeRgb(this.encoder, rgb);
     await features.data(); // finish the work inside the encode timing
     return { features, decodeMs: t1 - t0, encodeMs: performance.now() - t1 };
   }

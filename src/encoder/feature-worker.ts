@@ -1,11 +1,11 @@
 // Worker thread for scripts/features.ts: encodes its share of the images.
-import * as tf from '@tensorflow/tfjs';
 import { readFile } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { decodeToRgb } from '../image/decode.js';
 import { initBackend, parseBackendName } from '../nn/backend.js';
 import { isCenterNetEncoder, labelsOf, type ObjectLabel } from './centernet.js';
 import { loadEncoder } from './registry.js';
+import { encodeRgb, rgbBatch } from './pixels.js';
 
 /** Posted once per image; `labels` (detected objects) only when workerData.labels is set. */
 export interface FeatureMessage {
@@ -28,16 +28,13 @@ for (const file of files) {
   const rgb = await decodeToRgb(await readFile(file), encoder.inputSize);
   if (detector && isCenterNetEncoder(detector)) {
     // One forward pass gives both the feature vector and the detections.
-    const x = tf.tensor4d(rgb.data, [1, encoder.inputSize, encoder.inputSize, 3], 'float32');
+    const x = rgbBatch(rgb);
     const { features, objects } = await detector.encodeAndDetect(x);
     x.dispose();
     parentPort!.postMessage({ file, features, labels: labelsOf(objects) } satisfies FeatureMessage);
     continue;
   }
-  const features = tf.tidy(() => {
-    const x = tf.tensor4d(rgb.data, [1, encoder.inputSize, encoder.inputSize, 3], 'float32');
-    return encoder.encode(x);
-  });
+  const features = encodeRgb(encoder, rgb);
   const row = (await features.data()) as Float32Array;
   features.dispose();
   parentPort!.postMessage({ file, features: row } satisfies FeatureMessage);

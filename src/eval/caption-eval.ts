@@ -8,6 +8,7 @@ import { featureRow, indexKeys, type FeatureSet } from '../data/features.js';
 import type { Encoder } from '../encoder/types.js';
 import { decodeToRgb } from '../image/decode.js';
 import { scoreCaptions, type CaptionScores } from './caption-metrics.js';
+import { encodeRgb } from '../encoder/pixels.js';
 
 /** One line of a COCO results file. */
 export interface CocoResult {
@@ -25,7 +26,7 @@ async function imageFeatures(source: FeatureSource, file: string, cache?: Map<st
   }
   const size = source.encoder.inputSize;
   const rgb = await decodeToRgb(await readFile(path.join(source.dir, file)), size);
-  return tf.tidy(() => source.encoder.encode(tf.tensor4d(rgb.data, [1, size, size, 3], 'float32')));
+  return encodeRgb(source.encoder, rgb);
 }
 
 /** Caption every image with `opts` and score against the references. */
