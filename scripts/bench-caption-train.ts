@@ -55,7 +55,7 @@ async function run(threads: number): Promise<number> {
   for (const [i, batch] of batches.entries()) {
     if (i === 2) t0 = performance.now(); // two warm-up steps
     const { grads } = pool ? await pool.gradients(model, batch, features, i) : batchGradients(model, batch, features, i);
-    applyGradients(model, optimizer, grads, 5);
+    applyGradients(model.variables(), optimizer, grads, 5);
     if (i >= 2) tokens += batch.targets;
   }
   const tps = tokens / ((performance.now() - t0) / 1000);

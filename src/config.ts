@@ -45,6 +45,8 @@ const EnvSchema = z.object({
   PORT: intVar('PORT', 0, 65535, 3000),
   HOST: z.string().min(1).optional().default('0.0.0.0'),
   MODELS_DIR: z.string().min(1).optional().default('models'),
+  /** The VQA model POST /vqa uses when the request names none (a folder under MODELS_DIR/vqa). */
+  VQA_DEFAULT_MODEL: z.string().min(1).optional().default('flickr8k-qa'),
   TF_BACKEND: enumVar('TF_BACKEND', BACKENDS),
   MAX_IMAGE_BYTES: intVar('MAX_IMAGE_BYTES', 1, 1024 * MiB, 10 * MiB),
   MAX_IMAGE_PIXELS: intVar('MAX_IMAGE_PIXELS', 1, 1_000_000_000, 40_000_000),

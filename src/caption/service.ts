@@ -1,11 +1,10 @@
-import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
 import { loadEncoder } from '../encoder/registry.js';
 import type { Encoder } from '../encoder/types.js';
-import { decodeToRgb, type ImageLimits } from '../image/decode.js';
+import { encodeImage } from '../encoder/pixels.js';
+import type { ImageLimits } from '../image/decode.js';
 import { generateCaptions, type Caption, type GenerateOptions } from './generate.js';
 import { CaptionModel } from './model.js';
-import { encodeRgb } from '../encoder/pixels.js';
 
 export interface CaptionResult {
   captions: Caption[];
@@ -30,18 +29,8 @@ export class CaptionService {
     return new CaptionService(encoder, model);
   }
 
-  /** Encoder features for an image: [1, dim]. Caller disposes. */
-  async features(image: Buffer, limits?: ImageLimits): Promise<{ features: tf.Tensor2D; decodeMs: number; encodeMs: number }> {
-    const t0 = performance.now();
-    const rgb = await decodeToRgb(image, this.encoder.inputSize, limits);
-    const t1 = performance.now();
-    const features = encodeRgb(this.encoder, rgb);
-    await features.data(); // finish the work inside the encode timing
-    return { features, decodeMs: t1 - t0, encodeMs: performance.now() - t1 };
-  }
-
   async caption(image: Buffer, opts: GenerateOptions, limits?: ImageLimits): Promise<CaptionResult> {
-    const { features, decodeMs, encodeMs } = await this.features(image, limits);
+    const { features, decodeMs, encodeMs } = await encodeImage(this.encoder, image, limits);
     const t0 = performance.now();
     let captions: Caption[];
     try {

@@ -13,16 +13,19 @@ import { captionRoutes } from './routes/caption.js';
 import { generateRoutes } from './routes/generate.js';
 import { healthRoutes, type ModelInfo } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { vqaRoutes } from './routes/vqa.js';
+import type { VqaService } from '../vqa/service.js';
 
 /**
  * Services are optional so a server can run with a subset of the models;
- * routes of a missing service are simply not registered (404). Later tasks
- * (vqa, generate) add their service here and a route module under routes/.
+ * routes of a missing service are simply not registered (404).
  */
 export interface AppDeps {
   config: Config;
   backend: string;
   caption?: CaptionService;
+  /** Visual question answering (POST /vqa). */
+  vqa?: VqaService;
   /** Char-level text generation (POST /generate). */
   generate?: CharService;
   /** Shared inference limiter; built from the config when absent (tests pass one to fill it). */
@@ -58,6 +61,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { backend: deps.backend, models: modelInfo(deps) });
   await app.register(metricsRoutes, { metrics });
   if (deps.caption) await app.register(captionRoutes, { ...ctx, service: deps.caption });
+  if (deps.vqa) await app.register(vqaRoutes, { ...ctx, service: deps.vqa });
   if (deps.generate) await app.register(generateRoutes, { ...ctx, service: deps.generate });
   return app;
 }
@@ -103,6 +107,9 @@ function modelInfo(deps: AppDeps): Record<string, ModelInfo> {
   if (deps.caption) {
     const { name, version } = deps.caption.model.config;
     models.caption = { name, version, encoder: deps.caption.encoder.name };
+  }
+  if (deps.vqa) {
+    for (const m of deps.vqa.summaries()) models[`vqa/${m.name}`] = { name: m.name, version: m.version, encoder: m.encoder };
   }
   if (deps.generate) models.generate = deps.generate.info;
   return models;

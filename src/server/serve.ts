@@ -5,6 +5,7 @@ import { CharService } from '../char/service.js';
 import type { Config } from '../config.js';
 import { log } from '../log.js';
 import { initBackend } from '../nn/backend.js';
+import { VqaService } from '../vqa/service.js';
 import { buildApp } from './app.js';
 
 /** Load the backend and models, listen, and shut down cleanly on SIGINT/SIGTERM. */
@@ -23,7 +24,14 @@ export async function serve(config: Config): Promise<void> {
     log.info({ model: generate.info.name, version: generate.info.version }, 'char model loaded');
   } else log.warn({ dir: path.join(config.MODELS_DIR, 'char') }, 'no char model: POST /generate disabled');
 
-  const app = await buildApp({ config, backend, caption, generate });
+  // VQA models are optional too; they reuse the caption encoder when trained on it.
+  let vqa: VqaService | undefined;
+  if (VqaService.modelDirs(path.join(config.MODELS_DIR, 'vqa')).length > 0) {
+    vqa = await VqaService.load(config.MODELS_DIR, { shared: [caption.encoder], preferred: config.VQA_DEFAULT_MODEL });
+    log.info({ models: vqa.modelNames, default: vqa.defaultModel }, 'VQA models loaded');
+  } else log.warn({ dir: path.join(config.MODELS_DIR, 'vqa') }, 'no VQA model: POST /vqa disabled');
+
+  const app = await buildApp({ config, backend, caption, vqa, generate });
   const address = await app.listen({ port: config.PORT, host: config.HOST });
   log.info({ backend, url: address, docs: `${address}/docs` }, `listening on ${address} (backend ${backend})`);
 
@@ -37,6 +45,7 @@ export async function serve(config: Config): Promise<void> {
     } finally {
       caption.dispose();
       generate?.dispose();
+      vqa?.dispose();
       log.info('bye');
     }
   };

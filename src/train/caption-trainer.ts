@@ -102,7 +102,7 @@ export function evaluateModel(model: CaptionModel, images: CaptionedImage[], fea
 
 async function trainStep(model: CaptionModel, optimizer: tf.Optimizer, batch: Batch, features: FeatureSet, clip: number, seed: number, pool?: GradientPool): Promise<{ loss: number; norm: number }> {
   const { loss, grads } = pool ? await pool.gradients(model, batch, features, seed) : batchGradients(model, batch, features, seed);
-  return { loss, norm: applyGradients(model, optimizer, grads, clip) };
+  return { loss, norm: applyGradients(model.variables(), optimizer, grads, clip) };
 }
 
 

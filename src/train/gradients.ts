@@ -26,13 +26,16 @@ export function batchGradients(model: CaptionModel, batch: Batch, features: Feat
   return { loss, grads: Object.fromEntries(names.map((n) => [n, grads[model.params[n].name]!])) };
 }
 
-/** Clip by global norm and take one optimizer step. Disposes `grads`. */
-export function applyGradients(model: CaptionModel, optimizer: tf.Optimizer, grads: ParamGrads, clip: number): number {
+/** Clip by global norm and take one optimizer step on `variables` (keyed like `grads`). Disposes `grads`. */
+export function applyGradients(variables: Record<string, tf.Variable>, optimizer: tf.Optimizer, grads: ParamGrads, clip: number): number {
   const clipped = clipByGlobalNorm(grads, clip);
   const byVariable: tf.NamedTensorMap = {};
-  for (const [name, g] of Object.entries(clipped.grads)) byVariable[model.params[name as keyof CaptionModel['params']].name] = g;
+  for (const [name, g] of Object.entries(clipped.grads)) {
+    const v = variables[name];
+    if (!v) throw new Error(`gradient for unknown parameter ${name}`);
+    byVariable[v.name] = g;
+  }
   optimizer.applyGradients(byVariable);
   tf.dispose([...Object.values(grads), ...Object.values(clipped.grads)]);
   return clipped.norm;
 }
-

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { CONFIG_FILE, readModelConfig } from '../nn/model-config.js';
+import { vocabSchema } from '../text/vocab.js';
+
+/**
+ * The architectures of Ren et al. 2015:
+ * - vis-lstm: the image vector, mapped linearly to the word-embedding size,
+ *   is the first "word" of the question; the LSTM's last state → softmax.
+ * - img-bow: image vector ‖ bag of word embeddings → softmax (a linear classifier).
+ * - blind-lstm: the question alone (the "question-only" baseline).
+ */
+export const VQA_ARCHS = ['vis-lstm', 'img-bow', 'blind-lstm'] as const;
+export type VqaArch = (typeof VQA_ARCHS)[number];
+
+/** One source of truth for a VQA model's shapes, vocabularies and hyper-parameters (config.json). */
+export const vqaConfigSchema = z.object({
+  kind: z.literal('vqa'),
+  arch: z.enum(VQA_ARCHS),
+  name: z.string().min(1),
+  version: z.string().min(1),
+  encoder: z.string().min(1),
+  featureDim: z.number().int().positive(),
+  embedDim: z.number().int().positive(),
+  /** LSTM width (unused by img-bow). */
+  hiddenDim: z.number().int().positive(),
+  dropout: z.number().min(0).max(0.9),
+  /** Questions are cut to this many words. */
+  maxQuestionWords: z.number().int().positive(),
+  minWordCount: z.number().int().positive(),
+  /** Question words; ids are positions (starts with <pad>, <start>, <end>, <unk>). */
+  questionVocab: vocabSchema,
+  /** Answer classes, most frequent first; the softmax's output order. */
+  answers: z.array(z.string().min(1)).min(2),
+  /** Per-dimension standardisation of image vectors (training-set statistics). */
+  featureMean: z.array(z.number()).optional(),
+  featureStd: z.array(z.number().positive()).optional(),
+  training: z.record(z.unknown()).optional(),
+  metrics: z.record(z.unknown()).optional(),
+});
+
+export type VqaConfig = z.infer<typeof vqaConfigSchema>;
+
+export { CONFIG_FILE };
+
+export function readVqaConfig(dir: string): Promise<VqaConfig> {
+  return readModelConfig(dir, vqaConfigSchema, 'VQA model');
+}

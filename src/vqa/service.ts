@@ -1,0 +1,143 @@
+import * as tf from '@tensorflow/tfjs';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { loadEncoder } from '../encoder/registry.js';
+import { encodeImage } from '../encoder/pixels.js';
+import type { Encoder } from '../encoder/types.js';
+import type { ImageLimits } from '../image/decode.js';
+import { tokenizeWords } from '../text/tokenize.js';
+import { CONFIG_FILE } from './config.js';
+import { VqaModel } from './model.js';
+
+export interface Answer {
+  answer: string;
+  /** Softmax probability. */
+  score: number;
+}
+
+export interface VqaResult {
+  answers: Answer[];
+  model: { name: string; version: string };
+  /** Question words the model never saw in training (read as <unk>). */
+  unknown_words: string[];
+  timings_ms: { decode_image: number; encode: number; answer: number };
+}
+
+export interface ModelSummary {
+  name: string;
+  version: string;
+  arch: string;
+  encoder: string;
+  answers: number;
+}
+
+/**
+ * Image + question → ranked answers, from every VQA model under
+ * `modelsDir/vqa/<name>/`. Encoders are shared: one already loaded (the
+ * caption service's) is reused when a model was trained on it.
+ */
+export class VqaService {
+  private constructor(
+    private readonly models: Map<string, VqaModel>,
+    private readonly encoders: Map<string, Encoder>,
+    private readonly owned: Encoder[],
+    readonly defaultModel: string,
+  ) {}
+
+  /** Folder names of the VQA models in `dir` (those with a config.json). */
+  static modelDirs(dir: string): string[] {
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && existsSync(path.join(dir, d.name, CONFIG_FILE)))
+      .map((d) => d.name)
+      .sort();
+  }
+
+  /**
+   * Load the models in `modelsDir/vqa`. `preferred` names the default model
+   * (the first one alphabetically when absent or not found).
+   */
+  static async load(modelsDir: string, opts: { shared?: Encoder[]; preferred?: string } = {}): Promise<VqaService> {
+    const dir = path.join(modelsDir, 'vqa');
+    const names = VqaService.modelDirs(dir);
+    if (names.length === 0) throw new Error(`no VQA model in ${dir} (train one with npm run train:vqa)`);
+    const encoders = new Map((opts.shared ?? []).map((e) => [e.name, e]));
+    const owned: Encoder[] = [];
+    const models = new Map<string, VqaModel>();
+    for (const name of names) {
+      const model = await VqaModel.load(path.join(dir, name));
+      let encoder = encoders.get(model.config.encoder);
+      if (!encoder) {
+        encoder = await loadEncoder(model.config.encoder, modelsDir);
+        encoders.set(encoder.name, encoder);
+        owned.push(encoder);
+      }
+      if (encoder.dim !== model.config.featureDim) {
+        throw new Error(`VQA model ${name} expects ${model.config.featureDim}-d features; encoder ${encoder.name} gives ${encoder.dim}`);
+      }
+      models.set(name, model);
+    }
+    const fallback = names[0]!;
+    return new VqaService(models, encoders, owned, opts.preferred && models.has(opts.preferred) ? opts.preferred : fallback);
+  }
+
+  get modelNames(): string[] {
+    return [...this.models.keys()];
+  }
+
+  summaries(): ModelSummary[] {
+    return [...this.models.entries()].map(([name, m]) => ({
+      name,
+      version: m.config.version,
+      arch: m.config.arch,
+      encoder: m.config.encoder,
+      answers: m.config.answers.length,
+    }));
+  }
+
+  private model(name: string): VqaModel {
+    const m = this.models.get(name);
+    if (!m) throw new Error(`no VQA model named ${name}`);
+    return m;
+  }
+
+  /** The question's words the model does not know. */
+  unknownWords(question: string, modelName = this.defaultModel): string[] {
+    const m = this.model(modelName);
+    return [...new Set(tokenizeWords(question).slice(0, m.config.maxQuestionWords).filter((w) => !m.vocab.has(w)))];
+  }
+
+  /** Top-k answers to `question` about `image` from model `modelName`. */
+  async answer(image: Buffer, question: string, opts: { topK: number; model?: string }, limits?: ImageLimits): Promise<VqaResult> {
+    const name = opts.model ?? this.defaultModel;
+    const model = this.model(name);
+    const encoder = this.encoders.get(model.config.encoder)!;
+    const { features, decodeMs, encodeMs } = await encodeImage(encoder, image, limits);
+    const t0 = performance.now();
+    let answers: Answer[];
+    try {
+      answers = tf.tidy(() => {
+        const probs = model.predict(features, [model.encodeQuestion(question)]);
+        const { values, indices } = tf.topk(probs, Math.min(opts.topK, model.config.answers.length));
+        const v = values.dataSync();
+        return Array.from(indices.dataSync(), (a, r) => ({ answer: model.config.answers[a]!, score: round4(v[r]!) }));
+      });
+    } finally {
+      features.dispose();
+    }
+    return {
+      answers,
+      model: { name, version: model.config.version },
+      unknown_words: this.unknownWords(question, name),
+      timings_ms: { decode_image: round1(decodeMs), encode: round1(encodeMs), answer: round1(performance.now() - t0) },
+    };
+  }
+
+  dispose(): void {
+    for (const m of this.models.values()) m.dispose();
+    for (const e of this.owned) e.dispose();
+  }
+}
+
+const round1 = (ms: number) => Math.round(ms * 10) / 10;
+const round4 = (p: number) => Math.round(p * 1e4) / 1e4;
