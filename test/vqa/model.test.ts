@@ -34,8 +34,8 @@ function synthetic(images: number, seed: number): { features: FeatureSet; exampl
     const color = Math.floor(random() * COLORS.length);
     const shape = Math.floor(random() * SHAPES.length);
     for (let k = 0; k < dim; k++) data[i * dim + k] = 0.1 * (random() - 0.5);
-    data[i * dim + color] += 1;
-    data[i * dim + 3 + shape] += 1;
+    data[i * dim + color] = data[i * dim + color]! + 1;
+    data[i * dim + 3 + shape] = data[i * dim + 3 + shape]! + 1;
     const key = `${seed}-${i}.png`;
     keys.push(key);
     const asked = COLORS[Math.floor(random() * COLORS.length)]!;
@@ -165,5 +165,27 @@ describe('trainVqaModel on a synthetic task', () => {
     expect(s.byType.color!.accuracy).toBeGreaterThan(0.95);
     expect(s.byType.shape!.accuracy).toBeGreaterThan(0.95);
     expect(s.byType['yes/no']!.accuracy).toBeLessThan(0.85);
+  }, 60_000);
+});
+
+describe('trainVqaModel checkpoints', () => {
+  it('resumes from the last checkpoint: epochs go on from where the first run stopped', async () => {
+    const data = synthetic(40, 21);
+    const val = synthetic(10, 22);
+    const features: FeatureSet = { encoder: 'synthetic', dim: 8, keys: [...data.features.keys, ...val.features.keys], data: Float32Array.from([...data.features.data, ...val.features.data]) };
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'vqa-resume-'));
+    const dirs = { outDir: path.join(dir, 'model'), checkpointDir: path.join(dir, 'ck') };
+    const opts = (epochs: number) => vqaTrainOptionsSchema.parse({ embedDim: 8, hiddenDim: 8, minWordCount: 1, batchSize: 16, epochs, patience: 10, normalizeFeatures: false });
+    try {
+      const first = await trainVqaModel({ train: data.examples, val: val.examples, features }, opts(1), { ...dirs, resume: false });
+      first.model.dispose();
+      const second = await trainVqaModel({ train: data.examples, val: val.examples, features }, opts(3), { ...dirs, resume: true });
+      second.model.dispose();
+      expect(first.state.history.map((h) => h.epoch)).toEqual([1]);
+      expect(second.state.history.map((h) => h.epoch)).toEqual([1, 2, 3]);
+      expect(second.state.history[0]).toEqual(first.state.history[0]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 });
