@@ -8,7 +8,7 @@ import { log } from '../log.js';
 import { rng, shuffle } from '../nn/ops.js';
 import { tokenizeWords } from '../text/tokenize.js';
 import { Vocab } from '../text/vocab.js';
-import type { VqaArch, VqaConfig } from '../vqa/config.js';
+import { VQA_ARCHS, type VqaConfig } from '../vqa/config.js';
 import { answerClasses } from '../vqa/examples.js';
 import { questionBatch, VqaModel } from '../vqa/model.js';
 import type { QaExample } from '../vqa/types.js';
@@ -16,7 +16,7 @@ import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { applyGradients, featureTensor } from './gradients.js';
 
 export const vqaTrainOptionsSchema = z.object({
-  arch: z.enum(['vis-lstm', 'img-bow', 'blind-lstm']).default('vis-lstm'),
+  arch: z.enum(VQA_ARCHS).default('vis-lstm'),
   name: z.string().default('vqa'),
   version: z.string().default('1'),
   embedDim: z.number().int().positive().default(256),
@@ -124,7 +124,7 @@ function vqaConfig(opts: VqaTrainOptions, train: readonly QaExample[], features:
   const vocab = Vocab.build(train.map((e) => tokenizeWords(e.question)), opts.minWordCount);
   return {
     kind: 'vqa',
-    arch: opts.arch as VqaArch,
+    arch: opts.arch,
     name: opts.name,
     version: opts.version,
     encoder: features.encoder,

@@ -7,9 +7,11 @@ import { vocabSchema } from '../text/vocab.js';
  * - vis-lstm: the image vector, mapped linearly to the word-embedding size,
  *   is the first "word" of the question; the LSTM's last state → softmax.
  * - img-bow: image vector ‖ bag of word embeddings → softmax (a linear classifier).
+ * - 2vis-blstm: the image as the first and the last word (two mappings),
+ *   read by a forward and a backward LSTM whose last states are concatenated.
  * - blind-lstm: the question alone (the "question-only" baseline).
  */
-export const VQA_ARCHS = ['vis-lstm', 'img-bow', 'blind-lstm'] as const;
+export const VQA_ARCHS = ['vis-lstm', '2vis-blstm', 'img-bow', 'blind-lstm'] as const;
 export type VqaArch = (typeof VQA_ARCHS)[number];
 
 /** One source of truth for a VQA model's shapes, vocabularies and hyper-parameters (config.json). */

@@ -32,11 +32,18 @@ export function questionBatch(questions: readonly (readonly number[])[]): Questi
   return { size: questions.length, steps, tokens, mask };
 }
 
+/** One LSTM input step: [B, E] rows and, for word steps, the [B, 1] mask of real words. */
+interface LstmInput {
+  x: tf.Tensor2D;
+  mask?: tf.Tensor2D;
+}
+
 /** Parameter names per architecture (also the on-disk weight names). */
 const PARAMS = {
   'vis-lstm': ['embed', 'wimg', 'bimg', 'w', 'u', 'b', 'wout', 'bout'],
   'blind-lstm': ['embed', 'w', 'u', 'b', 'wout', 'bout'],
   'img-bow': ['embed', 'wimgOut', 'wbowOut', 'bout'],
+  '2vis-blstm': ['embed', 'wimg', 'bimg', 'wimg2', 'bimg2', 'w', 'u', 'b', 'wb', 'ub', 'bb', 'wout', 'bout'],
 } as const;
 
 export type VqaParams = Record<string, tf.Variable>;
@@ -76,7 +83,13 @@ export class VqaModel {
       w: () => glorotUniform([E, 4 * H], seed + 2),
       u: () => glorotUniform([H, 4 * H], seed + 3),
       b: () => lstmBias(H),
-      wout: () => glorotUniform([H, A], seed + 4),
+      wimg2: () => glorotUniform([D, E], seed + 7),
+      bimg2: () => tf.zeros([E]),
+      wb: () => glorotUniform([E, 4 * H], seed + 8),
+      ub: () => glorotUniform([H, 4 * H], seed + 9),
+      bb: () => lstmBias(H),
+      // The bidirectional model reads both directions' last states side by side.
+      wout: () => glorotUniform([config.arch === '2vis-blstm' ? 2 * H : H, A], seed + 4),
       wimgOut: () => glorotUniform([D, A], seed + 5),
       wbowOut: () => glorotUniform([E, A], seed + 6),
       bout: () => tf.zeros([A]),
@@ -127,27 +140,34 @@ export class VqaModel {
     }
     // Time-major so each step's rows are one contiguous slice.
     const ids = tf.transpose(tokens).reshape([T * B]) as tf.Tensor1D;
-    let x = drop(tf.gather(this.p('embed'), ids) as tf.Tensor2D, 1);
-    const stepMask = tf.split(tf.transpose(mask).reshape([T * B, 1]), T, 0) as tf.Tensor2D[];
-    const masks: (tf.Tensor2D | undefined)[] = [...stepMask];
-    if (this.config.arch === 'vis-lstm') {
-      // The image is the first "word": v·Wimg + b, in the word-embedding space.
-      const v = tf.add(matMul(drop(this.normalize(features), 3), this.p('wimg')), this.p('bimg')) as tf.Tensor2D;
-      x = tf.concat([v, x], 0);
-      masks.unshift(undefined);
-    }
-    const steps = tf.split(matMul(x, this.p('w')), masks.length, 0) as tf.Tensor2D[];
+    const words = tf.split(drop(tf.gather(this.p('embed'), ids) as tf.Tensor2D, 1), T, 0) as tf.Tensor2D[];
+    const masks = tf.split(tf.transpose(mask).reshape([T * B, 1]), T, 0) as tf.Tensor2D[];
+    const steps: LstmInput[] = words.map((x, t) => ({ x, mask: masks[t] }));
+    // The image as a "word": v·Wimg + b, in the word-embedding space.
+    const imageWord = (w: string, b: string): LstmInput => ({ x: tf.add(matMul(drop(this.normalize(features), 3), this.p(w)), this.p(b)) as tf.Tensor2D });
+    const arch = this.config.arch;
+    if (arch === 'vis-lstm' || arch === '2vis-blstm') steps.unshift(imageWord('wimg', 'bimg'));
+    if (arch === '2vis-blstm') steps.push(imageWord('wimg2', 'bimg2'));
+    let h = this.runLstm(steps, B, ['w', 'u', 'b']);
+    // Backward: the end image, the words last to first (padding first, a no-op), the first image.
+    if (arch === '2vis-blstm') h = tf.concat([h, this.runLstm([...steps].reverse(), B, ['wb', 'ub', 'bb'])], 1);
+    return tf.add(matMul(drop(h, 4), this.p('wout')), this.p('bout')) as tf.Tensor2D;
+  }
+
+  /** The LSTM's last hidden state over `steps`; a masked-out step keeps the state as it was. */
+  private runLstm(steps: LstmInput[], batch: number, [w, u, b]: [string, string, string]): tf.Tensor2D {
+    const xw = tf.split(matMul(tf.concat(steps.map((s) => s.x), 0), this.p(w)), steps.length, 0) as tf.Tensor2D[];
     const H = this.config.hiddenDim;
-    let state: LstmState = { h: tf.zeros([B, H]), c: tf.zeros([B, H]) };
-    steps.forEach((xw, t) => {
-      const next = lstmStep(xw, state, this.p('u'), this.p<tf.Tensor1D>('b'));
-      const m = masks[t];
-      // Padding steps keep the previous state, so the last state is the question's last word.
+    let state: LstmState = { h: tf.zeros([batch, H]), c: tf.zeros([batch, H]) };
+    xw.forEach((x, t) => {
+      const next = lstmStep(x, state, this.p(u), this.p<tf.Tensor1D>(b));
+      const m = steps[t]!.mask;
+      // Padding keeps the previous state, so the last state is that of the question's last word.
       state = m
         ? { h: tf.add(state.h, tf.mul(m, tf.sub(next.h, state.h))), c: tf.add(state.c, tf.mul(m, tf.sub(next.c, state.c))) }
         : next;
     });
-    return tf.add(matMul(drop(state.h, 4), this.p('wout')), this.p('bout')) as tf.Tensor2D;
+    return state.h;
   }
 
   /** Mean softmax cross-entropy (nats) of the answer classes `answers` [B] int32. */

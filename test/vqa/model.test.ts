@@ -84,7 +84,7 @@ describe('VqaModel', () => {
     m.dispose();
   });
 
-  for (const arch of ['vis-lstm', 'blind-lstm', 'img-bow'] as const) {
+  for (const arch of ['vis-lstm', '2vis-blstm', 'blind-lstm', 'img-bow'] as const) {
     it(`${arch}: padding does not change a question's answer, and predict leaks no tensors`, () => {
       const m = VqaModel.init(tinyConfig(arch), 3);
       const feats = tf.randomNormal([2, 8], 0, 1, 'float32', 5) as tf.Tensor2D;
@@ -147,12 +147,14 @@ describe('trainVqaModel on a synthetic task', () => {
     }
   }
 
-  it('VIS+LSTM learns colour, shape and the image × question yes/no', async () => {
-    const s = await fit('vis-lstm');
-    expect(s.byType.color!.accuracy).toBeGreaterThan(0.95);
-    expect(s.byType.shape!.accuracy).toBeGreaterThan(0.95);
-    expect(s.byType['yes/no']!.accuracy).toBeGreaterThan(0.9);
-  }, 60_000);
+  for (const arch of ['vis-lstm', '2vis-blstm'] as const) {
+    it(`${arch} learns colour, shape and the image × question yes/no`, async () => {
+      const s = await fit(arch);
+      expect(s.byType.color!.accuracy).toBeGreaterThan(0.95);
+      expect(s.byType.shape!.accuracy).toBeGreaterThan(0.95);
+      expect(s.byType['yes/no']!.accuracy).toBeGreaterThan(0.9);
+    }, 60_000);
+  }
 
   it('the blind LSTM cannot see the image: colour and shape stay near chance', async () => {
     const s = await fit('blind-lstm');
