@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { featureNorm, standardize, type FeatureNorm } from '../nn/feature-norm.js';
 import { loadTensors, saveTensors } from '../nn/io.js';
 import { lstmBias, lstmStep, type LstmState } from '../nn/lstm.js';
 import { glorotUniform, matMul } from '../nn/ops.js';
@@ -30,20 +31,14 @@ const PARAM_NAMES = ['embed', 'wih', 'bih', 'w', 'u', 'b', 'wout', 'bout'] as co
 export class CaptionModel {
   readonly vocab: Vocab;
   /** (v - mean) / std applied to image vectors, when the config has the statistics. */
-  private readonly featureNorm?: { mean: tf.Tensor1D; std: tf.Tensor1D };
+  private readonly featureNorm?: FeatureNorm;
 
   constructor(
     readonly config: CaptionConfig,
     readonly params: CaptionParams,
   ) {
     this.vocab = new Vocab(config.vocab);
-    const { featureMean, featureStd, featureDim } = config;
-    if (featureMean && featureStd) {
-      if (featureMean.length !== featureDim || featureStd.length !== featureDim) {
-        throw new Error(`feature statistics have ${featureMean.length}/${featureStd.length} values; featureDim is ${featureDim}`);
-      }
-      this.featureNorm = { mean: tf.tensor1d(featureMean), std: tf.tensor1d(featureStd) };
-    }
+    this.featureNorm = featureNorm(config);
   }
 
   static init(config: CaptionConfig, seed: number): CaptionModel {
@@ -67,8 +62,7 @@ export class CaptionModel {
   /** h0 = tanh(v·Wih + bih), c0 = 0 (v standardised when the config says how). */
   initialState(features: tf.Tensor2D): LstmState {
     return tf.tidy(() => {
-      const n = this.featureNorm;
-      const v = n ? (tf.div(tf.sub(features, n.mean), n.std) as tf.Tensor2D) : features;
+      const v = standardize(features, this.featureNorm);
       const h = tf.tanh(tf.add(matMul(v, this.params.wih as tf.Tensor2D), this.params.bih)) as tf.Tensor2D;
       return { h, c: tf.zerosLike(h) };
     });

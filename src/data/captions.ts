@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { invalidFile } from './invalid.js';
 
 /** One image with its reference captions, whatever format it came from. */
 export interface CaptionedImage {
@@ -36,18 +37,10 @@ const karpathySchema = z.object({
   ),
 });
 
-function describe(error: z.ZodError, file: string, format: string): Error {
-  const issues = error.issues
-    .slice(0, 3)
-    .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
-    .join('; ');
-  return new Error(`${file} is not valid ${format}: ${issues}`);
-}
-
 /** COCO captions format: `{images: [{id, file_name}], annotations: [{image_id, caption}]}`. */
 export function parseCoco(raw: unknown, file = 'input'): CaptionedImage[] {
   const parsed = cocoSchema.safeParse(raw);
-  if (!parsed.success) throw describe(parsed.error, file, 'COCO captions JSON');
+  if (!parsed.success) throw invalidFile(parsed.error, file, 'valid COCO captions JSON');
   const byId = new Map<string | number, CaptionedImage>();
   for (const img of parsed.data.images) byId.set(img.id, { id: img.id, file: img.file_name, captions: [] });
   for (const ann of parsed.data.annotations) {
@@ -61,7 +54,7 @@ export function parseCoco(raw: unknown, file = 'input'): CaptionedImage[] {
 /** Karpathy split format: `{images: [{filename, filepath?, split, sentences: [{tokens, raw}]}]}`. */
 export function parseKarpathy(raw: unknown, file = 'input'): CaptionedImage[] {
   const parsed = karpathySchema.safeParse(raw);
-  if (!parsed.success) throw describe(parsed.error, file, 'Karpathy split JSON');
+  if (!parsed.success) throw invalidFile(parsed.error, file, 'valid Karpathy split JSON');
   return parsed.data.images.map((img) => ({
     id: img.cocoid ?? img.imgid ?? img.filename,
     file: img.filename,

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { QaExample } from '../vqa/types.js';
 import type { ImageKeyFn } from './image-map.js';
+import { invalidFile } from './invalid.js';
 
 const id = z.union([z.number(), z.string()]);
 
@@ -23,14 +24,6 @@ const annotationsSchema = z.object({
   ),
 });
 
-function invalid(error: z.ZodError, file: string, what: string): Error {
-  const issues = error.issues
-    .slice(0, 3)
-    .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
-    .join('; ');
-  return new Error(`${file} is not a VQA v2 ${what} file: ${issues}`);
-}
-
 /**
  * VQA v2 layout: `{questions: [{image_id, question, question_id}]}` and
  * `{annotations: [{question_id, multiple_choice_answer, answers: [{answer}], answer_type}]}`.
@@ -38,9 +31,9 @@ function invalid(error: z.ZodError, file: string, what: string): Error {
  */
 export function parseVqaV2(questionsRaw: unknown, annotationsRaw: unknown, imageKey: ImageKeyFn, files = { questions: 'questions', annotations: 'annotations' }): QaExample[] {
   const qs = questionsSchema.safeParse(questionsRaw);
-  if (!qs.success) throw invalid(qs.error, files.questions, 'questions');
+  if (!qs.success) throw invalidFile(qs.error, files.questions, 'a VQA v2 questions file');
   const as = annotationsSchema.safeParse(annotationsRaw);
-  if (!as.success) throw invalid(as.error, files.annotations, 'annotations');
+  if (!as.success) throw invalidFile(as.error, files.annotations, 'a VQA v2 annotations file');
   const byQuestion = new Map(as.data.annotations.map((a) => [String(a.question_id), a]));
   return qs.data.questions.map((q) => {
     const ann = byQuestion.get(String(q.question_id));

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { z } from 'zod';
+import { invalidFile } from '../data/invalid.js';
 
 /** Every model folder keeps its shapes, vocabulary and hyper-parameters here. */
 export const CONFIG_FILE = 'config.json';
@@ -16,7 +17,7 @@ export async function readModelConfig<S extends z.ZodTypeAny>(dir: string, schem
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
-    throw new Error(`${file} is not a ${what} config: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw invalidFile(parsed.error, file, `a ${what} config`);
   }
   return parsed.data as z.output<S>;
 }

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
 import { z } from 'zod';
 import { progress } from '../cli/progress.js';
-import { featureStats, type CaptionConfig } from '../caption/config.js';
+import type { CaptionConfig } from '../caption/config.js';
+import { featureStats } from '../nn/feature-norm.js';
 import { greedyCaptions } from '../caption/generate.js';
 import { CaptionModel } from '../caption/model.js';
 import type { CaptionedImage } from '../data/captions.js';
@@ -16,6 +17,7 @@ import { bucketedBatches, type Batch, type Example } from './batches.js';
 import { applyGradients, batchGradients, featureTensor } from './gradients.js';
 import { GradientPool } from './parallel.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { stopReason, trainingRecord } from './epochs.js';
 
 export const trainOptionsSchema = z.object({
   name: z.string().default('caption-flickr8k'),
@@ -178,12 +180,9 @@ export async function trainCaptionModel(data: TrainData, opts: TrainOptions, dir
       log.info({ epoch, ciderD: scores.ciderD, outDir: dirs.outDir }, 'new best model saved');
     }
     await saveCheckpoint(last, model, optimizer, state);
-    if (epoch - state.bestEpoch >= opts.patience) {
-      log.info({ bestEpoch: state.bestEpoch }, 'early stopping: val CIDEr-D stopped improving');
-      break;
-    }
-    if (state.elapsedSeconds / 60 >= opts.maxMinutes) {
-      log.info({ minutes: state.elapsedSeconds / 60 }, 'time budget reached');
+    const stop = stopReason(state, opts);
+    if (stop) {
+      log.info({ epoch, reason: stop }, 'training stops');
       break;
     }
   }
@@ -194,16 +193,4 @@ export async function trainCaptionModel(data: TrainData, opts: TrainOptions, dir
   model.dispose();
   optimizer.dispose();
   return { model: best, state };
-}
-
-function trainingRecord(opts: TrainOptions, state: TrainState, examples: number): Record<string, unknown> {
-  return {
-    options: { ...opts, maxMinutes: Number.isFinite(opts.maxMinutes) ? opts.maxMinutes : null },
-    examples,
-    epochsRun: state.epoch,
-    bestEpoch: state.bestEpoch,
-    trainingSeconds: Math.round(state.elapsedSeconds),
-    machine: `${process.platform}/${process.arch}`,
-    history: state.history,
-  };
 }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
 import { z } from 'zod';
-import { featureStats } from '../caption/config.js';
+import { featureStats } from '../nn/feature-norm.js';
 import { progress } from '../cli/progress.js';
 import { indexKeys, type FeatureSet } from '../data/features.js';
 import { log } from '../log.js';
@@ -13,6 +13,7 @@ import { answerClasses } from '../vqa/examples.js';
 import { questionBatch, VqaModel } from '../vqa/model.js';
 import type { QaExample } from '../vqa/types.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { stopReason, trainingRecord } from './epochs.js';
 import { applyGradients, featureTensor } from './gradients.js';
 
 export const vqaTrainOptionsSchema = z.object({
@@ -221,12 +222,9 @@ export async function trainVqaModel(
       log.info({ epoch, accuracy: val.accuracy, outDir: dirs.outDir }, 'new best model saved');
     }
     await saveCheckpoint(last, model, optimizer, state);
-    if (epoch - state.bestEpoch >= opts.patience) {
-      log.info({ bestEpoch: state.bestEpoch }, 'early stopping: val accuracy stopped improving');
-      break;
-    }
-    if (state.elapsedSeconds / 60 >= opts.maxMinutes) {
-      log.info({ minutes: state.elapsedSeconds / 60 }, 'time budget reached');
+    const stop = stopReason(state, opts);
+    if (stop) {
+      log.info({ epoch, reason: stop }, 'training stops');
       break;
     }
   }
@@ -235,16 +233,4 @@ export async function trainVqaModel(
   model.dispose();
   optimizer.dispose();
   return { model: best, state };
-}
-
-function trainingRecord(opts: VqaTrainOptions, state: TrainState, examples: number): Record<string, unknown> {
-  return {
-    options: { ...opts, maxMinutes: Number.isFinite(opts.maxMinutes) ? opts.maxMinutes : null },
-    examples,
-    epochsRun: state.epoch,
-    bestEpoch: state.bestEpoch,
-    trainingSeconds: Math.round(state.elapsedSeconds),
-    machine: `${process.platform}/${process.arch}`,
-    history: state.history,
-  };
 }

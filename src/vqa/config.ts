@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { imageInputFields } from '../nn/feature-norm.js';
 import { CONFIG_FILE, readModelConfig } from '../nn/model-config.js';
 import { vocabSchema } from '../text/vocab.js';
 
@@ -20,8 +21,7 @@ export const vqaConfigSchema = z.object({
   arch: z.enum(VQA_ARCHS),
   name: z.string().min(1),
   version: z.string().min(1),
-  encoder: z.string().min(1),
-  featureDim: z.number().int().positive(),
+  ...imageInputFields,
   embedDim: z.number().int().positive(),
   /** LSTM width (unused by img-bow). */
   hiddenDim: z.number().int().positive(),
@@ -33,9 +33,6 @@ export const vqaConfigSchema = z.object({
   questionVocab: vocabSchema,
   /** Answer classes, most frequent first; the softmax's output order. */
   answers: z.array(z.string().min(1)).min(2),
-  /** Per-dimension standardisation of image vectors (training-set statistics). */
-  featureMean: z.array(z.number()).optional(),
-  featureStd: z.array(z.number().positive()).optional(),
   training: z.record(z.unknown()).optional(),
   metrics: z.record(z.unknown()).optional(),
 });

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { featureNorm, standardize, type FeatureNorm } from '../nn/feature-norm.js';
 import { loadTensors, saveTensors } from '../nn/io.js';
 import { lstmBias, lstmStep, type LstmState } from '../nn/lstm.js';
 import { glorotUniform, matMul } from '../nn/ops.js';
@@ -55,7 +56,7 @@ export type VqaParams = Record<string, tf.Variable>;
 export class VqaModel {
   readonly vocab: Vocab;
   private readonly answerIds: Map<string, number>;
-  private readonly featureNorm?: { mean: tf.Tensor1D; std: tf.Tensor1D };
+  private readonly featureNorm?: FeatureNorm;
 
   constructor(
     readonly config: VqaConfig,
@@ -63,13 +64,7 @@ export class VqaModel {
   ) {
     this.vocab = new Vocab(config.questionVocab);
     this.answerIds = new Map(config.answers.map((a, i) => [a, i]));
-    const { featureMean, featureStd, featureDim } = config;
-    if (featureMean && featureStd) {
-      if (featureMean.length !== featureDim || featureStd.length !== featureDim) {
-        throw new Error(`feature statistics have ${featureMean.length}/${featureStd.length} values; featureDim is ${featureDim}`);
-      }
-      this.featureNorm = { mean: tf.tensor1d(featureMean), std: tf.tensor1d(featureStd) };
-    }
+    this.featureNorm = featureNorm(config);
   }
 
   static init(config: VqaConfig, seed: number): VqaModel {
@@ -118,11 +113,6 @@ export class VqaModel {
     return t as tf.Tensor as T;
   }
 
-  private normalize(features: tf.Tensor2D): tf.Tensor2D {
-    const n = this.featureNorm;
-    return n ? (tf.div(tf.sub(features, n.mean), n.std) as tf.Tensor2D) : features;
-  }
-
   /**
    * Answer logits [B, A]. features [B, D]; tokens/mask [B, T] (right-padded).
    * With `dropoutSeed` dropout is on (training).
@@ -135,7 +125,7 @@ export class VqaModel {
       const emb = tf.gather(this.p('embed'), tokens.reshape([B * T])).reshape([B, T, this.config.embedDim]);
       // Mean of the question's word vectors (pads masked out).
       const bow = tf.div(tf.sum(tf.mul(emb, mask.expandDims(2)), 1), tf.maximum(tf.sum(mask, 1, true), 1)) as tf.Tensor2D;
-      const img = drop(this.normalize(features), 1);
+      const img = drop(standardize(features, this.featureNorm), 1);
       return tf.add(tf.add(matMul(img, this.p('wimgOut')), matMul(drop(bow, 2), this.p('wbowOut'))), this.p('bout')) as tf.Tensor2D;
     }
     // Time-major so each step's rows are one contiguous slice.
@@ -144,7 +134,7 @@ export class VqaModel {
     const masks = tf.split(tf.transpose(mask).reshape([T * B, 1]), T, 0) as tf.Tensor2D[];
     const steps: LstmInput[] = words.map((x, t) => ({ x, mask: masks[t] }));
     // The image as a "word": v·Wimg + b, in the word-embedding space.
-    const imageWord = (w: string, b: string): LstmInput => ({ x: tf.add(matMul(drop(this.normalize(features), 3), this.p(w)), this.p(b)) as tf.Tensor2D });
+    const imageWord = (w: string, b: string): LstmInput => ({ x: tf.add(matMul(drop(standardize(features, this.featureNorm), 3), this.p(w)), this.p(b)) as tf.Tensor2D });
     const arch = this.config.arch;
     if (arch === 'vis-lstm' || arch === '2vis-blstm') steps.unshift(imageWord('wimg', 'bimg'));
     if (arch === '2vis-blstm') steps.push(imageWord('wimg2', 'bimg2'));

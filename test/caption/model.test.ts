@@ -82,7 +82,7 @@ describe('CaptionModel', () => {
 
 describe('feature standardisation', () => {
   it('makes h0 depend on (v - mean) / std, and travels with the saved config', async () => {
-    const { featureStats } = await import('../../src/caption/config.js');
+    const { featureStats } = await import('../../src/nn/feature-norm.js');
     const data = Float32Array.from([1, 10, 3, 10, 5, 10]); // 3 rows × 2 dims; dim 2 is constant
     const stats = featureStats(data, 2, [0, 1, 2]);
     expect(stats.mean).toEqual([3, 10]);
