@@ -7,6 +7,7 @@ describe('loadConfig', () => {
       PORT: 3000,
       HOST: '0.0.0.0',
       MODELS_DIR: 'models',
+      VQA_DEFAULT_MODEL: 'flickr8k-qa',
       TF_BACKEND: undefined,
       MAX_IMAGE_BYTES: 10 * 1024 * 1024,
       MAX_IMAGE_PIXELS: 40_000_000,
