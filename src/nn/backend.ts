@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { log } from '../log.js';
 import { registerWasmExtras } from './wasm-kernels.js';
 
@@ -10,6 +12,19 @@ export type BackendName = (typeof BACKENDS)[number];
 const require = createRequire(import.meta.url);
 let chosen: BackendName | undefined;
 
+/**
+ * Whether a native package is installed with its binding (lib/napi-v*).
+ * A failed install can leave the JavaScript without it; requiring that
+ * registers every kernel before failing, and the next try warns about each.
+ */
+function hasNativeBinding(name: 'tfjs-node-gpu' | 'tfjs-node'): boolean {
+  try {
+    return existsSync(path.join(path.dirname(require.resolve(`@tensorflow/${name}/package.json`)), 'lib'));
+  } catch {
+    return false;
+  }
+}
+
 async function tryBackend(name: BackendName): Promise<boolean> {
   try {
     switch (name) {
@@ -17,6 +32,7 @@ async function tryBackend(name: BackendName): Promise<boolean> {
       case 'tfjs-node':
         // The native packages register the 'tensorflow' backend on require.
         // They are optional dependencies: absent on machines where their install failed.
+        if (!hasNativeBinding(name)) return false;
         require(`@tensorflow/${name}`);
         return await tf.setBackend('tensorflow');
       case 'wasm':
