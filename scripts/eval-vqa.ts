@@ -50,7 +50,7 @@ const args = z
     test: z.string({ required_error: '--test SRC is required (COCO-QA folder, VQA v2 folder or QUESTIONS.json,ANNOTATIONS.json)' }),
     imageMap: z.string({ required_error: '--image-map is required: a pattern like "{id}.png" or a COCO JSON with images [{id, file_name}]' }),
     features: z.string({ required_error: '--features FILE is required (build it with npm run features)' }),
-    models: z.string({ required_error: '--models DIR[,DIR…] is required' }).transform((s) => s.split(',').filter(Boolean)),
+    models: z.string().default('').transform((s) => s.split(',').filter(Boolean)),
     train: z.string().optional(),
     trainImageMap: z.string().optional(),
     testPart: part,
@@ -68,6 +68,7 @@ async function load(source: string, map: string, which: z.infer<typeof part>): P
   return which === 'all' ? all : splitByImage(all, args.valFraction, args.seed)[which];
 }
 
+if (args.models.length === 0 && !args.train) throw new Error('nothing to score: give --models DIR[,DIR…] and/or --train SRC (answer-prior baseline)');
 const backend = await initBackend(parseBackendName(process.env.TF_BACKEND));
 const features = await readFeatureSet(args.features);
 const test = await load(args.test, args.imageMap, args.testPart);
