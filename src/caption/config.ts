@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { imageInputFields } from '../nn/feature-norm.js';
-import { CONFIG_FILE, readModelConfig } from '../nn/model-config.js';
+import { CONFIG_FILE, modelIdentityFields, readModelConfig } from '../nn/model-config.js';
 import { vocabSchema } from '../text/vocab.js';
 
 /**
@@ -9,8 +9,7 @@ import { vocabSchema } from '../text/vocab.js';
  */
 export const captionConfigSchema = z.object({
   kind: z.literal('caption-lstm'),
-  name: z.string().min(1),
-  version: z.string().min(1),
+  ...modelIdentityFields,
   ...imageInputFields,
   embedDim: z.number().int().positive(),
   hiddenDim: z.number().int().positive(),
@@ -18,9 +17,6 @@ export const captionConfigSchema = z.object({
   maxWords: z.number().int().positive(),
   minWordCount: z.number().int().positive(),
   vocab: vocabSchema,
-  /** Free-form record of how the model was trained and scored. */
-  training: z.record(z.unknown()).optional(),
-  metrics: z.record(z.unknown()).optional(),
 });
 
 export type CaptionConfig = z.infer<typeof captionConfigSchema>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CONFIG_FILE, readModelConfig } from '../nn/model-config.js';
+import { CONFIG_FILE, modelIdentityFields, readModelConfig } from '../nn/model-config.js';
 import { charVocabSchema } from './vocab.js';
 
 export const CELLS = ['lstm', 'rnn'] as const;
@@ -11,8 +11,7 @@ export type CellKind = (typeof CELLS)[number];
  */
 export const charConfigSchema = z.object({
   kind: z.literal('char-rnn'),
-  name: z.string().min(1),
-  version: z.string().min(1),
+  ...modelIdentityFields,
   /** 'lstm' (gates i, f, o, g) or 'rnn' (h = tanh(Wxh·x + Whh·h + b), as min-char-rnn). */
   cell: z.enum(CELLS),
   /** Embedding width; 0 means one-hot input (the first layer's W then has one row per character). */
@@ -22,8 +21,6 @@ export const charConfigSchema = z.object({
   /** Dropout on the input of each layer above the first and on the top layer's output. */
   dropout: z.number().min(0).max(0.9),
   vocab: charVocabSchema,
-  training: z.record(z.unknown()).optional(),
-  metrics: z.record(z.unknown()).optional(),
 });
 
 export type CharConfig = z.infer<typeof charConfigSchema>;

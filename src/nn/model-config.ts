@@ -1,7 +1,18 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { invalidFile } from '../data/invalid.js';
+
+/**
+ * Fields every model config has: its name and version (reported by the API)
+ * and free-form records of how it was trained and scored.
+ */
+export const modelIdentityFields = {
+  name: z.string().min(1),
+  version: z.string().min(1),
+  training: z.record(z.unknown()).optional(),
+  metrics: z.record(z.unknown()).optional(),
+};
 
 /** Every model folder keeps its shapes, vocabulary and hyper-parameters here. */
 export const CONFIG_FILE = 'config.json';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { imageInputFields } from '../nn/feature-norm.js';
-import { CONFIG_FILE, readModelConfig } from '../nn/model-config.js';
+import { CONFIG_FILE, modelIdentityFields, readModelConfig } from '../nn/model-config.js';
 import { vocabSchema } from '../text/vocab.js';
 
 /**
@@ -19,8 +19,7 @@ export type VqaArch = (typeof VQA_ARCHS)[number];
 export const vqaConfigSchema = z.object({
   kind: z.literal('vqa'),
   arch: z.enum(VQA_ARCHS),
-  name: z.string().min(1),
-  version: z.string().min(1),
+  ...modelIdentityFields,
   ...imageInputFields,
   embedDim: z.number().int().positive(),
   /** LSTM width (unused by img-bow). */
@@ -33,8 +32,6 @@ export const vqaConfigSchema = z.object({
   questionVocab: vocabSchema,
   /** Answer classes, most frequent first; the softmax's output order. */
   answers: z.array(z.string().min(1)).min(2),
-  training: z.record(z.unknown()).optional(),
-  metrics: z.record(z.unknown()).optional(),
 });
 
 export type VqaConfig = z.infer<typeof vqaConfigSchema>;
