@@ -4,10 +4,12 @@
  *   npm run eval:vqa -- --test SRC --image-map MAP --features FILE --models DIR[,DIR…] \
  *     [--train SRC --train-image-map MAP]   (adds the answer-prior baseline)
  *     [--test-part all|train|val] [--train-part all|train|val] [--val-fraction 0.1] [--seed 1234]
- *     [--wups] [--out results.json] [--markdown table.md]
+ *     [--wups] [--shuffle-images] [--out results.json] [--markdown table.md]
  *
  * SRC as for train:vqa. A part other than "all" re-creates train:vqa's image
  * split (same --val-fraction and --seed), e.g. to score easy-VQA's held-out images.
+ * --shuffle-images is an ablation: each question is paired with another test
+ * image, so what is left is what the model gets from the question alone.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -19,6 +21,7 @@ import { formatVqaTable, scoreVqa, type VqaScores } from '../src/eval/vqa-metric
 import { Wups } from '../src/eval/wups.js';
 import { log } from '../src/log.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
+import { rng, shuffle } from '../src/nn/ops.js';
 import { predictTopK } from '../src/train/vqa-trainer.js';
 import { priorPredictions } from '../src/vqa/baselines.js';
 import { loadQaSource } from '../src/vqa/dataset.js';
@@ -39,6 +42,7 @@ const { values } = parseArgs({
     'val-fraction': { type: 'string', default: '0.1' },
     seed: { type: 'string', default: '1234' },
     wups: { type: 'boolean', default: false },
+    'shuffle-images': { type: 'boolean', default: false },
     out: { type: 'string' },
     markdown: { type: 'string' },
   },
@@ -58,10 +62,11 @@ const args = z
     valFraction: z.coerce.number().gt(0).lt(1),
     seed: z.coerce.number().int(),
     wups: z.boolean(),
+    shuffleImages: z.boolean(),
     out: z.string().optional(),
     markdown: z.string().optional(),
   })
-  .parse({ ...values, imageMap: values['image-map'], trainImageMap: values['train-image-map'], testPart: values['test-part'], trainPart: values['train-part'], valFraction: values['val-fraction'] });
+  .parse({ ...values, imageMap: values['image-map'], trainImageMap: values['train-image-map'], testPart: values['test-part'], trainPart: values['train-part'], valFraction: values['val-fraction'], shuffleImages: values['shuffle-images'] });
 
 async function load(source: string, map: string, which: z.infer<typeof part>): Promise<QaExample[]> {
   const all = await loadQaSource(source, await loadImageMap(map));
@@ -71,9 +76,13 @@ async function load(source: string, map: string, which: z.infer<typeof part>): P
 if (args.models.length === 0 && !args.train) throw new Error('nothing to score: give --models DIR[,DIR…] and/or --train SRC (answer-prior baseline)');
 const backend = await initBackend(parseBackendName(process.env.TF_BACKEND));
 const features = await readFeatureSet(args.features);
-const test = await load(args.test, args.imageMap, args.testPart);
+let test = await load(args.test, args.imageMap, args.testPart);
+if (args.shuffleImages) {
+  const keys = shuffle(test.map((e) => e.imageKey), rng(args.seed));
+  test = test.map((e, i) => ({ ...e, imageKey: keys[i]! }));
+}
 const wups = args.wups ? await Wups.load() : undefined;
-log.info({ backend, questions: test.length, wups: !!wups }, 'scoring VQA');
+log.info({ backend, questions: test.length, wups: !!wups, shuffleImages: args.shuffleImages }, 'scoring VQA');
 
 const results: Record<string, VqaScores> = {};
 if (args.train) {
@@ -105,5 +114,5 @@ process.stdout.write(`${markdown}\n`);
 if (args.markdown) await writeFile(args.markdown, markdown);
 if (args.out) {
   await mkdir(path.dirname(args.out), { recursive: true });
-  await writeFile(args.out, JSON.stringify({ test: args.test, testPart: args.testPart, questions: test.length, results }, null, 1));
+  await writeFile(args.out, JSON.stringify({ test: args.test, testPart: args.testPart, shuffleImages: args.shuffleImages, questions: test.length, results }, null, 1));
 }
