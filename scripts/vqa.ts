@@ -1,13 +1,14 @@
 /**
  * Ask a question about image files from the command line (no server), printing JSON lines.
  *
- *   npx tsx scripts/vqa.ts --question "what is the man riding?" [--model flickr8k-qa] [--top-k 3] [--models models] IMAGE…
+ *   npx tsx scripts/vqa.ts --question "what is the man riding?" [--model easy-vqa] [--top-k 3] [--models models] IMAGE…
  *
  * TF_BACKEND forces a backend (tfjs-node-gpu, tfjs-node, wasm, cpu).
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { loadConfig } from '../src/config.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
 import { questionField } from '../src/server/routes/vqa.js';
 import { VqaService } from '../src/vqa/service.js';
@@ -27,10 +28,11 @@ const opts = z
 if (positionals.length === 0) throw new Error('give one or more image files');
 
 const backend = await initBackend(parseBackendName(process.env.TF_BACKEND));
-const service = await VqaService.load(values.models, { preferred: opts.model });
+// Without --model: VQA_DEFAULT_MODEL, as the server does.
+const service = await VqaService.load(values.models, { preferred: opts.model ?? loadConfig(process.env).VQA_DEFAULT_MODEL });
 if (opts.model && !service.modelNames.includes(opts.model)) throw new Error(`no VQA model ${opts.model}; have ${service.modelNames.join(', ')}`);
 for (const file of positionals) {
-  const result = await service.answer(await readFile(file), opts.question, { topK: opts.topK, model: opts.model });
+  const result = await service.answer(await readFile(file), opts.question, { topK: opts.topK });
   console.log(JSON.stringify({ file, question: opts.question, backend, ...result }));
 }
 service.dispose();
