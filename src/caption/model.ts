@@ -1,12 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { featureNorm, standardize, type FeatureNorm } from '../nn/feature-norm.js';
-import { loadTensors, saveTensors } from '../nn/io.js';
+import { restoreVariables, saveModelDir } from '../nn/io.js';
 import { lstmBias, lstmStep, type LstmState } from '../nn/lstm.js';
 import { glorotUniform, matMul } from '../nn/ops.js';
 import { Vocab } from '../text/vocab.js';
-import { CONFIG_FILE, readCaptionConfig, type CaptionConfig } from './config.js';
+import { readCaptionConfig, type CaptionConfig } from './config.js';
 
 /** Trainable tensors of the decoder, by name (the names are the on-disk keys). */
 export interface CaptionParams {
@@ -19,8 +17,6 @@ export interface CaptionParams {
   wout: tf.Variable; // [H, V] hidden → word logits
   bout: tf.Variable; // [V]
 }
-
-const PARAM_NAMES = ['embed', 'wih', 'bih', 'w', 'u', 'b', 'wout', 'bout'] as const;
 
 /**
  * Show-and-Tell style decoder. The image vector v sets the first hidden
@@ -115,20 +111,14 @@ export class CaptionModel {
   }
 
   async save(dir: string, extra: Partial<CaptionConfig> = {}): Promise<void> {
-    await saveTensors(dir, this.variables());
-    await writeFile(path.join(dir, CONFIG_FILE), JSON.stringify({ ...this.config, ...extra }, null, 1));
+    await saveModelDir(dir, this.variables(), { ...this.config, ...extra });
   }
 
   /** Overwrite the weights with those saved in `dir` (e.g. to resume). */
   async restore(dir: string): Promise<void> {
-    const tensors = await loadTensors(dir);
-    for (const name of PARAM_NAMES) {
-      const t = tensors[name];
-      if (!t) throw new Error(`${dir} lacks weight "${name}"`);
-      this.params[name].assign(t);
-    }
-    tf.dispose(Object.values(tensors));
+    await restoreVariables(dir, this.variables());
   }
+
 
   static async load(dir: string): Promise<CaptionModel> {
     const config = await readCaptionConfig(dir);

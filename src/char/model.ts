@@ -1,10 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { loadTensors, saveTensors } from '../nn/io.js';
+import { restoreVariables, saveModelDir } from '../nn/io.js';
 import { lstmBias } from '../nn/lstm.js';
 import { glorotUniform, matMul } from '../nn/ops.js';
-import { CONFIG_FILE, readCharConfig, type CharConfig } from './config.js';
+import { readCharConfig, type CharConfig } from './config.js';
 import { gatherRows, lstmLayer, rnnCell, softmaxCrossEntropy } from './cells.js';
 import { CharVocab } from './vocab.js';
 
@@ -162,25 +160,14 @@ export class CharModel {
   }
 
   async save(dir: string, extra: Partial<CharConfig> = {}): Promise<void> {
-    await saveTensors(dir, this.variables());
-    await writeFile(path.join(dir, CONFIG_FILE), JSON.stringify({ ...this.config, ...extra }, null, 1));
+    await saveModelDir(dir, this.variables(), { ...this.config, ...extra });
   }
 
   /** Overwrite the weights with those saved in `dir` (e.g. to resume). */
   async restore(dir: string): Promise<void> {
-    const tensors = await loadTensors(dir);
-    try {
-      for (const name of paramNames(this.config)) {
-        const t = tensors[name];
-        if (!t) throw new Error(`${dir} lacks weight "${name}"`);
-        const want = this.params[name]!.shape;
-        if (t.shape.join() !== want.join()) throw new Error(`${dir}: weight "${name}" has shape [${t.shape}], expected [${want}]`);
-        this.params[name]!.assign(t);
-      }
-    } finally {
-      tf.dispose(Object.values(tensors));
-    }
+    await restoreVariables(dir, this.variables());
   }
+
 
   static async load(dir: string): Promise<CharModel> {
     const config = await readCharConfig(dir);

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { CONFIG_FILE } from './model-config.js';
 
 const WEIGHTS_FILE = 'weights.bin';
 
@@ -89,4 +90,29 @@ export async function loadTensors(dir: string): Promise<Record<string, tf.Tensor
   if (!artifacts.weightData || !artifacts.weightSpecs) throw new Error(`${dir} holds no weights`);
   const data = artifacts.weightData;
   return tf.io.decodeWeights(Array.isArray(data) ? concatBuffers(data) : data, artifacts.weightSpecs);
+}
+
+/** A model folder: weights (model.json + weights.bin) and config.json beside them. */
+export async function saveModelDir(dir: string, variables: Record<string, tf.Tensor>, config: object): Promise<void> {
+  await saveTensors(dir, variables);
+  await writeFile(path.join(dir, CONFIG_FILE), JSON.stringify(config, null, 1));
+}
+
+/**
+ * Overwrite `variables` with the weights saved in `dir` (e.g. to resume).
+ * Each must be there with the same shape: a config that does not match its
+ * weights is refused rather than half loaded.
+ */
+export async function restoreVariables(dir: string, variables: Record<string, tf.Variable>): Promise<void> {
+  const tensors = await loadTensors(dir);
+  try {
+    for (const [name, v] of Object.entries(variables)) {
+      const t = tensors[name];
+      if (!t) throw new Error(`${dir} lacks weight "${name}"`);
+      if (!tf.util.arraysEqual(t.shape, v.shape)) throw new Error(`${dir}: weight "${name}" has shape [${t.shape}], config says [${v.shape}]`);
+      v.assign(t);
+    }
+  } finally {
+    tf.dispose(Object.values(tensors));
+  }
 }

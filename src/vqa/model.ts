@@ -1,13 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { featureNorm, standardize, type FeatureNorm } from '../nn/feature-norm.js';
-import { loadTensors, saveTensors } from '../nn/io.js';
+import { restoreVariables, saveModelDir } from '../nn/io.js';
 import { lstmBias, lstmStep, type LstmState } from '../nn/lstm.js';
 import { glorotUniform, matMul } from '../nn/ops.js';
 import { tokenizeWords } from '../text/tokenize.js';
 import { UNK_ID, Vocab } from '../text/vocab.js';
-import { CONFIG_FILE, readVqaConfig, type VqaConfig } from './config.js';
+import { readVqaConfig, type VqaConfig } from './config.js';
 
 /** Questions as a right-padded id matrix with a mask of real words. */
 export interface QuestionBatch {
@@ -182,22 +180,13 @@ export class VqaModel {
   }
 
   async save(dir: string, extra: Partial<VqaConfig> = {}): Promise<void> {
-    await saveTensors(dir, this.variables());
-    await writeFile(path.join(dir, CONFIG_FILE), JSON.stringify({ ...this.config, ...extra }, null, 1));
+    await saveModelDir(dir, this.variables(), { ...this.config, ...extra });
   }
 
   async restore(dir: string): Promise<void> {
-    const tensors = await loadTensors(dir);
-    for (const name of PARAMS[this.config.arch]) {
-      const t = tensors[name];
-      if (!t) throw new Error(`${dir} lacks weight "${name}"`);
-      if (!tf.util.arraysEqual(t.shape, this.params[name]!.shape)) {
-        throw new Error(`${dir}: weight "${name}" has shape [${t.shape}], config says [${this.params[name]!.shape}]`);
-      }
-      this.params[name]!.assign(t);
-    }
-    tf.dispose(Object.values(tensors));
+    await restoreVariables(dir, this.variables());
   }
+
 
   static async load(dir: string): Promise<VqaModel> {
     const model = VqaModel.init(await readVqaConfig(dir), 0);
