@@ -166,17 +166,19 @@ export async function trainVqaModel(
   dirs: { outDir: string; checkpointDir: string; resume: boolean },
 ): Promise<{ model: VqaModel; state: TrainState }> {
   const config = vqaConfig(opts, data.train, data.features);
-  const model0 = VqaModel.init(config, opts.seed);
-  const prepared = toExamples(model0, data.train, data.features);
-  if (prepared.examples.length === 0) throw new Error('no training question has cached image features: check --features and --image-map');
-  if (prepared.noFeatures > 0) log.warn({ questions: prepared.noFeatures }, 'training questions whose image has no cached features were skipped');
   if (opts.normalizeFeatures) {
-    const stats = featureStats(data.features.data, data.features.dim, new Set(prepared.examples.map((e) => e.featureRow)));
-    model0.dispose();
+    // Statistics of the rows training will read: images with features whose answer is a class.
+    const index = indexKeys(data.features);
+    const classes = new Set(config.answers);
+    const rows = data.train.filter((e) => classes.has(e.answer)).map((e) => index.get(e.imageKey));
+    const stats = featureStats(data.features.data, data.features.dim, new Set(rows.filter((r): r is number => r !== undefined)));
     config.featureMean = stats.mean;
     config.featureStd = stats.std;
   }
-  const model = opts.normalizeFeatures ? VqaModel.init(config, opts.seed) : model0;
+  const model = VqaModel.init(config, opts.seed);
+  const prepared = toExamples(model, data.train, data.features);
+  if (prepared.examples.length === 0) throw new Error('no training question has cached image features: check --features and --image-map');
+  if (prepared.noFeatures > 0) log.warn({ questions: prepared.noFeatures }, 'training questions whose image has no cached features were skipped');
   const examples = prepared.examples;
   log.info(
     { arch: config.arch, questionVocab: config.questionVocab.length, answers: config.answers.length, examples: examples.length, rareAnswerSkipped: prepared.rareAnswer, val: data.val.length },

@@ -131,11 +131,14 @@ export class VqaModel {
     const words = tf.split(drop(tf.gather(this.p('embed'), ids) as tf.Tensor2D, 1), T, 0) as tf.Tensor2D[];
     const masks = tf.split(tf.transpose(mask).reshape([T * B, 1]), T, 0) as tf.Tensor2D[];
     const steps: LstmInput[] = words.map((x, t) => ({ x, mask: masks[t] }));
-    // The image as a "word": v·Wimg + b, in the word-embedding space.
-    const imageWord = (w: string, b: string): LstmInput => ({ x: tf.add(matMul(drop(standardize(features, this.featureNorm), 3), this.p(w)), this.p(b)) as tf.Tensor2D });
     const arch = this.config.arch;
-    if (arch === 'vis-lstm' || arch === '2vis-blstm') steps.unshift(imageWord('wimg', 'bimg'));
-    if (arch === '2vis-blstm') steps.push(imageWord('wimg2', 'bimg2'));
+    if (arch === 'vis-lstm' || arch === '2vis-blstm') {
+      // The image as a "word": v·Wimg + b, in the word-embedding space.
+      const image = drop(standardize(features, this.featureNorm), 3);
+      const imageWord = (w: string, b: string): LstmInput => ({ x: tf.add(matMul(image, this.p(w)), this.p(b)) as tf.Tensor2D });
+      steps.unshift(imageWord('wimg', 'bimg'));
+      if (arch === '2vis-blstm') steps.push(imageWord('wimg2', 'bimg2'));
+    }
     let h = this.runLstm(steps, B, ['w', 'u', 'b']);
     // Backward: the end image, the words last to first (padding first, a no-op), the first image.
     if (arch === '2vis-blstm') h = tf.concat([h, this.runLstm([...steps].reverse(), B, ['wb', 'ub', 'bb'])], 1);
