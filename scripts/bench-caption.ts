@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { CaptionService } from '../src/caption/service.js';
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/server/config.js';
 import { log } from '../src/log.js';
 import { initBackend } from '../src/nn/backend.js';
 import { buildApp } from '../src/server/app.js';

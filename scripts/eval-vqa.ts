@@ -21,13 +21,13 @@ import { formatVqaTable, scoreVqa, type VqaScores } from '../src/eval/vqa-metric
 import { Wups } from '../src/eval/wups.js';
 import { log } from '../src/log.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
-import { rng, shuffle } from '../src/nn/ops.js';
+import { rng, shuffle } from '../src/util/random.js';
 import { predictTopK } from '../src/train/vqa-trainer.js';
 import { priorPredictions } from '../src/vqa/baselines.js';
 import { loadQaSource } from '../src/vqa/dataset.js';
 import { splitByImage } from '../src/vqa/examples.js';
 import { VqaModel } from '../src/vqa/model.js';
-import type { QaExample } from '../src/vqa/types.js';
+import type { QaExample } from '../src/data/qa.js';
 
 const { values } = parseArgs({
   options: {

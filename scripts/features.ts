@@ -14,7 +14,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { progress } from '../src/cli/progress.js';
-import { tsWorker } from '../src/cli/ts-worker.js';
+import { tsWorker } from '../src/util/ts-worker.js';
 import { writeFeatureSet } from '../src/data/features.js';
 import type { ObjectLabel } from '../src/encoder/centernet.js';
 import type { FeatureMessage } from '../src/encoder/feature-worker.js';
@@ -60,7 +60,7 @@ await Promise.all(
   chunks.map(
     (chunk) =>
       new Promise<void>((resolve, reject) => {
-        const worker = tsWorker(new URL('../src/encoder/feature-worker.ts', import.meta.url), {
+        const worker = tsWorker(new URL('../src/encoder/feature-worker.js', import.meta.url), {
           workerData: {
             files: chunk.map((f) => path.join(args.images, f)),
             encoder: args.encoder,

@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/server/config.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
 import { questionField } from '../src/server/routes/vqa.js';
 import { VqaService } from '../src/vqa/service.js';

@@ -1,4 +1,4 @@
-import { rng } from '../nn/ops.js';
+import { rng } from '../util/random.js';
 
 /**
  * What the search algorithms need from a language model. Rows are

@@ -1,21 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { matMul } from '../nn/ops.js';
 
-/**
- * One LSTM step on the input projection `xb` = x·W + b ([N, 4H], gates i, f, o, g,
- * the layout of src/nn/lstm.ts):  c' = σ(f)⊙c + σ(i)⊙tanh(g),  h' = σ(o)⊙tanh(c').
- * Plain tfjs ops with autodiff: the reference lstmLayer is tested against.
- */
-export function lstmCell(xb: tf.Tensor2D, h: tf.Tensor2D, c: tf.Tensor2D, u: tf.Tensor2D): { h: tf.Tensor2D; c: tf.Tensor2D } {
-  const H = h.shape[1];
-  const z = tf.add(xb, matMul(h, u)) as tf.Tensor2D;
-  const [zifo, zg] = tf.split(z, [3 * H, H], 1) as [tf.Tensor2D, tf.Tensor2D];
-  const [i, f, o] = tf.split(tf.sigmoid(zifo), 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
-  const cNext = tf.add(tf.mul(f, c), tf.mul(i, tf.tanh(zg))) as tf.Tensor2D;
-  const hNext = tf.mul(o, tf.tanh(cNext)) as tf.Tensor2D;
-  return { h: hNext, c: cNext };
-}
-
 /** One vanilla RNN step (min-char-rnn): h' = tanh(x·Wxh + b + h·Whh). */
 export function rnnCell(xb: tf.Tensor2D, h: tf.Tensor2D, u: tf.Tensor2D): tf.Tensor2D {
   return tf.tanh(tf.add(xb, matMul(h, u))) as tf.Tensor2D;
@@ -164,7 +149,7 @@ const lstmLayerOp = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) =>
 /**
  * LSTM over a chunk from state (h0, c0) given the input projection xw = x·W
  * ([steps·N, 4H], time-major) and bias b: all hidden states [steps·N, H] and
- * the final (h, c). Same arithmetic as repeated lstmCell on xw + b, faster on wasm.
+ * the final (h, c). Same arithmetic as repeated lstmStep (src/nn/lstm.ts), faster on wasm.
  * Gradients flow through `hs` into xw, b, h0, c0 and U; the final (h, c) are
  * constants, meant to start the next chunk (where truncated BPTT cuts the
  * gradient anyway).

@@ -1,5 +1,5 @@
 import { sampleIndex } from '../caption/decode.js';
-import { rng } from '../nn/ops.js';
+import { rng } from '../util/random.js';
 import type { CharModel } from './model.js';
 import { CharStepper } from './stepper.js';
 

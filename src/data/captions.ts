@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { invalidFile } from './invalid.js';
+import { invalidFile } from '../util/zod-error.js';
 
 /** One image with its reference captions, whatever format it came from. */
 export interface CaptionedImage {

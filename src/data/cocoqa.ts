@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { COCOQA_TYPES, type QaExample } from '../vqa/types.js';
+import { COCOQA_TYPES, type QaExample } from './qa.js';
 import type { ImageKeyFn } from './image-map.js';
 
 /**

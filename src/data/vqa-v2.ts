@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import type { QaExample } from '../vqa/types.js';
+import type { QaExample } from './qa.js';
 import type { ImageKeyFn } from './image-map.js';
-import { invalidFile } from './invalid.js';
+import { invalidFile } from '../util/zod-error.js';
 
 const id = z.union([z.number(), z.string()]);
 

@@ -19,7 +19,7 @@
  *  - Scores are fractions in [0, 1], not percentages rounded to 2 decimals
  *    (formatVqaTable prints percentages).
  */
-import type { QaExample } from '../vqa/types.js';
+import type { QaExample } from '../data/qa.js';
 import type { Wups } from './wups.js';
 
 /** vqaEval.py `contractions` (keys are looked up after lower-casing, so the

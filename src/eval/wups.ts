@@ -384,6 +384,10 @@ export class Wups {
 
   private static async read(dir: string): Promise<Wups> {
     const dataFile = path.join(dir, 'data.noun');
+    // Checked first: reading both at once would report whichever read failed first.
+    for (const f of ['index.noun', 'data.noun']) {
+      if (!existsSync(path.join(dir, f))) throw new Error(`${dir} has no WordNet ${f}: set WORDNET_DIR to a WordNet 3.x dict folder`);
+    }
     const [indexText, data, excText] = await Promise.all([
       readFile(path.join(dir, 'index.noun'), 'utf8'),
       readFile(dataFile),

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { invalidFile } from '../data/invalid.js';
+import { invalidFile } from '../util/zod-error.js';
 
 /**
  * Fields every model config has: its name and version (reported by the API)

@@ -1,6 +1,6 @@
 import type { CaptionedImage } from '../data/captions.js';
-import { rng, shuffle } from '../nn/ops.js';
-import { COCOQA_TYPES, type QaExample } from '../vqa/types.js';
+import { rng, shuffle } from '../util/random.js';
+import { COCOQA_TYPES, type QaExample } from '../data/qa.js';
 import { questionsFromCaption, type GeneratedQa } from './rules.js';
 
 /** One share for all types, or per type with '*' as the default. */

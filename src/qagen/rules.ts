@@ -1,4 +1,4 @@
-import type { CocoQaType } from '../vqa/types.js';
+import type { CocoQaType } from '../data/qa.js';
 import { nounPhrases, parseClause, type Clause, type NounPhrase, type PrepPhrase } from './parse.js';
 import { aloneIsVerb, tagCaption, type Token } from './tag.js';
 import {

@@ -2,7 +2,7 @@ import multipart from '@fastify/multipart';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { CaptionService } from '../caption/service.js';
 import type { CharService } from '../char/service.js';
-import type { Config } from '../config.js';
+import type { Config } from './config.js';
 import { log } from '../log.js';
 import type { RouteContext } from './context.js';
 import { handleError, handleNotFound } from './errors.js';

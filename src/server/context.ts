@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import type { Config } from './config.js';
 import type { ImageLimits } from '../image/decode.js';
 import { QueueFullError, type Limiter } from './limiter.js';
 import type { InferenceTask, Metrics } from './metrics.js';

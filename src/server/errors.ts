@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ZodError, type ZodIssue } from 'zod';
+import { ZodError } from 'zod';
 import { ImageError } from '../image/decode.js';
+import { formatZodError } from '../util/zod-error.js';
 import { QueueFullError } from './limiter.js';
 
 /** The one error shape every route answers with. */
@@ -19,17 +20,6 @@ export class HttpError extends Error {
   ) {
     super(message);
   }
-}
-
-/** "field: rule" for each issue, so the caller knows what to fix. */
-export function formatZodError(err: ZodError): string {
-  return err.issues.map(formatIssue).join('; ');
-}
-
-function formatIssue(issue: ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') return `unknown field(s): ${issue.keys.join(', ')}`;
-  const field = issue.path.join('.');
-  return field ? `${field}: ${issue.message}` : issue.message;
 }
 
 // Codes for the 4xx errors fastify and @fastify/multipart raise themselves.

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { CaptionService } from '../caption/service.js';
 import { CharService } from '../char/service.js';
-import type { Config } from '../config.js';
+import type { Config } from './config.js';
 import { log } from '../log.js';
 import { initBackend } from '../nn/backend.js';
 import { VqaService } from '../vqa/service.js';

@@ -1,5 +1,5 @@
 import { PAD_ID } from '../text/vocab.js';
-import { shuffle } from '../nn/ops.js';
+import { shuffle } from '../util/random.js';
 
 /** One training example: a row of the feature cache and a token sequence. */
 export interface Example {

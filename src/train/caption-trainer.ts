@@ -10,7 +10,7 @@ import type { CaptionedImage } from '../data/captions.js';
 import { indexKeys, type FeatureSet } from '../data/features.js';
 import { scoreCaptions, type CaptionScores } from '../eval/caption-metrics.js';
 import { log } from '../log.js';
-import { rng } from '../nn/ops.js';
+import { rng } from '../util/random.js';
 import { tokenizeWords } from '../text/tokenize.js';
 import { Vocab } from '../text/vocab.js';
 import { bucketedBatches, type Batch, type Example } from './batches.js';

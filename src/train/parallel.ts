@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Worker } from 'node:worker_threads';
 import type { CaptionConfig } from '../caption/config.js';
 import type { CaptionModel } from '../caption/model.js';
-import { tsWorker } from '../cli/ts-worker.js';
+import { tsWorker } from '../util/ts-worker.js';
 import type { FeatureSet } from '../data/features.js';
 import type { Batch } from './batches.js';
 import { batchGradients, type ParamGrads } from './gradients.js';
@@ -73,7 +73,7 @@ export class GradientPool {
     shared.set(features.data);
     const workerData: GradWorkerData = { config, features: { ...features, data: shared } };
     this.workers = Array.from({ length: extraThreads }, () => {
-      const w = tsWorker(new URL('./grad-worker.ts', import.meta.url), { workerData });
+      const w = tsWorker(new URL('./grad-worker.js', import.meta.url), { workerData });
       w.on('message', (reply: GradReply) => {
         const p = this.pending.get(reply.id);
         this.pending.delete(reply.id);

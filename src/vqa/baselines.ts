@@ -1,4 +1,4 @@
-import type { QaExample } from './types.js';
+import type { QaExample } from '../data/qa.js';
 
 /**
  * The answer-prior baseline of Ren et al.: for each question type, the most

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { readCocoQa } from '../data/cocoqa.js';
 import type { ImageKeyFn } from '../data/image-map.js';
 import { loadVqaV2 } from '../data/vqa-v2.js';
-import type { QaExample } from './types.js';
+import type { QaExample } from '../data/qa.js';
 
 const SOURCE_HELP =
   'give a COCO-QA split folder (questions.txt, answers.txt, img_ids.txt, types.txt), ' +

@@ -1,5 +1,5 @@
-import { rng, shuffle } from '../nn/ops.js';
-import type { QaExample } from './types.js';
+import { rng, shuffle } from '../util/random.js';
+import type { QaExample } from '../data/qa.js';
 
 /**
  * Split off a validation set by image (not by question), so no val image was

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { beamSearch, greedy, normalizedScore, sample, topK, type Hypothesis, type StepModel } from '../../src/caption/decode.js';
-import { rng } from '../../src/nn/ops.js';
+import { rng } from '../../src/util/random.js';
 
 const START = 0;
 const END = 1;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { gatherRows, lstmCell, lstmLayer, softmaxCrossEntropy } from '../../src/char/cells.js';
+import { gatherRows, lstmLayer, softmaxCrossEntropy } from '../../src/char/cells.js';
+import { lstmStep } from '../../src/nn/lstm.js';
 import { initBackend, parseBackendName } from '../../src/nn/backend.js';
 
 beforeAll(async () => {
@@ -13,7 +14,7 @@ function maxRelDiff(a: tf.Tensor, b: tf.Tensor): number {
 
 /** The hand-written ops must match tfjs autodiff of the plain ops, in value and gradient. */
 describe('lstmLayer (hand-written BPTT)', () => {
-  it('matches step-by-step lstmCell in outputs, final state and every gradient through the outputs', () => {
+  it('matches step-by-step lstmStep (src/nn/lstm.ts) in outputs, final state and every gradient through the outputs', () => {
     const [T, N, H, I] = [5, 3, 4, 6];
     const x = tf.randomNormal([T * N, I], 0, 1, 'float32', 1) as tf.Tensor2D;
     const w = tf.randomNormal([I, 4 * H], 0, 0.5, 'float32', 2) as tf.Tensor2D;
@@ -25,11 +26,11 @@ describe('lstmLayer (hand-written BPTT)', () => {
     type Args = [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
 
     const reference = (...[xx, ww, bb, uu, hh, cc]: Args) => {
-      const xs = tf.split(tf.add(tf.matMul(xx, ww), bb), T, 0) as tf.Tensor2D[];
+      const xs = tf.split(tf.matMul(xx, ww), T, 0) as tf.Tensor2D[];
       let s = { h: hh, c: cc };
       const hs: tf.Tensor2D[] = [];
       for (const xt of xs) {
-        s = lstmCell(xt, s.h, s.c, uu);
+        s = lstmStep(xt, s, uu, bb);
         hs.push(s.h);
       }
       return { hs: tf.concat(hs, 0) as tf.Tensor2D, h: s.h, c: s.c };

@@ -7,7 +7,7 @@ import { CharModel } from '../../src/char/model.js';
 import { pickIndex, sampleText, topIndices } from '../../src/char/sample.js';
 import { CharStepper } from '../../src/char/stepper.js';
 import { UnknownCharsError } from '../../src/char/vocab.js';
-import { rng } from '../../src/nn/ops.js';
+import { rng } from '../../src/util/random.js';
 import { initBackend, parseBackendName } from '../../src/nn/backend.js';
 import { TEXT, tinyModel } from './helpers.js';
 

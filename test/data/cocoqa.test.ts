@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readCocoQa, writeCocoQa } from '../../src/data/cocoqa.js';
 import { cocoImageMap, patternImageMap } from '../../src/data/image-map.js';
-import type { QaExample } from '../../src/vqa/types.js';
+import type { QaExample } from '../../src/data/qa.js';
 
 let dir: string;
 beforeEach(async () => {

@@ -10,7 +10,7 @@ import {
   vqaAccuracy,
 } from '../../src/eval/vqa-metrics.js';
 import { Wups } from '../../src/eval/wups.js';
-import type { QaExample } from '../../src/vqa/types.js';
+import type { QaExample } from '../../src/data/qa.js';
 
 const FIXTURE = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'wordnet');
 

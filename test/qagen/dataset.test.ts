@@ -7,7 +7,7 @@ import {
   parseAnswerShare,
   qaStats,
 } from '../../src/qagen/dataset.js';
-import type { QaExample } from '../../src/vqa/types.js';
+import type { QaExample } from '../../src/data/qa.js';
 
 describe('captionsToQa', () => {
   const images: CaptionedImage[] = [

@@ -6,7 +6,7 @@ import { readCaptionConfig } from '../../src/caption/config.js';
 import type { CaptionedImage } from '../../src/data/captions.js';
 import type { FeatureSet } from '../../src/data/features.js';
 import { initBackend } from '../../src/nn/backend.js';
-import { rng } from '../../src/nn/ops.js';
+import { rng } from '../../src/util/random.js';
 import { bucketedBatches, type Example } from '../../src/train/batches.js';
 import { trainCaptionModel, trainOptionsSchema } from '../../src/train/caption-trainer.js';
 

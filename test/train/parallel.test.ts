@@ -4,7 +4,7 @@ import type { CaptionConfig } from '../../src/caption/config.js';
 import { CaptionModel } from '../../src/caption/model.js';
 import type { FeatureSet } from '../../src/data/features.js';
 import { initBackend } from '../../src/nn/backend.js';
-import { rng } from '../../src/nn/ops.js';
+import { rng } from '../../src/util/random.js';
 import { SPECIALS } from '../../src/text/vocab.js';
 import { makeBatch } from '../../src/train/batches.js';
 import { batchGradients } from '../../src/train/gradients.js';

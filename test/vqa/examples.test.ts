@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { answerPrior, priorPredictions } from '../../src/vqa/baselines.js';
 import { answerClasses, countByType, splitByImage } from '../../src/vqa/examples.js';
-import type { QaExample } from '../../src/vqa/types.js';
+import type { QaExample } from '../../src/data/qa.js';
 
 const ex = (imageId: number, type: string, answer: string): QaExample => ({
   imageId,

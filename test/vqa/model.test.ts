@@ -5,11 +5,11 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { FeatureSet } from '../../src/data/features.js';
 import { initBackend, parseBackendName } from '../../src/nn/backend.js';
-import { rng } from '../../src/nn/ops.js';
+import { rng } from '../../src/util/random.js';
 import { evaluateVqa, trainVqaModel, vqaTrainOptionsSchema } from '../../src/train/vqa-trainer.js';
 import type { VqaArch, VqaConfig } from '../../src/vqa/config.js';
 import { questionBatch, VqaModel } from '../../src/vqa/model.js';
-import type { QaExample } from '../../src/vqa/types.js';
+import type { QaExample } from '../../src/data/qa.js';
 
 beforeAll(async () => {
   await initBackend(parseBackendName(process.env.TF_BACKEND));

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { BackendName } from './nn/backend.js';
+import type { BackendName } from '../nn/backend.js';
+import { formatZodIssue } from '../util/zod-error.js';
 
 // Spelled out rather than imported, so reading the config loads neither tfjs
 // nor the logger (src/log.ts passes LOG_LEVEL to pino, which throws on a bad
@@ -76,10 +77,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const parsed = EnvSchema.safeParse(picked);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => {
-      const name = String(i.path[0] ?? 'env');
-      return i.message.startsWith(name) ? i.message : `${name}: ${i.message}`;
-    });
+    const lines = parsed.error.issues.map(formatZodIssue);
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   return parsed.data;
