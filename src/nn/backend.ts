@@ -49,21 +49,30 @@ async function tryBackend(name: BackendName): Promise<boolean> {
 }
 
 /**
+ * The first backend of `order` that `load` can set up, trying them in turn;
+ * undefined if none can. Kept apart from tfjs so the ladder itself is testable.
+ */
+export async function firstLoadable(
+  order: readonly BackendName[],
+  load: (name: BackendName) => Promise<boolean>,
+): Promise<BackendName | undefined> {
+  for (const name of order) if (await load(name)) return name;
+  return undefined;
+}
+
+/**
  * Pick the best backend this machine can load (or the one forced by `force`,
  * e.g. from TF_BACKEND). Idempotent: later calls return the first choice.
  */
 export async function initBackend(force?: BackendName): Promise<BackendName> {
   if (chosen) return chosen;
   const order = force ? [force] : BACKENDS;
-  for (const name of order) {
-    if (await tryBackend(name)) {
-      await tf.ready();
-      chosen = name;
-      log.info({ backend: name, tfBackend: tf.getBackend() }, 'tensorflow backend selected');
-      return name;
-    }
-  }
-  throw new Error(`no TensorFlow.js backend could be loaded (tried ${order.join(', ')})`);
+  const name = await firstLoadable(order, tryBackend);
+  if (!name) throw new Error(`no TensorFlow.js backend could be loaded (tried ${order.join(', ')})`);
+  await tf.ready();
+  chosen = name;
+  log.info({ backend: name, tfBackend: tf.getBackend() }, 'tensorflow backend selected');
+  return name;
 }
 
 export function currentBackend(): BackendName {

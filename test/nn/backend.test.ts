@@ -1,10 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { BACKENDS, currentBackend, initBackend, parseBackendName } from '../../src/nn/backend.js';
+import { BACKENDS, currentBackend, firstLoadable, initBackend, parseBackendName, type BackendName } from '../../src/nn/backend.js';
 
 describe('backend ladder', () => {
-  it('prefers the native backends, then wasm, then cpu', () => {
-    expect(BACKENDS).toEqual(['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu']);
+  it('tries the backends in order and stops at the first that loads', async () => {
+    const tried: BackendName[] = [];
+    const loadable = new Set<BackendName>(['wasm', 'cpu']); // a machine without libtensorflow
+    const load = async (name: BackendName) => (tried.push(name), loadable.has(name));
+    expect(await firstLoadable(BACKENDS, load)).toBe('wasm');
+    expect(tried).toEqual(['tfjs-node-gpu', 'tfjs-node', 'wasm']);
+    expect(await firstLoadable(['tfjs-node'], load)).toBeUndefined(); // a forced backend has no fallback
   });
 
   it('picks the best loadable backend once, and it computes', async () => {
