@@ -1,13 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { featureNorm, standardize, type FeatureNorm } from '../nn/feature-norm.js';
-import { restoreVariables, saveModelDir } from '../nn/io.js';
 import { lstmBias, lstmStep, type LstmState } from '../nn/lstm.js';
 import { glorotUniform, matMul } from '../nn/ops.js';
+import { loadWeightsModel, trainable, WeightsModel } from '../nn/weights-model.js';
 import { Vocab } from '../text/vocab.js';
 import { readCaptionConfig, type CaptionConfig } from './config.js';
 
 /** Trainable tensors of the decoder, by name (the names are the on-disk keys). */
-export interface CaptionParams {
+// A type alias, not an interface, so it fits WeightsModel's Record<string, tf.Variable>.
+export type CaptionParams = {
   embed: tf.Variable; // [V, E] word embedding
   wih: tf.Variable; // [D, H] image → first hidden state
   bih: tf.Variable; // [H]
@@ -16,7 +17,7 @@ export interface CaptionParams {
   b: tf.Variable; // [4H]
   wout: tf.Variable; // [H, V] hidden → word logits
   bout: tf.Variable; // [V]
-}
+};
 
 /**
  * Show-and-Tell style decoder. The image vector v sets the first hidden
@@ -24,15 +25,13 @@ export interface CaptionParams {
  * at t = 0 with x = h = 0), c0 = 0; then an LSTM reads <start> w1 … and
  * predicts the next word at each step.
  */
-export class CaptionModel {
+export class CaptionModel extends WeightsModel<CaptionConfig, CaptionParams> {
   readonly vocab: Vocab;
   /** (v - mean) / std applied to image vectors, when the config has the statistics. */
   private readonly featureNorm?: FeatureNorm;
 
-  constructor(
-    readonly config: CaptionConfig,
-    readonly params: CaptionParams,
-  ) {
+  constructor(config: CaptionConfig, params: CaptionParams) {
+    super(config, params);
     this.vocab = new Vocab(config.vocab);
     this.featureNorm = featureNorm(config);
   }
@@ -40,17 +39,15 @@ export class CaptionModel {
   static init(config: CaptionConfig, seed: number): CaptionModel {
     const { featureDim: D, embedDim: E, hiddenDim: H } = config;
     const V = config.vocab.length;
-    // Unnamed: tf gives each variable a unique name, so several models can coexist.
-    const v = (t: tf.Tensor, _name: string) => tf.variable(t, true);
     const params: CaptionParams = {
-      embed: v(tf.randomUniform([V, E], -0.1, 0.1, 'float32', seed), 'embed'),
-      wih: v(glorotUniform([D, H], seed + 1), 'wih'),
-      bih: v(tf.zeros([H]), 'bih'),
-      w: v(glorotUniform([E, 4 * H], seed + 2), 'w'),
-      u: v(glorotUniform([H, 4 * H], seed + 3), 'u'),
-      b: v(lstmBias(H), 'b'),
-      wout: v(glorotUniform([H, V], seed + 4), 'wout'),
-      bout: v(tf.zeros([V]), 'bout'),
+      embed: trainable(tf.randomUniform([V, E], -0.1, 0.1, 'float32', seed)),
+      wih: trainable(glorotUniform([D, H], seed + 1)),
+      bih: trainable(tf.zeros([H])),
+      w: trainable(glorotUniform([E, 4 * H], seed + 2)),
+      u: trainable(glorotUniform([H, 4 * H], seed + 3)),
+      b: trainable(lstmBias(H)),
+      wout: trainable(glorotUniform([H, V], seed + 4)),
+      bout: trainable(tf.zeros([V])),
     };
     return new CaptionModel(config, params);
   }
@@ -106,29 +103,12 @@ export class CaptionModel {
     });
   }
 
-  variables(): Record<string, tf.Variable> {
-    return { ...this.params };
+  static load(dir: string): Promise<CaptionModel> {
+    return loadWeightsModel(dir, readCaptionConfig, (config) => CaptionModel.init(config, 0));
   }
 
-  async save(dir: string, extra: Partial<CaptionConfig> = {}): Promise<void> {
-    await saveModelDir(dir, this.variables(), { ...this.config, ...extra });
-  }
-
-  /** Overwrite the weights with those saved in `dir` (e.g. to resume). */
-  async restore(dir: string): Promise<void> {
-    await restoreVariables(dir, this.variables());
-  }
-
-
-  static async load(dir: string): Promise<CaptionModel> {
-    const config = await readCaptionConfig(dir);
-    const model = CaptionModel.init(config, 0);
-    await model.restore(dir);
-    return model;
-  }
-
-  dispose(): void {
-    tf.dispose(Object.values(this.params));
+  override dispose(): void {
+    super.dispose();
     if (this.featureNorm) tf.dispose([this.featureNorm.mean, this.featureNorm.std]);
   }
 }

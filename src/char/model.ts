@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { restoreVariables, saveModelDir } from '../nn/io.js';
 import { lstmBias } from '../nn/lstm.js';
 import { glorotUniform, matMul } from '../nn/ops.js';
+import { loadWeightsModel, trainable, WeightsModel } from '../nn/weights-model.js';
 import { readCharConfig, type CharConfig } from './config.js';
 import { gatherRows, lstmLayer, rnnCell, softmaxCrossEntropy } from './cells.js';
 import { CharVocab } from './vocab.js';
@@ -43,14 +43,12 @@ export function paramNames(config: Pick<CharConfig, 'layers' | 'embedDim'>): str
  * Dropout (training only) applies between layers and before the softmax, as in char-rnn.
  * Sequences are time-major: row t·N + n is stream n at step t.
  */
-export class CharModel {
+export class CharModel extends WeightsModel<CharConfig> {
   readonly vocab: CharVocab;
   readonly gates: number;
 
-  constructor(
-    readonly config: CharConfig,
-    readonly params: Record<string, tf.Variable>,
-  ) {
+  constructor(config: CharConfig, params: Record<string, tf.Variable>) {
+    super(config, params);
     this.vocab = new CharVocab(config.vocab);
     this.gates = config.cell === 'lstm' ? 4 : 1;
   }
@@ -59,17 +57,16 @@ export class CharModel {
     const { embedDim: E, hiddenDim: H, layers } = config;
     const V = config.vocab.length;
     const G = config.cell === 'lstm' ? 4 : 1;
-    const v = (t: tf.Tensor) => tf.variable(t, true);
     const params: Record<string, tf.Variable> = {};
-    if (E > 0) params.embed = v(tf.randomUniform([V, E], -0.1, 0.1, 'float32', seed));
+    if (E > 0) params.embed = trainable(tf.randomUniform([V, E], -0.1, 0.1, 'float32', seed));
     for (let l = 0; l < layers; l++) {
       const inDim = l === 0 ? (E > 0 ? E : V) : H;
-      params[`w${l}`] = v(glorotUniform([inDim, G * H], seed + 10 * l + 1));
-      params[`u${l}`] = v(glorotUniform([H, G * H], seed + 10 * l + 2));
-      params[`b${l}`] = v(G === 4 ? lstmBias(H) : tf.zeros([H]));
+      params[`w${l}`] = trainable(glorotUniform([inDim, G * H], seed + 10 * l + 1));
+      params[`u${l}`] = trainable(glorotUniform([H, G * H], seed + 10 * l + 2));
+      params[`b${l}`] = trainable(G === 4 ? lstmBias(H) : tf.zeros([H]));
     }
-    params.wout = v(glorotUniform([H, V], seed + 100));
-    params.bout = v(tf.zeros([V]));
+    params.wout = trainable(glorotUniform([H, V], seed + 100));
+    params.bout = trainable(tf.zeros([V]));
     return new CharModel(config, params);
   }
 
@@ -151,38 +148,8 @@ export class CharModel {
     });
   }
 
-  variables(): Record<string, tf.Variable> {
-    return { ...this.params };
-  }
-
-  parameterCount(): number {
-    return Object.values(this.params).reduce((n, p) => n + p.size, 0);
-  }
-
-  async save(dir: string, extra: Partial<CharConfig> = {}): Promise<void> {
-    await saveModelDir(dir, this.variables(), { ...this.config, ...extra });
-  }
-
-  /** Overwrite the weights with those saved in `dir` (e.g. to resume). */
-  async restore(dir: string): Promise<void> {
-    await restoreVariables(dir, this.variables());
-  }
-
-
-  static async load(dir: string): Promise<CharModel> {
-    const config = await readCharConfig(dir);
-    const model = CharModel.init(config, 0);
-    try {
-      await model.restore(dir);
-    } catch (err) {
-      model.dispose();
-      throw err;
-    }
-    return model;
-  }
-
-  dispose(): void {
-    tf.dispose(Object.values(this.params));
+  static load(dir: string): Promise<CharModel> {
+    return loadWeightsModel(dir, readCharConfig, (config) => CharModel.init(config, 0));
   }
 }
 

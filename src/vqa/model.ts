@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { featureNorm, standardize, type FeatureNorm } from '../nn/feature-norm.js';
-import { restoreVariables, saveModelDir } from '../nn/io.js';
+import { loadWeightsModel, trainable, WeightsModel } from '../nn/weights-model.js';
 import { lstmBias, lstmStep, type LstmState } from '../nn/lstm.js';
 import { glorotUniform, matMul } from '../nn/ops.js';
 import { tokenizeWords } from '../text/tokenize.js';
@@ -51,15 +51,13 @@ export type VqaParams = Record<string, tf.Variable>;
  * VIS+LSTM, IMG+BOW and the blind LSTM of Ren et al. 2015 over cached image
  * vectors. forward() gives answer logits; the caller picks the top answers.
  */
-export class VqaModel {
+export class VqaModel extends WeightsModel<VqaConfig, VqaParams> {
   readonly vocab: Vocab;
   private readonly answerIds: Map<string, number>;
   private readonly featureNorm?: FeatureNorm;
 
-  constructor(
-    readonly config: VqaConfig,
-    readonly params: VqaParams,
-  ) {
+  constructor(config: VqaConfig, params: VqaParams) {
+    super(config, params);
     this.vocab = new Vocab(config.questionVocab);
     this.answerIds = new Map(config.answers.map((a, i) => [a, i]));
     this.featureNorm = featureNorm(config);
@@ -88,7 +86,7 @@ export class VqaModel {
       bout: () => tf.zeros([A]),
     };
     const params: VqaParams = {};
-    for (const name of PARAMS[config.arch]) params[name] = tf.variable(all[name]!(), true);
+    for (const name of PARAMS[config.arch]) params[name] = trainable(all[name]!());
     return new VqaModel(config, params);
   }
 
@@ -178,27 +176,12 @@ export class VqaModel {
     });
   }
 
-  variables(): Record<string, tf.Variable> {
-    return { ...this.params };
+  static load(dir: string): Promise<VqaModel> {
+    return loadWeightsModel(dir, readVqaConfig, (config) => VqaModel.init(config, 0));
   }
 
-  async save(dir: string, extra: Partial<VqaConfig> = {}): Promise<void> {
-    await saveModelDir(dir, this.variables(), { ...this.config, ...extra });
-  }
-
-  async restore(dir: string): Promise<void> {
-    await restoreVariables(dir, this.variables());
-  }
-
-
-  static async load(dir: string): Promise<VqaModel> {
-    const model = VqaModel.init(await readVqaConfig(dir), 0);
-    await model.restore(dir);
-    return model;
-  }
-
-  dispose(): void {
-    tf.dispose(Object.values(this.params));
+  override dispose(): void {
+    super.dispose();
     if (this.featureNorm) tf.dispose([this.featureNorm.mean, this.featureNorm.std]);
   }
 }
