@@ -20,6 +20,11 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       // Fastify handlers and hooks are async by contract, with or without an await inside.
       '@typescript-eslint/require-await': 'off',
+      // tfjs ops return Tensor<Rank>; `as tf.Tensor2D` names the shape where the reader needs it.
+      '@typescript-eslint/no-unnecessary-type-assertion': [
+        'error',
+        { typesToIgnore: ['tf.Scalar', 'tf.Tensor', 'tf.Tensor1D', 'tf.Tensor2D', 'tf.Tensor3D', 'tf.Tensor4D', 'tf.Variable'] },
+      ],
       eqeqeq: ['error', 'smart'],
       'no-console': 'off',
     },
