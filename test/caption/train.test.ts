@@ -7,8 +7,8 @@ import type { CaptionedImage } from '../../src/data/captions.js';
 import type { FeatureSet } from '../../src/data/features.js';
 import { initBackend } from '../../src/nn/backend.js';
 import { rng } from '../../src/util/random.js';
-import { bucketedBatches, type Example } from '../../src/train/batches.js';
-import { trainCaptionModel, trainOptionsSchema } from '../../src/train/caption-trainer.js';
+import { bucketedBatches, type Example } from '../../src/caption/batches.js';
+import { trainCaptionModel, trainOptionsSchema } from '../../src/caption/train.js';
 
 const animals = ['dog', 'cat', 'horse', 'bird'];
 const actions = ['runs', 'sleeps', 'jumps', 'sits'];
