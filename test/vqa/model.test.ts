@@ -187,6 +187,10 @@ describe('trainVqaModel checkpoints', () => {
       expect(first.state.history.map((h) => h.epoch)).toEqual([1]);
       expect(second.state.history.map((h) => h.epoch)).toEqual([1, 2, 3]);
       expect(second.state.history[0]).toEqual(first.state.history[0]);
+      // Selection uses the eval module's exact match after normalisation, the number eval:vqa reports.
+      const accuracies = second.state.history.map((h) => h.val.accuracy);
+      expect(second.state.best?.score).toBe(Math.max(...accuracies));
+      expect(second.state.history[0]!.val.vqaAccuracy).toBeTypeOf('number');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
