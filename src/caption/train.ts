@@ -129,7 +129,9 @@ export async function trainCaptionModel(data: TrainData, opts: TrainOptions, dir
       async step(i) {
         const batch = batches[i]!;
         const seed = opts.seed * 100_003 + epoch * 10_007 + i;
-        const { loss, grads } = pool ? await pool.gradients(model, batch, data.features, seed) : batchGradients(model, batch, data.features, seed);
+        const { loss, grads } = pool
+          ? await pool.gradients(model, batch, data.features, seed)
+          : batchGradients(model, batch, data.features, seed);
         const norm = applyGradients(model.variables(), optimizer, grads, opts.gradClip);
         return { loss, items: batch.targets, fields: { grad_norm: norm } };
       },

@@ -101,7 +101,8 @@ export class TbpttEpoch implements EpochRun {
 
   step(chunk: number, iteration: number): { loss: number; items: number; fields: { grad_norm: number } } {
     const { batcher, opts } = this;
-    const r = trainChunk(this.model, this.optimizer, batcher.chunk(chunk), batcher.steps, this.hidden, opts.gradClip, opts.seed * 100_003 + iteration);
+    const seed = opts.seed * 100_003 + iteration;
+    const r = trainChunk(this.model, this.optimizer, batcher.chunk(chunk), batcher.steps, this.hidden, opts.gradClip, seed);
     disposeState(this.hidden);
     this.hidden = r.state;
     return { loss: r.loss, items: batcher.chunkSize, fields: { grad_norm: r.norm } };
@@ -214,10 +215,14 @@ export async function trainCharModel(splits: TextSplits, opts: CharTrainOptions,
       // Score the best model on val and test; both are stored in its config.
       finalMetrics: (m) => {
         final = { val: evaluate(m, valIds, opts.batchSize, 100), test: evaluate(m, testIds, opts.batchSize, 100) };
-        log.info({ valLoss: final.val.nats, testLoss: final.test.nats, testBpc: final.test.bitsPerChar, testPpl: final.test.perplexity }, 'best model scored');
+        const { val, test } = final;
+        log.info({ valLoss: val.nats, testLoss: test.nats, testBpc: test.bitsPerChar, testPpl: test.perplexity }, 'best model scored');
         return final;
       },
-      afterEpoch: (e, val, training) => model.save(path.join(dirs.checkpointDir, `epoch${String(e).padStart(2, '0')}_val${val.nats.toFixed(4)}`), { training, metrics: { val } }),
+      afterEpoch: (e, val, training) => {
+        const name = `epoch${String(e).padStart(2, '0')}_val${val.nats.toFixed(4)}`;
+        return model.save(path.join(dirs.checkpointDir, name), { training, metrics: { val } });
+      },
       unit: 'chars',
       record: { trainChars: trainIds.length },
     },

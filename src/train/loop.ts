@@ -196,7 +196,10 @@ export async function trainLoop<M extends TrainableModel, V>(
       let lossSum = 0;
       let items = 0;
       let next = from;
-      const progressAt = () => ({ epoch, loss: items > 0 ? lossSum / items : NaN, perSecond: items / ((Date.now() - t0) / 1000), learningRate });
+      const progressAt = () => {
+        const perSecond = items / ((Date.now() - t0) / 1000);
+        return { epoch, loss: items > 0 ? lossSum / items : NaN, perSecond, learningRate };
+      };
       try {
         while (next < run.steps) {
           const iteration = state.iteration + 1;

@@ -127,10 +127,19 @@ export async function trainVqaModel(
     model.dispose();
     throw new Error('no training question has cached image features: check --features and --image-map');
   }
-  if (prepared.noFeatures > 0) log.warn({ questions: prepared.noFeatures }, 'training questions whose image has no cached features were skipped');
+  if (prepared.noFeatures > 0) {
+    log.warn({ questions: prepared.noFeatures }, 'training questions whose image has no cached features were skipped');
+  }
   const examples = prepared.examples;
   log.info(
-    { arch: config.arch, questionVocab: config.questionVocab.length, answers: config.answers.length, examples: examples.length, rareAnswerSkipped: prepared.rareAnswer, val: data.val.length },
+    {
+      arch: config.arch,
+      questionVocab: config.questionVocab.length,
+      answers: config.answers.length,
+      examples: examples.length,
+      rareAnswerSkipped: prepared.rareAnswer,
+      val: data.val.length,
+    },
     'VQA training data',
   );
 
