@@ -12,8 +12,8 @@ import { CaptionModel } from '../src/caption/model.js';
 import type { FeatureSet } from '../src/data/features.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
 import { rng } from '../src/util/random.js';
-import { makeBatch } from '../src/train/batches.js';
-import { applyGradients, batchGradients } from '../src/train/gradients.js';
+import { batchGradients, makeBatch } from '../src/caption/batches.js';
+import { applyGradients } from '../src/train/gradients.js';
 import { GradientPool } from '../src/train/parallel.js';
 
 const { values } = parseArgs({

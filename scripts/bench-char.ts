@@ -22,7 +22,8 @@ import { readCharConfig, type CharConfig } from '../src/char/config.js';
 import { StreamBatcher } from '../src/char/data.js';
 import { CharModel, disposeState } from '../src/char/model.js';
 import { generate } from '../src/char/sample.js';
-import { createOptimizer, trainChunk } from '../src/char/trainer.js';
+import { trainChunk } from '../src/char/train.js';
+import { createOptimizer } from '../src/train/optimizer.js';
 import { log } from '../src/log.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
 

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { splitText } from '../src/char/data.js';
 import { CharModel } from '../src/char/model.js';
-import { evaluate } from '../src/char/trainer.js';
+import { evaluate } from '../src/char/evaluate.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
 
 const { values } = parseArgs({ options: { text: { type: 'string' }, model: { type: 'string', default: 'models/char' } } });

@@ -22,11 +22,11 @@ import { Wups } from '../src/eval/wups.js';
 import { log } from '../src/log.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
 import { rng, shuffle } from '../src/util/random.js';
-import { predictTopK } from '../src/train/vqa-trainer.js';
 import { priorPredictions } from '../src/vqa/baselines.js';
 import { loadQaSource } from '../src/vqa/dataset.js';
 import { splitByImage } from '../src/vqa/examples.js';
 import { VqaModel } from '../src/vqa/model.js';
+import { predictAnswers } from '../src/vqa/predict.js';
 import type { QaExample } from '../src/data/qa.js';
 
 const { values } = parseArgs({
@@ -94,8 +94,7 @@ for (const dir of args.models) {
   if (model.config.encoder !== features.encoder) throw new Error(`${dir} was trained on ${model.config.encoder} features; ${args.features} holds ${features.encoder}`);
   const t0 = performance.now();
   // A question whose image has no features counts as unanswered (wrong).
-  const predictions = predictTopK(model, test, features).map((p) => p?.[0]?.answer ?? '');
-  results[`${model.config.arch} (${path.basename(dir)})`] = scoreVqa(predictions, test, { wups });
+  results[`${model.config.arch} (${path.basename(dir)})`] = scoreVqa(predictAnswers(model, test, features), test, { wups });
   log.info({ model: dir, seconds: Math.round((performance.now() - t0) / 100) / 10 }, 'model scored');
   model.dispose();
 }

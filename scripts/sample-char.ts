@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { CharModel } from '../src/char/model.js';
 import { generate } from '../src/char/sample.js';
-import { evaluate } from '../src/char/trainer.js';
+import { evaluate } from '../src/char/evaluate.js';
 import { showChar, UnknownCharsError } from '../src/char/vocab.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
 

@@ -15,7 +15,7 @@ import { loadCaptions } from '../src/data/captions.js';
 import { readFeatureSet } from '../src/data/features.js';
 import { log } from '../src/log.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
-import { trainCaptionModel, trainOptionsSchema } from '../src/train/caption-trainer.js';
+import { trainCaptionModel, trainOptionsSchema } from '../src/caption/train.js';
 
 const { values } = parseArgs({
   options: {
@@ -89,4 +89,4 @@ let val = await pick(args.val, args.valSplit);
 if (args.valImages) val = val.slice(0, args.valImages);
 log.info({ backend, encoder: features.encoder, trainImages: train.length, valImages: val.length, cpus: os.cpus().length }, 'training caption decoder');
 const { state } = await trainCaptionModel({ train, val, features }, opts, { outDir: args.out, checkpointDir: args.checkpoints, resume: args.resume });
-log.info({ bestEpoch: state.bestEpoch, bestCiderD: state.bestCider, seconds: Math.round(state.elapsedSeconds), out: args.out }, 'training finished');
+log.info({ bestEpoch: state.best?.epoch, bestCiderD: state.best?.score, seconds: Math.round(state.elapsedSeconds), out: args.out }, 'training finished');

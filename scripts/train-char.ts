@@ -17,7 +17,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { splitText } from '../src/char/data.js';
-import { charTrainOptionsSchema, trainCharModel } from '../src/char/trainer.js';
+import { charTrainOptionsSchema, trainCharModel } from '../src/char/train.js';
 import { log } from '../src/log.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
 

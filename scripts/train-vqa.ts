@@ -15,7 +15,7 @@ import { readFeatureSet } from '../src/data/features.js';
 import { loadImageMap } from '../src/data/image-map.js';
 import { log } from '../src/log.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
-import { trainVqaModel, vqaTrainOptionsSchema } from '../src/train/vqa-trainer.js';
+import { trainVqaModel, vqaTrainOptionsSchema } from '../src/vqa/train.js';
 import { loadQaSource } from '../src/vqa/dataset.js';
 import { countByType, splitByImage } from '../src/vqa/examples.js';
 
@@ -90,4 +90,4 @@ const { train, val } = args.val
 const outDir = args.out ?? `models/vqa/${opts.name}`;
 log.info({ backend, encoder: features.encoder, arch: opts.arch, train: countByType(train), val: countByType(val) }, 'training VQA model');
 const { state } = await trainVqaModel({ train, val, features }, opts, { outDir, checkpointDir: args.checkpoints ?? `runs/vqa/${opts.name}`, resume: args.resume });
-log.info({ bestEpoch: state.bestEpoch, bestValAccuracy: state.bestAccuracy, seconds: Math.round(state.elapsedSeconds), out: outDir }, 'training finished');
+log.info({ bestEpoch: state.best?.epoch, bestValAccuracy: state.best?.score, seconds: Math.round(state.elapsedSeconds), out: outDir }, 'training finished');

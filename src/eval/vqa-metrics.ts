@@ -229,7 +229,9 @@ export function normalizeAnswer(answer: string): string {
  * min(#other annotators whose answer equals the prediction / 3, 1), averaged over
  * the N leave-one-out subsets. Both sides go through normalizeAnswer. With 10
  * answers of which k match: k = 0, 1, 2, 3, ≥4 → 0, 0.3, 0.6, 0.9, 1. For N < 10
- * the same average is taken (3 answers: 0, 2/9, 4/9, 2/3; 1 answer: always 0).
+ * the plain min(k / 3, 1) is used instead (see the header: the leave-one-out
+ * average would cap 3 unanimous answers at 2/3 and score a single answer 0):
+ * 3 answers: 0, 1/3, 2/3, 1; 1 answer: 0 or 1/3.
  */
 export function vqaAccuracy(predicted: string, annotatorAnswers: readonly string[]): number {
   if (annotatorAnswers.length === 0) throw new Error('vqaAccuracy: no annotator answers');

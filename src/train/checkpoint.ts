@@ -20,13 +20,22 @@ export async function saveCheckpoint<S>(dir: string, model: Checkpointable, opti
   await mkdir(dir, { recursive: true });
   await model.save(path.join(dir, 'model'));
   const optWeights = await optimizer.getWeights();
-  await saveTensors(path.join(dir, 'optimizer'), Object.fromEntries(optWeights.map((w) => [w.name, w.tensor])));
+  try {
+    await saveTensors(path.join(dir, 'optimizer'), Object.fromEntries(optWeights.map((w) => [w.name, w.tensor])));
+  } finally {
+    // The step count comes as a fresh scalar; the slots are the optimizer's own variables.
+    tf.dispose(optWeights.map((w) => w.tensor).filter((t) => !(t instanceof tf.Variable)));
+  }
   await writeFile(path.join(dir, STATE_FILE), JSON.stringify(state, null, 1));
 }
 
 export async function loadCheckpoint<S>(dir: string, model: Checkpointable, optimizer: tf.Optimizer): Promise<S> {
   await model.restore(path.join(dir, 'model'));
   const opt = await loadTensors(path.join(dir, 'optimizer'));
-  await optimizer.setWeights(Object.entries(opt).map(([name, tensor]) => ({ name, tensor })));
+  try {
+    await optimizer.setWeights(Object.entries(opt).map(([name, tensor]) => ({ name, tensor })));
+  } finally {
+    tf.dispose(Object.values(opt)); // the optimizer's new slot variables keep their own reference to the data
+  }
   return JSON.parse(await readFile(path.join(dir, STATE_FILE), 'utf8')) as S;
 }

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { CaptionModel } from '../caption/model.js';
 import { initBackend, parseBackendName } from '../nn/backend.js';
-import { batchGradients } from './gradients.js';
+import { batchGradients } from '../caption/batches.js';
 import type { GradReply, GradRequest, GradWorkerData } from './parallel.js';
 
 const { config, features } = workerData as GradWorkerData;

@@ -4,8 +4,8 @@ import type { CaptionConfig } from '../caption/config.js';
 import type { CaptionModel } from '../caption/model.js';
 import { tsWorker } from '../util/ts-worker.js';
 import type { FeatureSet } from '../data/features.js';
-import type { Batch } from './batches.js';
-import { batchGradients, type ParamGrads } from './gradients.js';
+import { batchGradients, type Batch } from '../caption/batches.js';
+import type { ParamGrads } from './gradients.js';
 
 /** Flat copies of tensors by name: what crosses between threads. */
 export type Arrays = Record<string, Float32Array>;

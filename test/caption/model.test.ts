@@ -9,7 +9,7 @@ import { CaptionModel } from '../../src/caption/model.js';
 import { initBackend } from '../../src/nn/backend.js';
 import { clipByGlobalNorm } from '../../src/nn/ops.js';
 import { SPECIALS, Vocab } from '../../src/text/vocab.js';
-import { makeBatch } from '../../src/train/batches.js';
+import { makeBatch } from '../../src/caption/batches.js';
 
 const words = ['a', 'dog', 'runs', 'cat', 'sleeps'];
 function tinyConfig(): CaptionConfig {

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { StreamBatcher } from '../../src/char/data.js';
 import { disposeState, type CharModel, type CharState } from '../../src/char/model.js';
-import { evaluate, trainChunk, trainEpoch } from '../../src/char/trainer.js';
+import { evaluate } from '../../src/char/evaluate.js';
+import { trainChunk, trainEpoch } from '../../src/char/train.js';
 import { initBackend, parseBackendName } from '../../src/nn/backend.js';
 import { TEXT, tinyModel } from './helpers.js';
 

@@ -6,8 +6,7 @@ import type { FeatureSet } from '../../src/data/features.js';
 import { initBackend } from '../../src/nn/backend.js';
 import { rng } from '../../src/util/random.js';
 import { SPECIALS } from '../../src/text/vocab.js';
-import { makeBatch } from '../../src/train/batches.js';
-import { batchGradients } from '../../src/train/gradients.js';
+import { batchGradients, makeBatch } from '../../src/caption/batches.js';
 import { GradientPool, splitBatch } from '../../src/train/parallel.js';
 
 const config: CaptionConfig = {

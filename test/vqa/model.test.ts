@@ -6,7 +6,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { FeatureSet } from '../../src/data/features.js';
 import { initBackend, parseBackendName } from '../../src/nn/backend.js';
 import { rng } from '../../src/util/random.js';
-import { evaluateVqa, trainVqaModel, vqaTrainOptionsSchema } from '../../src/train/vqa-trainer.js';
+import { evaluateVqa } from '../../src/vqa/predict.js';
+import { trainVqaModel, vqaTrainOptionsSchema } from '../../src/vqa/train.js';
 import type { VqaArch, VqaConfig } from '../../src/vqa/config.js';
 import { questionBatch, VqaModel } from '../../src/vqa/model.js';
 import type { QaExample } from '../../src/data/qa.js';
@@ -186,6 +187,10 @@ describe('trainVqaModel checkpoints', () => {
       expect(first.state.history.map((h) => h.epoch)).toEqual([1]);
       expect(second.state.history.map((h) => h.epoch)).toEqual([1, 2, 3]);
       expect(second.state.history[0]).toEqual(first.state.history[0]);
+      // Selection uses the eval module's exact match after normalisation, the number eval:vqa reports.
+      const accuracies = second.state.history.map((h) => h.val.accuracy);
+      expect(second.state.best?.score).toBe(Math.max(...accuracies));
+      expect(second.state.history[0]!.val.vqaAccuracy).toBeTypeOf('number');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,14 +1,16 @@
+import * as tf from '@tensorflow/tfjs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readCaptionConfig } from '../../src/caption/config.js';
+import { CaptionModel } from '../../src/caption/model.js';
 import type { CaptionedImage } from '../../src/data/captions.js';
 import type { FeatureSet } from '../../src/data/features.js';
 import { initBackend } from '../../src/nn/backend.js';
 import { rng } from '../../src/util/random.js';
-import { bucketedBatches, type Example } from '../../src/train/batches.js';
-import { trainCaptionModel, trainOptionsSchema } from '../../src/train/caption-trainer.js';
+import { bucketedBatches, type Example } from '../../src/caption/batches.js';
+import { trainCaptionModel, trainOptionsSchema } from '../../src/caption/train.js';
 
 const animals = ['dog', 'cat', 'horse', 'bird'];
 const actions = ['runs', 'sleeps', 'jumps', 'sits'];
@@ -29,6 +31,12 @@ function tinyData(): { train: CaptionedImage[]; val: CaptionedImage[]; features:
   return { train: images.slice(0, 24), val: images.slice(24), features: { encoder: 'fake', dim: 8, keys, data: Float32Array.from(rows) } };
 }
 
+/** Largest absolute difference between two models' weights. */
+function maxDiff(a: CaptionModel, b: CaptionModel): number {
+  const vb = b.variables();
+  return Math.max(...Object.entries(a.variables()).map(([n, v]) => tf.tidy(() => tf.max(tf.abs(tf.sub(v, vb[n]!))).dataSync()[0]!)));
+}
+
 beforeAll(async () => {
   await initBackend();
 });
@@ -47,18 +55,28 @@ describe('bucketedBatches', () => {
 });
 
 describe('trainCaptionModel', () => {
-  it('learns a tiny task, saves the best model, and resumes from its checkpoint', async () => {
+  it('learns a tiny task, saves the best model, and resumes to the weights of an uninterrupted run', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'cap-train-'));
     const dirs = { outDir: path.join(dir, 'best'), checkpointDir: path.join(dir, 'ck'), resume: false };
     const opts = trainOptionsSchema.parse({ embedDim: 16, hiddenDim: 32, dropout: 0, minWordCount: 1, batchSize: 8, epochs: 6, learningRate: 0.02, lrDecay: 1, patience: 10, seed: 3 });
     const first = await trainCaptionModel(tinyData(), { ...opts, epochs: 5 }, dirs);
     expect(first.state.epoch).toBe(5);
+    const lastModel = (ck: string) => CaptionModel.load(path.join(ck, 'last', 'model'));
+    const atFive = await lastModel(dirs.checkpointDir);
     const resumed = await trainCaptionModel(tinyData(), opts, { ...dirs, resume: true });
     expect(resumed.state.epoch).toBe(6);
     expect(resumed.state.history.map((h) => h.epoch)).toEqual([1, 2, 3, 4, 5, 6]);
-    // Loss keeps falling across the resume (optimizer state came back too).
     const losses = resumed.state.history.map((h) => h.loss);
     expect(losses[5]!).toBeLessThan(losses[0]! / 2);
+    // An uninterrupted run with the same seed ends with the same weights only if the resume
+    // restored the optimizer too: a fresh Adam (no moments, step count 0) takes different steps.
+    const straightDirs = { outDir: path.join(dir, 'best2'), checkpointDir: path.join(dir, 'ck2'), resume: false };
+    const straight = await trainCaptionModel(tinyData(), opts, straightDirs);
+    straight.state.history.forEach((h, i) => expect(losses[i]).toBeCloseTo(h.loss, 5));
+    const [a, b] = [await lastModel(dirs.checkpointDir), await lastModel(straightDirs.checkpointDir)];
+    expect(maxDiff(a, b)).toBeLessThan(1e-5);
+    expect(maxDiff(a, atFive)).toBeGreaterThan(1e-3); // the sixth epoch did move the weights
+    [a, b, atFive, straight.model].forEach((m) => m.dispose());
     const config = await readCaptionConfig(dirs.outDir);
     expect(config.encoder).toBe('fake');
     expect(config.vocab).toContain('horse');

@@ -1,5 +1,9 @@
+import * as tf from '@tensorflow/tfjs';
+import type { FeatureSet } from '../data/features.js';
 import { PAD_ID } from '../text/vocab.js';
+import { featureTensor, type ParamGrads } from '../train/gradients.js';
 import { shuffle } from '../util/random.js';
+import type { CaptionModel } from './model.js';
 
 /** One training example: a row of the feature cache and a token sequence. */
 export interface Example {
@@ -49,4 +53,16 @@ export function bucketedBatches(examples: readonly Example[], batchSize: number,
     for (let j = 0; j < chunk.length; j += batchSize) groups.push(chunk.slice(j, j + batchSize));
   }
   return shuffle(groups, random).map(makeBatch);
+}
+
+/** Mean-per-token loss and its gradients for one batch. Caller disposes the grads. */
+export function batchGradients(model: CaptionModel, batch: Batch, features: FeatureSet, seed: number): { loss: number; grads: ParamGrads } {
+  const feats = featureTensor(features, batch.featureRows);
+  const tokens = tf.tensor2d(batch.tokens, [batch.size, batch.steps + 1], 'int32');
+  const mask = tf.tensor2d(batch.mask, [batch.size, batch.steps]);
+  const names = Object.keys(model.params) as (keyof CaptionModel['params'])[];
+  const { value, grads } = tf.variableGrads(() => model.loss(feats, tokens, mask, seed), names.map((n) => model.params[n]));
+  const loss = value.dataSync()[0]!;
+  tf.dispose([feats, tokens, mask, value]);
+  return { loss, grads: Object.fromEntries(names.map((n) => [n, grads[model.params[n].name]!])) };
 }

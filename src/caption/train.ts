@@ -1,23 +1,20 @@
-import * as tf from '@tensorflow/tfjs';
-import path from 'node:path';
 import { z } from 'zod';
-import { progress } from '../cli/progress.js';
-import type { CaptionConfig } from '../caption/config.js';
-import { featureStats } from '../nn/feature-norm.js';
-import { greedyCaptions } from '../caption/generate.js';
-import { CaptionModel } from '../caption/model.js';
 import type { CaptionedImage } from '../data/captions.js';
 import { indexKeys, type FeatureSet } from '../data/features.js';
 import { scoreCaptions, type CaptionScores } from '../eval/caption-metrics.js';
 import { log } from '../log.js';
-import { rng } from '../util/random.js';
+import { featureStats } from '../nn/feature-norm.js';
 import { tokenizeWords } from '../text/tokenize.js';
 import { Vocab } from '../text/vocab.js';
-import { bucketedBatches, type Batch, type Example } from './batches.js';
-import { applyGradients, batchGradients, featureTensor } from './gradients.js';
-import { GradientPool } from './parallel.js';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { stopReason, trainingRecord } from './epochs.js';
+import { applyGradients, featureTensor } from '../train/gradients.js';
+import { trainLoop, type EpochRun, type LoopState, type TrainDirs } from '../train/loop.js';
+import { createOptimizer } from '../train/optimizer.js';
+import { GradientPool } from '../train/parallel.js';
+import { rng } from '../util/random.js';
+import { batchGradients, bucketedBatches, type Example } from './batches.js';
+import type { CaptionConfig } from './config.js';
+import { greedyCaptions } from './generate.js';
+import { CaptionModel } from './model.js';
 
 export const trainOptionsSchema = z.object({
   name: z.string().default('caption-flickr8k'),
@@ -35,7 +32,7 @@ export const trainOptionsSchema = z.object({
   gradClip: z.number().positive().default(5),
   /** Stop after this many epochs without a better val CIDEr-D. */
   patience: z.number().int().positive().default(3),
-  /** Stop (after the current epoch) once training has run this long. */
+  /** Stop (checkpointing mid-epoch, resumable there) once training has run this long. */
   maxMinutes: z.number().positive().default(Infinity),
   seed: z.number().int().default(1234),
   /** Threads computing gradients on shares of each batch (wasm: one core each). */
@@ -50,16 +47,6 @@ export interface TrainData {
   val: CaptionedImage[];
   features: FeatureSet;
 }
-
-interface TrainState {
-  epoch: number;
-  bestCider: number;
-  bestEpoch: number;
-  learningRate: number;
-  elapsedSeconds: number;
-  history: { epoch: number; loss: number; tokensPerSecond: number; val: CaptionScores }[];
-}
-
 
 /** Tokenised captions: the source's tokens when it has them (Karpathy), else our tokenizer. */
 export function captionTokens(img: CaptionedImage): string[][] {
@@ -102,18 +89,12 @@ export function evaluateModel(model: CaptionModel, images: CaptionedImage[], fea
   return { scores: scoreCaptions(refs, hyps), captions: hyps };
 }
 
-async function trainStep(model: CaptionModel, optimizer: tf.Optimizer, batch: Batch, features: FeatureSet, clip: number, seed: number, pool?: GradientPool): Promise<{ loss: number; norm: number }> {
-  const { loss, grads } = pool ? await pool.gradients(model, batch, features, seed) : batchGradients(model, batch, features, seed);
-  return { loss, norm: applyGradients(model.variables(), optimizer, grads, clip) };
-}
-
-
 /**
- * Train a caption decoder on cached features: Adam, gradient-norm clipping,
- * per-epoch learning-rate decay, a checkpoint every epoch (resumable), the
- * best val CIDEr-D model kept in `outDir`, early stopping on it.
+ * Train a caption decoder on cached features with the shared loop: Adam, gradient-norm
+ * clipping, learning rate × lrDecay each epoch, the best val CIDEr-D model kept in `outDir`,
+ * early stopping on it, a resumable checkpoint each epoch. Batches are bucketed by length.
  */
-export async function trainCaptionModel(data: TrainData, opts: TrainOptions, dirs: { outDir: string; checkpointDir: string; resume: boolean }): Promise<{ model: CaptionModel; state: TrainState }> {
+export async function trainCaptionModel(data: TrainData, opts: TrainOptions, dirs: TrainDirs): Promise<{ model: CaptionModel; state: LoopState<CaptionScores> }> {
   const vocab = Vocab.build(data.train.flatMap(captionTokens), opts.minWordCount);
   const config: CaptionConfig = {
     kind: 'caption-lstm',
@@ -139,58 +120,38 @@ export async function trainCaptionModel(data: TrainData, opts: TrainOptions, dir
   log.info({ vocab: vocab.size, examples: examples.length, valImages: data.val.length }, 'caption training data');
 
   const model = CaptionModel.init(config, opts.seed);
-  const optimizer = tf.train.adam(opts.learningRate);
-  let state: TrainState = { epoch: 0, bestCider: -Infinity, bestEpoch: 0, learningRate: opts.learningRate, elapsedSeconds: 0, history: [] };
-  const last = path.join(dirs.checkpointDir, 'last');
-  if (dirs.resume) {
-    state = await loadCheckpoint<TrainState>(last, model, optimizer);
-    log.info({ epoch: state.epoch, bestCider: state.bestCider }, 'resumed from checkpoint');
-  }
-  const started = Date.now() - state.elapsedSeconds * 1000;
+  const optimizer = createOptimizer('adam', opts.learningRate);
   const pool = opts.workers > 1 ? new GradientPool(opts.workers - 1, config, data.features) : undefined;
-
-  while (state.epoch < opts.epochs) {
-    const epoch = state.epoch + 1;
-    (optimizer as unknown as { learningRate: number }).learningRate = state.learningRate;
+  const epoch = (epoch: number): EpochRun => {
     const batches = bucketedBatches(examples, opts.batchSize, rng(opts.seed + epoch));
-    const bar = progress(`epoch ${epoch}`, batches.length);
-    const epochStart = Date.now();
-    let tokens = 0;
-    let lossSum = 0;
-    for (const [i, batch] of batches.entries()) {
-      const { loss } = await trainStep(model, optimizer, batch, data.features, opts.gradClip, opts.seed * 100_003 + epoch * 10_007 + i, pool);
-      lossSum += loss * batch.targets;
-      tokens += batch.targets;
-      bar.update(i + 1, { loss: lossSum / tokens, tok_per_s: tokens / ((Date.now() - epochStart) / 1000) });
-    }
-    bar.stop();
-    const tokensPerSecond = tokens / ((Date.now() - epochStart) / 1000);
-    const { scores } = evaluateModel(model, data.val, data.features);
-    state = {
-      ...state,
-      epoch,
-      learningRate: state.learningRate * opts.lrDecay,
-      elapsedSeconds: (Date.now() - started) / 1000,
-      history: [...state.history, { epoch, loss: lossSum / tokens, tokensPerSecond, val: scores }],
+    return {
+      steps: batches.length,
+      async step(i) {
+        const batch = batches[i]!;
+        const seed = opts.seed * 100_003 + epoch * 10_007 + i;
+        const { loss, grads } = pool
+          ? await pool.gradients(model, batch, data.features, seed)
+          : batchGradients(model, batch, data.features, seed);
+        const norm = applyGradients(model.variables(), optimizer, grads, opts.gradClip);
+        return { loss, items: batch.targets, fields: { grad_norm: norm } };
+      },
     };
-    log.info({ epoch, loss: lossSum / tokens, tokensPerSecond: Math.round(tokensPerSecond), ...scores }, 'epoch done');
-    if (scores.ciderD > state.bestCider) {
-      state = { ...state, bestCider: scores.ciderD, bestEpoch: epoch };
-      await model.save(dirs.outDir, { training: trainingRecord(opts, state, examples.length), metrics: { val: scores } });
-      log.info({ epoch, ciderD: scores.ciderD, outDir: dirs.outDir }, 'new best model saved');
-    }
-    await saveCheckpoint(last, model, optimizer, state);
-    const stop = stopReason(state, opts);
-    if (stop) {
-      log.info({ epoch, reason: stop }, 'training stops');
-      break;
-    }
-  }
-  await pool?.close();
-  // Re-save the config of the best model with the final training record.
-  const best = await CaptionModel.load(dirs.outDir);
-  await best.save(dirs.outDir, { training: trainingRecord(opts, state, examples.length), metrics: best.config.metrics });
-  model.dispose();
-  optimizer.dispose();
-  return { model: best, state };
+  };
+  return trainLoop(
+    {
+      model,
+      optimizer,
+      learningRate: (e) => opts.learningRate * Math.pow(opts.lrDecay, e - 1),
+      epoch,
+      validate: () => evaluateModel(model, data.val, data.features).scores,
+      score: (val) => val.ciderD,
+      better: 'higher',
+      loadBest: (dir) => CaptionModel.load(dir),
+      resources: pool ? [pool] : [],
+      unit: 'tok',
+      record: { examples: examples.length },
+    },
+    opts,
+    dirs,
+  );
 }

@@ -1,0 +1,233 @@
+import * as tf from '@tensorflow/tfjs';
+import path from 'node:path';
+import { z } from 'zod';
+import { log } from '../log.js';
+import { clipByGlobalNorm } from '../nn/ops.js';
+import { trainLoop, type EpochRun, type LoopState, type TrainDirs } from '../train/loop.js';
+import { createOptimizer, OPTIMIZERS } from '../train/optimizer.js';
+import { CELLS, type CharConfig } from './config.js';
+import { StreamBatcher, type Chunk, type TextSplits } from './data.js';
+import { chunkTensors, evaluate, type LossReport } from './evaluate.js';
+import { CharModel, disposeState, keepState, type CharState } from './model.js';
+import { sampleText } from './sample.js';
+import { CharVocab } from './vocab.js';
+
+export const charTrainOptionsSchema = z.object({
+  name: z.string().default('char-tinyshakespeare'),
+  version: z.string().default('1'),
+  cell: z.enum(CELLS).default('lstm'),
+  embedDim: z.number().int().min(0).default(0),
+  hiddenDim: z.number().int().positive().default(256),
+  layers: z.number().int().min(1).max(3).default(2),
+  dropout: z.number().min(0).max(0.9).default(0.2),
+  /** Parallel streams per batch. */
+  batchSize: z.number().int().positive().default(32),
+  /** Truncated BPTT length: gradients flow this many steps back; the state flows on. */
+  seqLength: z.number().int().positive().default(64),
+  epochs: z.number().int().positive().default(50),
+  optimizer: z.enum(OPTIMIZERS).default('adam'),
+  learningRate: z.number().positive().default(2e-3),
+  /** Multiply the learning rate by this after each epoch past `lrDecayAfter`. */
+  lrDecay: z.number().positive().max(1).default(0.97),
+  lrDecayAfter: z.number().int().min(0).default(10),
+  gradClip: z.number().positive().default(5),
+  /** Stop (checkpointing mid-epoch, resumable there) once training has run this long. */
+  maxMinutes: z.number().positive().default(Infinity),
+  /** Stop after this many epochs without a better val loss. */
+  patience: z.number().int().positive().default(5),
+  /** Log a sample every this many iterations (0: never). */
+  sampleEvery: z.number().int().min(0).default(500),
+  sampleLength: z.number().int().positive().default(200),
+  /** Also evaluate (and keep the best model) every this many iterations (0: epoch ends only). */
+  evalEvery: z.number().int().min(0).default(0),
+  seed: z.number().int().default(1234),
+});
+export type CharTrainOptions = z.infer<typeof charTrainOptionsSchema>;
+
+/**
+ * One truncated-BPTT update on a chunk: forward `steps` steps from `state`
+ * (a constant: no gradient flows into the previous chunk), backprop, clip the
+ * global gradient norm to `clip`, apply. Returns the final state (kept; the
+ * caller disposes `state` and passes the new one to the next chunk).
+ */
+export function trainChunk(
+  model: CharModel,
+  optimizer: tf.Optimizer,
+  chunk: Chunk,
+  steps: number,
+  state: CharState,
+  clip: number,
+  dropoutSeed: number,
+): { loss: number; norm: number; state: CharState } {
+  const { inputs, targets } = chunkTensors(chunk);
+  let next: CharState | undefined;
+  const { value, grads } = tf.variableGrads(() => {
+    const out = model.loss(inputs, targets, steps, state, dropoutSeed);
+    next = keepState(out.state);
+    return out.loss;
+  }, Object.values(model.params));
+  const clipped = clipByGlobalNorm(grads, clip);
+  optimizer.applyGradients(clipped.grads as tf.NamedTensorMap);
+  const loss = value.dataSync()[0]!;
+  tf.dispose([inputs, targets, value, ...Object.values(grads), ...Object.values(clipped.grads)]);
+  return { loss, norm: clipped.norm, state: next! };
+}
+
+/**
+ * The steps of one pass over the batcher's chunks with truncated BPTT: the hidden
+ * state starts at zero (at chunk `from` when resuming) and each chunk starts from the
+ * state the previous one ended in. Steps must run in order; `close` frees the state.
+ */
+export class TbpttEpoch implements EpochRun {
+  private hidden: CharState;
+
+  constructor(
+    private readonly model: CharModel,
+    private readonly optimizer: tf.Optimizer,
+    private readonly batcher: StreamBatcher,
+    private readonly opts: { gradClip: number; seed: number },
+  ) {
+    this.hidden = model.zeroState(batcher.streams);
+  }
+
+  get steps(): number {
+    return this.batcher.chunks;
+  }
+
+  /** The hidden state after the last step (owned by this epoch until `close`). */
+  get state(): CharState {
+    return this.hidden;
+  }
+
+  step(chunk: number, iteration: number): { loss: number; items: number; fields: { grad_norm: number } } {
+    const { batcher, opts } = this;
+    const seed = opts.seed * 100_003 + iteration;
+    const r = trainChunk(this.model, this.optimizer, batcher.chunk(chunk), batcher.steps, this.hidden, opts.gradClip, seed);
+    disposeState(this.hidden);
+    this.hidden = r.state;
+    return { loss: r.loss, items: batcher.chunkSize, fields: { grad_norm: r.norm } };
+  }
+
+  close(): void {
+    disposeState(this.hidden);
+  }
+}
+
+/**
+ * A whole TBPTT pass over the batcher (outside the loop: tests, benchmarks). Returns the final
+ * hidden state, which the caller disposes.
+ */
+export async function trainEpoch(
+  model: CharModel,
+  optimizer: tf.Optimizer,
+  batcher: StreamBatcher,
+  opts: { gradClip: number; seed: number },
+): Promise<{ state: CharState; lossSum: number; chars: number; next: number }> {
+  const run = new TbpttEpoch(model, optimizer, batcher, opts);
+  let lossSum = 0;
+  let chars = 0;
+  let k = 0;
+  try {
+    for (; k < run.steps; k++) {
+      const r = run.step(k, k + 1);
+      lossSum += r.loss * r.items;
+      chars += r.items;
+    }
+  } catch (err) {
+    run.close();
+    throw err;
+  }
+  return { state: run.state, lossSum, chars, next: k };
+}
+
+export interface TrainResult {
+  model: CharModel;
+  state: LoopState<LossReport>;
+  val: LossReport;
+  test: LossReport;
+}
+
+/**
+ * Train a char-level language model with the shared loop and truncated BPTT: `batchSize`
+ * parallel streams, the state carried across consecutive `seqLength` chunks; Adam or RMSprop
+ * with global-norm clipping and learning-rate decay after `lrDecayAfter` epochs; a copy of
+ * the model each epoch (val loss in its name), the best val model in `outDir`, early stopping,
+ * a time budget that stops mid-epoch (resumable at that chunk, from a zero state), samples
+ * every `sampleEvery` updates. Val and test losses of the best model end up in its config.json.
+ */
+export async function trainCharModel(splits: TextSplits, opts: CharTrainOptions, dirs: TrainDirs): Promise<TrainResult> {
+  // The vocabulary covers every split: a character seen only in val/test would otherwise be unscorable.
+  const vocab = CharVocab.build(splits.train + splits.val + splits.test);
+  const config: CharConfig = {
+    kind: 'char-rnn',
+    name: opts.name,
+    version: opts.version,
+    cell: opts.cell,
+    embedDim: opts.embedDim,
+    hiddenDim: opts.hiddenDim,
+    layers: opts.layers,
+    dropout: opts.dropout,
+    vocab: [...vocab.chars],
+  };
+  const trainIds = vocab.encode(splits.train);
+  const valIds = vocab.encode(splits.val);
+  const testIds = vocab.encode(splits.test);
+  const batcher = new StreamBatcher(trainIds, opts.batchSize, opts.seqLength);
+  if (batcher.chunks < 1) {
+    throw new Error(`the training text (${trainIds.length} characters) is too short for ${opts.batchSize} streams × ${opts.seqLength} steps`);
+  }
+  const model = CharModel.init(config, opts.seed);
+  log.info(
+    { vocab: vocab.size, trainChars: trainIds.length, valChars: valIds.length, testChars: testIds.length, chunksPerEpoch: batcher.chunks, parameters: model.parameterCount() },
+    'char training data',
+  );
+  const optimizer = createOptimizer(opts.optimizer, opts.learningRate);
+
+  /** Log a sample as char-rnn prints it on a terminal, as one JSON line elsewhere. */
+  const sample = (iteration: number, loss: number): void => {
+    const { text } = sampleText(model, { prime: '', length: opts.sampleLength, temperature: 0.8, topK: 0, seed: iteration });
+    if (process.stderr.isTTY) process.stderr.write(`\n---- sample @${iteration} (loss ${loss.toFixed(3)}) ----\n${text}\n----\n`);
+    else log.info({ iteration, loss, sample: text }, `sample @${iteration}`);
+  };
+  const epoch = (): EpochRun => {
+    const run = new TbpttEpoch(model, optimizer, batcher, opts);
+    return {
+      steps: run.steps,
+      step(chunk, iteration) {
+        const r = run.step(chunk, iteration);
+        if (opts.sampleEvery > 0 && iteration % opts.sampleEvery === 0) sample(iteration, r.loss);
+        return r;
+      },
+      close: () => run.close(),
+    };
+  };
+  let final: { val: LossReport; test: LossReport } | undefined;
+  const { model: best, state } = await trainLoop(
+    {
+      model,
+      optimizer,
+      learningRate: (e) => opts.learningRate * Math.pow(opts.lrDecay, Math.max(0, e - 1 - opts.lrDecayAfter)),
+      epoch,
+      validate: () => evaluate(model, valIds, opts.batchSize, 100),
+      score: (val) => val.nats,
+      better: 'lower',
+      loadBest: (dir) => CharModel.load(dir),
+      // Score the best model on val and test; both are stored in its config.
+      finalMetrics: (m) => {
+        final = { val: evaluate(m, valIds, opts.batchSize, 100), test: evaluate(m, testIds, opts.batchSize, 100) };
+        const { val, test } = final;
+        log.info({ valLoss: val.nats, testLoss: test.nats, testBpc: test.bitsPerChar, testPpl: test.perplexity }, 'best model scored');
+        return final;
+      },
+      afterEpoch: (e, val, training) => {
+        const name = `epoch${String(e).padStart(2, '0')}_val${val.nats.toFixed(4)}`;
+        return model.save(path.join(dirs.checkpointDir, name), { training, metrics: { val } });
+      },
+      unit: 'chars',
+      record: { trainChars: trainIds.length },
+    },
+    opts,
+    dirs,
+  );
+  return { model: best, state, ...final! };
+}

@@ -1,0 +1,177 @@
+import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
+import type { QaExample } from '../data/qa.js';
+import { indexKeys, type FeatureSet } from '../data/features.js';
+import type { VqaScores } from '../eval/vqa-metrics.js';
+import { log } from '../log.js';
+import { featureStats } from '../nn/feature-norm.js';
+import { tokenizeWords } from '../text/tokenize.js';
+import { Vocab } from '../text/vocab.js';
+import { applyGradients, featureTensor } from '../train/gradients.js';
+import { trainLoop, type EpochRun, type LoopState, type TrainDirs } from '../train/loop.js';
+import { createOptimizer } from '../train/optimizer.js';
+import { rng, shuffle } from '../util/random.js';
+import { VQA_ARCHS, type VqaConfig } from './config.js';
+import { answerClasses } from './examples.js';
+import { questionBatch, VqaModel } from './model.js';
+import { evaluateVqa } from './predict.js';
+
+export const vqaTrainOptionsSchema = z.object({
+  arch: z.enum(VQA_ARCHS).default('vis-lstm'),
+  name: z.string().default('vqa'),
+  version: z.string().default('1'),
+  embedDim: z.number().int().positive().default(256),
+  hiddenDim: z.number().int().positive().default(256),
+  dropout: z.number().min(0).max(0.9).default(0.3),
+  minWordCount: z.number().int().positive().default(2),
+  maxQuestionWords: z.number().int().positive().default(25),
+  /** Answer classes: the most frequent training answers. */
+  topAnswers: z.number().int().min(2).default(1000),
+  batchSize: z.number().int().positive().default(128),
+  epochs: z.number().int().positive().default(30),
+  learningRate: z.number().positive().default(1e-3),
+  lrDecay: z.number().positive().max(1).default(0.95),
+  gradClip: z.number().positive().default(5),
+  /** Stop after this many epochs without a better val accuracy (exact match after answer normalisation). */
+  patience: z.number().int().positive().default(4),
+  /** Stop (checkpointing mid-epoch, resumable there) once training has run this long. */
+  maxMinutes: z.number().positive().default(Infinity),
+  seed: z.number().int().default(1234),
+  /** Standardise image vectors with the training set's per-dimension mean and std. */
+  normalizeFeatures: z.boolean().default(true),
+});
+export type VqaTrainOptions = z.infer<typeof vqaTrainOptionsSchema>;
+
+/** A question ready for the model: feature row, word ids and answer class. */
+export interface VqaExample {
+  featureRow: number;
+  ids: number[];
+  answer: number;
+}
+
+/** Questions whose image has features and whose answer is a class; counts what was dropped. */
+export function toExamples(model: VqaModel, examples: readonly QaExample[], features: FeatureSet): { examples: VqaExample[]; noFeatures: number; rareAnswer: number } {
+  const index = indexKeys(features);
+  const out: VqaExample[] = [];
+  let noFeatures = 0;
+  let rareAnswer = 0;
+  for (const e of examples) {
+    const row = index.get(e.imageKey);
+    const answer = model.answerId(e.answer);
+    if (row === undefined) noFeatures++;
+    else if (answer === undefined) rareAnswer++;
+    else out.push({ featureRow: row, ids: model.encodeQuestion(e.question), answer });
+  }
+  return { examples: out, noFeatures, rareAnswer };
+}
+
+function vqaConfig(opts: VqaTrainOptions, train: readonly QaExample[], features: FeatureSet): VqaConfig {
+  const vocab = Vocab.build(train.map((e) => tokenizeWords(e.question)), opts.minWordCount);
+  return {
+    kind: 'vqa',
+    arch: opts.arch,
+    name: opts.name,
+    version: opts.version,
+    encoder: features.encoder,
+    featureDim: features.dim,
+    embedDim: opts.embedDim,
+    hiddenDim: opts.hiddenDim,
+    dropout: opts.dropout,
+    maxQuestionWords: opts.maxQuestionWords,
+    minWordCount: opts.minWordCount,
+    questionVocab: [...vocab.words],
+    answers: answerClasses(train, opts.topAnswers),
+  };
+}
+
+/** One update on a batch of questions: its mean loss and the gradient norm before clipping. */
+function trainStep(model: VqaModel, optimizer: tf.Optimizer, batch: VqaExample[], features: FeatureSet, clip: number, seed: number): { loss: number; norm: number } {
+  const q = questionBatch(batch.map((e) => e.ids));
+  const feats = featureTensor(features, batch.map((e) => e.featureRow));
+  const tokens = tf.tensor2d(q.tokens, [q.size, q.steps], 'int32');
+  const mask = tf.tensor2d(q.mask, [q.size, q.steps]);
+  const answers = tf.tensor1d(batch.map((e) => e.answer), 'int32');
+  const vars = model.variables();
+  const names = Object.keys(vars);
+  const { value, grads } = tf.variableGrads(() => model.loss(feats, tokens, mask, answers, seed), names.map((n) => vars[n]!));
+  const loss = value.dataSync()[0]!;
+  tf.dispose([feats, tokens, mask, answers, value]);
+  const norm = applyGradients(vars, optimizer, Object.fromEntries(names.map((n) => [n, grads[vars[n]!.name]!])), clip);
+  return { loss, norm };
+}
+
+/**
+ * Train a VQA model on cached image features with the shared loop: Adam, gradient clipping,
+ * learning rate × lrDecay each epoch, the best val accuracy model kept in `outDir`, early
+ * stopping on it, a resumable checkpoint each epoch.
+ */
+export async function trainVqaModel(
+  data: { train: QaExample[]; val: QaExample[]; features: FeatureSet },
+  opts: VqaTrainOptions,
+  dirs: TrainDirs,
+): Promise<{ model: VqaModel; state: LoopState<VqaScores> }> {
+  if (data.val.length === 0) throw new Error('no validation questions: give --val or a larger --val-fraction');
+  const config = vqaConfig(opts, data.train, data.features);
+  if (opts.normalizeFeatures) {
+    // Statistics of the rows training will read: images with features whose answer is a class.
+    const index = indexKeys(data.features);
+    const classes = new Set(config.answers);
+    const rows = data.train.filter((e) => classes.has(e.answer)).map((e) => index.get(e.imageKey));
+    const stats = featureStats(data.features.data, data.features.dim, new Set(rows.filter((r): r is number => r !== undefined)));
+    config.featureMean = stats.mean;
+    config.featureStd = stats.std;
+  }
+  const model = VqaModel.init(config, opts.seed);
+  const prepared = toExamples(model, data.train, data.features);
+  if (prepared.examples.length === 0) {
+    model.dispose();
+    throw new Error('no training question has cached image features: check --features and --image-map');
+  }
+  if (prepared.noFeatures > 0) {
+    log.warn({ questions: prepared.noFeatures }, 'training questions whose image has no cached features were skipped');
+  }
+  const examples = prepared.examples;
+  log.info(
+    {
+      arch: config.arch,
+      questionVocab: config.questionVocab.length,
+      answers: config.answers.length,
+      examples: examples.length,
+      rareAnswerSkipped: prepared.rareAnswer,
+      val: data.val.length,
+    },
+    'VQA training data',
+  );
+
+  const optimizer = createOptimizer('adam', opts.learningRate);
+  const epoch = (epoch: number): EpochRun => {
+    const order = shuffle([...examples], rng(opts.seed + epoch));
+    return {
+      steps: Math.ceil(order.length / opts.batchSize),
+      step(i) {
+        const batch = order.slice(i * opts.batchSize, (i + 1) * opts.batchSize);
+        const { loss, norm } = trainStep(model, optimizer, batch, data.features, opts.gradClip, opts.seed * 100_003 + epoch * 10_007 + i);
+        return { loss, items: batch.length, fields: { grad_norm: norm } };
+      },
+    };
+  };
+  return trainLoop(
+    {
+      model,
+      optimizer,
+      learningRate: (e) => opts.learningRate * Math.pow(opts.lrDecay, e - 1),
+      epoch,
+      validate: () => evaluateVqa(model, data.val, data.features),
+      // Model selection uses the number eval:vqa reports as "accuracy": exact match after the
+      // official answer normalisation. Not VQA accuracy: COCO-QA has one answer per question, where
+      // it is a third of exact match, and the model is trained towards that one answer (`answer`).
+      score: (val) => val.accuracy,
+      better: 'higher',
+      loadBest: (dir) => VqaModel.load(dir),
+      unit: 'q',
+      record: { examples: examples.length },
+    },
+    opts,
+    dirs,
+  );
+}
