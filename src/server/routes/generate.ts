@@ -78,7 +78,7 @@ export type GenerateReply = z.infer<typeof GenerateReplySchema>;
 /** Payloads of the server-sent events (stream: true). */
 const TextEventSchema = z.object({ text: z.string(), steps: z.array(StepSchema).optional() }).strict().describe('event: text');
 const DoneEventSchema = GenerateReplySchema.pick({ model: true, backend: true, seed: true, timings_ms: true }).describe('event: done');
-const StreamEventSchema = z
+export const StreamEventSchema = z
   .union([TextEventSchema, DoneEventSchema, ErrorBodySchema.describe('event: error')])
   .describe(
     'A `text` event per group of generated characters, then one `done` event; an `error` event if generation fails ' +
