@@ -85,7 +85,11 @@ export function imageRouteSchema(doc: RouteDoc, options: z.ZodTypeAny): JsonSche
         'multipart/form-data': { schema: withImage({ type: 'string', format: 'binary' }) },
         'image/*': { schema: { type: 'string', format: 'binary', description: 'the image bytes; options in the query string' } },
         'application/json': {
-          schema: withImage({ type: 'string', format: 'byte', description: 'base64 (a data: URL prefix is allowed); URLs are not fetched' }),
+          schema: withImage({
+            type: 'string',
+            format: 'byte',
+            description: 'base64 (a data: URL prefix is allowed); URLs are not fetched',
+          }),
         },
       },
     },

@@ -30,7 +30,8 @@ export const questionField = z
     if ([...s].length > MAX_QUESTION_CHARS) return fail(`must be at most ${MAX_QUESTION_CHARS} characters; got ${[...s].length}`);
     if (!QUESTION_CHARS.test(s)) {
       const bad = [...new Set([...s].filter((c) => !QUESTION_CHARS.test(c)))].slice(0, 5);
-      return fail(`may hold letters, digits, spaces and . , ? ! ; : ' " ( ) & / - only; got ${bad.map((c) => JSON.stringify(c)).join(' ')}`);
+      const got = bad.map((c) => JSON.stringify(c)).join(' ');
+      return fail(`may hold letters, digits, spaces and . , ? ! ; : ' " ( ) & / - only; got ${got}`);
     }
     if (tokenizeWords(s).length === 0) fail('must contain at least one word');
   })

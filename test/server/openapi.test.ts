@@ -127,7 +127,8 @@ function expectDocumentedAsValidated(o: Operation, schema: z.ZodTypeAny, base: R
       expect(accepts(schema, withValue(max)), `${name} = max`).toBe(true);
       expect(accepts(schema, withValue(max + step)), `${name} > max`).toBe(false);
       expect(accepts(schema, withValue(min)), `${name} = min`).toBe(!p.exclusiveMinimum);
-      expect(accepts(schema, withValue(p.exclusiveMinimum ? min + step : min - step)), `${name} just inside / outside min`).toBe(!!p.exclusiveMinimum);
+      const nextToMin = p.exclusiveMinimum ? min + step : min - step;
+      expect(accepts(schema, withValue(nextToMin)), `${name} just inside / outside min`).toBe(!!p.exclusiveMinimum);
       if (p.type === 'integer') expect(accepts(schema, withValue(min + 0.5)), `${name} integer`).toBe(false);
     } else if (p.enum) {
       for (const v of p.enum) expect(accepts(schema, withValue(v)), `${name} = ${String(v)}`).toBe(true);
@@ -226,7 +227,8 @@ describe('OpenAPI document', () => {
 
   it('a limit changed in zod changes the document', () => {
     const doc = (max: number) => openApiSchema(z.object({ k: numberField({ min: 1, max, integer: true }, 2) }).strict());
-    expect(doc(7)).toMatchObject({ properties: { k: { type: 'integer', minimum: 1, maximum: 7, default: 2 } }, additionalProperties: false });
+    const k = { type: 'integer', minimum: 1, maximum: 7, default: 2 };
+    expect(doc(7)).toMatchObject({ properties: { k }, additionalProperties: false });
     expect(doc(9)).toMatchObject({ properties: { k: { maximum: 9 } } });
     const optional = openApiSchema(z.object({ t: numberField({ min: 0, max: 5, exclusiveMin: true }, undefined) }));
     expect(optional).toMatchObject({ properties: { t: { type: 'number', minimum: 0, exclusiveMinimum: true, maximum: 5 } } });

@@ -18,7 +18,8 @@ describe('questionField', () => {
     const q = `what ${'𝐀'.repeat(MAX_QUESTION_CHARS - 5)}`;
     expect(q.length).toBeGreaterThan(MAX_QUESTION_CHARS); // UTF-16 units
     expect(questionField.parse(q)).toBe(q);
-    expect(refusal(questionField.safeParse(`${q}x`))).toBe(`must be at most ${MAX_QUESTION_CHARS} characters; got ${MAX_QUESTION_CHARS + 1}`);
+    const tooLong = `must be at most ${MAX_QUESTION_CHARS} characters; got ${MAX_QUESTION_CHARS + 1}`;
+    expect(refusal(questionField.safeParse(`${q}x`))).toBe(tooLong);
   });
 
   it('refuses other characters, naming them, and questions without a word', () => {
