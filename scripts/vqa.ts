@@ -10,7 +10,8 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { loadConfig } from '../src/server/config.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
-import { questionField } from '../src/server/routes/vqa.js';
+import { numberField } from '../src/server/fields.js';
+import { DEFAULT_TOP_K, questionField, TOP_K } from '../src/vqa/question.js';
 import { VqaService } from '../src/vqa/service.js';
 
 const { values, positionals } = parseArgs({
@@ -23,7 +24,7 @@ const { values, positionals } = parseArgs({
   },
 });
 const opts = z
-  .object({ question: questionField, model: z.string().optional(), topK: z.coerce.number().int().min(1).max(20) })
+  .object({ question: questionField, model: z.string().optional(), topK: numberField(TOP_K, DEFAULT_TOP_K) })
   .parse({ question: values.question, model: values.model, topK: values['top-k'] });
 if (positionals.length === 0) throw new Error('give one or more image files');
 

@@ -48,8 +48,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const metrics = new Metrics(limiter);
   const ctx: RouteContext = { config, backend: deps.backend, limiter, metrics };
 
-  // Route schemas exist for the OpenAPI docs; validation is done with zod in
-  // the handlers, and replies are plain JSON.stringify (no field stripping).
+  // Route schemas are generated from zod for the OpenAPI docs (openapi.ts);
+  // the handlers parse with the same zod schemas (image routes take options
+  // from the query, form fields or JSON alike), and replies are plain
+  // JSON.stringify (no field stripping).
   app.setValidatorCompiler(() => (data: unknown) => ({ value: data }));
   app.setSerializerCompiler(() => (data: unknown) => JSON.stringify(data));
   app.setErrorHandler(handleError);

@@ -1,13 +1,22 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ZodError } from 'zod';
+import { z, ZodError } from 'zod';
 import { ImageError } from '../image/decode.js';
 import { formatZodError } from '../util/zod-error.js';
 import { QueueFullError } from './limiter.js';
 
 /** The one error shape every route answers with. */
-export interface ErrorBody {
-  error: { code: string; message: string };
-}
+export const ErrorBodySchema = z
+  .object({
+    error: z
+      .object({
+        code: z.string().describe('stable machine-readable code, e.g. invalid_request, unsupported_image'),
+        message: z.string().describe('what was wrong, for people'),
+      })
+      .strict(),
+  })
+  .strict();
+
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 
 /** An error whose message is safe to show the caller. */
 export class HttpError extends Error {

@@ -4,6 +4,8 @@ import { z } from 'zod';
  * zod builders for request options that may arrive as JSON numbers or as
  * strings (query string, multipart form fields). Messages state the rule and
  * the value received, e.g. "must be an integer from 1 to 10; got 11".
+ * Each field is a check (a transform, for those messages) piped into the plain
+ * zod schema of its rule, from which the OpenAPI docs are generated.
  */
 
 export interface NumberRule {
@@ -36,37 +38,46 @@ function fits(n: number, r: NumberRule): boolean {
   return r.exclusiveMin ? n > r.min : n >= r.min;
 }
 
-/** A number option; `fallback` when absent (undefined: stays absent). */
+/**
+ * The rule as a plain zod schema. It never rejects anything the checking
+ * transform let through; it is there so that the JSON Schema of the field
+ * (the OpenAPI docs, src/server/openapi.ts) shows the type, limits and default.
+ */
+function ruleSchema<F extends number | undefined>(r: NumberRule, fallback: F): z.ZodType<number | F, z.ZodTypeDef, number | F> {
+  let n = r.integer ? z.number().int() : z.number();
+  n = (r.exclusiveMin ? n.gt(r.min) : n.gte(r.min)).lte(r.max);
+  // The cast restates what the branch proves: F is undefined in the first, number in the second.
+  return (fallback === undefined ? n.optional() : n.default(fallback)) as z.ZodType<number | F, z.ZodTypeDef, number | F>;
+}
+
+/**
+ * A number option; `fallback` when absent (undefined: stays absent). Numeric
+ * strings are accepted: query strings and form fields carry only strings.
+ */
 export function numberField<F extends number | undefined>(r: NumberRule, fallback: F) {
-  return z.unknown().transform((v, ctx): number | F => {
-    if (v === undefined) return fallback;
-    const n = toNumber(v);
-    if (!fits(n, r)) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be ${describeRule(r)}; got ${shown(v)}` });
-      return z.NEVER;
-    }
-    return n;
-  });
+  return z
+    .unknown()
+    .transform((v, ctx): number | F => {
+      if (v === undefined) return fallback;
+      const n = toNumber(v);
+      if (!fits(n, r)) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be ${describeRule(r)}; got ${shown(v)}` });
+        return z.NEVER;
+      }
+      return n;
+    })
+    .pipe(ruleSchema(r, fallback));
 }
 
 /** One of a fixed set of strings; `fallback` when absent. */
 export function enumField<const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) {
-  return z.unknown().transform((v, ctx): T[number] => {
-    if (v === undefined) return fallback;
-    if (typeof v === 'string' && (values as readonly string[]).includes(v)) return v as T[number];
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be one of ${values.join(', ')}; got ${shown(v)}` });
-    return z.NEVER;
-  });
-}
-
-/** JSON schema of a number option, for the OpenAPI docs only (validation is zod's). */
-export function numberDoc(r: NumberRule, description: string, fallback?: number): Record<string, unknown> {
-  return {
-    type: r.integer ? 'integer' : 'number',
-    minimum: r.min,
-    ...(r.exclusiveMin ? { exclusiveMinimum: true } : {}), // OpenAPI 3.0 spelling
-    maximum: r.max,
-    ...(fallback === undefined ? {} : { default: fallback }),
-    description,
-  };
+  return z
+    .unknown()
+    .transform((v, ctx): T[number] => {
+      if (v === undefined) return fallback;
+      if (typeof v === 'string' && (values as readonly string[]).includes(v)) return v as T[number];
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be one of ${values.join(', ')}; got ${shown(v)}` });
+      return z.NEVER;
+    })
+    .pipe(z.enum(values as unknown as [T[number], ...T[number][]]).default(fallback)); // for the docs, as ruleSchema
 }

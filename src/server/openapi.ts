@@ -1,65 +1,125 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { zodToJsonSchema } from 'zod-to-json-schema';
+import { ErrorBodySchema } from './errors.js';
 
-/** Shared pieces of the route schemas. They document the API; requests are validated with zod. */
+/**
+ * Route schemas for the OpenAPI document, generated from the zod schemas the
+ * routes validate with and type their replies by: nothing here restates a field.
+ * Fastify does not validate with them (app.ts): image routes read their options
+ * from the query string, form fields or JSON alike, so the handlers parse them.
+ */
 
-export const errorDoc = {
-  type: 'object',
-  required: ['error'],
-  properties: {
-    error: {
-      type: 'object',
-      required: ['code', 'message'],
-      properties: {
-        code: { type: 'string', description: 'stable machine-readable code, e.g. invalid_request, unsupported_image' },
-        message: { type: 'string', description: 'what was wrong, for people' },
-      },
-    },
-  },
-};
+type JsonSchema = Record<string, unknown>;
 
-export const errorResponses = {
-  '4xx': { description: 'the request was refused (400, 404, 413, 415, 422)', ...errorDoc },
-  '5xx': { description: '503 with Retry-After when the queue is full; 500 on an internal error', ...errorDoc },
-};
+/**
+ * The JSON Schema (OpenAPI 3.0 dialect) of a zod schema. Transforms and
+ * refinements are documented by their input; pipes by their output: the
+ * option fields (fields.ts) pipe a checking transform into their rule.
+ */
+export function openApiSchema(schema: z.ZodTypeAny): JsonSchema {
+  const { $schema: _, ...json } = zodToJsonSchema(schema, {
+    target: 'openApi3',
+    $refStrategy: 'none', // a shared piece (model {name, version}) is inlined, not a $ref swagger-ui cannot follow
+    effectStrategy: 'input',
+    pipeStrategy: 'output',
+  });
+  return json;
+}
 
-/** Request body of an image route: multipart, raw image/* or JSON with base64. */
-export function imageBodyDoc(optionDocs: Record<string, unknown>) {
+/** Shared reply pieces. */
+export const ModelRefSchema = z.object({ name: z.string(), version: z.string() }).strict().describe('the model that answered');
+export const BackendSchema = z.string().describe('TensorFlow.js backend that ran the model, e.g. wasm, tensorflow');
+
+export interface RouteDoc {
+  summary: string;
+  description?: string;
+  tags: readonly string[];
+  /** The 200 reply: one schema (application/json), or one per media type. */
+  reply: z.ZodTypeAny | Readonly<Record<string, z.ZodTypeAny>>;
+  /** Whether the route answers with the error shape (4xx, 5xx); true unless said. */
+  errors?: boolean;
+}
+
+const errorResponses = () => ({
+  '4xx': { ...openApiSchema(ErrorBodySchema), description: 'the request was refused (400, 404, 413, 415, 422)' },
+  '5xx': { ...openApiSchema(ErrorBodySchema), description: '503 with Retry-After when the queue is full; 500 on an internal error' },
+});
+
+function response(reply: RouteDoc['reply']): JsonSchema {
+  if (reply instanceof z.ZodType) return { description: 'OK', ...openApiSchema(reply) };
+  const content = Object.fromEntries(Object.entries(reply).map(([type, s]) => [type, { schema: openApiSchema(s) }]));
+  const description = Object.values(reply).find((s) => s.description)?.description ?? 'OK';
+  return { description, content };
+}
+
+/** A route without a request body (GET). */
+export function routeSchema(doc: RouteDoc): JsonSchema {
+  const { reply, errors = true, ...rest } = doc;
+  return { ...rest, response: { 200: response(reply), ...(errors ? errorResponses() : {}) } };
+}
+
+/** A route whose options are one JSON body. */
+export function jsonRouteSchema(doc: RouteDoc, options: z.ZodTypeAny): JsonSchema {
+  return { ...routeSchema(doc), body: { content: { 'application/json': { schema: openApiSchema(options) } } } };
+}
+
+/**
+ * An image route: multipart (file field `image`), a raw image/* body, or JSON
+ * with the image as base64; options as fields of the body or in the query string.
+ * The image itself is read by image-input.ts, not by zod.
+ */
+export function imageRouteSchema(doc: RouteDoc, options: z.ZodTypeAny): JsonSchema {
+  const json = openApiSchema(options);
+  const properties = (json.properties ?? {}) as Record<string, JsonSchema>;
+  const required = (json.required ?? []) as string[];
+  const withImage = (image: JsonSchema) => ({ ...json, required: ['image', ...required], properties: { image, ...properties } });
   return {
-    content: {
-      'multipart/form-data': {
-        schema: {
-          type: 'object',
-          required: ['image'],
-          properties: { image: { type: 'string', format: 'binary' }, ...optionDocs },
-        },
-      },
-      'image/*': { schema: { type: 'string', format: 'binary' } },
-      'application/json': {
-        schema: {
-          type: 'object',
-          required: ['image'],
-          properties: {
-            image: { type: 'string', format: 'byte', description: 'base64 (a data: URL prefix is allowed); URLs are not fetched' },
-            ...optionDocs,
-          },
+    ...routeSchema(doc),
+    // Required fields are not required in the query: they may come in the body instead.
+    querystring: { type: 'object', properties },
+    body: {
+      content: {
+        'multipart/form-data': { schema: withImage({ type: 'string', format: 'binary' }) },
+        'image/*': { schema: { type: 'string', format: 'binary', description: 'the image bytes; options in the query string' } },
+        'application/json': {
+          schema: withImage({
+            type: 'string',
+            format: 'byte',
+            description: 'base64 (a data: URL prefix is allowed); URLs are not fetched',
+          }),
         },
       },
     },
   };
 }
 
+const API_DESCRIPTION = [
+  'Three models trained by this project, each behind one route:',
+  '',
+  '- **POST /caption**: an image in, captions out (CNN features + LSTM decoder; beam search, greedy or sampling).',
+  '- **POST /vqa**: an image and a question in, ranked answers out (VQA models such as flickr8k-qa and easy-vqa;',
+  '  the `model` option lists those loaded).',
+  '- **POST /generate**: text continued by a char-level LSTM, as JSON or streamed as server-sent events.',
+  '',
+  'Routes of a model that is not loaded answer 404. GET /health lists the loaded models; GET /metrics is for Prometheus.',
+  'Errors are always `{"error": {"code", "message"}}`.',
+].join('\n');
+
 /** OpenAPI document at GET /openapi.json, swagger-ui at /docs. Register before the routes. */
 export async function registerDocs(app: FastifyInstance): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: {
-        title: 'captioner',
-        version: '0.1.0',
-        description: 'Image captioning with models trained by this project. Errors are always {"error": {"code", "message"}}.',
-      },
+      info: { title: 'captioner', version: '0.1.0', description: API_DESCRIPTION },
+      tags: [
+        { name: 'caption', description: 'image captioning' },
+        { name: 'vqa', description: 'visual question answering' },
+        { name: 'generate', description: 'char-level text generation' },
+        { name: 'ops', description: 'health and metrics' },
+      ],
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });

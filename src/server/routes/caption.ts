@@ -1,12 +1,12 @@
 import { randomInt } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { DEFAULT_GENERATE, type Caption, type GenerateOptions } from '../../caption/generate.js';
+import { DEFAULT_GENERATE, type GenerateOptions } from '../../caption/generate.js';
 import type { CaptionService } from '../../caption/service.js';
 import { imageLimits, runInference, type RouteContext } from '../context.js';
-import { enumField, numberDoc, numberField, type NumberRule } from '../fields.js';
+import { enumField, numberField, type NumberRule } from '../fields.js';
 import { readImageRequest } from '../image-input.js';
-import { errorResponses, imageBodyDoc } from '../openapi.js';
+import { BackendSchema, imageRouteSchema, ModelRefSchema } from '../openapi.js';
 
 const MODES = ['beam', 'greedy', 'sample'] as const;
 
@@ -60,14 +60,27 @@ export function toGenerateOptions(o: CaptionOptions): GenerateOptions {
   };
 }
 
-export interface CaptionReply {
-  captions: Caption[];
-  model: { name: string; version: string };
-  backend: string;
-  /** Only in sample mode: the seed used, to reproduce the same captions. */
-  seed?: number;
-  timings_ms: { decode_image: number; encode: number; generate: number; total: number };
-}
+export const CaptionReplySchema = z
+  .object({
+    captions: z
+      .array(z.object({ text: z.string(), logprob: z.number().describe('sum of word log-probabilities') }).strict())
+      .describe('best first in beam mode'),
+    model: ModelRefSchema,
+    backend: BackendSchema,
+    seed: z.number().int().optional().describe('sample mode only: the seed used, to reproduce the same captions'),
+    timings_ms: z
+      .object({
+        decode_image: z.number(),
+        encode: z.number(),
+        generate: z.number(),
+        total: z.number().describe('includes reading the body and waiting for a free slot'),
+      })
+      .strict(),
+  })
+  .strict()
+  .describe('n captions with their log-probabilities');
+
+export type CaptionReply = z.infer<typeof CaptionReplySchema>;
 
 export interface CaptionRouteOptions extends RouteContext {
   service: CaptionService;
@@ -91,53 +104,15 @@ export const captionRoutes: FastifyPluginAsync<CaptionRouteOptions> = async (app
   });
 };
 
-// ---- OpenAPI documentation (fastify does not validate with these; zod does) ----
-
-const optionDocs: Record<string, unknown> = {
-  mode: { type: 'string', enum: MODES, default: DEFAULT_GENERATE.mode, description: 'beam search, greedy decoding or sampling' },
-  beam_size: numberDoc(RULES.beam_size, 'beam width (beam mode)', DEFAULT_GENERATE.beamSize),
-  n: numberDoc(RULES.n, 'captions to return; ≤ beam_size in beam mode, 1 in greedy mode', DEFAULT_GENERATE.n),
-  max_length: numberDoc(RULES.max_length, 'most words per caption', DEFAULT_GENERATE.maxLength),
-  temperature: numberDoc(RULES.temperature, 'softmax temperature (sample mode)', DEFAULT_GENERATE.temperature),
-  seed: numberDoc(RULES.seed, 'PRNG seed (sample mode); random when absent, echoed in the reply'),
-  length_penalty: numberDoc(RULES.length_penalty, 'rank by logprob / length^alpha (beam mode)', DEFAULT_GENERATE.lengthPenalty),
-};
-
-const captionReplyDoc = {
-  type: 'object',
-  required: ['captions', 'model', 'backend', 'timings_ms'],
-  properties: {
-    captions: {
-      type: 'array',
-      description: 'best first in beam mode',
-      items: {
-        type: 'object',
-        properties: { text: { type: 'string' }, logprob: { type: 'number', description: 'sum of word log-probabilities' } },
-      },
-    },
-    model: { type: 'object', properties: { name: { type: 'string' }, version: { type: 'string' } } },
-    backend: { type: 'string' },
-    seed: { type: 'integer', description: 'sample mode only' },
-    timings_ms: {
-      type: 'object',
-      properties: {
-        decode_image: { type: 'number' },
-        encode: { type: 'number' },
-        generate: { type: 'number' },
-        total: { type: 'number', description: 'includes reading the body and waiting for a free slot' },
-      },
-    },
+const captionSchema = imageRouteSchema(
+  {
+    summary: 'Caption an image',
+    description:
+      'Send the image as multipart/form-data (file field `image`, options as form fields), as a raw image/* body ' +
+      '(options in the query string), or as JSON `{"image": "<base64>", ...options}`. Options may also be given in ' +
+      'the query string with any body kind. Formats: JPEG, PNG, WebP, GIF (first frame), TIFF, HEIF/AVIF.',
+    tags: ['caption'],
+    reply: CaptionReplySchema,
   },
-};
-
-const captionSchema = {
-  summary: 'Caption an image',
-  description:
-    'Send the image as multipart/form-data (file field `image`, options as form fields), as a raw image/* body ' +
-    '(options in the query string), or as JSON `{"image": "<base64>", ...options}`. Options may also be given in ' +
-    'the query string with any body kind. Formats: JPEG, PNG, WebP, GIF (first frame), TIFF, HEIF/AVIF.',
-  tags: ['caption'],
-  querystring: { type: 'object', properties: optionDocs },
-  body: imageBodyDoc(optionDocs),
-  response: { 200: captionReplyDoc, ...errorResponses },
-};
+  CaptionOptionsSchema,
+);

@@ -2,13 +2,13 @@ import { randomInt } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import type { SampleOptions, SampleStep } from '../../char/sample.js';
+import type { SampleOptions } from '../../char/sample.js';
 import type { CharService } from '../../char/service.js';
 import { UnknownCharsError } from '../../char/vocab.js';
 import { runInference, type RouteContext } from '../context.js';
-import { errorBody, HttpError, toHttpError } from '../errors.js';
-import { numberDoc, numberField, type NumberRule } from '../fields.js';
-import { errorResponses } from '../openapi.js';
+import { errorBody, ErrorBodySchema, HttpError, toHttpError } from '../errors.js';
+import { numberField, type NumberRule } from '../fields.js';
+import { BackendSchema, jsonRouteSchema, ModelRefSchema } from '../openapi.js';
 
 /** Longest prime, in characters (code points). */
 export const MAX_PRIME = 2000;
@@ -49,16 +49,41 @@ export function toSampleOptions(o: GenerateOptions): SampleOptions {
   return { prime: o.prime, length: o.length, temperature: o.temperature, topK: o.top_k, seed: o.seed ?? randomInt(2 ** 32), candidates: o.candidates };
 }
 
-export interface GenerateReply {
-  text: string;
-  model: { name: string; version: string };
-  backend: string;
-  /** The seed used: send it back to get the same text. */
-  seed: number;
-  /** Only with candidates > 0: per generated character, the likeliest next characters. */
-  steps?: SampleStep[];
-  timings_ms: { generate: number; total: number };
-}
+const StepSchema = z
+  .object({
+    char: z.string(),
+    top: z
+      .array(z.object({ char: z.string(), prob: z.number().describe('model probability (temperature 1, before top_k)') }).strict())
+      .optional()
+      .describe('the likeliest next characters, most likely first'),
+  })
+  .strict();
+
+const TimingsSchema = z.object({ generate: z.number(), total: z.number().describe('includes waiting for a free slot') }).strict();
+
+export const GenerateReplySchema = z
+  .object({
+    text: z.string().describe('the generated characters (the prime is not repeated)'),
+    model: ModelRefSchema,
+    backend: BackendSchema,
+    seed: z.number().int().describe('the seed used: send it back to get the same text'),
+    steps: z.array(StepSchema).optional().describe('only with candidates > 0: one per generated character'),
+    timings_ms: TimingsSchema,
+  })
+  .strict()
+  .describe('the generated text (application/json), or with stream: true server-sent events (text/event-stream)');
+
+export type GenerateReply = z.infer<typeof GenerateReplySchema>;
+
+/** Payloads of the server-sent events (stream: true). */
+const TextEventSchema = z.object({ text: z.string(), steps: z.array(StepSchema).optional() }).strict().describe('event: text');
+const DoneEventSchema = GenerateReplySchema.pick({ model: true, backend: true, seed: true, timings_ms: true }).describe('event: done');
+export const StreamEventSchema = z
+  .union([TextEventSchema, DoneEventSchema, ErrorBodySchema.describe('event: error')])
+  .describe(
+    'A `text` event per group of generated characters, then one `done` event; an `error` event if generation fails ' +
+      'midway. Each `data:` line is one of these JSON objects.',
+  );
 
 export interface GenerateRouteOptions extends RouteContext {
   service: CharService;
@@ -102,7 +127,12 @@ function holdSlot(ctx: RouteContext): Promise<() => void> {
   });
 }
 
-const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+interface StreamEvents {
+  text: z.infer<typeof TextEventSchema>;
+  done: z.infer<typeof DoneEventSchema>;
+  error: z.infer<typeof ErrorBodySchema>;
+}
+const sse = <E extends keyof StreamEvents>(event: E, data: StreamEvents[E]) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 
 /**
  * Server-sent events: `text` events ({text, steps?}) as characters are
@@ -155,48 +185,15 @@ export const generateRoutes: FastifyPluginAsync<GenerateRouteOptions> = async (a
   });
 };
 
-// ---- OpenAPI documentation (fastify does not validate with these; zod does) ----
-
-const optionDocs: Record<string, unknown> = {
-  prime: { type: 'string', maxLength: MAX_PRIME, default: '', description: "text to continue; every character must be in the model's vocabulary (else 400 unknown_characters)" },
-  length: numberDoc(RULES.length, 'characters to generate', DEFAULT_GENERATE.length),
-  temperature: numberDoc(RULES.temperature, 'softmax temperature; 0 picks the most likely character', DEFAULT_GENERATE.temperature),
-  top_k: numberDoc(RULES.top_k, 'sample among the k likeliest characters; 0: all', DEFAULT_GENERATE.topK),
-  seed: numberDoc(RULES.seed, 'PRNG seed; the same seed and options give the same text; random when absent, echoed in the reply'),
-  candidates: numberDoc(RULES.candidates, 'also return, per generated character, this many likeliest characters with their probabilities', DEFAULT_GENERATE.candidates),
-  stream: { type: 'boolean', default: false, description: 'reply as server-sent events: text events, then done' },
-};
-
-const stepDoc = {
-  type: 'object',
-  properties: {
-    char: { type: 'string' },
-    top: { type: 'array', items: { type: 'object', properties: { char: { type: 'string' }, prob: { type: 'number', description: 'model probability (temperature 1, before top_k)' } } } },
+const generateSchema = jsonRouteSchema(
+  {
+    summary: 'Generate text with the char-level LSTM',
+    description:
+      'JSON body with the options below (an empty body: all defaults). With `stream: true` the reply is ' +
+      '`text/event-stream`: `text` events (`{"text": "..."}`) as characters are generated, then a `done` event with ' +
+      'model, backend, seed and timings.',
+    tags: ['generate'],
+    reply: { 'application/json': GenerateReplySchema, 'text/event-stream': StreamEventSchema },
   },
-};
-
-const generateReplyDoc = {
-  type: 'object',
-  required: ['text', 'model', 'backend', 'seed', 'timings_ms'],
-  properties: {
-    text: { type: 'string', description: 'the generated characters (the prime is not repeated)' },
-    model: { type: 'object', properties: { name: { type: 'string' }, version: { type: 'string' } } },
-    backend: { type: 'string' },
-    seed: { type: 'integer' },
-    steps: { type: 'array', items: stepDoc, description: 'only with candidates > 0' },
-    timings_ms: {
-      type: 'object',
-      properties: { generate: { type: 'number' }, total: { type: 'number', description: 'includes waiting for a free slot' } },
-    },
-  },
-};
-
-const generateSchema = {
-  summary: 'Generate text with the char-level LSTM',
-  description:
-    'JSON body with the options below. With `stream: true` the reply is `text/event-stream`: `text` events ' +
-    '(`{"text": "..."}`) as characters are generated, then a `done` event with model, backend, seed and timings.',
-  tags: ['generate'],
-  body: { content: { 'application/json': { schema: { type: 'object', properties: optionDocs, additionalProperties: false } } } },
-  response: { 200: generateReplyDoc, ...errorResponses },
-};
+  GenerateOptionsSchema,
+);
