@@ -40,17 +40,17 @@ export class CaptionModel {
   static init(config: CaptionConfig, seed: number): CaptionModel {
     const { featureDim: D, embedDim: E, hiddenDim: H } = config;
     const V = config.vocab.length;
-    // Unnamed: tf gives each variable a unique name, so several models can coexist.
-    const v = (t: tf.Tensor, _name: string) => tf.variable(t, true);
+    // Unnamed (tf makes each name unique, so several models can coexist); the params keys name them.
+    const v = (t: tf.Tensor) => tf.variable(t, true);
     const params: CaptionParams = {
-      embed: v(tf.randomUniform([V, E], -0.1, 0.1, 'float32', seed), 'embed'),
-      wih: v(glorotUniform([D, H], seed + 1), 'wih'),
-      bih: v(tf.zeros([H]), 'bih'),
-      w: v(glorotUniform([E, 4 * H], seed + 2), 'w'),
-      u: v(glorotUniform([H, 4 * H], seed + 3), 'u'),
-      b: v(lstmBias(H), 'b'),
-      wout: v(glorotUniform([H, V], seed + 4), 'wout'),
-      bout: v(tf.zeros([V]), 'bout'),
+      embed: v(tf.randomUniform([V, E], -0.1, 0.1, 'float32', seed)),
+      wih: v(glorotUniform([D, H], seed + 1)),
+      bih: v(tf.zeros([H])),
+      w: v(glorotUniform([E, 4 * H], seed + 2)),
+      u: v(glorotUniform([H, 4 * H], seed + 3)),
+      b: v(lstmBias(H)),
+      wout: v(glorotUniform([H, V], seed + 4)),
+      bout: v(tf.zeros([V])),
     };
     return new CaptionModel(config, params);
   }

@@ -1,53 +1,22 @@
-import { randomInt } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import type { SampleOptions, SampleStep } from '../../char/sample.js';
+import { CHAR_RULES, CharOptionsSchema, DEFAULT_CHAR_SAMPLE, MAX_PRIME, toCharSampleOptions, type CharSampleOptions } from '../../char/options.js';
+import type { SampleStep } from '../../char/sample.js';
 import type { CharService } from '../../char/service.js';
 import { UnknownCharsError } from '../../char/vocab.js';
 import { runInference, type RouteContext } from '../context.js';
 import { errorBody, HttpError, toHttpError } from '../errors.js';
-import { numberDoc, numberField, type NumberRule } from '../fields.js';
+import { numberDoc } from '../fields.js';
 import { errorResponses } from '../openapi.js';
 
-/** Longest prime, in characters (code points). */
-export const MAX_PRIME = 2000;
-
-const RULES = {
-  length: { min: 1, max: 2000, integer: true },
-  temperature: { min: 0, max: 5 }, // 0: argmax
-  top_k: { min: 0, max: 1000, integer: true }, // 0: every character
-  seed: { min: 0, max: 2 ** 32 - 1, integer: true }, // the sampler's PRNG state is 32-bit
-  candidates: { min: 0, max: 10, integer: true },
-} satisfies Record<string, NumberRule>;
-
-export const DEFAULT_GENERATE = { prime: '', length: 200, temperature: 0.8, topK: 0, candidates: 0 } as const;
-
 /**
- * Generation options, snake_case as on the wire (JSON body). Unknown fields
- * are refused so a typo ("topk") is not silently ignored.
+ * The JSON body: the char generation options, and whether to stream. Unknown
+ * fields are refused so a typo ("topk") is not silently ignored.
  */
-export const GenerateOptionsSchema = z
-  .object({
-    prime: z
-      .string({ invalid_type_error: 'must be a string' })
-      .refine((s) => [...s].length <= MAX_PRIME, { message: `must be at most ${MAX_PRIME} characters` })
-      .default(DEFAULT_GENERATE.prime),
-    length: numberField(RULES.length, DEFAULT_GENERATE.length),
-    temperature: numberField(RULES.temperature, DEFAULT_GENERATE.temperature),
-    top_k: numberField(RULES.top_k, DEFAULT_GENERATE.topK),
-    seed: numberField(RULES.seed, undefined),
-    candidates: numberField(RULES.candidates, DEFAULT_GENERATE.candidates),
-    stream: z.boolean({ invalid_type_error: 'must be true or false' }).default(false),
-  })
-  .strict();
-
-export type GenerateOptions = z.output<typeof GenerateOptionsSchema>;
-
-/** Wire options → sampler options; an absent seed is drawn at random (and echoed). */
-export function toSampleOptions(o: GenerateOptions): SampleOptions {
-  return { prime: o.prime, length: o.length, temperature: o.temperature, topK: o.top_k, seed: o.seed ?? randomInt(2 ** 32), candidates: o.candidates };
-}
+export const GenerateBodySchema = CharOptionsSchema.extend({
+  stream: z.boolean({ invalid_type_error: 'must be true or false' }).default(false).describe('reply as server-sent events: text events, then done'),
+});
 
 export interface GenerateReply {
   text: string;
@@ -109,7 +78,7 @@ const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.str
  * generated, then one `done` event ({model, backend, seed, timings_ms}), or an
  * `error` event ({error: {code, message}}) if generation fails midway.
  */
-function streamReply(reply: FastifyReply, ctx: GenerateRouteOptions, opts: SampleOptions, release: () => void, t0: number): FastifyReply {
+function streamReply(reply: FastifyReply, ctx: GenerateRouteOptions, opts: CharSampleOptions, release: () => void, t0: number): FastifyReply {
   const { service, backend } = ctx;
   async function* events(): AsyncGenerator<string> {
     const tGen = performance.now();
@@ -139,8 +108,8 @@ function streamReply(reply: FastifyReply, ctx: GenerateRouteOptions, opts: Sampl
 export const generateRoutes: FastifyPluginAsync<GenerateRouteOptions> = async (app, ctx) => {
   app.post('/generate', { schema: generateSchema }, async (req, reply): Promise<GenerateReply | FastifyReply> => {
     const t0 = performance.now();
-    const wire = GenerateOptionsSchema.parse(bodyObject(req.body, req.headers['content-type']));
-    const opts = toSampleOptions(wire);
+    const wire = GenerateBodySchema.parse(bodyObject(req.body, req.headers['content-type']));
+    const opts = toCharSampleOptions(wire);
     checkPrime(ctx.service, opts.prime);
     if (wire.stream) return streamReply(reply, ctx, opts, await holdSlot(ctx), t0);
     const result = await runInference(ctx, 'generate', () => ctx.service.generate(opts));
@@ -159,11 +128,11 @@ export const generateRoutes: FastifyPluginAsync<GenerateRouteOptions> = async (a
 
 const optionDocs: Record<string, unknown> = {
   prime: { type: 'string', maxLength: MAX_PRIME, default: '', description: "text to continue; every character must be in the model's vocabulary (else 400 unknown_characters)" },
-  length: numberDoc(RULES.length, 'characters to generate', DEFAULT_GENERATE.length),
-  temperature: numberDoc(RULES.temperature, 'softmax temperature; 0 picks the most likely character', DEFAULT_GENERATE.temperature),
-  top_k: numberDoc(RULES.top_k, 'sample among the k likeliest characters; 0: all', DEFAULT_GENERATE.topK),
-  seed: numberDoc(RULES.seed, 'PRNG seed; the same seed and options give the same text; random when absent, echoed in the reply'),
-  candidates: numberDoc(RULES.candidates, 'also return, per generated character, this many likeliest characters with their probabilities', DEFAULT_GENERATE.candidates),
+  length: numberDoc(CHAR_RULES.length, 'characters to generate', DEFAULT_CHAR_SAMPLE.length),
+  temperature: numberDoc(CHAR_RULES.temperature, 'softmax temperature; 0 picks the most likely character', DEFAULT_CHAR_SAMPLE.temperature),
+  top_k: numberDoc(CHAR_RULES.top_k, 'sample among the k likeliest characters; 0: all', DEFAULT_CHAR_SAMPLE.topK),
+  seed: numberDoc(CHAR_RULES.seed, 'PRNG seed; the same seed and options give the same text; random when absent, echoed in the reply'),
+  candidates: numberDoc(CHAR_RULES.candidates, 'also return, per generated character, this many likeliest characters with their probabilities', DEFAULT_CHAR_SAMPLE.candidates),
   stream: { type: 'boolean', default: false, description: 'reply as server-sent events: text events, then done' },
 };
 
