@@ -23,7 +23,7 @@ export function generateCaptions(model: CaptionModel, features: tf.Tensor2D, opt
         hyps = greedySearch(lm, init, 1, TOKENS, opts.maxLength);
         break;
       case 'beam':
-        hyps = beamSearch(lm, init, TOKENS, { beamSize: opts.beamSize, maxLength: opts.maxLength, lengthPenalty: opts.lengthPenalty, n: opts.n });
+        hyps = beamSearch(lm, init, TOKENS, opts);
         break;
       case 'sample':
         hyps = sampleSequences(lm, init, TOKENS, opts);

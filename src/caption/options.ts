@@ -76,7 +76,7 @@ export const CaptionOptionsSchema = CaptionOptionsObject.superRefine((o, ctx) =>
 export type CaptionOptions = z.output<typeof CaptionOptionsSchema>;
 
 /** Checked options → search options; an absent seed is drawn at random so samples vary. */
-export function toCaptionSearchOptions(o: CaptionOptions, randomSeed: () => number = () => randomInt(2 ** 32)): CaptionSearchOptions {
+export function toCaptionSearchOptions(o: CaptionOptions, randomSeed = () => randomInt(2 ** 32)): CaptionSearchOptions {
   return {
     mode: o.mode,
     beamSize: o.beam_size,

@@ -62,6 +62,7 @@ export const CharOptionsSchema = z
 export type CharOptions = z.output<typeof CharOptionsSchema>;
 
 /** Checked options → sampler options; an absent seed is drawn at random (callers echo it). */
-export function toCharSampleOptions(o: CharOptions, randomSeed: () => number = () => randomInt(2 ** 32)): Required<CharSampleOptions> {
-  return { prime: o.prime, length: o.length, temperature: o.temperature, topK: o.top_k, seed: o.seed ?? randomSeed(), candidates: o.candidates };
+export function toCharSampleOptions(o: CharOptions, randomSeed = () => randomInt(2 ** 32)): Required<CharSampleOptions> {
+  const { prime, length, temperature, candidates } = o;
+  return { prime, length, temperature, topK: o.top_k, seed: o.seed ?? randomSeed(), candidates };
 }

@@ -38,7 +38,8 @@ export function* generate(model: CharModel, opts: CharSampleOptions): Generator<
     for (const { tokens, logProbs } of drawTokens(lm, state, [ids[ids.length - 1]!], opts)) {
       const step: SampleStep = { char: model.vocab.char(tokens[0]!) };
       if (opts.candidates && opts.candidates > 0) {
-        step.top = topIndices(logProbs, Math.min(opts.candidates, lm.vocabSize)).map((i) => ({ char: model.vocab.char(i), prob: Math.exp(logProbs[i]!) }));
+        const top = topIndices(logProbs, Math.min(opts.candidates, lm.vocabSize));
+        step.top = top.map((i) => ({ char: model.vocab.char(i), prob: Math.exp(logProbs[i]!) }));
       }
       yield step;
       if (++n >= opts.length) break; // before the next step is computed

@@ -50,7 +50,10 @@ export class CharStepper {
   initialState(): CharState {
     const { hidden: H, lstm } = this;
     const layers = this.recurrent.length;
-    return { h: Array.from({ length: layers }, () => new Float32Array(H)), c: Array.from({ length: layers }, () => new Float32Array(lstm ? H : 0)) };
+    return {
+      h: Array.from({ length: layers }, () => new Float32Array(H)),
+      c: Array.from({ length: layers }, () => new Float32Array(lstm ? H : 0)),
+    };
   }
 
   private matVec(x: Float32Array, w: tf.Tensor2D): Float32Array {

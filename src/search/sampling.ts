@@ -24,7 +24,12 @@ export interface DrawStep {
  * `opts.end`. Greedy search, sampling and streamed char generation all run
  * on this one loop.
  */
-export function* drawTokens<S>(model: StepModel<S>, state: S, first: readonly number[], opts: DrawOptions): Generator<DrawStep, void, undefined> {
+export function* drawTokens<S>(
+  model: StepModel<S>,
+  state: S,
+  first: readonly number[],
+  opts: DrawOptions,
+): Generator<DrawStep, void, undefined> {
   const V = model.vocabSize;
   const random = rng(opts.seed);
   const ended = new Array<boolean>(first.length).fill(false);
@@ -89,7 +94,8 @@ export function sampleSequences<S>(model: StepModel<S>, state: S, tokens: Search
   const copies = model.gather(state, new Array<number>(opts.n).fill(0));
   try {
     const first = new Array<number>(opts.n).fill(tokens.start);
-    const draws = drawTokens(model, copies, first, { temperature: opts.temperature, topK: opts.topK ?? 0, seed: opts.seed, end: tokens.end });
+    const { temperature, topK = 0, seed } = opts;
+    const draws = drawTokens(model, copies, first, { temperature, topK, seed, end: tokens.end });
     return collect(draws, opts.n, model.vocabSize, opts.maxLength);
   } finally {
     model.dispose(copies);

@@ -1,6 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Caption } from '../../caption/generate.js';
-import { CAPTION_MODES, CAPTION_RULES, CaptionOptionsSchema, DEFAULT_CAPTION_SEARCH, toCaptionSearchOptions } from '../../caption/options.js';
+import {
+  CAPTION_MODES,
+  CAPTION_RULES,
+  CaptionOptionsSchema,
+  DEFAULT_CAPTION_SEARCH as DEFAULTS,
+  toCaptionSearchOptions,
+} from '../../caption/options.js';
 import type { CaptionService } from '../../caption/service.js';
 import { imageLimits, runInference, type RouteContext } from '../context.js';
 import { numberDoc } from '../fields.js';
@@ -41,13 +47,13 @@ export const captionRoutes: FastifyPluginAsync<CaptionRouteOptions> = async (app
 // ---- OpenAPI documentation (fastify does not validate with these; zod does) ----
 
 const optionDocs: Record<string, unknown> = {
-  mode: { type: 'string', enum: CAPTION_MODES, default: DEFAULT_CAPTION_SEARCH.mode, description: 'beam search, greedy decoding or sampling' },
-  beam_size: numberDoc(CAPTION_RULES.beam_size, 'beam width (beam mode)', DEFAULT_CAPTION_SEARCH.beamSize),
-  n: numberDoc(CAPTION_RULES.n, 'captions to return; ≤ beam_size in beam mode, 1 in greedy mode', DEFAULT_CAPTION_SEARCH.n),
-  max_length: numberDoc(CAPTION_RULES.max_length, 'most words per caption', DEFAULT_CAPTION_SEARCH.maxLength),
-  temperature: numberDoc(CAPTION_RULES.temperature, 'softmax temperature (sample mode)', DEFAULT_CAPTION_SEARCH.temperature),
+  mode: { type: 'string', enum: CAPTION_MODES, default: DEFAULTS.mode, description: 'beam search, greedy decoding or sampling' },
+  beam_size: numberDoc(CAPTION_RULES.beam_size, 'beam width (beam mode)', DEFAULTS.beamSize),
+  n: numberDoc(CAPTION_RULES.n, 'captions to return; ≤ beam_size in beam mode, 1 in greedy mode', DEFAULTS.n),
+  max_length: numberDoc(CAPTION_RULES.max_length, 'most words per caption', DEFAULTS.maxLength),
+  temperature: numberDoc(CAPTION_RULES.temperature, 'softmax temperature (sample mode)', DEFAULTS.temperature),
   seed: numberDoc(CAPTION_RULES.seed, 'PRNG seed (sample mode); random when absent, echoed in the reply'),
-  length_penalty: numberDoc(CAPTION_RULES.length_penalty, 'rank by logprob / length^alpha (beam mode)', DEFAULT_CAPTION_SEARCH.lengthPenalty),
+  length_penalty: numberDoc(CAPTION_RULES.length_penalty, 'rank by logprob / length^alpha (beam mode)', DEFAULTS.lengthPenalty),
 };
 
 const captionReplyDoc = {

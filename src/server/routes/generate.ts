@@ -1,7 +1,14 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { CHAR_RULES, CharOptionsSchema, DEFAULT_CHAR_SAMPLE, MAX_PRIME, toCharSampleOptions, type CharSampleOptions } from '../../char/options.js';
+import {
+  CHAR_RULES,
+  CharOptionsSchema,
+  DEFAULT_CHAR_SAMPLE as DEFAULTS,
+  MAX_PRIME,
+  toCharSampleOptions,
+  type CharSampleOptions,
+} from '../../char/options.js';
 import type { SampleStep } from '../../char/sample.js';
 import type { CharService } from '../../char/service.js';
 import { UnknownCharsError } from '../../char/vocab.js';
@@ -15,7 +22,10 @@ import { errorResponses } from '../openapi.js';
  * fields are refused so a typo ("topk") is not silently ignored.
  */
 export const GenerateBodySchema = CharOptionsSchema.extend({
-  stream: z.boolean({ invalid_type_error: 'must be true or false' }).default(false).describe('reply as server-sent events: text events, then done'),
+  stream: z
+    .boolean({ invalid_type_error: 'must be true or false' })
+    .default(false)
+    .describe('reply as server-sent events: text events, then done'),
 });
 
 export interface GenerateReply {
@@ -78,7 +88,13 @@ const sse = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.str
  * generated, then one `done` event ({model, backend, seed, timings_ms}), or an
  * `error` event ({error: {code, message}}) if generation fails midway.
  */
-function streamReply(reply: FastifyReply, ctx: GenerateRouteOptions, opts: CharSampleOptions, release: () => void, t0: number): FastifyReply {
+function streamReply(
+  reply: FastifyReply,
+  ctx: GenerateRouteOptions,
+  opts: CharSampleOptions,
+  release: () => void,
+  t0: number,
+): FastifyReply {
   const { service, backend } = ctx;
   async function* events(): AsyncGenerator<string> {
     const tGen = performance.now();
@@ -128,11 +144,11 @@ export const generateRoutes: FastifyPluginAsync<GenerateRouteOptions> = async (a
 
 const optionDocs: Record<string, unknown> = {
   prime: { type: 'string', maxLength: MAX_PRIME, default: '', description: "text to continue; every character must be in the model's vocabulary (else 400 unknown_characters)" },
-  length: numberDoc(CHAR_RULES.length, 'characters to generate', DEFAULT_CHAR_SAMPLE.length),
-  temperature: numberDoc(CHAR_RULES.temperature, 'softmax temperature; 0 picks the most likely character', DEFAULT_CHAR_SAMPLE.temperature),
-  top_k: numberDoc(CHAR_RULES.top_k, 'sample among the k likeliest characters; 0: all', DEFAULT_CHAR_SAMPLE.topK),
+  length: numberDoc(CHAR_RULES.length, 'characters to generate', DEFAULTS.length),
+  temperature: numberDoc(CHAR_RULES.temperature, 'softmax temperature; 0 picks the most likely character', DEFAULTS.temperature),
+  top_k: numberDoc(CHAR_RULES.top_k, 'sample among the k likeliest characters; 0: all', DEFAULTS.topK),
   seed: numberDoc(CHAR_RULES.seed, 'PRNG seed; the same seed and options give the same text; random when absent, echoed in the reply'),
-  candidates: numberDoc(CHAR_RULES.candidates, 'also return, per generated character, this many likeliest characters with their probabilities', DEFAULT_CHAR_SAMPLE.candidates),
+  candidates: numberDoc(CHAR_RULES.candidates, 'also return, per generated character, this many likeliest characters with their probabilities', DEFAULTS.candidates),
   stream: { type: 'boolean', default: false, description: 'reply as server-sent events: text events, then done' },
 };
 
