@@ -9,14 +9,15 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { progress } from '../src/cli/progress.js';
-import { DEFAULT_GENERATE } from '../src/caption/generate.js';
 import { CaptionModel } from '../src/caption/model.js';
+import { CaptionOptionsSchema, toCaptionSearchOptions } from '../src/caption/options.js';
 import { loadCaptions } from '../src/data/captions.js';
 import { readFeatureSet } from '../src/data/features.js';
 import { loadEncoder } from '../src/encoder/registry.js';
 import { evaluateCaptions, type FeatureSource } from '../src/eval/caption-eval.js';
 import { log } from '../src/log.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
+import { formatZodError } from '../src/util/zod-error.js';
 
 const { values } = parseArgs({
   options: {
@@ -26,10 +27,10 @@ const { values } = parseArgs({
     model: { type: 'string', default: 'models/caption' },
     models: { type: 'string', default: 'models' },
     split: { type: 'string', default: 'val' },
-    mode: { type: 'string', default: 'beam' },
-    'beam-size': { type: 'string', default: '3' },
-    'length-penalty': { type: 'string', default: '0' },
-    'max-length': { type: 'string', default: '20' },
+    mode: { type: 'string' },
+    'beam-size': { type: 'string' },
+    'length-penalty': { type: 'string' },
+    'max-length': { type: 'string' },
     limit: { type: 'string' },
     results: { type: 'string' },
   },
@@ -42,15 +43,23 @@ const args = z
     model: z.string(),
     models: z.string(),
     split: z.string(),
-    mode: z.enum(['beam', 'greedy', 'sample']),
-    beamSize: z.coerce.number().int().min(1).max(20),
-    lengthPenalty: z.coerce.number().min(0),
-    maxLength: z.coerce.number().int().positive(),
     limit: z.coerce.number().int().positive().optional(),
     results: z.string().optional(),
   })
   .refine((a) => Boolean(a.features) !== Boolean(a.images), { message: 'give exactly one of --features FILE or --images DIR' })
-  .parse({ ...values, beamSize: values['beam-size'], lengthPenalty: values['length-penalty'], maxLength: values['max-length'] });
+  .parse(values);
+// The caption options and their limits are the /caption route's (src/caption/options.ts); one caption per image.
+const parsedSearch = CaptionOptionsSchema.safeParse({
+  mode: values.mode,
+  beam_size: values['beam-size'],
+  length_penalty: values['length-penalty'],
+  max_length: values['max-length'],
+});
+if (!parsedSearch.success) {
+  console.error(formatZodError(parsedSearch.error));
+  process.exit(2);
+}
+const search = toCaptionSearchOptions(parsedSearch.data, () => 0); // sample mode: a fixed seed, so scores repeat
 
 const backend = await initBackend(parseBackendName(process.env.TF_BACKEND));
 const model = await CaptionModel.load(args.model);
@@ -72,10 +81,10 @@ const { scores, results, skipped } = await evaluateCaptions(
   model,
   images,
   source,
-  { ...DEFAULT_GENERATE, mode: args.mode, beamSize: args.beamSize, lengthPenalty: args.lengthPenalty, maxLength: args.maxLength },
+  search,
   (done) => bar.update(done),
 );
 bar.stop();
 if (args.results) await writeFile(args.results, JSON.stringify(results));
-log.info({ backend, model: model.config.name, images: results.length, skipped, mode: args.mode, beamSize: args.beamSize, seconds: (Date.now() - started) / 1000 }, 'evaluation done');
+log.info({ backend, model: model.config.name, images: results.length, skipped, mode: search.mode, beamSize: search.beamSize, seconds: (Date.now() - started) / 1000 }, 'evaluation done');
 console.log(JSON.stringify(scores, null, 1));

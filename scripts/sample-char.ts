@@ -1,9 +1,11 @@
 /**
  * Sample text from a trained char model.
  *
- *   npm run sample:char -- [--model models/char] [--prime "ROMEO:"] [--length 500] \
- *     [--temperature 0.8] [--top-k 0] [--seed 1] [--candidates 3] [--eval FILE]
+ *   npm run sample:char -- [--model models/char] [--prime "ROMEO:"] [--length 200] \
+ *     [--temperature 0.8] [--top-k 0] [--seed N] [--candidates 3] [--eval FILE]
  *
+ * Options, limits and defaults are the /generate route's (src/char/options.ts);
+ * without --seed one is drawn and printed, to get the same text again.
  * --temperature 0 picks the most likely character each step. --candidates N
  * prints, for each generated character, the N likeliest characters and their
  * probabilities. --eval FILE also reports the model's loss on that text
@@ -11,34 +13,39 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
 import { CharModel } from '../src/char/model.js';
+import { CharOptionsSchema, toCharSampleOptions } from '../src/char/options.js';
 import { generate } from '../src/char/sample.js';
 import { evaluate } from '../src/char/evaluate.js';
 import { showChar, UnknownCharsError } from '../src/char/vocab.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
+import { formatZodError } from '../src/util/zod-error.js';
 
 const { values } = parseArgs({
   options: {
     model: { type: 'string', default: 'models/char' },
-    prime: { type: 'string', default: '' },
-    length: { type: 'string', default: '500' },
-    temperature: { type: 'string', default: '0.8' },
-    'top-k': { type: 'string', default: '0' },
-    seed: { type: 'string', default: '1' },
-    candidates: { type: 'string', default: '0' },
+    prime: { type: 'string' },
+    length: { type: 'string' },
+    temperature: { type: 'string' },
+    'top-k': { type: 'string' },
+    seed: { type: 'string' },
+    candidates: { type: 'string' },
     eval: { type: 'string' },
   },
 });
-const int = z.coerce.number().int().min(0);
-const opts = {
-  prime: values.prime!.replace(/\\n/g, '\n'),
-  length: int.parse(values.length),
-  temperature: z.coerce.number().min(0).parse(values.temperature),
-  topK: int.parse(values['top-k']),
-  seed: int.parse(values.seed),
-  candidates: int.parse(values.candidates),
-};
+const parsed = CharOptionsSchema.safeParse({
+  prime: values.prime?.replace(/\\n/g, '\n'),
+  length: values.length,
+  temperature: values.temperature,
+  top_k: values['top-k'],
+  seed: values.seed,
+  candidates: values.candidates,
+});
+if (!parsed.success) {
+  console.error(formatZodError(parsed.error));
+  process.exit(2);
+}
+const opts = toCharSampleOptions(parsed.data);
 
 await initBackend(parseBackendName(process.env.TF_BACKEND));
 const model = await CharModel.load(values.model!);
@@ -60,7 +67,7 @@ try {
   }
   const s = (performance.now() - t0) / 1000;
   process.stdout.write('\n');
-  process.stderr.write(`${n} chars in ${s.toFixed(2)} s (${Math.round(n / s)} chars/s)\n`);
+  process.stderr.write(`${n} chars in ${s.toFixed(2)} s (${Math.round(n / s)} chars/s), seed ${opts.seed}\n`);
 } catch (err) {
   if (err instanceof UnknownCharsError) {
     process.stderr.write(`${err.message}\n`);

@@ -3,8 +3,9 @@ import { loadEncoder } from '../encoder/registry.js';
 import type { Encoder } from '../encoder/types.js';
 import { encodeImage } from '../encoder/pixels.js';
 import type { ImageLimits } from '../image/decode.js';
-import { generateCaptions, type Caption, type GenerateOptions } from './generate.js';
+import { generateCaptions, type Caption } from './generate.js';
 import { CaptionModel } from './model.js';
+import type { CaptionSearchOptions } from './options.js';
 
 export interface CaptionResult {
   captions: Caption[];
@@ -29,7 +30,7 @@ export class CaptionService {
     return new CaptionService(encoder, model);
   }
 
-  async caption(image: Buffer, opts: GenerateOptions, limits?: ImageLimits): Promise<CaptionResult> {
+  async caption(image: Buffer, opts: CaptionSearchOptions, limits?: ImageLimits): Promise<CaptionResult> {
     const { features, decodeMs, encodeMs } = await encodeImage(this.encoder, image, limits);
     const t0 = performance.now();
     let captions: Caption[];

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LstmState } from '../nn/lstm.js';
-import type { StepModel } from './decode.js';
+import type { StepModel } from '../search/index.js';
 import type { CaptionModel } from './model.js';
 
 /** Adapts the tensor decoder to the search algorithms' StepModel. */

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { CharModel } from './model.js';
-import { generate, type SampleOptions, type SampleStep } from './sample.js';
+import type { CharSampleOptions } from './options.js';
+import { generate, type SampleStep } from './sample.js';
 import { UnknownCharsError } from './vocab.js';
 
 export interface GenerateResult {
@@ -41,7 +42,7 @@ export class CharService {
    * Generated characters in groups of up to `chunk`, yielding to the event
    * loop between groups. Stopping early (return/break) frees the state.
    */
-  async *stream(opts: SampleOptions, chunk = YIELD_EVERY): AsyncGenerator<SampleStep[], void, undefined> {
+  async *stream(opts: CharSampleOptions, chunk = YIELD_EVERY): AsyncGenerator<SampleStep[], void, undefined> {
     this.checkPrime(opts.prime);
     const it = generate(this.model, opts);
     try {
@@ -60,7 +61,7 @@ export class CharService {
     }
   }
 
-  async generate(opts: SampleOptions): Promise<GenerateResult> {
+  async generate(opts: CharSampleOptions): Promise<GenerateResult> {
     const t0 = performance.now();
     const steps: SampleStep[] = [];
     for await (const group of this.stream(opts)) steps.push(...group);

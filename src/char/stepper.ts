@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { StepModel } from '../search/index.js';
 import { sigmoid, tanh } from './cells.js';
 import type { CharModel } from './model.js';
 
@@ -10,6 +11,8 @@ import type { CharModel } from './model.js';
  * is plain JS on the state, which lives in Float32Arrays. Layer 0's input
  * projection is a row lookup: one-hot·W0 = W0[id], embedding·W0 precomputed
  * per character. Same numbers as CharModel.forward without dropout.
+ * The state is passed in and a new one returned (never changed in place), so
+ * a state can be kept, shared between rows or forked, as the searches need.
  */
 export class CharStepper {
   readonly vocabSize: number;
@@ -23,8 +26,6 @@ export class CharStepper {
   private readonly recurrent: tf.Tensor2D[];
   private readonly wout: tf.Tensor2D;
   private readonly bout: Float32Array;
-  readonly h: Float32Array[];
-  readonly c: Float32Array[];
 
   constructor(model: CharModel) {
     const { hiddenDim: H, layers, embedDim } = model.config;
@@ -43,8 +44,16 @@ export class CharStepper {
     );
     this.wout = tf.clone(p.wout!) as tf.Tensor2D;
     this.bout = Float32Array.from(p.bout!.dataSync() as Float32Array);
-    this.h = Array.from({ length: layers }, () => new Float32Array(H));
-    this.c = Array.from({ length: layers }, () => new Float32Array(this.lstm ? H : 0));
+  }
+
+  /** All zeros, as CharModel.zeroState. */
+  initialState(): CharState {
+    const { hidden: H, lstm } = this;
+    const layers = this.recurrent.length;
+    return {
+      h: Array.from({ length: layers }, () => new Float32Array(H)),
+      c: Array.from({ length: layers }, () => new Float32Array(lstm ? H : 0)),
+    };
   }
 
   private matVec(x: Float32Array, w: tf.Tensor2D): Float32Array {
@@ -55,52 +64,87 @@ export class CharStepper {
     return out;
   }
 
-  /** Feed character `id`; returns log-probabilities of the next character. */
-  step(id: number): Float32Array {
+  /** Feed character `id`; returns log-probabilities of the next character and the new state. */
+  step(state: CharState, id: number): { logProbs: Float32Array; state: CharState } {
     if (!(id >= 0 && id < this.vocabSize)) throw new RangeError(`character id ${id} outside [0, ${this.vocabSize})`);
     const H = this.hidden;
     const G = this.gates * H;
+    const next: CharState = { h: [], c: [] };
     for (let l = 0; l < this.recurrent.length; l++) {
-      const h = this.h[l]!;
+      const hPrev = state.h[l]!;
+      const h = new Float32Array(H);
       let z: Float32Array;
       if (l === 0) {
-        z = this.matVec(h, this.recurrent[0]!);
+        z = this.matVec(hPrev, this.recurrent[0]!);
         const row = id * G;
         for (let k = 0; k < G; k++) z[k]! += this.inputTable[row + k]!;
       } else {
         const x = new Float32Array(2 * H);
-        x.set(this.h[l - 1]!, 0);
-        x.set(h, H);
+        x.set(next.h[l - 1]!, 0); // the layer below, this step
+        x.set(hPrev, H);
         z = this.matVec(x, this.recurrent[l]!);
       }
       const b = this.biases[l]!;
       if (this.lstm) {
-        const c = this.c[l]!;
+        const cPrev = state.c[l]!;
+        const c = new Float32Array(H);
         for (let j = 0; j < H; j++) {
           const i = sigmoid(z[j]! + b[j]!);
           const f = sigmoid(z[H + j]! + b[H + j]!);
           const o = sigmoid(z[2 * H + j]! + b[2 * H + j]!);
           const g = tanh(z[3 * H + j]! + b[3 * H + j]!);
-          const cj = f * c[j]! + i * g;
+          const cj = f * cPrev[j]! + i * g;
           c[j] = cj;
           h[j] = o * tanh(cj);
         }
+        next.c.push(c);
       } else {
-        // tf.tanh here, like rnnCell, so the two paths agree to float precision.
+        // Math.tanh, not the table tanh of the LSTM gates: rnnCell uses tf.tanh, so the two paths agree to float precision.
         for (let j = 0; j < H; j++) h[j] = Math.tanh(z[j]! + b[j]!);
+        next.c.push(new Float32Array(0));
       }
+      next.h.push(h);
     }
-    const logits = this.matVec(this.h[this.h.length - 1]!, this.wout);
+    const logits = this.matVec(next.h[next.h.length - 1]!, this.wout);
     let max = -Infinity;
     for (let k = 0; k < logits.length; k++) max = Math.max(max, (logits[k]! += this.bout[k]!));
     let sum = 0;
     for (let k = 0; k < logits.length; k++) sum += Math.exp(logits[k]! - max);
     const lse = max + Math.log(sum);
     for (let k = 0; k < logits.length; k++) logits[k]! -= lse;
-    return logits;
+    return { logProbs: logits, state: next };
   }
 
   dispose(): void {
     tf.dispose([...this.recurrent, this.wout]);
   }
+}
+
+/** One stream's recurrent state: per layer h, and c (empty for a vanilla RNN). */
+export interface CharState {
+  h: Float32Array[];
+  c: Float32Array[];
+}
+
+/**
+ * The stepper as the searches' StepModel: one CharState per row. States are
+ * plain arrays that are never changed, so gather shares them and dispose has
+ * nothing to free (the weights belong to the stepper).
+ */
+export function charStepModel(stepper: CharStepper): StepModel<CharState[]> {
+  return {
+    vocabSize: stepper.vocabSize,
+    step(rows, tokens) {
+      const V = stepper.vocabSize;
+      const logProbs = new Float32Array(rows.length * V);
+      const state = rows.map((row, r) => {
+        const out = stepper.step(row, tokens[r]!);
+        logProbs.set(out.logProbs, r * V);
+        return out.state;
+      });
+      return { logProbs, state };
+    },
+    gather: (rows, picked) => picked.map((r) => rows[r]!),
+    dispose: () => {},
+  };
 }

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { generateCaptions, type GenerateOptions } from '../caption/generate.js';
+import { generateCaptions } from '../caption/generate.js';
 import type { CaptionModel } from '../caption/model.js';
+import type { CaptionSearchOptions } from '../caption/options.js';
 import type { CaptionedImage } from '../data/captions.js';
 import { featureRow, indexKeys, type FeatureSet } from '../data/features.js';
 import type { Encoder } from '../encoder/types.js';
@@ -34,7 +35,7 @@ export async function evaluateCaptions(
   model: CaptionModel,
   images: CaptionedImage[],
   source: FeatureSource,
-  opts: GenerateOptions,
+  opts: CaptionSearchOptions,
   onProgress?: (done: number) => void,
 ): Promise<{ scores: CaptionScores; results: CocoResult[]; skipped: number }> {
   const cache = source.kind === 'cache' ? indexKeys(source.features) : undefined;

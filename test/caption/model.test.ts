@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CaptionConfig } from '../../src/caption/config.js';
-import { generateCaptions, DEFAULT_GENERATE } from '../../src/caption/generate.js';
+import { generateCaptions } from '../../src/caption/generate.js';
+import { DEFAULT_CAPTION_SEARCH } from '../../src/caption/options.js';
 import { CaptionModel } from '../../src/caption/model.js';
 import { initBackend } from '../../src/nn/backend.js';
 import { clipByGlobalNorm } from '../../src/nn/ops.js';
@@ -49,7 +50,7 @@ describe('CaptionModel', () => {
     expect(last).toBeLessThan(0.05);
     const greedyOf = (row: number) => {
       const v = feats.slice([row, 0], [1, 4]) as tf.Tensor2D;
-      const [caption] = generateCaptions(model, v, { ...DEFAULT_GENERATE, mode: 'greedy' });
+      const [caption] = generateCaptions(model, v, { ...DEFAULT_CAPTION_SEARCH, mode: 'greedy' });
       v.dispose();
       return caption!.text;
     };
@@ -66,7 +67,7 @@ describe('CaptionModel', () => {
     await model.save(dir);
     const loaded = await CaptionModel.load(dir);
     const feats = tf.tensor2d([[0.3, -1, 2, 0.5]]);
-    const opts = { ...DEFAULT_GENERATE, beamSize: 4, n: 3 };
+    const opts = { ...DEFAULT_CAPTION_SEARCH, beamSize: 4, n: 3 };
     const a = generateCaptions(model, feats, opts);
     const before = tf.memory().numTensors;
     const b = generateCaptions(loaded, feats, opts);

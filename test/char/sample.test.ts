@@ -4,10 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CharModel } from '../../src/char/model.js';
-import { pickIndex, sampleText, topIndices } from '../../src/char/sample.js';
-import { CharStepper } from '../../src/char/stepper.js';
+import { sampleText } from '../../src/char/sample.js';
+import { charStepModel, CharStepper } from '../../src/char/stepper.js';
 import { UnknownCharsError } from '../../src/char/vocab.js';
-import { rng } from '../../src/util/random.js';
 import { initBackend, parseBackendName } from '../../src/nn/backend.js';
 import { TEXT, tinyModel } from './helpers.js';
 
@@ -54,15 +53,6 @@ describe('sampling', () => {
     model.dispose();
   });
 
-  it('pickIndex: argmax at T=0, only top-k indices otherwise', () => {
-    const lp = Float32Array.from([0.1, 0.5, 0.2, 0.15, 0.05].map(Math.log));
-    expect(pickIndex(lp, 0, 0, rng(1))).toBe(1);
-    expect(topIndices(lp, 2)).toEqual([1, 2]);
-    const random = rng(5);
-    const seen = new Set(Array.from({ length: 300 }, () => pickIndex(lp, 1, 2, random)));
-    expect([...seen].sort()).toEqual([1, 2]);
-  });
-
   it('refuses a prime with characters outside the vocabulary, naming them', () => {
     const model = tinyModel();
     expect(() => sampleText(model, { ...opts, prime: 'the Zebra ☃' })).toThrow(UnknownCharsError);
@@ -89,14 +79,35 @@ describe('CharStepper', () => {
       const ids = model.vocab.encode(TEXT.slice(0, 12));
       const expected = tf.tidy(() => tf.logSoftmax(model.forward(tf.tensor1d(ids, 'int32'), ids.length, model.zeroState(1)).logits).arraySync()) as number[][];
       const stepper = new CharStepper(model);
+      let state = stepper.initialState();
       ids.forEach((id, t) => {
-        const got = stepper.step(id);
-        got.forEach((v, k) => expect(v).toBeCloseTo(expected[t]![k]!, 4));
+        const out = stepper.step(state, id);
+        out.logProbs.forEach((v, k) => expect(v).toBeCloseTo(expected[t]![k]!, 4));
+        state = out.state;
       });
       stepper.dispose();
       model.dispose();
     });
   }
+});
+
+describe('charStepModel', () => {
+  it('steps rows independently, and a gathered row continues like the original (states are never changed)', () => {
+    const model = tinyModel({ layers: 2 }, 22);
+    const stepper = new CharStepper(model);
+    const lm = charStepModel(stepper);
+    const [a, b] = model.vocab.encode('th');
+    const two = lm.step([stepper.initialState(), stepper.initialState()], [a!, b!]);
+    const one = lm.step([stepper.initialState()], [b!]);
+    expect(Array.from(two.logProbs.subarray(lm.vocabSize))).toEqual(Array.from(one.logProbs));
+    const forked = lm.gather(two.state, [1, 1]);
+    const next = lm.step(forked, [a!, a!]);
+    const again = lm.step(one.state, [a!]);
+    expect(Array.from(next.logProbs.subarray(0, lm.vocabSize))).toEqual(Array.from(again.logProbs));
+    expect(Array.from(next.logProbs.subarray(lm.vocabSize))).toEqual(Array.from(again.logProbs));
+    stepper.dispose();
+    model.dispose();
+  });
 });
 
 describe('save / load', () => {

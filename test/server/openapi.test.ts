@@ -10,8 +10,9 @@ import { loadConfig } from '../../src/server/config.js';
 import { ErrorBodySchema } from '../../src/server/errors.js';
 import { numberField } from '../../src/server/fields.js';
 import { openApiSchema } from '../../src/server/openapi.js';
-import { CaptionOptionsSchema, CaptionReplySchema } from '../../src/server/routes/caption.js';
-import { GenerateOptionsSchema, GenerateReplySchema, StreamEventSchema } from '../../src/server/routes/generate.js';
+import { CaptionOptionsSchema } from '../../src/caption/options.js';
+import { CaptionReplySchema } from '../../src/server/routes/caption.js';
+import { GenerateBodySchema, GenerateReplySchema, StreamEventSchema } from '../../src/server/routes/generate.js';
 import { HealthReplySchema } from '../../src/server/routes/health.js';
 import { VqaReplySchema } from '../../src/server/routes/vqa.js';
 import { vqaOptionsSchema } from '../../src/vqa/question.js';
@@ -206,7 +207,7 @@ describe('OpenAPI document', () => {
   it('generate options: a JSON body whose names, limits and defaults are those the route validates', () => {
     const o = op('/generate', 'post');
     expect(Object.keys(o.requestBody?.content ?? {})).toEqual(['application/json']);
-    expectDocumentedAsValidated(o, GenerateOptionsSchema, {});
+    expectDocumentedAsValidated(o, GenerateBodySchema, {});
   });
 
   it('replies: each route documents its reply schema; routes with a body document the error shape', () => {

@@ -1,64 +1,10 @@
-import { randomInt } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { DEFAULT_GENERATE, type GenerateOptions } from '../../caption/generate.js';
+import { CaptionOptionsSchema, toCaptionSearchOptions } from '../../caption/options.js';
 import type { CaptionService } from '../../caption/service.js';
 import { imageLimits, runInference, type RouteContext } from '../context.js';
-import { enumField, numberField, type NumberRule } from '../fields.js';
 import { readImageRequest } from '../image-input.js';
 import { BackendSchema, imageRouteSchema, ModelRefSchema } from '../openapi.js';
-
-const MODES = ['beam', 'greedy', 'sample'] as const;
-
-const RULES = {
-  beam_size: { min: 1, max: 10, integer: true },
-  n: { min: 1, max: 10, integer: true },
-  max_length: { min: 1, max: 50, integer: true },
-  temperature: { min: 0, max: 5, exclusiveMin: true },
-  seed: { min: 0, max: 2 ** 32 - 1, integer: true }, // the sampler's PRNG state is 32-bit
-  length_penalty: { min: 0, max: 2 },
-} satisfies Record<string, NumberRule>;
-
-/**
- * Caption options, snake_case as on the wire. Unknown fields are refused so a
- * typo ("beamsize") is not silently ignored. n > beam_size in beam mode and
- * n > 1 in greedy mode are refused (400) rather than clamped: the caller would
- * otherwise get fewer captions than asked for without knowing why.
- */
-export const CaptionOptionsSchema = z
-  .object({
-    mode: enumField(MODES, DEFAULT_GENERATE.mode),
-    beam_size: numberField(RULES.beam_size, DEFAULT_GENERATE.beamSize),
-    n: numberField(RULES.n, DEFAULT_GENERATE.n),
-    max_length: numberField(RULES.max_length, DEFAULT_GENERATE.maxLength),
-    temperature: numberField(RULES.temperature, DEFAULT_GENERATE.temperature),
-    seed: numberField(RULES.seed, undefined),
-    length_penalty: numberField(RULES.length_penalty, DEFAULT_GENERATE.lengthPenalty),
-  })
-  .strict()
-  .superRefine((o, ctx) => {
-    if (o.mode === 'beam' && o.n > o.beam_size) {
-      ctx.addIssue({ code: 'custom', path: ['n'], message: `must be ≤ beam_size (${o.beam_size}) in beam mode; got ${o.n}` });
-    }
-    if (o.mode === 'greedy' && o.n !== 1) {
-      ctx.addIssue({ code: 'custom', path: ['n'], message: `must be 1 in greedy mode; got ${o.n}` });
-    }
-  });
-
-export type CaptionOptions = z.output<typeof CaptionOptionsSchema>;
-
-/** Wire options → generator options; an absent seed is drawn at random so samples vary. */
-export function toGenerateOptions(o: CaptionOptions): GenerateOptions {
-  return {
-    mode: o.mode,
-    beamSize: o.beam_size,
-    n: o.n,
-    maxLength: o.max_length,
-    temperature: o.temperature,
-    seed: o.seed ?? randomInt(2 ** 32),
-    lengthPenalty: o.length_penalty,
-  };
-}
 
 export const CaptionReplySchema = z
   .object({
@@ -92,7 +38,7 @@ export const captionRoutes: FastifyPluginAsync<CaptionRouteOptions> = async (app
   app.post('/caption', { schema: captionSchema }, async (req): Promise<CaptionReply> => {
     const t0 = performance.now();
     const input = await readImageRequest(req, limits);
-    const opts = toGenerateOptions(CaptionOptionsSchema.parse(input.fields));
+    const opts = toCaptionSearchOptions(CaptionOptionsSchema.parse(input.fields));
     const result = await runInference(ctx, 'caption', () => ctx.service.caption(input.image, opts, limits));
     return {
       captions: result.captions,

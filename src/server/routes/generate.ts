@@ -1,53 +1,23 @@
-import { randomInt } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import type { SampleOptions } from '../../char/sample.js';
+import { CharOptionsSchema, toCharSampleOptions, type CharSampleOptions } from '../../char/options.js';
 import type { CharService } from '../../char/service.js';
 import { UnknownCharsError } from '../../char/vocab.js';
 import { runInference, type RouteContext } from '../context.js';
 import { errorBody, ErrorBodySchema, HttpError, toHttpError } from '../errors.js';
-import { numberField, type NumberRule } from '../fields.js';
 import { BackendSchema, jsonRouteSchema, ModelRefSchema } from '../openapi.js';
 
-/** Longest prime, in characters (code points). */
-export const MAX_PRIME = 2000;
-
-const RULES = {
-  length: { min: 1, max: 2000, integer: true },
-  temperature: { min: 0, max: 5 }, // 0: argmax
-  top_k: { min: 0, max: 1000, integer: true }, // 0: every character
-  seed: { min: 0, max: 2 ** 32 - 1, integer: true }, // the sampler's PRNG state is 32-bit
-  candidates: { min: 0, max: 10, integer: true },
-} satisfies Record<string, NumberRule>;
-
-export const DEFAULT_GENERATE = { prime: '', length: 200, temperature: 0.8, topK: 0, candidates: 0 } as const;
-
 /**
- * Generation options, snake_case as on the wire (JSON body). Unknown fields
- * are refused so a typo ("topk") is not silently ignored.
+ * The JSON body: the char generation options, and whether to stream. Unknown
+ * fields are refused so a typo ("topk") is not silently ignored.
  */
-export const GenerateOptionsSchema = z
-  .object({
-    prime: z
-      .string({ invalid_type_error: 'must be a string' })
-      .refine((s) => [...s].length <= MAX_PRIME, { message: `must be at most ${MAX_PRIME} characters` })
-      .default(DEFAULT_GENERATE.prime),
-    length: numberField(RULES.length, DEFAULT_GENERATE.length),
-    temperature: numberField(RULES.temperature, DEFAULT_GENERATE.temperature),
-    top_k: numberField(RULES.top_k, DEFAULT_GENERATE.topK),
-    seed: numberField(RULES.seed, undefined),
-    candidates: numberField(RULES.candidates, DEFAULT_GENERATE.candidates),
-    stream: z.boolean({ invalid_type_error: 'must be true or false' }).default(false),
-  })
-  .strict();
-
-export type GenerateOptions = z.output<typeof GenerateOptionsSchema>;
-
-/** Wire options → sampler options; an absent seed is drawn at random (and echoed). */
-export function toSampleOptions(o: GenerateOptions): SampleOptions {
-  return { prime: o.prime, length: o.length, temperature: o.temperature, topK: o.top_k, seed: o.seed ?? randomInt(2 ** 32), candidates: o.candidates };
-}
+export const GenerateBodySchema = CharOptionsSchema.extend({
+  stream: z
+    .boolean({ invalid_type_error: 'must be true or false' })
+    .default(false)
+    .describe('reply as server-sent events: text events, then done'),
+});
 
 const StepSchema = z
   .object({
@@ -139,7 +109,7 @@ const sse = <E extends keyof StreamEvents>(event: E, data: StreamEvents[E]) => `
  * generated, then one `done` event ({model, backend, seed, timings_ms}), or an
  * `error` event ({error: {code, message}}) if generation fails midway.
  */
-function streamReply(reply: FastifyReply, ctx: GenerateRouteOptions, opts: SampleOptions, release: () => void, t0: number): FastifyReply {
+function streamReply(reply: FastifyReply, ctx: GenerateRouteOptions, opts: CharSampleOptions, release: () => void, t0: number): FastifyReply {
   const { service, backend } = ctx;
   async function* events(): AsyncGenerator<string> {
     const tGen = performance.now();
@@ -169,8 +139,8 @@ function streamReply(reply: FastifyReply, ctx: GenerateRouteOptions, opts: Sampl
 export const generateRoutes: FastifyPluginAsync<GenerateRouteOptions> = async (app, ctx) => {
   app.post('/generate', { schema: generateSchema }, async (req, reply): Promise<GenerateReply | FastifyReply> => {
     const t0 = performance.now();
-    const wire = GenerateOptionsSchema.parse(bodyObject(req.body, req.headers['content-type']));
-    const opts = toSampleOptions(wire);
+    const wire = GenerateBodySchema.parse(bodyObject(req.body, req.headers['content-type']));
+    const opts = toCharSampleOptions(wire);
     checkPrime(ctx.service, opts.prime);
     if (wire.stream) return streamReply(reply, ctx, opts, await holdSlot(ctx), t0);
     const result = await runInference(ctx, 'generate', () => ctx.service.generate(opts));
@@ -195,5 +165,5 @@ const generateSchema = jsonRouteSchema(
     tags: ['generate'],
     reply: { 'application/json': GenerateReplySchema, 'text/event-stream': StreamEventSchema },
   },
-  GenerateOptionsSchema,
+  GenerateBodySchema,
 );

@@ -1,0 +1,102 @@
+import type { Hypothesis, SearchTokens, StepModel } from './step-model.js';
+
+export interface BeamOptions {
+  beamSize: number;
+  maxLength: number;
+  /** Final ranking uses logprob / length^alpha; 0 ranks by raw log-probability. */
+  lengthPenalty: number;
+  /** How many distinct sequences to return (≤ beamSize). */
+  n: number;
+}
+
+export interface ScoredHypothesis extends Hypothesis {
+  score: number;
+}
+
+/** Length-normalised score used to rank hypotheses. */
+export function normalizedScore(h: Hypothesis, alpha: number): number {
+  return alpha === 0 ? h.logprob : h.logprob / Math.pow(Math.max(h.ids.length, 1), alpha);
+}
+
+/**
+ * Beam search from one state row. At each step every live hypothesis is
+ * extended by every token and the `beamSize` best extensions by total
+ * log-probability are kept; those ending in the end token are finished and
+ * leave the beam, so it shrinks. With beamSize 1 this is exactly greedy.
+ * The kept set is always the true top-k of all extensions (im2txt once kept
+ * them in the wrong order).
+ *
+ * Finished and unfinished hypotheses are ranked apart, finished first, as in
+ * im2txt: a hypothesis cut off at maxLength has paid for fewer tokens and no
+ * end token, so it would often outrank every complete sequence while being a
+ * fragment. Unfinished ones are returned only to make up n (im2txt returns
+ * them only when nothing finished; we fill, because the caller was promised n).
+ */
+export function beamSearch<S>(model: StepModel<S>, state: S, tokens: SearchTokens, opts: BeamOptions): ScoredHypothesis[] {
+  if (opts.n > opts.beamSize) throw new RangeError(`n (${opts.n}) must be ≤ beamSize (${opts.beamSize})`);
+  const V = model.vocabSize;
+  let live: Hypothesis[] = [{ ids: [], logprob: 0 }];
+  const finished: Hypothesis[] = [];
+  let s = state;
+  for (let t = 0; t < opts.maxLength && live.length > 0; t++) {
+    const prev = live.map((h) => h.ids[h.ids.length - 1] ?? tokens.start);
+    const out = model.step(s, prev);
+    if (s !== state) model.dispose(s);
+    const next: Hypothesis[] = [];
+    const parents: number[] = [];
+    for (const c of bestExtensions(out.logProbs, live, V, opts.beamSize)) {
+      const h = { ids: [...live[c.row]!.ids, c.token], logprob: c.logprob };
+      if (c.token === tokens.end) finished.push(h);
+      else {
+        next.push(h);
+        parents.push(c.row);
+      }
+    }
+    s = next.length > 0 ? model.gather(out.state, parents) : out.state;
+    if (s !== out.state) model.dispose(out.state);
+    live = next;
+  }
+  if (s !== state) model.dispose(s);
+  const best = distinctBest(finished, opts.n, opts.lengthPenalty);
+  return best.length >= opts.n ? best : [...best, ...distinctBest(live, opts.n - best.length, opts.lengthPenalty)];
+}
+
+export interface Extension {
+  /** Live hypothesis extended. */
+  row: number;
+  token: number;
+  /** Total log-probability of the extended hypothesis. */
+  logprob: number;
+}
+
+/** The k best (row, token) extensions by total log-probability, best first. */
+export function bestExtensions(logProbs: Float32Array, live: readonly Hypothesis[], V: number, k: number): Extension[] {
+  const best: Extension[] = [];
+  for (let r = 0; r < live.length; r++) {
+    const base = live[r]!.logprob;
+    for (let w = 0; w < V; w++) {
+      const lp = base + logProbs[r * V + w]!;
+      if (best.length < k || lp > best[best.length - 1]!.logprob) {
+        let i = best.length;
+        while (i > 0 && best[i - 1]!.logprob < lp) i--;
+        best.splice(i, 0, { row: r, token: w, logprob: lp });
+        if (best.length > k) best.pop();
+      }
+    }
+  }
+  return best;
+}
+
+function distinctBest(hyps: readonly Hypothesis[], n: number, alpha: number): ScoredHypothesis[] {
+  const scored = hyps.map((h) => ({ ...h, score: normalizedScore(h, alpha) })).sort((a, b) => b.score - a.score);
+  const seen = new Set<string>();
+  const out: ScoredHypothesis[] = [];
+  for (const h of scored) {
+    if (out.length >= n) break;
+    const key = h.ids.join(' ');
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(h);
+  }
+  return out;
+}
