@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { loadConfig } from '../src/server/config.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
-import { numberField } from '../src/server/fields.js';
+import { numberField } from '../src/util/option-fields.js';
 import { DEFAULT_TOP_K, questionField, TOP_K } from '../src/vqa/question.js';
 import { VqaService } from '../src/vqa/service.js';
 

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
-import { enumField, numberField, type NumberRule } from '../server/fields.js';
+import { enumField, numberField, type NumberRule } from '../util/option-fields.js';
 
 /**
  * Caption generation options: one schema (snake_case, as on the wire and in

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
-import { numberField, type NumberRule } from '../server/fields.js';
+import { numberField, type NumberRule } from '../util/option-fields.js';
 
 /**
  * Char generation options: one schema (snake_case, as on the wire and in the

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { numberField, type NumberRule } from '../server/fields.js';
+import { numberField, type NumberRule } from '../util/option-fields.js';
 import { tokenizeWords } from '../text/tokenize.js';
 
 /**

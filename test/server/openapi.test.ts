@@ -8,7 +8,7 @@ import { currentBackend, initBackend, parseBackendName } from '../../src/nn/back
 import { buildApp } from '../../src/server/app.js';
 import { loadConfig } from '../../src/server/config.js';
 import { ErrorBodySchema } from '../../src/server/errors.js';
-import { numberField } from '../../src/server/fields.js';
+import { numberField } from '../../src/util/option-fields.js';
 import { openApiSchema } from '../../src/server/openapi.js';
 import { CaptionOptionsSchema } from '../../src/caption/options.js';
 import { CaptionReplySchema } from '../../src/server/routes/caption.js';
