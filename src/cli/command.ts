@@ -9,6 +9,8 @@ interface OptionBase {
   description: string;
   /** The flag without dashes; by default the key in kebab case (`beamSize` → `--beam-size`). */
   flag?: string;
+  /** The default as --help shows it, for one computed at run time ("the run's timestamp"). */
+  defaultText?: string;
 }
 export interface StringOption extends OptionBase {
   type: 'string';
@@ -100,7 +102,7 @@ function showValue(v: unknown): string {
 function describe(spec: OptionSpec, shownDefault: unknown): string {
   if (spec.type === 'boolean') return spec.description;
   if ('required' in spec && spec.required) return `${spec.description} (required)`;
-  const fallback = spec.default ?? shownDefault;
+  const fallback = spec.default ?? spec.defaultText ?? shownDefault;
   return fallback === undefined ? spec.description : `${spec.description} (default: ${showValue(fallback)})`;
 }
 

@@ -39,12 +39,12 @@ export function runStamp(date: Date): string {
 /** The options every trainer shares, spread into its option specs. */
 export function trainingOptions(name: string) {
   return {
-    out: { type: 'string', placeholder: 'dir', description: 'folder for the best model (default: runs/<name>-<timestamp>/)' },
-    checkpoints: { type: 'string', placeholder: 'dir', description: 'checkpoint folder (default: <out>/checkpoints)' },
+    out: { type: 'string', placeholder: 'dir', description: 'folder for the best model', defaultText: 'runs/<name>-<timestamp>/' },
+    checkpoints: { type: 'string', placeholder: 'dir', description: 'checkpoint folder', defaultText: '<out>/checkpoints' },
     resume: { type: 'boolean', description: 'continue from <checkpoints>/last; needs --out of that run' },
     force: { type: 'boolean', description: 'allow --out or --checkpoints inside models/, replacing a shipped model' },
     name: { type: 'string', default: name, description: "the model's name in config.json, and the run folder's prefix" },
-    version: { type: 'string', description: "the model's version in config.json (default: the run's timestamp)" },
+    version: { type: 'string', description: "the model's version in config.json", defaultText: "the run's timestamp" },
   } as const;
 }
 
