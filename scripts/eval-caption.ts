@@ -6,8 +6,7 @@
  *     [--model models/caption] [--split val] [--mode beam] [--beam-size 3] [--results out.json]
  */
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import { cli, UsageError } from '../src/cli/main.js';
 import { progress } from '../src/cli/progress.js';
 import { DEFAULT_GENERATE } from '../src/caption/generate.js';
 import { CaptionModel } from '../src/caption/model.js';
@@ -18,39 +17,26 @@ import { evaluateCaptions, type FeatureSource } from '../src/eval/caption-eval.j
 import { log } from '../src/log.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
 
-const { values } = parseArgs({
+const args = cli({
+  usage: 'npm run eval:caption --',
+  summary: 'Score a caption model on a captions file (COCO or Karpathy): BLEU-1..4, ROUGE-L, CIDEr-D as coco-caption computes them.',
+  example: 'npm run eval:caption -- --captions captions_val.json --features .cache/flickr8k.both.feat --results runs/val-results.json',
   options: {
-    captions: { type: 'string' },
-    features: { type: 'string' },
-    images: { type: 'string' },
-    model: { type: 'string', default: 'models/caption' },
-    models: { type: 'string', default: 'models' },
-    split: { type: 'string', default: 'val' },
-    mode: { type: 'string', default: 'beam' },
-    'beam-size': { type: 'string', default: '3' },
-    'length-penalty': { type: 'string', default: '0' },
-    'max-length': { type: 'string', default: '20' },
-    limit: { type: 'string' },
-    results: { type: 'string' },
+    captions: { type: 'string', required: true, placeholder: 'file', description: 'reference captions (COCO or Karpathy JSON)' },
+    features: { type: 'string', placeholder: 'file', description: 'cached encoder features (give this or --images)' },
+    images: { type: 'string', placeholder: 'dir', description: 'folder of images, encoded on the fly (give this or --features)' },
+    model: { type: 'string', default: 'models/caption', placeholder: 'dir', description: 'caption model folder' },
+    models: { type: 'string', default: 'models', placeholder: 'dir', description: 'models folder (encoder weights, for --images)' },
+    split: { type: 'string', default: 'val', description: 'Karpathy splits to score' },
+    mode: { type: 'choice', choices: ['beam', 'greedy', 'sample'], default: 'beam', description: 'search' },
+    beamSize: { type: 'number', int: true, min: 1, max: 20, default: 3, description: 'beam width' },
+    lengthPenalty: { type: 'number', min: 0, default: 0, description: 'beam length penalty' },
+    maxLength: { type: 'number', int: true, min: 1, default: 20, description: 'longest caption, in words' },
+    limit: { type: 'number', int: true, min: 1, description: 'only the first N images' },
+    results: { type: 'string', output: 'file', description: 'write the generated captions as COCO results JSON' },
   },
 });
-const args = z
-  .object({
-    captions: z.string({ required_error: '--captions FILE is required' }),
-    features: z.string().optional(),
-    images: z.string().optional(),
-    model: z.string(),
-    models: z.string(),
-    split: z.string(),
-    mode: z.enum(['beam', 'greedy', 'sample']),
-    beamSize: z.coerce.number().int().min(1).max(20),
-    lengthPenalty: z.coerce.number().min(0),
-    maxLength: z.coerce.number().int().positive(),
-    limit: z.coerce.number().int().positive().optional(),
-    results: z.string().optional(),
-  })
-  .refine((a) => Boolean(a.features) !== Boolean(a.images), { message: 'give exactly one of --features FILE or --images DIR' })
-  .parse({ ...values, beamSize: values['beam-size'], lengthPenalty: values['length-penalty'], maxLength: values['max-length'] });
+if (Boolean(args.features) === Boolean(args.images)) throw new UsageError('give exactly one of --features FILE or --images DIR');
 
 const backend = await initBackend(parseBackendName(process.env.TF_BACKEND));
 const model = await CaptionModel.load(args.model);

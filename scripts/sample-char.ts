@@ -10,42 +10,43 @@
  * (nats/char, bits/char, perplexity).
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import { cli } from '../src/cli/main.js';
 import { CharModel } from '../src/char/model.js';
 import { generate } from '../src/char/sample.js';
 import { evaluate } from '../src/char/trainer.js';
 import { showChar, UnknownCharsError } from '../src/char/vocab.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
 
-const { values } = parseArgs({
+const args = cli({
+  usage: 'npm run sample:char --',
+  summary: 'Sample text from a trained char model.',
+  example: 'npm run sample:char -- --prime "ROMEO:" --length 300 --temperature 0.8 --seed 7',
   options: {
-    model: { type: 'string', default: 'models/char' },
-    prime: { type: 'string', default: '' },
-    length: { type: 'string', default: '500' },
-    temperature: { type: 'string', default: '0.8' },
-    'top-k': { type: 'string', default: '0' },
-    seed: { type: 'string', default: '1' },
-    candidates: { type: 'string', default: '0' },
-    eval: { type: 'string' },
+    model: { type: 'string', default: 'models/char', placeholder: 'dir', description: 'char model folder' },
+    prime: { type: 'string', default: '', description: 'text to start from ("\\n" for a newline)' },
+    length: { type: 'number', int: true, min: 0, default: 500, description: 'characters to generate' },
+    temperature: { type: 'number', min: 0, default: 0.8, description: 'sampling temperature (0: the most likely character each step)' },
+    topK: { type: 'number', int: true, min: 0, default: 0, description: 'sample among the K likeliest characters (0: all)' },
+    seed: { type: 'number', int: true, min: 0, default: 1, description: 'random seed' },
+    candidates: { type: 'number', int: true, min: 0, default: 0, description: 'print the N likeliest characters and their probabilities at each step' },
+    eval: { type: 'string', placeholder: 'file', description: "also report the model's loss on this text (nats/char, bits/char, perplexity)" },
   },
 });
-const int = z.coerce.number().int().min(0);
 const opts = {
-  prime: values.prime!.replace(/\\n/g, '\n'),
-  length: int.parse(values.length),
-  temperature: z.coerce.number().min(0).parse(values.temperature),
-  topK: int.parse(values['top-k']),
-  seed: int.parse(values.seed),
-  candidates: int.parse(values.candidates),
+  prime: args.prime.replace(/\\n/g, '\n'),
+  length: args.length,
+  temperature: args.temperature,
+  topK: args.topK,
+  seed: args.seed,
+  candidates: args.candidates,
 };
 
 await initBackend(parseBackendName(process.env.TF_BACKEND));
-const model = await CharModel.load(values.model!);
-if (values.eval) {
-  const ids = model.vocab.encode(await readFile(values.eval, 'utf8'));
+const model = await CharModel.load(args.model);
+if (args.eval) {
+  const ids = model.vocab.encode(await readFile(args.eval, 'utf8'));
   const r = evaluate(model, ids);
-  process.stderr.write(`${values.eval}: ${r.nats.toFixed(4)} nats/char, ${r.bitsPerChar.toFixed(4)} bits/char, perplexity ${r.perplexity.toFixed(3)} over ${r.chars} chars\n`);
+  process.stderr.write(`${args.eval}: ${r.nats.toFixed(4)} nats/char, ${r.bitsPerChar.toFixed(4)} bits/char, perplexity ${r.perplexity.toFixed(3)} over ${r.chars} chars\n`);
 }
 try {
   const t0 = performance.now();

@@ -3,6 +3,8 @@ import { formatZodIssue } from '../util/zod-error.js';
 import { defineCommand, UsageError, type CommandDef, type OptionSpecs, type Parsed } from './command.js';
 import { prepareOutput } from './output.js';
 
+export { UsageError } from './command.js';
+
 export interface Failure {
   /** What to print on stderr: one line, unless `debug` asked for the stack. */
   text: string;
