@@ -68,7 +68,9 @@ async function load(source: string, map: string, which: (typeof parts)[number]):
   return which === 'all' ? all : splitByImage(all, args.valFraction, args.seed)[which];
 }
 
-if (models.length === 0 && !args.train) throw new UsageError('nothing to score: give --models DIR[,DIR…] and/or --train SRC (answer-prior baseline)');
+if (models.length === 0 && !args.train) {
+  throw new UsageError('nothing to score: give --models DIR[,DIR…] and/or --train SRC (answer-prior baseline)');
+}
 const backend = await initBackend(parseBackendName(process.env.TF_BACKEND));
 const features = await readFeatureSet(args.features);
 let test = await load(args.test, args.imageMap, args.testPart);

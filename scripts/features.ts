@@ -29,7 +29,7 @@ const args = cli({
     out: { type: 'string', required: true, output: 'file', description: 'feature cache to write' },
     encoder: { type: 'string', default: 'mobilenet_v2', description: 'image encoder' },
     models: { type: 'string', default: 'models', placeholder: 'dir', description: 'models folder (encoder weights)' },
-    workers: { type: 'number', int: true, min: 1, max: 16, default: 1, description: 'worker threads (the wasm backend uses one core per thread)' },
+    workers: { type: 'number', int: true, min: 1, max: 16, default: 1, description: 'worker threads (wasm: one core per thread)' },
     limit: { type: 'number', int: true, min: 1, description: 'only the first N images (sorted by name)' },
     labelsOut: { type: 'string', output: 'file', description: 'centernet only: also write the detected COCO objects as JSON' },
   },

@@ -35,7 +35,7 @@ const args = cli({
   ].join('\n'),
   options: {
     captions: { type: 'string', required: true, placeholder: 'file', description: 'COCO or Karpathy captions JSON' },
-    out: { type: 'string', required: true, output: 'dir', description: 'folder for questions.txt, answers.txt, img_ids.txt, types.txt, stats.json' },
+    out: { type: 'string', required: true, output: 'dir', description: 'folder for questions.txt, answers.txt, …, stats.json' },
     maxAnswerShare: { type: 'string', placeholder: 'shares', description: "cap each answer's share of its type's questions" },
     seed: { type: 'number', int: true, default: 0, description: 'random seed for the down-sampling' },
     top: { type: 'number', int: true, min: 1, default: 20, description: 'answers listed per type in stats.json' },

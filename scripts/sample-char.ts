@@ -28,8 +28,8 @@ const args = cli({
     temperature: { type: 'number', min: 0, default: 0.8, description: 'sampling temperature (0: the most likely character each step)' },
     topK: { type: 'number', int: true, min: 0, default: 0, description: 'sample among the K likeliest characters (0: all)' },
     seed: { type: 'number', int: true, min: 0, default: 1, description: 'random seed' },
-    candidates: { type: 'number', int: true, min: 0, default: 0, description: 'print the N likeliest characters and their probabilities at each step' },
-    eval: { type: 'string', placeholder: 'file', description: "also report the model's loss on this text (nats/char, bits/char, perplexity)" },
+    candidates: { type: 'number', int: true, min: 0, default: 0, description: 'print the N likeliest characters at each step' },
+    eval: { type: 'string', placeholder: 'file', description: "also report the model's loss on this text (nats/char, perplexity)" },
   },
 });
 const opts = {

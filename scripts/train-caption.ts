@@ -57,5 +57,10 @@ const train = await pick(args.train, args.trainSplit);
 let val = await pick(args.val, args.valSplit);
 if (args.valImages) val = val.slice(0, args.valImages);
 log.info({ backend, encoder: features.encoder, trainImages: train.length, valImages: val.length, cpus: os.cpus().length }, 'training caption decoder');
-const { state } = await trainCaptionModel({ train, val, features }, opts, { outDir: run.outDir, checkpointDir: run.checkpointDir, resume: args.resume });
-log.info({ bestEpoch: state.bestEpoch, bestCiderD: state.bestCider, seconds: Math.round(state.elapsedSeconds), out: run.outDir }, 'training finished');
+const { state } = await trainCaptionModel({ train, val, features }, opts, {
+  outDir: run.outDir,
+  checkpointDir: run.checkpointDir,
+  resume: args.resume,
+});
+const seconds = Math.round(state.elapsedSeconds);
+log.info({ bestEpoch: state.bestEpoch, bestCiderD: state.bestCider, seconds, out: run.outDir }, 'training finished');

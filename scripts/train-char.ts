@@ -55,7 +55,11 @@ const backend = await initBackend(parseBackendName(process.env.TF_BACKEND));
 const text = await readFile(args.text, 'utf8');
 const splits = splitText(text);
 log.info({ backend, text: args.text, chars: [...text].length, cpus: os.cpus().length, opts }, 'training char model');
-const { state, val, test } = await trainCharModel(splits, opts, { outDir: run.outDir, checkpointDir: run.checkpointDir, resume: args.resume });
+const { state, val, test } = await trainCharModel(splits, opts, {
+  outDir: run.outDir,
+  checkpointDir: run.checkpointDir,
+  resume: args.resume,
+});
 log.info(
   {
     epochs: state.epoch,

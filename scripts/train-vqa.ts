@@ -66,5 +66,10 @@ const { train, val } = args.val
   ? { train: all, val: await loadQaSource(args.val, await loadImageMap(args.valImageMap ?? args.imageMap)) }
   : splitByImage(all, args.valFraction, opts.seed);
 log.info({ backend, encoder: features.encoder, arch: opts.arch, train: countByType(train), val: countByType(val) }, 'training VQA model');
-const { state } = await trainVqaModel({ train, val, features }, opts, { outDir: run.outDir, checkpointDir: run.checkpointDir, resume: args.resume });
-log.info({ bestEpoch: state.bestEpoch, bestValAccuracy: state.bestAccuracy, seconds: Math.round(state.elapsedSeconds), out: run.outDir }, 'training finished');
+const { state } = await trainVqaModel({ train, val, features }, opts, {
+  outDir: run.outDir,
+  checkpointDir: run.checkpointDir,
+  resume: args.resume,
+});
+const seconds = Math.round(state.elapsedSeconds);
+log.info({ bestEpoch: state.bestEpoch, bestValAccuracy: state.bestAccuracy, seconds, out: run.outDir }, 'training finished');

@@ -74,7 +74,9 @@ export interface CommandDef<S extends OptionSpecs, N extends string> {
 }
 
 export type Parsed<S extends OptionSpecs, N extends string> = Values<S> & { [K in N]: string[] };
-export type ParseResult<S extends OptionSpecs, N extends string> = { kind: 'help'; text: string } | { kind: 'values'; values: Parsed<S, N> };
+export type ParseResult<S extends OptionSpecs, N extends string> =
+  | { kind: 'help'; text: string }
+  | { kind: 'values'; values: Parsed<S, N> };
 
 export interface CliCommand<S extends OptionSpecs, N extends string> {
   readonly def: CommandDef<S, N>;
@@ -118,7 +120,10 @@ function range(spec: NumberOption): string {
 export function parseNumber(text: string, flag: string, spec: NumberOption): number {
   const n = text.trim() === '' ? NaN : Number(text);
   const bad =
-    !Number.isFinite(n) || (spec.int && !Number.isInteger(n)) || (spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max);
+    !Number.isFinite(n) ||
+    (spec.int && !Number.isInteger(n)) ||
+    (spec.min !== undefined && n < spec.min) ||
+    (spec.max !== undefined && n > spec.max);
   if (bad) throw new UsageError(`${flag}: expected ${range(spec)}, got '${text}'`);
   return n;
 }
@@ -176,7 +181,8 @@ export function defineCommand<const S extends OptionSpecs, const N extends strin
     }
     const p = def.positionals;
     if (p) cmd.argument(`[${p.name}...]`, p.description).usage(`[options] ${p.usage}`);
-    const after = [def.notes, `Example:\n${[def.example].flat().map((e) => `  ${e}`).join('\n')}`, 'DEBUG=1 or --verbose prints the stack trace of an error.'];
+    const example = `Example:\n${[def.example].flat().map((e) => `  ${e}`).join('\n')}`;
+    const after = [def.notes, example, 'DEBUG=1 or --verbose prints the stack trace of an error.'];
     cmd.addHelpText('after', `\n${after.filter(Boolean).join('\n\n')}\n`);
     return { cmd, attribute };
   }

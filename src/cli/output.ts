@@ -60,7 +60,7 @@ export interface TrainingArgs {
 export interface TrainingRun {
   outDir: string;
   checkpointDir: string;
-  /** --version, or the run's timestamp, so a retrained model never passes for the shipped one. */
+  /** --version, or the run's timestamp (from --out's name when it has one): a retrained model never passes for the shipped one. */
   version: string;
 }
 
@@ -85,10 +85,13 @@ export function prepareTrainingRun(
   const shipped = env.shippedDir ?? SHIPPED_MODELS_DIR;
   for (const [flag, dir] of [['--out', outDir], ['--checkpoints', checkpointDir]] as const) {
     if (!args.force && isInside(dir, shipped)) {
-      throw new UsageError(`${flag} ${dir} is inside ${path.relative(process.cwd(), shipped) || shipped}/ (the shipped models); add --force to replace them`);
+      const where = path.relative(process.cwd(), shipped) || shipped;
+      throw new UsageError(`${flag} ${dir} is inside ${where}/ (the shipped models); add --force to replace them`);
     }
   }
   prepareOutput(outDir, 'dir', '--out');
   prepareOutput(checkpointDir, 'dir', '--checkpoints');
-  return { outDir, checkpointDir, version: args.version ?? stamp };
+  // A resumed run keeps the version it started with: the timestamp in its folder's name.
+  const folderStamp = /-(\d{8}-\d{6})$/.exec(path.basename(path.resolve(outDir)))?.[1];
+  return { outDir, checkpointDir, version: args.version ?? folderStamp ?? stamp };
 }

@@ -40,7 +40,8 @@ function usageError(argv: string[]): string {
 describe('defineCommand', () => {
   it('parses typed values, applying defaults', () => {
     const v = values(['--train', 't.json', '--epochs', '3', '--lr=2e-3', '--embed', '64', '--resume', '--no-peer']);
-    expect(v).toEqual({ train: 't.json', models: 'models', epochs: 3, workers: 1, lr: 0.002, mode: 'beam', embedDim: 64, resume: true, noPeer: true });
+    const expected = { train: 't.json', models: 'models', epochs: 3, workers: 1, lr: 0.002, mode: 'beam', embedDim: 64 };
+    expect(v).toEqual({ ...expected, resume: true, noPeer: true });
     const d = values(['--train', 't.json']);
     expect(d.epochs).toBeUndefined(); // shown as 20 in --help, applied by the domain schema
     expect(d.resume).toBe(false);
@@ -101,7 +102,8 @@ describe('defineCommand', () => {
 
 describe('describeFailure', () => {
   it('is one line, exit 2, for usage errors and option schemas, naming flags for schema keys', () => {
-    expect(describeFailure(new UsageError('--epochs: expected a number'))).toEqual({ text: 'error: --epochs: expected a number (see --help)', exitCode: 2 });
+    const usage = describeFailure(new UsageError('--epochs: expected a number'));
+    expect(usage).toEqual({ text: 'error: --epochs: expected a number (see --help)', exitCode: 2 });
     const schema = z.object({ embedDim: z.number().max(10), other: z.number() });
     const zerr = schema.safeParse({ embedDim: 11, other: 'x' }).error!;
     const f = describeFailure(zerr, command.flagOf);
@@ -113,7 +115,8 @@ describe('describeFailure', () => {
   it('is one line, exit 1, for runtime errors; the stack only when debugging', () => {
     const err = Object.assign(new Error("ENOENT: no such file or directory, open 'nope.json'"), { code: 'ENOENT' });
     expect(describeFailure(err)).toEqual({ text: "error: ENOENT: no such file or directory, open 'nope.json'", exitCode: 1 });
-    expect(describeFailure(new Error('invalid configuration:\n  PORT must be an integer')).text).toBe('error: invalid configuration:; PORT must be an integer');
+    const config = describeFailure(new Error('invalid configuration:\n  PORT must be an integer'));
+    expect(config.text).toBe('error: invalid configuration:; PORT must be an integer');
     expect(describeFailure(err, undefined, true).text).toContain('command.test.ts');
     expect(describeFailure('thrown string').text).toBe('error: thrown string');
   });

@@ -45,7 +45,14 @@ describe('prepareTrainingRun', () => {
 
   it('takes --out, --checkpoints and --version as given', () => {
     const args = { ...base, out: path.join(tmp, 'a'), checkpoints: path.join(tmp, 'ck'), version: '2' };
-    expect(prepareTrainingRun(args, { now, shippedDir: path.join(tmp, 'models') })).toEqual({ outDir: args.out, checkpointDir: args.checkpoints, version: '2' });
+    const run = prepareTrainingRun(args, { now, shippedDir: path.join(tmp, 'models') });
+    expect(run).toEqual({ outDir: args.out, checkpointDir: args.checkpoints, version: '2' });
+  });
+
+  it("keeps the version of a run folder given to --out (a resumed run)", () => {
+    const out = path.join(tmp, 'runs/caption-20241231-235959');
+    const run = prepareTrainingRun({ ...base, out, resume: true }, { now, shippedDir: path.join(tmp, 'models') });
+    expect(run.version).toBe('20241231-235959');
   });
 
   it('refuses models/ (and its subfolders) without --force, and writes there with it', () => {

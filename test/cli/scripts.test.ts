@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 // Real scripts through tsx, as a user runs them; few, since each start costs 1-2 s.
 const root = path.resolve(import.meta.dirname, '../..');
 const tsx = path.join(root, 'node_modules/.bin/tsx');
-const run = (script: string, args: string[]) => spawnSync(tsx, [path.join(root, 'scripts', script), ...args], { cwd: root, encoding: 'utf8' });
+const run = (script: string, args: string[]) =>
+  spawnSync(tsx, [path.join(root, 'scripts', script), ...args], { cwd: root, encoding: 'utf8' });
 
 describe('scripts', () => {
   it('answer --help with usage, options, defaults and an example, exit 0', () => {
