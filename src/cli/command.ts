@@ -180,7 +180,8 @@ export function defineCommand<const S extends OptionSpecs, const N extends strin
       attribute.set(key, option.attributeName());
     }
     const p = def.positionals;
-    if (p) cmd.argument(`[${p.name}...]`, p.description).usage(`[options] ${p.usage}`);
+    // The usage text ("A.feat B.feat OUT.feat") names the operands better than the key does.
+    if (p) cmd.argument(`[${p.name}...]`, p.description).usage(`[options] ${p.usage}`).configureHelp({ argumentTerm: () => p.usage });
     const example = `Example:\n${[def.example].flat().map((e) => `  ${e}`).join('\n')}`;
     const after = [def.notes, example, 'DEBUG=1 or --verbose prints the stack trace of an error.'];
     cmd.addHelpText('after', `\n${after.filter(Boolean).join('\n\n')}\n`);
