@@ -6,7 +6,7 @@
  *   npx tsx scripts/bench-caption-train.ts [--steps 12] [--workers 2] [--model models/caption]
  */
 import * as tf from '@tensorflow/tfjs';
-import { parseArgs } from 'node:util';
+import { cli } from '../src/cli/main.js';
 import { readCaptionConfig } from '../src/caption/config.js';
 import { CaptionModel } from '../src/caption/model.js';
 import type { FeatureSet } from '../src/data/features.js';
@@ -16,18 +16,20 @@ import { batchGradients, makeBatch } from '../src/caption/batches.js';
 import { applyGradients } from '../src/train/gradients.js';
 import { GradientPool } from '../src/train/parallel.js';
 
-const { values } = parseArgs({
+const args = cli({
+  usage: 'npx tsx scripts/bench-caption-train.ts',
+  summary: "Caption-decoder training tokens/s: one thread against data-parallel worker threads, on the model's shapes with random data.",
+  example: 'npx tsx scripts/bench-caption-train.ts --steps 12 --workers 2',
   options: {
-    steps: { type: 'string', default: '12' },
-    workers: { type: 'string', default: '2' },
-    model: { type: 'string', default: 'models/caption' },
-    'batch-size': { type: 'string', default: '128' },
+    steps: { type: 'number', int: true, min: 1, default: 12, description: 'timed steps (after two warm-up steps)' },
+    workers: { type: 'number', int: true, min: 1, max: 16, default: 2, description: 'threads in the parallel run' },
+    model: { type: 'string', default: 'models/caption', placeholder: 'dir', description: 'caption model whose shapes are used' },
+    batchSize: { type: 'number', int: true, min: 1, default: 128, description: 'captions per batch' },
   },
 });
-const steps = Number(values.steps);
-const batchSize = Number(values['batch-size']);
+const { steps, batchSize } = args;
 const backend = await initBackend(parseBackendName(process.env.TF_BACKEND));
-const config = await readCaptionConfig(values.model);
+const config = await readCaptionConfig(args.model);
 const V = config.vocab.length;
 const random = rng(1);
 const features: FeatureSet = {
@@ -68,5 +70,5 @@ async function run(threads: number): Promise<number> {
 console.log(`backend=${backend} hidden=${config.hiddenDim} embed=${config.embedDim} vocab=${V} features=${config.featureDim} batch=${batchSize} steps=${steps}`);
 const one = await run(1);
 console.log(`1 thread:  ${one.toFixed(0)} tokens/s`);
-const many = await run(Number(values.workers));
-console.log(`${values.workers} threads: ${many.toFixed(0)} tokens/s  (×${(many / one).toFixed(2)})`);
+const many = await run(args.workers);
+console.log(`${args.workers} threads: ${many.toFixed(0)} tokens/s  (×${(many / one).toFixed(2)})`);

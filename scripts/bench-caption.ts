@@ -5,21 +5,27 @@
  *   npx tsx scripts/bench-caption.ts --image photo.jpg [--requests 30] [--models models]
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { cli } from '../src/cli/main.js';
 import { CaptionService } from '../src/caption/service.js';
 import { loadConfig } from '../src/server/config.js';
 import { log } from '../src/log.js';
 import { initBackend } from '../src/nn/backend.js';
 import { buildApp } from '../src/server/app.js';
 
-const { values } = parseArgs({
-  options: { image: { type: 'string' }, requests: { type: 'string', default: '30' }, models: { type: 'string', default: 'models' } },
+const args = cli({
+  usage: 'npx tsx scripts/bench-caption.ts',
+  summary: 'POST /caption latency through the real HTTP stack: median and p90 per decoding mode.',
+  example: 'npx tsx scripts/bench-caption.ts --image photo.jpg --requests 30',
+  options: {
+    image: { type: 'string', required: true, placeholder: 'file', description: 'a photo to caption' },
+    requests: { type: 'number', int: true, min: 1, default: 30, description: 'timed requests per mode' },
+    models: { type: 'string', default: 'models', placeholder: 'dir', description: 'models folder' },
+  },
 });
-if (!values.image) throw new Error('--image FILE is required (a photo to caption)');
-const image = await readFile(values.image);
-const requests = Number(values.requests);
+const image = await readFile(args.image);
+const requests = args.requests;
 
-const config = loadConfig({ ...process.env, MODELS_DIR: values.models, LOG_LEVEL: 'warn' });
+const config = loadConfig({ ...process.env, MODELS_DIR: args.models, LOG_LEVEL: 'warn' });
 log.level = config.LOG_LEVEL;
 const backend = await initBackend(config.TF_BACKEND);
 const caption = await CaptionService.load(config.MODELS_DIR);
@@ -28,7 +34,7 @@ const url = await app.listen({ port: 0, host: '127.0.0.1' });
 
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
 
-console.log(`backend=${backend} image=${values.image} (${image.length} bytes) requests=${requests} sequential`);
+console.log(`backend=${backend} image=${args.image} (${image.length} bytes) requests=${requests} sequential`);
 for (const query of ['mode=greedy', 'mode=beam&beam_size=3', 'mode=beam&beam_size=5&n=3', 'mode=sample&seed=1']) {
   const times: number[] = [];
   let text = '';

@@ -17,7 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { cli } from '../src/cli/main.js';
 import { readCharConfig, type CharConfig } from '../src/char/config.js';
 import { StreamBatcher } from '../src/char/data.js';
 import { CharModel, disposeState } from '../src/char/model.js';
@@ -27,25 +27,28 @@ import { createOptimizer } from '../src/train/optimizer.js';
 import { log } from '../src/log.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
 
-const { values } = parseArgs({
+const args = cli({
+  usage: 'npm run bench:char --',
+  summary: "Char-LSTM training and sampling characters/s for the model's configuration, next to a PyTorch peer run alike.",
+  example: 'npm run bench:char -- --iters 20 --cpu-time',
+  notes: 'The peer is scripts/bench/char_lstm_torch.py (Debian: apt-get install -y python3-torch libopenblas0-pthread).',
   options: {
-    model: { type: 'string', default: 'models/char' },
-    iters: { type: 'string', default: '20' },
-    'sample-chars': { type: 'string', default: '2000' },
-    peer: { type: 'string', default: '/usr/bin/python3' },
-    'no-peer': { type: 'boolean', default: false },
-    'cpu-time': { type: 'boolean', default: false },
+    model: { type: 'string', default: 'models/char', placeholder: 'dir', description: 'char model whose configuration is used' },
+    iters: { type: 'number', int: true, min: 1, default: 20, description: 'timed training updates' },
+    sampleChars: { type: 'number', int: true, min: 1, default: 2000, description: 'characters sampled for timing' },
+    peer: { type: 'string', default: '/usr/bin/python3', placeholder: 'python', description: 'python with torch for the PyTorch peer' },
+    noPeer: { type: 'boolean', description: 'skip the PyTorch peer' },
+    cpuTime: { type: 'boolean', description: 'also report characters per CPU-second of this process' },
   },
 });
 log.level = 'warn';
-const iters = Number(values.iters);
-const sampleChars = Number(values['sample-chars']);
+const { iters, sampleChars } = args;
 
 /** The shipped config and its training batch shape; a 2x256 default when no model is there yet. */
 async function shippedConfig(): Promise<{ config: CharConfig; batch: number; seq: number; source: string }> {
-  const file = path.join(values.model!, 'config.json');
+  const file = path.join(args.model, 'config.json');
   if (existsSync(file)) {
-    const config = await readCharConfig(values.model!);
+    const config = await readCharConfig(args.model);
     const o = (config.training?.options ?? {}) as { batchSize?: number; seqLength?: number };
     return { config, batch: o.batchSize ?? 32, seq: o.seqLength ?? 64, source: file };
   }
@@ -93,22 +96,22 @@ const sample = since(t);
 const ours = { train: trainChars / train.wall, sample: n / sample.wall };
 const fmt = (x: number) => Math.round(x).toString().padStart(7);
 console.log(`tfjs-${backend}: training ${fmt(ours.train)} chars/s   sampling ${fmt(ours.sample)} chars/s`);
-if (values['cpu-time']) {
+if (args.cpuTime) {
   console.log(`tfjs-${backend} per CPU-second: training ${fmt(trainChars / train.cpu)}   sampling ${fmt(n / sample.cpu)}`);
 }
 optimizer.dispose();
 model.dispose();
 
-if (!values['no-peer']) {
+if (!args.noPeer) {
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bench', 'char_lstm_torch.py');
-  const args = [script, '--hidden', String(config.hiddenDim), '--layers', String(config.layers), '--vocab', String(V), '--cell', config.cell, '--embed', String(config.embedDim), '--dropout', String(config.dropout), '--batch', String(batch), '--seq', String(seq), '--iters', String(iters), '--sample-chars', String(sampleChars)];
-  const res = spawnSync(values.peer!, args, { env: { ...process.env, OPENBLAS_NUM_THREADS: '2' }, encoding: 'utf8' });
+  const peerArgs = [script, '--hidden', String(config.hiddenDim), '--layers', String(config.layers), '--vocab', String(V), '--cell', config.cell, '--embed', String(config.embedDim), '--dropout', String(config.dropout), '--batch', String(batch), '--seq', String(seq), '--iters', String(iters), '--sample-chars', String(sampleChars)];
+  const res = spawnSync(args.peer, peerArgs, { env: { ...process.env, OPENBLAS_NUM_THREADS: '2' }, encoding: 'utf8' });
   if (res.status !== 0) {
-    console.log(`peer (${values.peer} ${path.relative(process.cwd(), script)}) did not run: ${(res.stderr || String(res.error)).trim().split('\n').slice(-2).join(' ')}`);
+    console.log(`peer (${args.peer} ${path.relative(process.cwd(), script)}) did not run: ${(res.stderr || String(res.error)).trim().split('\n').slice(-2).join(' ')}`);
   } else {
     const peer = JSON.parse(res.stdout.trim().split('\n').pop()!) as { torch: string; train_chars_per_s: number; sample_chars_per_s: number; train_cpu_chars_per_s: number; sample_cpu_chars_per_s: number };
     console.log(`torch ${peer.torch}: training ${fmt(peer.train_chars_per_s)} chars/s   sampling ${fmt(peer.sample_chars_per_s)} chars/s`);
-    if (values['cpu-time']) console.log(`torch per CPU-second:  training ${fmt(peer.train_cpu_chars_per_s)}   sampling ${fmt(peer.sample_cpu_chars_per_s)}`);
+    if (args.cpuTime) console.log(`torch per CPU-second:  training ${fmt(peer.train_cpu_chars_per_s)}   sampling ${fmt(peer.sample_cpu_chars_per_s)}`);
     console.log(`ratio tfjs/torch: training ${(ours.train / peer.train_chars_per_s).toFixed(2)}   sampling ${(ours.sample / peer.sample_chars_per_s).toFixed(2)}`);
   }
 }

@@ -5,26 +5,28 @@
  *   npx tsx scripts/bench-vqa.ts --image photo.jpg [--question "what is the dog doing?"] [--requests 30] [--models models]
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { cli } from '../src/cli/main.js';
 import { loadConfig } from '../src/server/config.js';
 import { log } from '../src/log.js';
 import { initBackend } from '../src/nn/backend.js';
 import { buildApp } from '../src/server/app.js';
 import { VqaService } from '../src/vqa/service.js';
 
-const { values } = parseArgs({
+const args = cli({
+  usage: 'npx tsx scripts/bench-vqa.ts',
+  summary: 'POST /vqa latency through the real HTTP stack, per shipped VQA model: median and p90.',
+  example: 'npx tsx scripts/bench-vqa.ts --image photo.jpg --question "what is the dog doing?"',
   options: {
-    image: { type: 'string' },
-    question: { type: 'string', default: 'what is the dog playing with?' },
-    requests: { type: 'string', default: '30' },
-    models: { type: 'string', default: 'models' },
+    image: { type: 'string', required: true, placeholder: 'file', description: 'a photo to ask about' },
+    question: { type: 'string', default: 'what is the dog playing with?', description: 'the question' },
+    requests: { type: 'number', int: true, min: 1, default: 30, description: 'timed requests per model' },
+    models: { type: 'string', default: 'models', placeholder: 'dir', description: 'models folder' },
   },
 });
-if (!values.image) throw new Error('--image FILE is required');
-const image = await readFile(values.image);
-const requests = Number(values.requests);
+const image = await readFile(args.image);
+const requests = args.requests;
 
-const config = loadConfig({ ...process.env, MODELS_DIR: values.models, LOG_LEVEL: 'warn' });
+const config = loadConfig({ ...process.env, MODELS_DIR: args.models, LOG_LEVEL: 'warn' });
 log.level = config.LOG_LEVEL;
 const backend = await initBackend(config.TF_BACKEND);
 const vqa = await VqaService.load(config.MODELS_DIR);
@@ -33,20 +35,20 @@ const url = await app.listen({ port: 0, host: '127.0.0.1' });
 
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
 
-console.log(`backend=${backend} image=${values.image} (${image.length} bytes) requests=${requests} sequential`);
+console.log(`backend=${backend} image=${args.image} (${image.length} bytes) requests=${requests} sequential`);
 for (const model of vqa.modelNames) {
   const times: number[] = [];
   let answer = '';
   for (let i = 0; i < requests + 2; i++) {
     const t0 = performance.now();
-    const query = new URLSearchParams({ question: values.question, model });
+    const query = new URLSearchParams({ question: args.question, model });
     const res = await fetch(`${url}/vqa?${query}`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: image });
     const body = (await res.json()) as { answers?: { answer: string; score: number }[] };
     if (!res.ok) throw new Error(`${res.status} ${JSON.stringify(body)}`);
     if (i >= 2) times.push(performance.now() - t0); // two warm-up requests
     answer = body.answers?.map((a) => `${a.answer} ${a.score}`).join(', ') ?? '';
   }
-  console.log(`${model.padEnd(14)} median ${quantile(times, 0.5).toFixed(1)} ms  p90 ${quantile(times, 0.9).toFixed(1)} ms  "${values.question}" → ${answer}`);
+  console.log(`${model.padEnd(14)} median ${quantile(times, 0.5).toFixed(1)} ms  p90 ${quantile(times, 0.9).toFixed(1)} ms  "${args.question}" → ${answer}`);
 }
 await app.close();
 vqa.dispose();

@@ -5,15 +5,24 @@
  *
  *   npx tsx scripts/caption-report.ts DIR [DIR …]
  */
+import { cli } from '../src/cli/main.js';
 import { readCaptionConfig } from '../src/caption/config.js';
 
 interface Scores { bleu1: number; bleu2: number; bleu3: number; bleu4: number; rougeL: number; ciderD: number }
 interface History { epoch: number; loss: number; tokensPerSecond: number; val: Scores }
 
+const args = cli({
+  usage: 'npx tsx scripts/caption-report.ts',
+  summary: "Print markdown tables (val scores, training history) from trained caption models' config.json files.",
+  example: 'npx tsx scripts/caption-report.ts models/caption runs/caption-20250102-030405',
+  options: {},
+  positionals: { name: 'dirs', usage: 'DIR…', description: 'caption model folders', min: 1 },
+});
+
 const f = (x: number) => x.toFixed(3);
 const row = (s: Scores) => [s.bleu1, s.bleu2, s.bleu3, s.bleu4, s.rougeL, s.ciderD].map(f).join(' | ');
 
-for (const dir of process.argv.slice(2)) {
+for (const dir of args.dirs) {
   const c = await readCaptionConfig(dir);
   const t = (c.training ?? {}) as { history?: History[]; trainingSeconds?: number; bestEpoch?: number; epochsRun?: number };
   console.log(`\n### ${dir}: encoder ${c.encoder} (${c.featureDim}-d), hidden ${c.hiddenDim}, embed ${c.embedDim}, vocab ${c.vocab.length}`);

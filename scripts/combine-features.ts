@@ -5,10 +5,19 @@
  *
  * The result's encoder name is "A+B", which loadEncoder understands at serve time.
  */
+import { cli } from '../src/cli/main.js';
+import { prepareOutput } from '../src/cli/output.js';
 import { concatFeatureSets, readFeatureSet, writeFeatureSet } from '../src/data/features.js';
 
-const [a, b, out] = process.argv.slice(2);
-if (!a || !b || !out) throw new Error('usage: combine-features A.feat B.feat OUT.feat');
+const args = cli({
+  usage: 'npx tsx scripts/combine-features.ts',
+  summary: 'Join two feature caches column-wise (same images), for a combined encoder named "A+B".',
+  example: 'npx tsx scripts/combine-features.ts .cache/x.mobilenet_v2.feat .cache/x.centernet.feat .cache/x.both.feat',
+  options: {},
+  positionals: { name: 'files', usage: 'A.feat B.feat OUT.feat', description: 'two feature caches and the file to write', min: 3, max: 3 },
+});
+const [a, b, out] = args.files as [string, string, string];
+prepareOutput(out, 'file', 'OUT.feat');
 const joined = concatFeatureSets(await readFeatureSet(a), await readFeatureSet(b));
 await writeFeatureSet(out, joined);
 console.log(`${out}: ${joined.encoder}, ${joined.keys.length} images × ${joined.dim}`);

@@ -9,8 +9,7 @@
  */
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import { cli } from '../src/cli/main.js';
 import { progress } from '../src/cli/progress.js';
 import { DEFAULT_MIN_SCORE, loadCenterNet, type ObjectLabel } from '../src/encoder/centernet.js';
 import { decodeToRgb } from '../src/image/decode.js';
@@ -18,22 +17,18 @@ import { log } from '../src/log.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
 import { rgbBatch } from '../src/encoder/pixels.js';
 
-const { values } = parseArgs({
+const args = cli({
+  usage: 'npx tsx scripts/detect-labels.ts',
+  summary: 'Detect COCO objects with CenterNet in every image of a folder and write {[file_name]: [{label, score, count}]} as JSON.',
+  example: 'npx tsx scripts/detect-labels.ts --images ../shared/data/flickr8k/images --out .cache/flickr8k.labels.json',
+  notes: 'For labels and CenterNet features from one forward pass: npm run features -- --encoder centernet --labels-out FILE.',
   options: {
-    images: { type: 'string' },
-    out: { type: 'string' },
-    'min-score': { type: 'string', default: String(DEFAULT_MIN_SCORE) },
-    limit: { type: 'string' },
+    images: { type: 'string', required: true, placeholder: 'dir', description: 'folder of images' },
+    out: { type: 'string', required: true, output: 'file', description: 'JSON file to write' },
+    minScore: { type: 'number', min: 0, max: 1, default: DEFAULT_MIN_SCORE, description: 'lowest detection score kept' },
+    limit: { type: 'number', int: true, min: 1, description: 'only the first N images (sorted by name)' },
   },
 });
-const args = z
-  .object({
-    images: z.string({ required_error: '--images DIR is required' }),
-    out: z.string({ required_error: '--out FILE is required' }),
-    'min-score': z.coerce.number().min(0).max(1),
-    limit: z.coerce.number().int().positive().optional(),
-  })
-  .parse(values);
 
 const IMAGE_EXT = /\.(jpe?g|png|webp|gif|tiff?|avif)$/i;
 let files = (await readdir(args.images)).filter((f) => IMAGE_EXT.test(f)).sort();
@@ -49,7 +44,7 @@ const out: Record<string, ObjectLabel[]> = {};
 for (const [i, file] of files.entries()) {
   const rgb = await decodeToRgb(await readFile(path.join(args.images, file)), size);
   const x = rgbBatch(rgb);
-  out[file] = await detector.detectLabels(x, args['min-score']);
+  out[file] = await detector.detectLabels(x, args.minScore);
   x.dispose();
   bar.update(i + 1, { img_per_s: (i + 1) / ((Date.now() - started) / 1000) });
 }

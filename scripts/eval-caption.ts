@@ -1,65 +1,44 @@
 /**
  * Score a caption model on a captions file (COCO or Karpathy format):
  * BLEU-1..4, ROUGE-L, CIDEr-D as coco-caption computes them.
- *
- *   npm run eval:caption -- --captions captions_val.json (--features FILE | --images DIR)
- *     [--model models/caption] [--split val] [--mode beam] [--beam-size 3] [--results out.json]
  */
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import { cli, UsageError } from '../src/cli/main.js';
 import { progress } from '../src/cli/progress.js';
 import { CaptionModel } from '../src/caption/model.js';
-import { CaptionOptionsSchema, toCaptionSearchOptions } from '../src/caption/options.js';
+import { CaptionOptionsObject, CaptionOptionsSchema, toCaptionSearchOptions } from '../src/caption/options.js';
+import { pickValues, schemaOptions } from '../src/cli/schema-options.js';
 import { loadCaptions } from '../src/data/captions.js';
 import { readFeatureSet } from '../src/data/features.js';
 import { loadEncoder } from '../src/encoder/registry.js';
 import { evaluateCaptions, type FeatureSource } from '../src/eval/caption-eval.js';
 import { log } from '../src/log.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
-import { formatZodError } from '../src/util/zod-error.js';
 
-const { values } = parseArgs({
+const searchFlags = schemaOptions(
+  CaptionOptionsObject.pick({ mode: true, beam_size: true, length_penalty: true, max_length: true, temperature: true }),
+);
+const args = cli({
+  usage: 'npm run eval:caption --',
+  summary: 'Score a caption model on a captions file (COCO or Karpathy): BLEU-1..4, ROUGE-L, CIDEr-D as coco-caption computes them.',
+  example: 'npm run eval:caption -- --captions captions_val.json --features .cache/flickr8k.both.feat --results runs/val-results.json',
   options: {
-    captions: { type: 'string' },
-    features: { type: 'string' },
-    images: { type: 'string' },
-    model: { type: 'string', default: 'models/caption' },
-    models: { type: 'string', default: 'models' },
-    split: { type: 'string', default: 'val' },
-    mode: { type: 'string' },
-    'beam-size': { type: 'string' },
-    'length-penalty': { type: 'string' },
-    'max-length': { type: 'string' },
-    limit: { type: 'string' },
-    results: { type: 'string' },
+    captions: { type: 'string', required: true, placeholder: 'file', description: 'reference captions (COCO or Karpathy JSON)' },
+    features: { type: 'string', placeholder: 'file', description: 'cached encoder features (give this or --images)' },
+    images: { type: 'string', placeholder: 'dir', description: 'folder of images, encoded on the fly (give this or --features)' },
+    model: { type: 'string', default: 'models/caption', placeholder: 'dir', description: 'caption model folder' },
+    models: { type: 'string', default: 'models', placeholder: 'dir', description: 'models folder (encoder weights, for --images)' },
+    split: { type: 'string', default: 'val', description: 'Karpathy splits to score' },
+    ...searchFlags.options,
+    limit: { type: 'number', int: true, min: 1, description: 'only the first N images' },
+    results: { type: 'string', output: 'file', description: 'write the generated captions as COCO results JSON' },
   },
+  defaults: searchFlags.defaults,
 });
-const args = z
-  .object({
-    captions: z.string({ required_error: '--captions FILE is required' }),
-    features: z.string().optional(),
-    images: z.string().optional(),
-    model: z.string(),
-    models: z.string(),
-    split: z.string(),
-    limit: z.coerce.number().int().positive().optional(),
-    results: z.string().optional(),
-  })
-  .refine((a) => Boolean(a.features) !== Boolean(a.images), { message: 'give exactly one of --features FILE or --images DIR' })
-  .parse(values);
-// The caption options and their limits are the /caption route's (src/caption/options.ts); one caption per image.
-const parsedSearch = CaptionOptionsSchema.safeParse({
-  mode: values.mode,
-  beam_size: values['beam-size'],
-  length_penalty: values['length-penalty'],
-  max_length: values['max-length'],
-});
-if (!parsedSearch.success) {
-  console.error(formatZodError(parsedSearch.error));
-  process.exit(2);
-}
-const search = toCaptionSearchOptions(parsedSearch.data, () => 0); // sample mode: a fixed seed, so scores repeat
+if (Boolean(args.features) === Boolean(args.images)) throw new UsageError('give exactly one of --features FILE or --images DIR');
+// The caption options and their limits are the /caption route's; one caption per image, and in sample
+// mode a fixed seed, so scores repeat.
+const search = toCaptionSearchOptions(CaptionOptionsSchema.parse(pickValues(args, Object.keys(searchFlags.options))), () => 0);
 
 const backend = await initBackend(parseBackendName(process.env.TF_BACKEND));
 const model = await CaptionModel.load(args.model);

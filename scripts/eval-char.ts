@@ -6,18 +6,25 @@
  *   npx tsx scripts/eval-char.ts --text ../shared/data/text/tinyshakespeare.txt [--model models/char]
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { cli } from '../src/cli/main.js';
 import { splitText } from '../src/char/data.js';
 import { CharModel } from '../src/char/model.js';
 import { evaluate } from '../src/char/evaluate.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
 
-const { values } = parseArgs({ options: { text: { type: 'string' }, model: { type: 'string', default: 'models/char' } } });
-if (!values.text) throw new Error('--text FILE (the training corpus) is required');
+const args = cli({
+  usage: 'npx tsx scripts/eval-char.ts',
+  summary: "Score a char model on its corpus's val and test splits (nats/char, bits/char, perplexity) and record them in its config.json.",
+  example: 'npx tsx scripts/eval-char.ts --text ../shared/data/text/tinyshakespeare.txt --model models/char',
+  options: {
+    text: { type: 'string', required: true, placeholder: 'file', description: 'the training corpus (split 90/5/5 as in training)' },
+    model: { type: 'string', default: 'models/char', placeholder: 'dir', description: 'char model folder' },
+  },
+});
 await initBackend(parseBackendName(process.env.TF_BACKEND));
-const model = await CharModel.load(values.model);
-const splits = splitText(await readFile(values.text, 'utf8'));
+const model = await CharModel.load(args.model);
+const splits = splitText(await readFile(args.text, 'utf8'));
 const val = evaluate(model, model.vocab.encode(splits.val));
 const test = evaluate(model, model.vocab.encode(splits.test));
-await model.save(values.model, { metrics: { val, test } });
+await model.save(args.model, { metrics: { val, test } });
 console.log(JSON.stringify({ val, test }, null, 1));

@@ -11,9 +11,9 @@
  * --shuffle-images is an ablation: each question is paired with another test
  * image, so what is left is what the model gets from the question alone.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { cli, UsageError } from '../src/cli/main.js';
 import { z } from 'zod';
 import { readFeatureSet } from '../src/data/features.js';
 import { loadImageMap } from '../src/data/image-map.js';
@@ -29,51 +29,48 @@ import { VqaModel } from '../src/vqa/model.js';
 import { predictAnswers } from '../src/vqa/predict.js';
 import type { QaExample } from '../src/data/qa.js';
 
-const { values } = parseArgs({
+const parts = ['all', 'train', 'val'] as const;
+const args = cli({
+  usage: 'npm run eval:vqa --',
+  summary: 'Score VQA models and the baselines on a QA set, overall and per question type.',
+  example: [
+    'npm run eval:vqa -- --test .cache/flickr8k-qa/test --image-map ../shared/data/flickr8k/captions_val.json \\',
+    '  --features .cache/flickr8k.both.feat --models models/vqa/flickr8k-qa \\',
+    '  --train .cache/flickr8k-qa/train --train-image-map ../shared/data/flickr8k/captions_train.json --wups',
+  ],
+  notes: [
+    'SRC and MAP as for train:vqa. A part other than "all" re-creates train:vqa\'s image split (same --val-fraction and',
+    "--seed), e.g. to score easy-VQA's held-out images. --shuffle-images is an ablation: each question is paired with",
+    'another test image, so what is left is what the model gets from the question alone.',
+  ].join('\n'),
   options: {
-    test: { type: 'string' },
-    'image-map': { type: 'string' },
-    features: { type: 'string' },
-    models: { type: 'string' },
-    train: { type: 'string' },
-    'train-image-map': { type: 'string' },
-    'test-part': { type: 'string', default: 'all' },
-    'train-part': { type: 'string', default: 'all' },
-    'val-fraction': { type: 'string', default: '0.1' },
-    seed: { type: 'string', default: '1234' },
-    wups: { type: 'boolean', default: false },
-    'shuffle-images': { type: 'boolean', default: false },
-    out: { type: 'string' },
-    markdown: { type: 'string' },
+    test: { type: 'string', required: true, placeholder: 'SRC', description: 'test questions' },
+    imageMap: { type: 'string', required: true, placeholder: 'MAP', description: 'image ids to feature keys' },
+    features: { type: 'string', required: true, placeholder: 'file', description: 'cached encoder features (npm run features)' },
+    models: { type: 'string', placeholder: 'dir[,dir…]', description: 'VQA model folders to score' },
+    train: { type: 'string', placeholder: 'SRC', description: 'training questions: adds the answer-prior baseline' },
+    trainImageMap: { type: 'string', placeholder: 'MAP', description: '--image-map for --train (default: --image-map)' },
+    testPart: { type: 'choice', choices: parts, default: 'all', description: "part of train:vqa's image split to score" },
+    trainPart: { type: 'choice', choices: parts, default: 'all', description: "part of train:vqa's image split for the prior" },
+    valFraction: { type: 'number', default: 0.1, description: "train:vqa's held-out share of images (0 to 1)" },
+    seed: { type: 'number', int: true, default: 1234, description: "train:vqa's seed (split) and the --shuffle-images seed" },
+    wups: { type: 'boolean', description: 'also report WUPS@0.9 and WUPS@0.0' },
+    shuffleImages: { type: 'boolean', description: 'ablation: pair each question with another test image' },
+    out: { type: 'string', output: 'file', description: 'write the scores as JSON' },
+    markdown: { type: 'string', output: 'file', description: 'write the tables as markdown' },
   },
 });
+z.object({ valFraction: z.number().gt(0).lt(1) }).parse(args);
+const models = (args.models ?? '').split(',').filter(Boolean);
 
-const part = z.enum(['all', 'train', 'val']);
-const args = z
-  .object({
-    test: z.string({ required_error: '--test SRC is required (COCO-QA folder, VQA v2 folder or QUESTIONS.json,ANNOTATIONS.json)' }),
-    imageMap: z.string({ required_error: '--image-map is required: a pattern like "{id}.png" or a COCO JSON with images [{id, file_name}]' }),
-    features: z.string({ required_error: '--features FILE is required (build it with npm run features)' }),
-    models: z.string().default('').transform((s) => s.split(',').filter(Boolean)),
-    train: z.string().optional(),
-    trainImageMap: z.string().optional(),
-    testPart: part,
-    trainPart: part,
-    valFraction: z.coerce.number().gt(0).lt(1),
-    seed: z.coerce.number().int(),
-    wups: z.boolean(),
-    shuffleImages: z.boolean(),
-    out: z.string().optional(),
-    markdown: z.string().optional(),
-  })
-  .parse({ ...values, imageMap: values['image-map'], trainImageMap: values['train-image-map'], testPart: values['test-part'], trainPart: values['train-part'], valFraction: values['val-fraction'], shuffleImages: values['shuffle-images'] });
-
-async function load(source: string, map: string, which: z.infer<typeof part>): Promise<QaExample[]> {
+async function load(source: string, map: string, which: (typeof parts)[number]): Promise<QaExample[]> {
   const all = await loadQaSource(source, await loadImageMap(map));
   return which === 'all' ? all : splitByImage(all, args.valFraction, args.seed)[which];
 }
 
-if (args.models.length === 0 && !args.train) throw new Error('nothing to score: give --models DIR[,DIR…] and/or --train SRC (answer-prior baseline)');
+if (models.length === 0 && !args.train) {
+  throw new UsageError('nothing to score: give --models DIR[,DIR…] and/or --train SRC (answer-prior baseline)');
+}
 const backend = await initBackend(parseBackendName(process.env.TF_BACKEND));
 const features = await readFeatureSet(args.features);
 let test = await load(args.test, args.imageMap, args.testPart);
@@ -89,7 +86,7 @@ if (args.train) {
   const train = await load(args.train, args.trainImageMap ?? args.imageMap, args.trainPart);
   results['answer prior'] = scoreVqa(priorPredictions(train, test), test, { wups });
 }
-for (const dir of args.models) {
+for (const dir of models) {
   const model = await VqaModel.load(dir);
   if (model.config.encoder !== features.encoder) throw new Error(`${dir} was trained on ${model.config.encoder} features; ${args.features} holds ${features.encoder}`);
   const t0 = performance.now();
@@ -112,6 +109,5 @@ const markdown = `## Accuracy (%) by question type\n\n${summary}\n\n${sections.j
 process.stdout.write(`${markdown}\n`);
 if (args.markdown) await writeFile(args.markdown, markdown);
 if (args.out) {
-  await mkdir(path.dirname(args.out), { recursive: true });
   await writeFile(args.out, JSON.stringify({ test: args.test, testPart: args.testPart, shuffleImages: args.shuffleImages, questions: test.length, results }, null, 1));
 }

@@ -9,12 +9,23 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { cli } from '../src/cli/main.js';
+import { prepareOutput } from '../src/cli/output.js';
+
+const args = cli({
+  usage: 'npx tsx scripts/extract-nsfwjs.ts',
+  summary: "Extract nsfwjs's MobileNetV2 (base64 inside JS modules) into a plain TF.js layers model (model.json + weights.bin).",
+  example: 'npx tsx scripts/extract-nsfwjs.ts models/encoder/mobilenet_v2',
+  options: {},
+  positionals: { name: 'out', usage: '[OUT_DIR]', description: 'folder to write (default: models/encoder/mobilenet_v2)', max: 1 },
+});
+const outDir = args.out[0] ?? 'models/encoder/mobilenet_v2';
+prepareOutput(outDir, 'dir', 'OUT_DIR');
 
 type Bundle = { default: Record<string, string> | string };
 // The package's exports map hides dist/models, so resolve the folder by hand.
 const pkgDir = path.resolve(path.dirname(createRequire(import.meta.url).resolve('nsfwjs')), '../..');
 const root = pathToFileURL(path.join(pkgDir, 'dist/models/mobilenet_v2')).href;
-const outDir = process.argv[2] ?? 'models/encoder/mobilenet_v2';
 
 const modelModule = (await import(`${root}/model.min.js`)) as { default: { modelTopology: unknown; weightsManifest: { paths: string[]; weights: unknown[] }[] } };
 const json = modelModule.default;

@@ -11,8 +11,7 @@
  */
 import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import { cli } from '../src/cli/main.js';
 import { progress } from '../src/cli/progress.js';
 import { tsWorker } from '../src/util/ts-worker.js';
 import { writeFeatureSet } from '../src/data/features.js';
@@ -20,28 +19,21 @@ import type { ObjectLabel } from '../src/encoder/centernet.js';
 import type { FeatureMessage } from '../src/encoder/feature-worker.js';
 import { log } from '../src/log.js';
 
-const { values } = parseArgs({
+const args = cli({
+  usage: 'npm run features --',
+  summary: 'Extract encoder features for every image in a folder into one cache file.',
+  example: 'npm run features -- --images ../shared/data/flickr8k/images --out .cache/flickr8k.mobilenet_v2.feat --workers 2',
+  notes: 'Encoders: mobilenet_v2, centernet, or both joined with "+" (mobilenet_v2+centernet).',
   options: {
-    images: { type: 'string' },
-    out: { type: 'string' },
-    encoder: { type: 'string', default: 'mobilenet_v2' },
-    models: { type: 'string', default: 'models' },
-    workers: { type: 'string', default: '1' },
-    limit: { type: 'string' },
-    'labels-out': { type: 'string' },
+    images: { type: 'string', required: true, placeholder: 'dir', description: 'folder of images' },
+    out: { type: 'string', required: true, output: 'file', description: 'feature cache to write' },
+    encoder: { type: 'string', default: 'mobilenet_v2', description: 'image encoder' },
+    models: { type: 'string', default: 'models', placeholder: 'dir', description: 'models folder (encoder weights)' },
+    workers: { type: 'number', int: true, min: 1, max: 16, default: 1, description: 'worker threads (wasm: one core per thread)' },
+    limit: { type: 'number', int: true, min: 1, description: 'only the first N images (sorted by name)' },
+    labelsOut: { type: 'string', output: 'file', description: 'centernet only: also write the detected COCO objects as JSON' },
   },
 });
-const args = z
-  .object({
-    images: z.string({ required_error: '--images DIR is required' }),
-    out: z.string({ required_error: '--out FILE is required' }),
-    encoder: z.string(),
-    models: z.string(),
-    workers: z.coerce.number().int().min(1).max(16),
-    limit: z.coerce.number().int().positive().optional(),
-    'labels-out': z.string().optional(),
-  })
-  .parse(values);
 
 const IMAGE_EXT = /\.(jpe?g|png|webp|gif|tiff?|avif)$/i;
 let files = (await readdir(args.images)).filter((f) => IMAGE_EXT.test(f)).sort();
@@ -65,7 +57,7 @@ await Promise.all(
             files: chunk.map((f) => path.join(args.images, f)),
             encoder: args.encoder,
             models: args.models,
-            labels: args['labels-out'] !== undefined,
+            labels: args.labelsOut !== undefined,
           },
         });
         worker.on('message', (msg: FeatureMessage) => {
@@ -85,9 +77,9 @@ const keys = files.filter((f) => rows.has(f));
 const data = new Float32Array(keys.length * dim);
 keys.forEach((k, i) => data.set(rows.get(k)!, i * dim));
 await writeFeatureSet(args.out, { encoder: args.encoder, dim, keys, data });
-if (args['labels-out']) {
-  await writeFile(args['labels-out'], JSON.stringify(Object.fromEntries(keys.map((k) => [k, labels.get(k) ?? []]))));
-  log.info({ out: args['labels-out'], images: labels.size }, 'labels written');
+if (args.labelsOut) {
+  await writeFile(args.labelsOut, JSON.stringify(Object.fromEntries(keys.map((k) => [k, labels.get(k) ?? []]))));
+  log.info({ out: args.labelsOut, images: labels.size }, 'labels written');
 }
 const seconds = (Date.now() - started) / 1000;
 log.info({ out: args.out, images: keys.length, dim, seconds, img_per_s: keys.length / seconds }, 'features written');

@@ -15,49 +15,49 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import { cli, UsageError } from '../src/cli/main.js';
 import { progress } from '../src/cli/progress.js';
 import { loadCaptions } from '../src/data/captions.js';
 import { writeCocoQa } from '../src/data/cocoqa.js';
 import { log } from '../src/log.js';
 import { captionsToQa, parseAnswerShare, qaStats } from '../src/qagen/dataset.js';
 
-const { values } = parseArgs({
+const args = cli({
+  usage: 'npm run make:qa --',
+  summary: "Questions from captions, COCO-QA style (Ren et al. 2015), written in COCO-QA's layout plus stats.json.",
+  example: [
+    'npm run make:qa -- --captions ../shared/data/flickr8k/captions_train.json --out .cache/flickr8k-qa/train \\',
+    '  --max-answer-share 0.1,color=0.15,number=0.5 --seed 0',
+  ],
+  notes: [
+    "--max-answer-share caps each answer's share of its type's questions by down-sampling (seeded): one share for",
+    'all types ("0.2") or a default plus per-type shares ("0.12,number=0.5").',
+  ].join('\n'),
   options: {
-    captions: { type: 'string' },
-    out: { type: 'string' },
-    'max-answer-share': { type: 'string' },
-    seed: { type: 'string', default: '0' },
-    top: { type: 'string', default: '20' },
+    captions: { type: 'string', required: true, placeholder: 'file', description: 'COCO or Karpathy captions JSON' },
+    out: { type: 'string', required: true, output: 'dir', description: 'folder for questions.txt, answers.txt, …, stats.json' },
+    maxAnswerShare: { type: 'string', placeholder: 'shares', description: "cap each answer's share of its type's questions" },
+    seed: { type: 'number', int: true, default: 0, description: 'random seed for the down-sampling' },
+    top: { type: 'number', int: true, min: 1, default: 20, description: 'answers listed per type in stats.json' },
   },
 });
-const args = z
-  .object({
-    captions: z.string({ required_error: '--captions FILE (COCO or Karpathy captions JSON) is required' }),
-    out: z.string({ required_error: '--out DIR is required' }),
-    'max-answer-share': z
-      .string()
-      .transform((text, ctx) => {
-        try {
-          return parseAnswerShare(text);
-        } catch (err) {
-          ctx.addIssue({ code: z.ZodIssueCode.custom, message: (err as Error).message });
-          return z.NEVER;
-        }
-      })
-      .optional(),
-    seed: z.coerce.number().int({ message: '--seed must be an integer' }),
-    top: z.coerce.number().int().positive(),
-  })
-  .parse(values);
+const maxAnswerShare = args.maxAnswerShare === undefined ? undefined : parseShares(args.maxAnswerShare);
+
+/** parseAnswerShare's messages name the flag already; a bad share is a usage error (exit 2). */
+function parseShares(text: string): ReturnType<typeof parseAnswerShare> {
+  try {
+    return parseAnswerShare(text);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
 
 const started = Date.now();
 const images = await loadCaptions(args.captions);
 if (images.length === 0) throw new Error(`${args.captions} has no captioned images`);
 const bar = progress('make-qa', images.length, 15);
 const report = captionsToQa(images, {
-  maxAnswerShare: args['max-answer-share'],
+  maxAnswerShare,
   seed: args.seed,
   onProgress: (done) => bar.update(done),
 });
@@ -71,7 +71,7 @@ const stats = {
   captionsWithoutQuestions: report.captionsWithoutQuestions,
   duplicatesMerged: report.duplicates,
   conflictingDropped: report.conflicting,
-  maxAnswerShare: args['max-answer-share'] ?? null,
+  maxAnswerShare: maxAnswerShare ?? null,
   seed: args.seed,
   cappedDropped: report.capped,
   questionsBeforeCap: report.beforeCap,

@@ -1,9 +1,6 @@
 /**
  * Sample text from a trained char model.
  *
- *   npm run sample:char -- [--model models/char] [--prime "ROMEO:"] [--length 200] \
- *     [--temperature 0.8] [--top-k 0] [--seed N] [--candidates 3] [--eval FILE]
- *
  * Options, limits and defaults are the /generate route's (src/char/options.ts);
  * without --seed one is drawn and printed, to get the same text again.
  * --temperature 0 picks the most likely character each step. --candidates N
@@ -12,47 +9,36 @@
  * (nats/char, bits/char, perplexity).
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { cli } from '../src/cli/main.js';
+import { pickValues, schemaOptions } from '../src/cli/schema-options.js';
 import { CharModel } from '../src/char/model.js';
 import { CharOptionsSchema, toCharSampleOptions } from '../src/char/options.js';
 import { generate } from '../src/char/sample.js';
 import { evaluate } from '../src/char/evaluate.js';
 import { showChar, UnknownCharsError } from '../src/char/vocab.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
-import { formatZodError } from '../src/util/zod-error.js';
 
-const { values } = parseArgs({
+const sampling = schemaOptions(CharOptionsSchema);
+const args = cli({
+  usage: 'npm run sample:char --',
+  summary: 'Sample text from a trained char model.',
+  example: 'npm run sample:char -- --prime "ROMEO:" --length 300 --temperature 0.8 --seed 7',
   options: {
-    model: { type: 'string', default: 'models/char' },
-    prime: { type: 'string' },
-    length: { type: 'string' },
-    temperature: { type: 'string' },
-    'top-k': { type: 'string' },
-    seed: { type: 'string' },
-    candidates: { type: 'string' },
-    eval: { type: 'string' },
+    ...sampling.options,
+    model: { type: 'string', default: 'models/char', placeholder: 'dir', description: 'char model folder' },
+    eval: { type: 'string', placeholder: 'file', description: "also report the model's loss on this text (nats/char, perplexity)" },
   },
+  defaults: sampling.defaults,
 });
-const parsed = CharOptionsSchema.safeParse({
-  prime: values.prime?.replace(/\\n/g, '\n'),
-  length: values.length,
-  temperature: values.temperature,
-  top_k: values['top-k'],
-  seed: values.seed,
-  candidates: values.candidates,
-});
-if (!parsed.success) {
-  console.error(formatZodError(parsed.error));
-  process.exit(2);
-}
-const opts = toCharSampleOptions(parsed.data);
+const wire = pickValues(args, Object.keys(sampling.options));
+const opts = toCharSampleOptions(CharOptionsSchema.parse({ ...wire, prime: args.prime?.replace(/\\n/g, '\n') }));
 
 await initBackend(parseBackendName(process.env.TF_BACKEND));
-const model = await CharModel.load(values.model!);
-if (values.eval) {
-  const ids = model.vocab.encode(await readFile(values.eval, 'utf8'));
+const model = await CharModel.load(args.model);
+if (args.eval) {
+  const ids = model.vocab.encode(await readFile(args.eval, 'utf8'));
   const r = evaluate(model, ids);
-  process.stderr.write(`${values.eval}: ${r.nats.toFixed(4)} nats/char, ${r.bitsPerChar.toFixed(4)} bits/char, perplexity ${r.perplexity.toFixed(3)} over ${r.chars} chars\n`);
+  process.stderr.write(`${args.eval}: ${r.nats.toFixed(4)} nats/char, ${r.bitsPerChar.toFixed(4)} bits/char, perplexity ${r.perplexity.toFixed(3)} over ${r.chars} chars\n`);
 }
 try {
   const t0 = performance.now();

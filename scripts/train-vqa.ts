@@ -1,85 +1,63 @@
 /**
  * Train a VQA model (VIS+LSTM, IMG+BOW or the blind LSTM) on cached image features.
  *
- *   npm run train:vqa -- --train SRC --image-map MAP --features FILE \
- *     [--val SRC | --val-fraction 0.1] [--arch vis-lstm] [--out models/vqa/NAME] [--checkpoints runs/vqa/NAME] [--resume]
- *
  * SRC: a COCO-QA split folder, a VQA v2 folder (questions.json + annotations.json)
  * or "QUESTIONS.json,ANNOTATIONS.json". MAP turns image ids into feature keys:
  * a pattern such as "{id}.png" or a COCO JSON with an images [{id, file_name}] list.
  * Without --val, a fraction of the training images (not questions) is held out.
  */
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { cli } from '../src/cli/main.js';
+import { prepareTrainingRun, trainingOptions } from '../src/cli/output.js';
 import { readFeatureSet } from '../src/data/features.js';
 import { loadImageMap } from '../src/data/image-map.js';
 import { log } from '../src/log.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
+import { VQA_ARCHS } from '../src/vqa/config.js';
 import { trainVqaModel, vqaTrainOptionsSchema } from '../src/vqa/train.js';
 import { loadQaSource } from '../src/vqa/dataset.js';
 import { countByType, splitByImage } from '../src/vqa/examples.js';
 
-const { values } = parseArgs({
+const args = cli({
+  usage: 'npm run train:vqa --',
+  summary: 'Train a VQA model (VIS+LSTM, IMG+BOW or the blind LSTM) on cached image features; the best val model is kept in --out.',
+  example: [
+    'npm run train:vqa -- --train .cache/flickr8k-qa/train --image-map ../shared/data/flickr8k/captions_train.json \\',
+    '  --features .cache/flickr8k.both.feat --name flickr8k-qa --arch vis-lstm --top-answers 500 --lr 2e-3',
+  ],
+  notes: [
+    'SRC: a COCO-QA split folder, a VQA v2 folder (questions.json + annotations.json) or "QUESTIONS.json,ANNOTATIONS.json".',
+    'MAP turns image ids into feature keys: a pattern such as "{id}.png" or a COCO JSON with an images [{id, file_name}] list.',
+    'Without --val, a fraction of the training images (not questions) is held out.',
+  ].join('\n'),
   options: {
-    train: { type: 'string' },
-    val: { type: 'string' },
-    'val-fraction': { type: 'string', default: '0.1' },
-    'image-map': { type: 'string' },
-    'val-image-map': { type: 'string' },
-    features: { type: 'string' },
-    out: { type: 'string' },
-    checkpoints: { type: 'string' },
-    resume: { type: 'boolean', default: false },
-    arch: { type: 'string' },
-    name: { type: 'string' },
-    embed: { type: 'string' },
-    hidden: { type: 'string' },
-    dropout: { type: 'string' },
-    'min-count': { type: 'string' },
-    'top-answers': { type: 'string' },
-    'batch-size': { type: 'string' },
-    epochs: { type: 'string' },
-    lr: { type: 'string' },
-    'lr-decay': { type: 'string' },
-    patience: { type: 'string' },
-    'max-minutes': { type: 'string' },
-    seed: { type: 'string' },
-    'raw-features': { type: 'boolean', default: false },
+    train: { type: 'string', required: true, placeholder: 'SRC', description: 'training questions' },
+    val: { type: 'string', placeholder: 'SRC', description: 'validation questions (default: hold out --val-fraction of the images)' },
+    valFraction: { type: 'number', default: 0.1, description: 'share of training images held out without --val (0 to 1)' },
+    imageMap: { type: 'string', required: true, placeholder: 'MAP', description: 'image ids to feature keys' },
+    valImageMap: { type: 'string', placeholder: 'MAP', description: '--image-map for --val (default: --image-map)' },
+    features: { type: 'string', required: true, placeholder: 'file', description: 'cached encoder features (npm run features)' },
+    ...trainingOptions('vqa'),
+    arch: { type: 'choice', choices: VQA_ARCHS, description: 'model architecture' },
+    embedDim: { type: 'number', flag: 'embed', description: 'word embedding size' },
+    hiddenDim: { type: 'number', flag: 'hidden', description: 'LSTM size' },
+    dropout: { type: 'number', description: 'dropout rate' },
+    minWordCount: { type: 'number', flag: 'min-count', description: 'question words seen fewer times become <unk>' },
+    topAnswers: { type: 'number', description: 'answer classes: the most frequent training answers' },
+    batchSize: { type: 'number', description: 'questions per batch' },
+    epochs: { type: 'number', description: 'most passes over the training set' },
+    learningRate: { type: 'number', flag: 'lr', description: 'Adam learning rate' },
+    lrDecay: { type: 'number', description: 'learning-rate factor after each epoch' },
+    patience: { type: 'number', description: 'stop after this many epochs without a better val accuracy' },
+    maxMinutes: { type: 'number', description: 'stop after the epoch that passes this many minutes' },
+    seed: { type: 'number', description: 'random seed (also for the held-out split)' },
+    rawFeatures: { type: 'boolean', description: "do not standardise image vectors with the training set's mean and std" },
   },
+  defaults: vqaTrainOptionsSchema.parse({}),
 });
-
-const num = z.coerce.number().optional();
-const args = z
-  .object({
-    train: z.string({ required_error: '--train SRC is required (COCO-QA folder, VQA v2 folder or QUESTIONS.json,ANNOTATIONS.json)' }),
-    val: z.string().optional(),
-    valFraction: z.coerce.number().gt(0).lt(1),
-    imageMap: z.string({ required_error: '--image-map is required: a pattern like "{id}.png" or a COCO JSON with images [{id, file_name}]' }),
-    valImageMap: z.string().optional(),
-    features: z.string({ required_error: '--features FILE is required (build it with npm run features)' }),
-    out: z.string().optional(),
-    checkpoints: z.string().optional(),
-    resume: z.boolean(),
-  })
-  .parse({ ...values, valFraction: values['val-fraction'], imageMap: values['image-map'], valImageMap: values['val-image-map'] });
-
-const opts = vqaTrainOptionsSchema.parse({
-  arch: values.arch,
-  name: values.name,
-  embedDim: num.parse(values.embed),
-  hiddenDim: num.parse(values.hidden),
-  dropout: num.parse(values.dropout),
-  minWordCount: num.parse(values['min-count']),
-  topAnswers: num.parse(values['top-answers']),
-  batchSize: num.parse(values['batch-size']),
-  epochs: num.parse(values.epochs),
-  learningRate: num.parse(values.lr),
-  lrDecay: num.parse(values['lr-decay']),
-  patience: num.parse(values.patience),
-  maxMinutes: num.parse(values['max-minutes']),
-  seed: num.parse(values.seed),
-  normalizeFeatures: !values['raw-features'],
-});
+z.object({ valFraction: z.number().gt(0).lt(1) }).parse(args);
+const run = prepareTrainingRun(args);
+const opts = vqaTrainOptionsSchema.parse({ ...args, version: run.version, normalizeFeatures: !args.rawFeatures });
 
 const backend = await initBackend(parseBackendName(process.env.TF_BACKEND));
 const features = await readFeatureSet(args.features);
@@ -87,7 +65,11 @@ const all = await loadQaSource(args.train, await loadImageMap(args.imageMap));
 const { train, val } = args.val
   ? { train: all, val: await loadQaSource(args.val, await loadImageMap(args.valImageMap ?? args.imageMap)) }
   : splitByImage(all, args.valFraction, opts.seed);
-const outDir = args.out ?? `models/vqa/${opts.name}`;
 log.info({ backend, encoder: features.encoder, arch: opts.arch, train: countByType(train), val: countByType(val) }, 'training VQA model');
-const { state } = await trainVqaModel({ train, val, features }, opts, { outDir, checkpointDir: args.checkpoints ?? `runs/vqa/${opts.name}`, resume: args.resume });
-log.info({ bestEpoch: state.best?.epoch, bestValAccuracy: state.best?.score, seconds: Math.round(state.elapsedSeconds), out: outDir }, 'training finished');
+const { state } = await trainVqaModel({ train, val, features }, opts, {
+  outDir: run.outDir,
+  checkpointDir: run.checkpointDir,
+  resume: args.resume,
+});
+const seconds = Math.round(state.elapsedSeconds);
+log.info({ bestEpoch: state.best?.epoch, bestValAccuracy: state.best?.score, seconds, out: run.outDir }, 'training finished');
