@@ -67,7 +67,9 @@ async function run(threads: number): Promise<number> {
   return tps;
 }
 
-console.log(`backend=${backend} hidden=${config.hiddenDim} embed=${config.embedDim} vocab=${V} features=${config.featureDim} batch=${batchSize} steps=${steps}`);
+console.log(
+  `backend=${backend} hidden=${config.hiddenDim} embed=${config.embedDim} vocab=${V} features=${config.featureDim} batch=${batchSize} steps=${steps}`,
+);
 const one = await run(1);
 console.log(`1 thread:  ${one.toFixed(0)} tokens/s`);
 const many = await run(args.workers);

@@ -53,14 +53,21 @@ async function shippedConfig(): Promise<{ config: CharConfig; batch: number; seq
     return { config, batch: o.batchSize ?? 32, seq: o.seqLength ?? 64, source: file };
   }
   const vocab = [...new Set("\n !$&',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")];
-  return { config: { kind: 'char-rnn', name: 'bench', version: '0', cell: 'lstm', embedDim: 0, hiddenDim: 256, layers: 2, dropout: 0.1, vocab }, batch: 32, seq: 64, source: 'default (no model found)' };
+  return {
+    config: { kind: 'char-rnn', name: 'bench', version: '0', cell: 'lstm', embedDim: 0, hiddenDim: 256, layers: 2, dropout: 0.1, vocab },
+    batch: 32,
+    seq: 64,
+    source: 'default (no model found)',
+  };
 }
 
 const backend = await initBackend(parseBackendName(process.env.TF_BACKEND));
 const { config, batch, seq, source } = await shippedConfig();
 const V = config.vocab.length;
 const model = CharModel.init(config, 1); // weights do not change the speed
-console.log(`config: ${config.layers}x${config.hiddenDim} ${config.cell}, embed ${config.embedDim || 'one-hot'}, vocab ${V}, dropout ${config.dropout}, batch ${batch}, seq ${seq}  (${source})`);
+console.log(
+  `config: ${config.layers}x${config.hiddenDim} ${config.cell}, embed ${config.embedDim || 'one-hot'}, vocab ${V}, dropout ${config.dropout}, batch ${batch}, seq ${seq}  (${source})`,
+);
 console.log(`tfjs backend: ${backend}`);
 
 const clock = () => ({ wall: performance.now(), cpu: process.cpuUsage() });
@@ -104,14 +111,47 @@ model.dispose();
 
 if (!args.noPeer) {
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bench', 'char_lstm_torch.py');
-  const peerArgs = [script, '--hidden', String(config.hiddenDim), '--layers', String(config.layers), '--vocab', String(V), '--cell', config.cell, '--embed', String(config.embedDim), '--dropout', String(config.dropout), '--batch', String(batch), '--seq', String(seq), '--iters', String(iters), '--sample-chars', String(sampleChars)];
+  const peerArgs = [
+    script,
+    '--hidden',
+    String(config.hiddenDim),
+    '--layers',
+    String(config.layers),
+    '--vocab',
+    String(V),
+    '--cell',
+    config.cell,
+    '--embed',
+    String(config.embedDim),
+    '--dropout',
+    String(config.dropout),
+    '--batch',
+    String(batch),
+    '--seq',
+    String(seq),
+    '--iters',
+    String(iters),
+    '--sample-chars',
+    String(sampleChars),
+  ];
   const res = spawnSync(args.peer, peerArgs, { env: { ...process.env, OPENBLAS_NUM_THREADS: '2' }, encoding: 'utf8' });
   if (res.status !== 0) {
-    console.log(`peer (${args.peer} ${path.relative(process.cwd(), script)}) did not run: ${(res.stderr || String(res.error)).trim().split('\n').slice(-2).join(' ')}`);
+    console.log(
+      `peer (${args.peer} ${path.relative(process.cwd(), script)}) did not run: ${(res.stderr || String(res.error)).trim().split('\n').slice(-2).join(' ')}`,
+    );
   } else {
-    const peer = JSON.parse(res.stdout.trim().split('\n').pop()!) as { torch: string; train_chars_per_s: number; sample_chars_per_s: number; train_cpu_chars_per_s: number; sample_cpu_chars_per_s: number };
+    const peer = JSON.parse(res.stdout.trim().split('\n').pop()!) as {
+      torch: string;
+      train_chars_per_s: number;
+      sample_chars_per_s: number;
+      train_cpu_chars_per_s: number;
+      sample_cpu_chars_per_s: number;
+    };
     console.log(`torch ${peer.torch}: training ${fmt(peer.train_chars_per_s)} chars/s   sampling ${fmt(peer.sample_chars_per_s)} chars/s`);
-    if (args.cpuTime) console.log(`torch per CPU-second:  training ${fmt(peer.train_cpu_chars_per_s)}   sampling ${fmt(peer.sample_cpu_chars_per_s)}`);
-    console.log(`ratio tfjs/torch: training ${(ours.train / peer.train_chars_per_s).toFixed(2)}   sampling ${(ours.sample / peer.sample_chars_per_s).toFixed(2)}`);
+    if (args.cpuTime)
+      console.log(`torch per CPU-second:  training ${fmt(peer.train_cpu_chars_per_s)}   sampling ${fmt(peer.sample_cpu_chars_per_s)}`);
+    console.log(
+      `ratio tfjs/torch: training ${(ours.train / peer.train_chars_per_s).toFixed(2)}   sampling ${(ours.sample / peer.sample_chars_per_s).toFixed(2)}`,
+    );
   }
 }

@@ -48,7 +48,9 @@ for (const model of vqa.modelNames) {
     if (i >= 2) times.push(performance.now() - t0); // two warm-up requests
     answer = body.answers?.map((a) => `${a.answer} ${a.score}`).join(', ') ?? '';
   }
-  console.log(`${model.padEnd(14)} median ${quantile(times, 0.5).toFixed(1)} ms  p90 ${quantile(times, 0.9).toFixed(1)} ms  "${args.question}" → ${answer}`);
+  console.log(
+    `${model.padEnd(14)} median ${quantile(times, 0.5).toFixed(1)} ms  p90 ${quantile(times, 0.9).toFixed(1)} ms  "${args.question}" → ${answer}`,
+  );
 }
 await app.close();
 vqa.dispose();

@@ -8,8 +8,20 @@
 import { cli } from '../src/cli/main.js';
 import { readCaptionConfig } from '../src/caption/config.js';
 
-interface Scores { bleu1: number; bleu2: number; bleu3: number; bleu4: number; rougeL: number; ciderD: number }
-interface History { epoch: number; loss: number; tokensPerSecond: number; val: Scores }
+interface Scores {
+  bleu1: number;
+  bleu2: number;
+  bleu3: number;
+  bleu4: number;
+  rougeL: number;
+  ciderD: number;
+}
+interface History {
+  epoch: number;
+  loss: number;
+  tokensPerSecond: number;
+  val: Scores;
+}
 
 const args = cli({
   usage: 'npx tsx scripts/caption-report.ts',
@@ -25,7 +37,9 @@ const row = (s: Scores) => [s.bleu1, s.bleu2, s.bleu3, s.bleu4, s.rougeL, s.cide
 for (const dir of args.dirs) {
   const c = await readCaptionConfig(dir);
   const t = (c.training ?? {}) as { history?: History[]; trainingSeconds?: number; bestEpoch?: number; epochsRun?: number };
-  console.log(`\n### ${dir}: encoder ${c.encoder} (${c.featureDim}-d), hidden ${c.hiddenDim}, embed ${c.embedDim}, vocab ${c.vocab.length}`);
+  console.log(
+    `\n### ${dir}: encoder ${c.encoder} (${c.featureDim}-d), hidden ${c.hiddenDim}, embed ${c.embedDim}, vocab ${c.vocab.length}`,
+  );
   console.log(`best epoch ${t.bestEpoch} of ${t.epochsRun}, training ${((t.trainingSeconds ?? 0) / 60).toFixed(1)} min\n`);
   console.log('| epoch | train loss | tokens/s | BLEU-1 | BLEU-2 | BLEU-3 | BLEU-4 | ROUGE-L | CIDEr-D |');
   console.log('|---|---|---|---|---|---|---|---|---|');

@@ -56,14 +56,19 @@ if (args.features) {
 }
 const bar = progress('eval', images.length);
 const started = Date.now();
-const { scores, results, skipped } = await evaluateCaptions(
-  model,
-  images,
-  source,
-  search,
-  (done) => bar.update(done),
-);
+const { scores, results, skipped } = await evaluateCaptions(model, images, source, search, (done) => bar.update(done));
 bar.stop();
 if (args.results) await writeFile(args.results, JSON.stringify(results));
-log.info({ backend, model: model.config.name, images: results.length, skipped, mode: search.mode, beamSize: search.beamSize, seconds: (Date.now() - started) / 1000 }, 'evaluation done');
+log.info(
+  {
+    backend,
+    model: model.config.name,
+    images: results.length,
+    skipped,
+    mode: search.mode,
+    beamSize: search.beamSize,
+    seconds: (Date.now() - started) / 1000,
+  },
+  'evaluation done',
+);
 console.log(JSON.stringify(scores, null, 1));

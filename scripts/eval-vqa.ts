@@ -75,7 +75,10 @@ const backend = await initBackend(parseBackendName(process.env.TF_BACKEND));
 const features = await readFeatureSet(args.features);
 let test = await load(args.test, args.imageMap, args.testPart);
 if (args.shuffleImages) {
-  const keys = shuffle(test.map((e) => e.imageKey), rng(args.seed));
+  const keys = shuffle(
+    test.map((e) => e.imageKey),
+    rng(args.seed),
+  );
   test = test.map((e, i) => ({ ...e, imageKey: keys[i]! }));
 }
 const wups = args.wups ? await Wups.load() : undefined;
@@ -88,7 +91,8 @@ if (args.train) {
 }
 for (const dir of models) {
   const model = await VqaModel.load(dir);
-  if (model.config.encoder !== features.encoder) throw new Error(`${dir} was trained on ${model.config.encoder} features; ${args.features} holds ${features.encoder}`);
+  if (model.config.encoder !== features.encoder)
+    throw new Error(`${dir} was trained on ${model.config.encoder} features; ${args.features} holds ${features.encoder}`);
   const t0 = performance.now();
   // A question whose image has no features counts as unanswered (wrong).
   results[`${model.config.arch} (${path.basename(dir)})`] = scoreVqa(predictAnswers(model, test, features), test, { wups });
@@ -102,12 +106,22 @@ const names = Object.keys(results);
 const summary = [
   `| type | n | ${names.join(' | ')} |`,
   `| --- | ---: | ${names.map(() => '---:').join(' | ')} |`,
-  ...types.map((t) => `| ${t} | ${results[names[0]!]!.byType[t]!.count} | ${names.map((n) => (100 * results[n]!.byType[t]!.accuracy).toFixed(2)).join(' | ')} |`),
+  ...types.map(
+    (t) =>
+      `| ${t} | ${results[names[0]!]!.byType[t]!.count} | ${names.map((n) => (100 * results[n]!.byType[t]!.accuracy).toFixed(2)).join(' | ')} |`,
+  ),
   `| **overall** | ${test.length} | ${names.map((n) => (100 * results[n]!.accuracy).toFixed(2)).join(' | ')} |`,
 ].join('\n');
 const markdown = `## Accuracy (%) by question type\n\n${summary}\n\n${sections.join('\n')}`;
 process.stdout.write(`${markdown}\n`);
 if (args.markdown) await writeFile(args.markdown, markdown);
 if (args.out) {
-  await writeFile(args.out, JSON.stringify({ test: args.test, testPart: args.testPart, shuffleImages: args.shuffleImages, questions: test.length, results }, null, 1));
+  await writeFile(
+    args.out,
+    JSON.stringify(
+      { test: args.test, testPart: args.testPart, shuffleImages: args.shuffleImages, questions: test.length, results },
+      null,
+      1,
+    ),
+  );
 }

@@ -27,7 +27,9 @@ type Bundle = { default: Record<string, string> | string };
 const pkgDir = path.resolve(path.dirname(createRequire(import.meta.url).resolve('nsfwjs')), '../..');
 const root = pathToFileURL(path.join(pkgDir, 'dist/models/mobilenet_v2')).href;
 
-const modelModule = (await import(`${root}/model.min.js`)) as { default: { modelTopology: unknown; weightsManifest: { paths: string[]; weights: unknown[] }[] } };
+const modelModule = (await import(`${root}/model.min.js`)) as {
+  default: { modelTopology: unknown; weightsManifest: { paths: string[]; weights: unknown[] }[] };
+};
 const json = modelModule.default;
 const shards: Buffer[] = [];
 for (const group of json.weightsManifest) {

@@ -38,7 +38,9 @@ const model = await CharModel.load(args.model);
 if (args.eval) {
   const ids = model.vocab.encode(await readFile(args.eval, 'utf8'));
   const r = evaluate(model, ids);
-  process.stderr.write(`${args.eval}: ${r.nats.toFixed(4)} nats/char, ${r.bitsPerChar.toFixed(4)} bits/char, perplexity ${r.perplexity.toFixed(3)} over ${r.chars} chars\n`);
+  process.stderr.write(
+    `${args.eval}: ${r.nats.toFixed(4)} nats/char, ${r.bitsPerChar.toFixed(4)} bits/char, perplexity ${r.perplexity.toFixed(3)} over ${r.chars} chars\n`,
+  );
 }
 try {
   const t0 = performance.now();

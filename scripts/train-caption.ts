@@ -56,7 +56,10 @@ const pick = (file: string, splits: string) => loadCaptions(file, splits.split('
 const train = await pick(args.train, args.trainSplit);
 let val = await pick(args.val, args.valSplit);
 if (args.valImages) val = val.slice(0, args.valImages);
-log.info({ backend, encoder: features.encoder, trainImages: train.length, valImages: val.length, cpus: os.cpus().length }, 'training caption decoder');
+log.info(
+  { backend, encoder: features.encoder, trainImages: train.length, valImages: val.length, cpus: os.cpus().length },
+  'training caption decoder',
+);
 const { state } = await trainCaptionModel({ train, val, features }, opts, {
   outDir: run.outDir,
   checkpointDir: run.checkpointDir,

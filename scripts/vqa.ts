@@ -31,7 +31,8 @@ const opts = { question: asked.question, topK: asked.top_k, model: args.model };
 const backend = await initBackend(parseBackendName(process.env.TF_BACKEND));
 // Without --model: VQA_DEFAULT_MODEL, as the server does.
 const service = await VqaService.load(args.models, { preferred: opts.model ?? loadConfig(process.env).VQA_DEFAULT_MODEL });
-if (opts.model && !service.modelNames.includes(opts.model)) throw new Error(`no VQA model ${opts.model}; have ${service.modelNames.join(', ')}`);
+if (opts.model && !service.modelNames.includes(opts.model))
+  throw new Error(`no VQA model ${opts.model}; have ${service.modelNames.join(', ')}`);
 for (const file of args.images) {
   const result = await service.answer(await readFile(file), opts.question, { topK: opts.topK });
   console.log(JSON.stringify({ file, question: opts.question, backend, ...result }));

@@ -61,7 +61,10 @@ export function batchGradients(model: CaptionModel, batch: Batch, features: Feat
   const tokens = tf.tensor2d(batch.tokens, [batch.size, batch.steps + 1], 'int32');
   const mask = tf.tensor2d(batch.mask, [batch.size, batch.steps]);
   const names = Object.keys(model.params) as (keyof CaptionModel['params'])[];
-  const { value, grads } = tf.variableGrads(() => model.loss(feats, tokens, mask, seed), names.map((n) => model.params[n]));
+  const { value, grads } = tf.variableGrads(
+    () => model.loss(feats, tokens, mask, seed),
+    names.map((n) => model.params[n]),
+  );
   const loss = value.dataSync()[0]!;
   tf.dispose([feats, tokens, mask, value]);
   return { loss, grads: Object.fromEntries(names.map((n) => [n, grads[model.params[n].name]!])) };

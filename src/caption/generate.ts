@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { beamSearch, greedySearch, sampleSequences, type Hypothesis } from '../search/index.js';
 import { END_ID, START_ID } from '../text/vocab.js';
 import type { CaptionModel } from './model.js';

@@ -54,7 +54,12 @@ export function captionTokens(img: CaptionedImage): string[][] {
 }
 
 /** Examples for images whose features are cached; reports how many lacked features. */
-export function buildExamples(images: CaptionedImage[], vocab: Vocab, features: FeatureSet, maxWords: number): { examples: Example[]; missing: number } {
+export function buildExamples(
+  images: CaptionedImage[],
+  vocab: Vocab,
+  features: FeatureSet,
+  maxWords: number,
+): { examples: Example[]; missing: number } {
   const index = indexKeys(features);
   const examples: Example[] = [];
   let missing = 0;
@@ -69,16 +74,23 @@ export function buildExamples(images: CaptionedImage[], vocab: Vocab, features: 
   return { examples, missing };
 }
 
-
 /** Greedy captions for every image with features, scored against its references. */
-export function evaluateModel(model: CaptionModel, images: CaptionedImage[], features: FeatureSet, chunk = 500): { scores: CaptionScores; captions: Map<string | number, string> } {
+export function evaluateModel(
+  model: CaptionModel,
+  images: CaptionedImage[],
+  features: FeatureSet,
+  chunk = 500,
+): { scores: CaptionScores; captions: Map<string | number, string> } {
   const index = indexKeys(features);
   const usable = images.filter((img) => index.has(img.file));
   const hyps = new Map<string | number, string>();
   const refs = new Map<string | number, string[]>();
   for (let i = 0; i < usable.length; i += chunk) {
     const part = usable.slice(i, i + chunk);
-    const feats = featureTensor(features, part.map((img) => index.get(img.file)!));
+    const feats = featureTensor(
+      features,
+      part.map((img) => index.get(img.file)!),
+    );
     const texts = greedyCaptions(model, feats, model.config.maxWords + 1);
     feats.dispose();
     part.forEach((img, j) => {
@@ -94,7 +106,11 @@ export function evaluateModel(model: CaptionModel, images: CaptionedImage[], fea
  * clipping, learning rate × lrDecay each epoch, the best val CIDEr-D model kept in `outDir`,
  * early stopping on it, a resumable checkpoint each epoch. Batches are bucketed by length.
  */
-export async function trainCaptionModel(data: TrainData, opts: TrainOptions, dirs: TrainDirs): Promise<{ model: CaptionModel; state: LoopState<CaptionScores> }> {
+export async function trainCaptionModel(
+  data: TrainData,
+  opts: TrainOptions,
+  dirs: TrainDirs,
+): Promise<{ model: CaptionModel; state: LoopState<CaptionScores> }> {
   const vocab = Vocab.build(data.train.flatMap(captionTokens), opts.minWordCount);
   const config: CaptionConfig = {
     kind: 'caption-lstm',

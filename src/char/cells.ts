@@ -144,7 +144,7 @@ const lstmLayerOp = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) =>
     return [dZt, tf.tensor1d(db), tf.tensor2d(dhNext, [N, H]), tf.tensor2d(dcNext, [N, H]), du];
   };
   return { value: tf.tensor2d(out, [T * N, H]), gradFunc };
-}) as Parameters<typeof tf.customGrad>[0]);
+}));
 
 /**
  * LSTM over a chunk from state (h0, c0) given the input projection xw = x·W
@@ -154,7 +154,13 @@ const lstmLayerOp = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) =>
  * constants, meant to start the next chunk (where truncated BPTT cuts the
  * gradient anyway).
  */
-export function lstmLayer(xw: tf.Tensor2D, b: tf.Tensor1D, h0: tf.Tensor2D, c0: tf.Tensor2D, u: tf.Tensor2D): { hs: tf.Tensor2D; h: tf.Tensor2D; c: tf.Tensor2D } {
+export function lstmLayer(
+  xw: tf.Tensor2D,
+  b: tf.Tensor1D,
+  h0: tf.Tensor2D,
+  c0: tf.Tensor2D,
+  u: tf.Tensor2D,
+): { hs: tf.Tensor2D; h: tf.Tensor2D; c: tf.Tensor2D } {
   const [N, H] = h0.shape;
   finalState = undefined;
   const hs = lstmLayerOp(xw, b, h0, c0, u) as tf.Tensor2D;
@@ -191,7 +197,7 @@ const gatherRowsOp = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) =
     return [tf.tensor2d(dt, [V, D]), tf.zerosLike(ids)];
   };
   return { value: tf.tensor2d(out, [idx.length, D]), gradFunc };
-}) as Parameters<typeof tf.customGrad>[0]);
+}));
 
 export function gatherRows(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
   return gatherRowsOp(table, ids) as tf.Tensor2D;
@@ -231,7 +237,7 @@ const softmaxCrossEntropyOp = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveF
     return [tf.tensor2d(g, [R, V]), tf.zerosLike(targets)];
   };
   return { value: tf.scalar(total / R), gradFunc };
-}) as Parameters<typeof tf.customGrad>[0]);
+}));
 
 export function softmaxCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
   return softmaxCrossEntropyOp(logits, targets) as tf.Scalar;

@@ -15,7 +15,8 @@ export interface TextSplits {
  */
 export function splitText(text: string, fractions: [number, number, number] = [0.9, 0.05, 0.05]): TextSplits {
   const total = fractions.reduce((a, b) => a + b, 0);
-  if (fractions.some((f) => f < 0) || Math.abs(total - 1) > 1e-9) throw new Error(`split fractions must be ≥ 0 and sum to 1; got ${fractions.join('/')}`);
+  if (fractions.some((f) => f < 0) || Math.abs(total - 1) > 1e-9)
+    throw new Error(`split fractions must be ≥ 0 and sum to 1; got ${fractions.join('/')}`);
   const chars = [...text];
   const n = chars.length;
   const a = Math.round(n * fractions[0]);

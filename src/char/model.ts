@@ -135,7 +135,13 @@ export class CharModel extends WeightsModel<CharConfig> {
    * Mean cross-entropy (nats per character) of `targets` given `inputs`, both [steps·N]
    * int32 time-major, and the final state (for truncated BPTT, the caller keeps it).
    */
-  loss(inputs: tf.Tensor1D, targets: tf.Tensor1D, steps: number, state: CharState, dropoutSeed?: number): { loss: tf.Scalar; state: CharState } {
+  loss(
+    inputs: tf.Tensor1D,
+    targets: tf.Tensor1D,
+    steps: number,
+    state: CharState,
+    dropoutSeed?: number,
+  ): { loss: tf.Scalar; state: CharState } {
     const out = this.forward(inputs, steps, state, dropoutSeed);
     return { loss: softmaxCrossEntropy(out.logits, targets), state: out.state };
   }
@@ -152,4 +158,3 @@ export class CharModel extends WeightsModel<CharConfig> {
     return loadWeightsModel(dir, readCharConfig, (config) => CharModel.init(config, 0));
   }
 }
-

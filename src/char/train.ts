@@ -67,7 +67,7 @@ export function trainChunk(
     return out.loss;
   }, Object.values(model.params));
   const clipped = clipByGlobalNorm(grads, clip);
-  optimizer.applyGradients(clipped.grads as tf.NamedTensorMap);
+  optimizer.applyGradients(clipped.grads);
   const loss = value.dataSync()[0]!;
   tf.dispose([inputs, targets, value, ...Object.values(grads), ...Object.values(clipped.grads)]);
   return { loss, norm: clipped.norm, state: next! };
@@ -174,11 +174,20 @@ export async function trainCharModel(splits: TextSplits, opts: CharTrainOptions,
   const testIds = vocab.encode(splits.test);
   const batcher = new StreamBatcher(trainIds, opts.batchSize, opts.seqLength);
   if (batcher.chunks < 1) {
-    throw new Error(`the training text (${trainIds.length} characters) is too short for ${opts.batchSize} streams × ${opts.seqLength} steps`);
+    throw new Error(
+      `the training text (${trainIds.length} characters) is too short for ${opts.batchSize} streams × ${opts.seqLength} steps`,
+    );
   }
   const model = CharModel.init(config, opts.seed);
   log.info(
-    { vocab: vocab.size, trainChars: trainIds.length, valChars: valIds.length, testChars: testIds.length, chunksPerEpoch: batcher.chunks, parameters: model.parameterCount() },
+    {
+      vocab: vocab.size,
+      trainChars: trainIds.length,
+      valChars: valIds.length,
+      testChars: testIds.length,
+      chunksPerEpoch: batcher.chunks,
+      parameters: model.parameterCount(),
+    },
     'char training data',
   );
   const optimizer = createOptimizer(opts.optimizer, opts.learningRate);

@@ -75,8 +75,7 @@ export interface CommandDef<S extends OptionSpecs, N extends string> {
 
 export type Parsed<S extends OptionSpecs, N extends string> = Values<S> & { [K in N]: string[] };
 export type ParseResult<S extends OptionSpecs, N extends string> =
-  | { kind: 'help'; text: string }
-  | { kind: 'values'; values: Parsed<S, N> };
+  { kind: 'help'; text: string } | { kind: 'values'; values: Parsed<S, N> };
 
 export interface CliCommand<S extends OptionSpecs, N extends string> {
   readonly def: CommandDef<S, N>;
@@ -181,8 +180,15 @@ export function defineCommand<const S extends OptionSpecs, const N extends strin
     }
     const p = def.positionals;
     // The usage text ("A.feat B.feat OUT.feat") names the operands better than the key does.
-    if (p) cmd.argument(`[${p.name}...]`, p.description).usage(`[options] ${p.usage}`).configureHelp({ argumentTerm: () => p.usage });
-    const example = `Example:\n${[def.example].flat().map((e) => `  ${e}`).join('\n')}`;
+    if (p)
+      cmd
+        .argument(`[${p.name}...]`, p.description)
+        .usage(`[options] ${p.usage}`)
+        .configureHelp({ argumentTerm: () => p.usage });
+    const example = `Example:\n${[def.example]
+      .flat()
+      .map((e) => `  ${e}`)
+      .join('\n')}`;
     const after = [def.notes, example, 'DEBUG=1 or --verbose prints the stack trace of an error.'];
     cmd.addHelpText('after', `\n${after.filter(Boolean).join('\n\n')}\n`);
     return { cmd, attribute };

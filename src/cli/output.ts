@@ -69,10 +69,7 @@ export interface TrainingRun {
  * checkpoints inside it, never inside models/ without --force. Creates both
  * folders up front.
  */
-export function prepareTrainingRun(
-  args: TrainingArgs,
-  env: { now?: Date; runsDir?: string; shippedDir?: string } = {},
-): TrainingRun {
+export function prepareTrainingRun(args: TrainingArgs, env: { now?: Date; runsDir?: string; shippedDir?: string } = {}): TrainingRun {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(args.name)) {
     throw new UsageError(`--name: use letters, digits, '.', '_' and '-' (it names a folder), got '${args.name}'`);
   }
@@ -83,7 +80,10 @@ export function prepareTrainingRun(
   const outDir = args.out ?? path.join(env.runsDir ?? 'runs', `${args.name}-${stamp}`);
   const checkpointDir = args.checkpoints ?? path.join(outDir, 'checkpoints');
   const shipped = env.shippedDir ?? SHIPPED_MODELS_DIR;
-  for (const [flag, dir] of [['--out', outDir], ['--checkpoints', checkpointDir]] as const) {
+  for (const [flag, dir] of [
+    ['--out', outDir],
+    ['--checkpoints', checkpointDir],
+  ] as const) {
     if (!args.force && isInside(dir, shipped)) {
       const where = path.relative(process.cwd(), shipped) || shipped;
       throw new UsageError(`${flag} ${dir} is inside ${where}/ (the shipped models); add --force to replace them`);

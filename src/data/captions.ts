@@ -17,9 +17,7 @@ export interface CaptionedImage {
 
 const cocoSchema = z.object({
   images: z.array(z.object({ id: z.union([z.number(), z.string()]), file_name: z.string() }).passthrough()),
-  annotations: z.array(
-    z.object({ image_id: z.union([z.number(), z.string()]), caption: z.string() }).passthrough(),
-  ),
+  annotations: z.array(z.object({ image_id: z.union([z.number(), z.string()]), caption: z.string() }).passthrough()),
 });
 
 const karpathySchema = z.object({

@@ -53,9 +53,7 @@ async function readSplitFile(dir: string, name: string): Promise<string[]> {
     return lines(await readFile(file, 'utf8'));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error(
-        `${file} is missing: a COCO-QA split folder needs ${Object.values(COCOQA_FILES).join(', ')}, one line per question`,
-      );
+      throw new Error(`${file} is missing: a COCO-QA split folder needs ${Object.values(COCOQA_FILES).join(', ')}, one line per question`);
     }
     throw new Error(`cannot read ${file}: ${(err as Error).message}`);
   }
@@ -76,9 +74,7 @@ export async function readCocoQa(dir: string, imageKey: ImageKeyFn): Promise<QaE
   const counts = { questions, answers, imgIds, types };
   const sizes = new Set(Object.values(counts).map((l) => l.length));
   if (sizes.size > 1) {
-    const detail = (Object.keys(counts) as (keyof typeof counts)[])
-      .map((k) => `${COCOQA_FILES[k]} ${counts[k].length}`)
-      .join(', ');
+    const detail = (Object.keys(counts) as (keyof typeof counts)[]).map((k) => `${COCOQA_FILES[k]} ${counts[k].length}`).join(', ');
     throw new Error(`${dir}: line counts differ (${detail}); each file needs exactly one line per question`);
   }
   const errors: string[] = [];
@@ -120,11 +116,9 @@ const writeSchema = z.object({
     .trim()
     .min(1, { message: 'answer is empty' })
     .refine((s) => !/[\r\n]/.test(s), { message: 'answer has a line break' }),
-  imageId: z
-    .union([z.number(), z.string()])
-    .refine((id) => String(id).trim().length > 0 && !/[\r\n]/.test(String(id)), {
-      message: 'image id is empty or has a line break',
-    }),
+  imageId: z.union([z.number(), z.string()]).refine((id) => String(id).trim().length > 0 && !/[\r\n]/.test(String(id)), {
+    message: 'image id is empty or has a line break',
+  }),
   type: z.enum(COCOQA_TYPES, {
     errorMap: () => ({ message: `type must be one of ${COCOQA_TYPES.join(', ')}` }),
   }),
@@ -146,8 +140,6 @@ export async function writeCocoQa(dir: string, examples: readonly QaExample[]): 
   });
   await mkdir(dir, { recursive: true });
   await Promise.all(
-    (Object.keys(out) as (keyof typeof out)[]).map((k) =>
-      writeFile(path.join(dir, COCOQA_FILES[k]), out[k].map((l) => `${l}\n`).join('')),
-    ),
+    (Object.keys(out) as (keyof typeof out)[]).map((k) => writeFile(path.join(dir, COCOQA_FILES[k]), out[k].map((l) => `${l}\n`).join(''))),
   );
 }

@@ -17,9 +17,7 @@ export function patternImageMap(pattern: string): ImageKeyFn {
     throw new Error(`image pattern "${pattern}" has no {id} placeholder (e.g. "{id}.png" or "COCO_train2014_{id:12}.jpg")`);
   }
   return (id) =>
-    pattern.replace(/\{id(?::(\d+))?\}/g, (_, width: string | undefined) =>
-      width ? String(id).padStart(Number(width), '0') : String(id),
-    );
+    pattern.replace(/\{id(?::(\d+))?\}/g, (_, width: string | undefined) => (width ? String(id).padStart(Number(width), '0') : String(id)));
 }
 
 const cocoImagesSchema = z.object({

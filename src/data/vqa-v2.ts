@@ -29,7 +29,12 @@ const annotationsSchema = z.object({
  * `{annotations: [{question_id, multiple_choice_answer, answers: [{answer}], answer_type}]}`.
  * Joined on question_id; `type` is the answer_type ("yes/no", "number", "other").
  */
-export function parseVqaV2(questionsRaw: unknown, annotationsRaw: unknown, imageKey: ImageKeyFn, files = { questions: 'questions', annotations: 'annotations' }): QaExample[] {
+export function parseVqaV2(
+  questionsRaw: unknown,
+  annotationsRaw: unknown,
+  imageKey: ImageKeyFn,
+  files = { questions: 'questions', annotations: 'annotations' },
+): QaExample[] {
   const qs = questionsSchema.safeParse(questionsRaw);
   if (!qs.success) throw invalidFile(qs.error, files.questions, 'a VQA v2 questions file');
   const as = annotationsSchema.safeParse(annotationsRaw);

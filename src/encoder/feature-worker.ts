@@ -14,7 +14,12 @@ export interface FeatureMessage {
   labels?: ObjectLabel[];
 }
 
-const { files, encoder: name, models, labels } = workerData as {
+const {
+  files,
+  encoder: name,
+  models,
+  labels,
+} = workerData as {
   files: string[];
   encoder: string;
   models: string;

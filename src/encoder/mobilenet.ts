@@ -12,7 +12,7 @@ const FEATURE_LAYER = 'flatten_1'; // 7×7 average pool of out_relu, flattened: 
  */
 export async function loadMobileNet(modelsDir: string): Promise<Encoder> {
   const full = await tf.loadLayersModel(fileLoader(path.join(modelsDir, 'encoder', MOBILENET_NAME, 'model.json')));
-  const model = tf.model({ inputs: full.inputs, outputs: full.getLayer(FEATURE_LAYER).output as tf.SymbolicTensor });
+  const model = tf.model({ inputs: full.inputs, outputs: full.getLayer(FEATURE_LAYER).output });
   const dim = model.outputs[0]!.shape[1] as number;
   const inputSize = full.inputs[0]!.shape[1] as number;
   return {

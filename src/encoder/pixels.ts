@@ -16,7 +16,11 @@ export function encodeRgb(encoder: Encoder, rgb: RgbImage): tf.Tensor2D {
  * Image bytes → encoder features [1, dim], with the time spent decoding
  * (sharp) and encoding (the CNN). Caller disposes the features.
  */
-export async function encodeImage(encoder: Encoder, image: Buffer, limits?: ImageLimits): Promise<{ features: tf.Tensor2D; decodeMs: number; encodeMs: number }> {
+export async function encodeImage(
+  encoder: Encoder,
+  image: Buffer,
+  limits?: ImageLimits,
+): Promise<{ features: tf.Tensor2D; decodeMs: number; encodeMs: number }> {
   const t0 = performance.now();
   const rgb = await decodeToRgb(image, encoder.inputSize, limits);
   const t1 = performance.now();

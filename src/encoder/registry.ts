@@ -30,7 +30,14 @@ export function combineEncoders(parts: Encoder[]): Encoder {
     name: parts.map((p) => p.name).join(COMBINE),
     dim: parts.reduce((n, p) => n + p.dim, 0),
     inputSize: size,
-    encode: (pixels) => tf.tidy(() => tf.concat(parts.map((p) => p.encode(pixels)), 1) as tf.Tensor2D),
+    encode: (pixels) =>
+      tf.tidy(
+        () =>
+          tf.concat(
+            parts.map((p) => p.encode(pixels)),
+            1,
+          ) as tf.Tensor2D,
+      ),
     dispose: () => parts.forEach((p) => p.dispose()),
   };
 }

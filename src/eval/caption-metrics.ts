@@ -32,10 +32,7 @@ function describeId(id: CaptionId): string {
  * normalizeCaption. Throws if there are no hypotheses, or if a hypothesis id has
  * no (or an empty list of) references.
  */
-export function scoreCaptions(
-  refs: ReadonlyMap<CaptionId, readonly string[]>,
-  hyps: ReadonlyMap<CaptionId, string>,
-): CaptionScores {
+export function scoreCaptions(refs: ReadonlyMap<CaptionId, readonly string[]>, hyps: ReadonlyMap<CaptionId, string>): CaptionScores {
   if (hyps.size === 0) throw new Error('scoreCaptions: no hypotheses to score');
 
   const hypTokens: Tokens[] = [];

@@ -103,11 +103,7 @@ function similarity(hyp: TfIdfVector, ref: TfIdfVector, sigma: number): number[]
  * CIDEr-D of `hyps[i]` against `refs[i]`, with idf taken from the references of
  * exactly this corpus.
  */
-export function ciderD(
-  hyps: readonly Tokens[],
-  refs: readonly (readonly Tokens[])[],
-  options: CiderDOptions = {},
-): CiderDResult {
+export function ciderD(hyps: readonly Tokens[], refs: readonly (readonly Tokens[])[], options: CiderDOptions = {}): CiderDResult {
   const n = options.n ?? CIDER_MAX_N;
   const sigma = options.sigma ?? CIDER_SIGMA;
   if (hyps.length !== refs.length) {

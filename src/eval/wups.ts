@@ -322,9 +322,7 @@ class NounDb {
     if (exc) return this.known([form, ...exc]);
     const applyRules = (forms: string[]): string[] =>
       forms.flatMap((f) =>
-        NOUN_SUFFIX_RULES.filter(([old]) => f.endsWith(old)).map(
-          ([old, rep]) => f.slice(0, f.length - old.length) + rep,
-        ),
+        NOUN_SUFFIX_RULES.filter(([old]) => f.endsWith(old)).map(([old, rep]) => f.slice(0, f.length - old.length) + rep),
       );
     let forms = applyRules([form]);
     const first = this.known([form, ...forms]);

@@ -12,12 +12,7 @@ export const DEFAULT_LIMITS: ImageLimits = { maxBytes: 10 * 1024 * 1024, maxPixe
 
 export const SUPPORTED_FORMATS = ['jpeg', 'png', 'webp', 'gif', 'tiff', 'heif'] as const;
 
-export type ImageErrorCode =
-  | 'empty_image'
-  | 'image_too_large'
-  | 'too_many_pixels'
-  | 'unsupported_image'
-  | 'corrupt_image';
+export type ImageErrorCode = 'empty_image' | 'image_too_large' | 'too_many_pixels' | 'unsupported_image' | 'corrupt_image';
 
 /** An input problem the caller can fix; the HTTP layer maps it to a 4xx. */
 export class ImageError extends Error {
@@ -109,11 +104,7 @@ export async function inspectImage(buf: Buffer, limits: ImageLimits = DEFAULT_LI
  * alpha flattened onto white, first frame of animations, stretched to the
  * square (the encoders were trained on stretched 224×224 Flickr8k images).
  */
-export async function decodeToRgb(
-  buf: Buffer,
-  size: number,
-  limits: ImageLimits = DEFAULT_LIMITS,
-): Promise<RgbImage> {
+export async function decodeToRgb(buf: Buffer, size: number, limits: ImageLimits = DEFAULT_LIMITS): Promise<RgbImage> {
   await inspectImage(buf, limits);
   try {
     const { data, info } = await open(buf, limits)

@@ -6,12 +6,8 @@ import { CONFIG_FILE } from './model-config.js';
 
 const WEIGHTS_FILE = 'weights.bin';
 
-const weightsManifestSchema = z.array(
-  z.object({ paths: z.array(z.string()), weights: z.array(z.unknown()) }),
-);
-const modelJsonSchema = z
-  .object({ modelTopology: z.unknown().optional(), weightsManifest: weightsManifestSchema })
-  .passthrough();
+const weightsManifestSchema = z.array(z.object({ paths: z.array(z.string()), weights: z.array(z.unknown()) }));
+const modelJsonSchema = z.object({ modelTopology: z.unknown().optional(), weightsManifest: weightsManifestSchema }).passthrough();
 
 /** Concatenate ArrayBuffers into one. */
 export function concatBuffers(parts: ArrayBuffer[]): ArrayBuffer {
@@ -109,7 +105,8 @@ export async function restoreVariables(dir: string, variables: Record<string, tf
     for (const [name, v] of Object.entries(variables)) {
       const t = tensors[name];
       if (!t) throw new Error(`${dir} lacks weight "${name}"`);
-      if (!tf.util.arraysEqual(t.shape, v.shape)) throw new Error(`${dir}: weight "${name}" has shape [${t.shape}], config says [${v.shape}]`);
+      if (!tf.util.arraysEqual(t.shape, v.shape))
+        throw new Error(`${dir}: weight "${name}" has shape [${t.shape}], config says [${v.shape}]`);
       v.assign(t);
     }
   } finally {

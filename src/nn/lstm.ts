@@ -16,12 +16,7 @@ export type LstmState = {
 export function lstmStep(xw: tf.Tensor2D, state: LstmState, u: tf.Tensor2D, b: tf.Tensor1D): LstmState {
   const hidden = state.h.shape[1];
   const z = tf.add(tf.add(xw, matMul(state.h, u)), b) as tf.Tensor2D;
-  const [zi, zf, zo, zg] = tf.split(z, [hidden, hidden, hidden, hidden], 1) as [
-    tf.Tensor2D,
-    tf.Tensor2D,
-    tf.Tensor2D,
-    tf.Tensor2D,
-  ];
+  const [zi, zf, zo, zg] = tf.split(z, [hidden, hidden, hidden, hidden], 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
   const c = tf.add(tf.mul(tf.sigmoid(zf), state.c), tf.mul(tf.sigmoid(zi), tf.tanh(zg))) as tf.Tensor2D;
   const h = tf.mul(tf.sigmoid(zo), tf.tanh(c)) as tf.Tensor2D;
   return { h, c };

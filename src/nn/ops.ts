@@ -15,7 +15,7 @@ const matMulExplicit = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[])
       return [tf.matMul(dy as tf.Tensor2D, tf.transpose(sb)), tf.matMul(tf.transpose(sa), dy as tf.Tensor2D)];
     },
   };
-}) as Parameters<typeof tf.customGrad>[0]);
+}));
 
 export function matMul(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   return matMulExplicit(a, b) as tf.Tensor2D;
@@ -36,10 +36,7 @@ export function globalNorm(grads: tf.Tensor[]): tf.Scalar {
  * Scale gradients so their global norm is at most `maxNorm` (Pascanu et al.).
  * Returns new tensors and the norm before clipping.
  */
-export function clipByGlobalNorm(
-  grads: Record<string, tf.Tensor>,
-  maxNorm: number,
-): { grads: Record<string, tf.Tensor>; norm: number } {
+export function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number): { grads: Record<string, tf.Tensor>; norm: number } {
   const names = Object.keys(grads);
   const normT = globalNorm(names.map((n) => grads[n]!));
   const norm = normT.dataSync()[0]!;

@@ -135,16 +135,13 @@ export function capAnswerShare(
   share: AnswerShare,
   seed: number,
 ): { examples: QaExample[]; uncappable: string[] } {
-  const shareOf = (type: string): number | undefined =>
-    typeof share === 'number' ? share : (share[type] ?? share['*']);
+  const shareOf = (type: string): number | undefined => (typeof share === 'number' ? share : (share[type] ?? share['*']));
   for (const s of typeof share === 'number' ? [share] : Object.values(share)) {
     if (!(s > 0 && s <= 1)) throw new Error(`maxAnswerShare must be in (0, 1], got ${s}`);
   }
   const drop = new Set<number>();
   const uncappable: string[] = [];
-  const types = [...new Set(examples.map((e) => e.type))].sort(
-    (a, b) => typeOrder(a) - typeOrder(b) || a.localeCompare(b),
-  );
+  const types = [...new Set(examples.map((e) => e.type))].sort((a, b) => typeOrder(a) - typeOrder(b) || a.localeCompare(b));
   for (const type of types) {
     const typeShare = shareOf(type);
     if (typeShare === undefined) continue;
@@ -155,7 +152,10 @@ export function capAnswerShare(
       list.push(i);
       byAnswer.set(e.answer, list);
     });
-    const k = answerCap([...byAnswer.values()].map((l) => l.length), typeShare);
+    const k = answerCap(
+      [...byAnswer.values()].map((l) => l.length),
+      typeShare,
+    );
     if (k === 0) {
       uncappable.push(type);
       continue;
@@ -188,7 +188,10 @@ export interface TypeStats {
  * (a default and per-type shares; without a default, only the named types).
  */
 export function parseAnswerShare(text: string): AnswerShare {
-  const parts = text.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
+  const parts = text
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0);
   const out: Record<string, number> = {};
   for (const part of parts) {
     const m = /^(?:([a-z]+)=)?([0-9.]+)$/.exec(part);
@@ -207,7 +210,10 @@ export function parseAnswerShare(text: string): AnswerShare {
 }
 
 /** Questions, distinct answers and top answers per type (COCO-QA types first). */
-export function qaStats(examples: readonly QaExample[], top = 10): {
+export function qaStats(
+  examples: readonly QaExample[],
+  top = 10,
+): {
   questions: number;
   images: number;
   perType: Record<string, TypeStats>;

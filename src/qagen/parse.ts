@@ -61,13 +61,19 @@ export function parseNounPhrase(tokens: readonly Token[], start: number): NounPh
   for (;;) {
     const t = at(i);
     if (!t) break;
-    if (t.pos === 'ADJ' || t.pos === 'ADV' && at(i + 1)?.pos === 'ADJ') {
+    if (t.pos === 'ADJ' || (t.pos === 'ADV' && at(i + 1)?.pos === 'ADJ')) {
       mods.push(t);
       i++;
     } else if ((t.word === 'and' || t.word === ',') && mods.length > 0 && at(i + 1)?.pos === 'ADJ') {
       mods.push(t);
       i++;
-    } else if ((t.pos === 'VBD' || t.pos === 'VBG') && i > start && at(i + 1) && ['ADJ', 'NOUN'].includes(at(i + 1)!.pos) && at(i - 1)!.pos !== 'NOUN') {
+    } else if (
+      (t.pos === 'VBD' || t.pos === 'VBG') &&
+      i > start &&
+      at(i + 1) &&
+      ['ADJ', 'NOUN'].includes(at(i + 1)!.pos) &&
+      at(i - 1)!.pos !== 'NOUN'
+    ) {
       // "a muzzled dog", "a running dog": a participle between determiner/adjective and noun.
       mods.push(t);
       i++;
@@ -219,7 +225,7 @@ export function parseClause(tokens: readonly Token[]): Clause | null {
 /** All noun phrases of a caption, left to right, not overlapping. */
 export function nounPhrases(tokens: readonly Token[]): NounPhrase[] {
   const out: NounPhrase[] = [];
-  for (let i = 0; i < tokens.length; ) {
+  for (let i = 0; i < tokens.length;) {
     const np = NP_START.has(tokens[i]!.pos) ? parseNounPhrase(tokens, i) : null;
     if (np) {
       out.push(np);

@@ -56,10 +56,7 @@ function describeSubject(tokens: readonly Token[], clause: Clause): string {
 /** The phrase ends at `i` (not "a snow covered trail", not "a dirt and grass hill"). */
 function endsCleanly(tokens: readonly Token[], i: number): boolean {
   const next = tokens[i];
-  return (
-    next === undefined || ['PUNCT', 'PREP', 'VBG', 'ADV', 'TO'].includes(next.pos) ||
-    (next.pos === 'CONJ' && !joinsNouns(tokens, i))
-  );
+  return next === undefined || ['PUNCT', 'PREP', 'VBG', 'ADV', 'TO'].includes(next.pos) || (next.pos === 'CONJ' && !joinsNouns(tokens, i));
 }
 
 /** "a green jersey playing soccer" read as one compound: an -ing word inside it is a verb. */
@@ -88,12 +85,7 @@ function answerable(tokens: readonly Token[], np: NounPhrase, isSubject = false)
  * not "through snow covered mountains" nor "down a dirt and grass hill".
  */
 function isPlace(tokens: readonly Token[], pp: PrepPhrase): boolean {
-  return (
-    LOCATION_PREPOSITIONS.has(pp.prep) &&
-    pp.np.nouns.length === 1 &&
-    PLACES.has(pp.np.head.word) &&
-    answerable(tokens, pp.np)
-  );
+  return LOCATION_PREPOSITIONS.has(pp.prep) && pp.np.nouns.length === 1 && PLACES.has(pp.np.head.word) && answerable(tokens, pp.np);
 }
 
 /**
@@ -127,8 +119,13 @@ function objectQuestions(tokens: readonly Token[], c: Clause): GeneratedQa[] {
   // "a dog plays with a ball" → what is the dog playing with ? ball (places are left to "where")
   const first = c.pps[0];
   if (
-    !c.object && first && !light && tokens[c.rest[0]]?.pos === 'PREP' &&
-    STRANDED_PREPOSITIONS.has(first.prep) && answerable(tokens, first.np) && !PLACES.has(first.np.head.word) &&
+    !c.object &&
+    first &&
+    !light &&
+    tokens[c.rest[0]]?.pos === 'PREP' &&
+    STRANDED_PREPOSITIONS.has(first.prep) &&
+    answerable(tokens, first.np) &&
+    !PLACES.has(first.np.head.word) &&
     !COLLECTIVES.has(first.np.head.word)
   ) {
     const verb = c.verb.kind === 'copula' ? '' : c.verb.gerund;
@@ -137,8 +134,12 @@ function objectQuestions(tokens: readonly Token[], c: Clause): GeneratedQa[] {
   // "a dog runs through the grass" → what is running through the grass ? dog
   const s = c.subject;
   if (
-    !c.subjectOf && !isPlural(s) && answerable(tokens, s, true) && !COLLECTIVES.has(s.head.word) &&
-    (c.object !== undefined || c.pps.length > 0) && restEndsClause(tokens, c)
+    !c.subjectOf &&
+    !isPlural(s) &&
+    answerable(tokens, s, true) &&
+    !COLLECTIVES.has(s.head.word) &&
+    (c.object !== undefined || c.pps.length > 0) &&
+    restEndsClause(tokens, c)
   ) {
     const wh = s.head.person ? 'who' : 'what';
     const verb = c.verb.kind === 'copula' ? '' : c.verb.gerund;
@@ -154,8 +155,7 @@ function numberQuestions(tokens: readonly Token[], c: Clause): GeneratedQa[] {
   const count = s.num && NUMBER_WORDS.get(s.num.word);
   // "two dogs play in the snow" → how many dogs play in the snow ? two
   if (count && s.head.plural && !c.subjectOf && restEndsClause(tokens, c)) {
-    const verb =
-      c.verb.kind === 'present' ? c.verb.word : c.verb.kind === 'copula' ? 'are' : `are ${c.verb.gerund}`;
+    const verb = c.verb.kind === 'present' ? c.verb.word : c.verb.kind === 'copula' ? 'are' : `are ${c.verb.gerund}`;
     out.push({ question: question('how many', nominal(s), verb, rest), answer: count, type: 'number' });
   }
   // "a man walks two dogs" → how many dogs is the man walking ? two
@@ -258,7 +258,5 @@ export function questionsFromCaption(caption: string): GeneratedQa[] {
     out.push(...objectQuestions(tokens, clause), ...numberQuestions(tokens, clause), ...locationQuestions(tokens, clause));
   }
   const seen = new Set<string>();
-  return out.filter(
-    (qa) => qa.question.split(' ').length <= MAX_QUESTION_WORDS && !seen.has(qa.question) && seen.add(qa.question),
-  );
+  return out.filter((qa) => qa.question.split(' ').length <= MAX_QUESTION_WORDS && !seen.has(qa.question) && seen.add(qa.question));
 }

@@ -1,14 +1,5 @@
 import nlp from 'compromise';
-import {
-  AUXILIARIES,
-  COLORS,
-  CONJUNCTIONS,
-  DETERMINERS,
-  ING_NOUNS,
-  MULTIWORD_PREPOSITIONS,
-  PEOPLE,
-  PREPOSITIONS,
-} from './words.js';
+import { AUXILIARIES, COLORS, CONJUNCTIONS, DETERMINERS, ING_NOUNS, MULTIWORD_PREPOSITIONS, PEOPLE, PREPOSITIONS } from './words.js';
 
 /**
  * Coarse parts of speech. VBP is a finite present verb ("runs", "play"), VBG a
@@ -16,8 +7,7 @@ import {
  * a comma or sentence end.
  */
 export type Pos =
-  | 'DET' | 'NUM' | 'ADJ' | 'NOUN' | 'PRON' | 'PREP' | 'CONJ' | 'ADV'
-  | 'AUX' | 'VBG' | 'VBP' | 'VBD' | 'TO' | 'PUNCT' | 'OTHER';
+  'DET' | 'NUM' | 'ADJ' | 'NOUN' | 'PRON' | 'PREP' | 'CONJ' | 'ADV' | 'AUX' | 'VBG' | 'VBP' | 'VBD' | 'TO' | 'PUNCT' | 'OTHER';
 
 export interface Token {
   /** Lower-case word; a possessive noun without its "'s". */
@@ -79,9 +69,7 @@ export function tagCaption(caption: string): Token[] {
   if (!text) return [];
   const sentences = nlp(text).json({ offset: false }) as { terms: Term[] }[];
   const terms = sentences.flatMap((s, i) =>
-    i < sentences.length - 1 && s.terms.length > 0
-      ? [...s.terms.slice(0, -1), { ...s.terms[s.terms.length - 1]!, post: '.' }]
-      : s.terms,
+    i < sentences.length - 1 && s.terms.length > 0 ? [...s.terms.slice(0, -1), { ...s.terms[s.terms.length - 1]!, post: '.' }] : s.terms,
   );
   const tokens: Token[] = [];
   for (let i = 0; i < terms.length; i++) {
@@ -139,7 +127,10 @@ function fixIngNouns(tokens: Token[]): void {
     // "a kid in black going down a slide": after a colour used as a noun.
     const colorNoun = prev.color && ['VBG', 'PREP'].includes(tokens[i - 2]?.pos ?? '');
     if (
-      t.pos === 'NOUN' && /ing$/.test(t.word) && !t.possessive && !ING_NOUNS.has(t.word) &&
+      t.pos === 'NOUN' &&
+      /ing$/.test(t.word) &&
+      !t.possessive &&
+      !ING_NOUNS.has(t.word) &&
       ((prev.pos === 'NOUN' && !prev.possessive) || colorNoun) &&
       // "a person holding poles": after a person even before a noun ("rock climbing wall" stays a compound).
       (next?.pos !== 'NOUN' || prev.person || colorNoun)
@@ -186,8 +177,12 @@ function fixVerbNouns(tokens: Token[]): void {
     const colorNoun = prev.color && ['VBG', 'PREP'].includes(tokens[i - 2]?.pos ?? '');
     const pluralAfterNoun = t.plural && /s$/.test(t.word) && prev.pos === 'NOUN' && !prev.plural && !prev.possessive;
     if (
-      !finiteSeen && t.pos === 'NOUN' && !t.possessive && (pluralAfterNoun || colorNoun) &&
-      next?.pos !== 'NOUN' && (next?.pos === 'DET' || aloneIsVerb(t.word))
+      !finiteSeen &&
+      t.pos === 'NOUN' &&
+      !t.possessive &&
+      (pluralAfterNoun || colorNoun) &&
+      next?.pos !== 'NOUN' &&
+      (next?.pos === 'DET' || aloneIsVerb(t.word))
     ) {
       t.pos = 'VBP';
       t.plural = false;

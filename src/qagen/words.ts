@@ -15,10 +15,24 @@ export const COLOR_COLLOCATIONS = set('white-water red-carpet');
 
 /** Number words answered by "how many" questions (COCO-QA type 1). "one" is left out, as in COCO-QA. */
 export const NUMBER_WORDS: ReadonlyMap<string, string> = new Map([
-  ['two', 'two'], ['three', 'three'], ['four', 'four'], ['five', 'five'],
-  ['six', 'six'], ['seven', 'seven'], ['eight', 'eight'], ['nine', 'nine'], ['ten', 'ten'],
-  ['2', 'two'], ['3', 'three'], ['4', 'four'], ['5', 'five'],
-  ['6', 'six'], ['7', 'seven'], ['8', 'eight'], ['9', 'nine'], ['10', 'ten'],
+  ['two', 'two'],
+  ['three', 'three'],
+  ['four', 'four'],
+  ['five', 'five'],
+  ['six', 'six'],
+  ['seven', 'seven'],
+  ['eight', 'eight'],
+  ['nine', 'nine'],
+  ['ten', 'ten'],
+  ['2', 'two'],
+  ['3', 'three'],
+  ['4', 'four'],
+  ['5', 'five'],
+  ['6', 'six'],
+  ['7', 'seven'],
+  ['8', 'eight'],
+  ['9', 'nine'],
+  ['10', 'ten'],
 ]);
 
 export const DETERMINERS = set('a an the this these those another each every his her its their my your our');

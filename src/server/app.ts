@@ -75,10 +75,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
  */
 async function registerBodyParsers(app: FastifyInstance, config: Config): Promise<void> {
   app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser(
-    /^image\/[\w.+-]+/i,
-    { parseAs: 'buffer', bodyLimit: config.MAX_IMAGE_BYTES },
-    (_req, body, done) => done(null, body),
+  app.addContentTypeParser(/^image\/[\w.+-]+/i, { parseAs: 'buffer', bodyLimit: config.MAX_IMAGE_BYTES }, (_req, body, done) =>
+    done(null, body),
   );
   await app.register(multipart, {
     limits: {
@@ -97,10 +95,7 @@ function registerHttpMetrics(app: FastifyInstance, metrics: Metrics): void {
   app.addHook('onResponse', async (req, reply) => {
     // The route pattern, not the URL, keeps label cardinality bounded.
     const route = req.routeOptions.url ?? 'unmatched';
-    metrics.httpDuration.observe(
-      { method: req.method, route, status_code: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
+    metrics.httpDuration.observe({ method: req.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
 }
 

@@ -34,9 +34,12 @@ function enumVar<T extends readonly [string, ...string[]]>(name: string, values:
   return z
     .string()
     .optional()
-    .refine((v) => v === undefined || (values as readonly string[]).includes(v), (v) => ({
-      message: `${name} must be one of ${values.join(', ')}; got "${v}"`,
-    }))
+    .refine(
+      (v) => v === undefined || (values as readonly string[]).includes(v),
+      (v) => ({
+        message: `${name} must be one of ${values.join(', ')}; got "${v}"`,
+      }),
+    )
     .transform((v) => v as T[number] | undefined);
 }
 

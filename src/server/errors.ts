@@ -95,5 +95,7 @@ export function handleError(err: unknown, req: FastifyRequest, reply: FastifyRep
 }
 
 export function handleNotFound(req: FastifyRequest, reply: FastifyReply): FastifyReply {
-  return reply.status(404).send(errorBody(new HttpError(404, 'not_found', `no route for ${req.method} ${(req.url.split('?')[0] ?? '').slice(0, 200)}`)));
+  return reply
+    .status(404)
+    .send(errorBody(new HttpError(404, 'not_found', `no route for ${req.method} ${(req.url.split('?')[0] ?? '').slice(0, 200)}`)));
 }

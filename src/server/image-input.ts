@@ -12,8 +12,7 @@ export interface ImageRequest {
   fields: Record<string, unknown>;
 }
 
-const HOW_TO_SEND =
-  'send the image as multipart/form-data field "image", as a raw image/* body, or as JSON {"image": "<base64>"}';
+const HOW_TO_SEND = 'send the image as multipart/form-data field "image", as a raw image/* body, or as JSON {"image": "<base64>"}';
 
 /**
  * Read the image bytes and option fields of a request in any of the three
@@ -82,10 +81,7 @@ function multipartError(err: unknown): unknown {
   return new HttpError(400, 'invalid_multipart', `malformed multipart body: ${reason.slice(0, 200)}`);
 }
 
-function readJson(
-  body: Record<string, unknown>,
-  limits: ImageLimits,
-): { image: Buffer | undefined; fields: Record<string, unknown> } {
+function readJson(body: Record<string, unknown>, limits: ImageLimits): { image: Buffer | undefined; fields: Record<string, unknown> } {
   const { image, ...fields } = body;
   if (image === undefined || image === null) return { image: undefined, fields };
   if (typeof image !== 'string') throw new HttpError(400, 'invalid_request', 'image: must be a base64 string');

@@ -11,10 +11,10 @@ export const START_ID = 1;
 export const END_ID = 2;
 export const UNK_ID = 3;
 
-export const vocabSchema = z.array(z.string().min(1)).min(SPECIALS.length).refine(
-  (words) => SPECIALS.every((s, i) => words[i] === s),
-  { message: `a vocabulary must start with ${SPECIALS.join(', ')}` },
-);
+export const vocabSchema = z
+  .array(z.string().min(1))
+  .min(SPECIALS.length)
+  .refine((words) => SPECIALS.every((s, i) => words[i] === s), { message: `a vocabulary must start with ${SPECIALS.join(', ')}` });
 
 /** Word ↔ id mapping; ids are positions in `words`. */
 export class Vocab {

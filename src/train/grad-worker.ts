@@ -21,7 +21,10 @@ parentPort!.on('message', (req: GradRequest) => {
     const arrays = Object.fromEntries(Object.entries(grads).map(([n, g]) => [n, g.dataSync() as Float32Array]));
     tf.dispose(Object.values(grads));
     const reply: GradReply = { id: req.id, loss, grads: arrays };
-    parentPort!.postMessage(reply, Object.values(arrays).map((a) => a.buffer as ArrayBuffer));
+    parentPort!.postMessage(
+      reply,
+      Object.values(arrays).map((a) => a.buffer as ArrayBuffer),
+    );
   } catch (err) {
     parentPort!.postMessage({ id: req.id, loss: NaN, grads: {}, error: (err as Error).message } satisfies GradReply);
   }

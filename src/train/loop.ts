@@ -106,15 +106,16 @@ export interface LoopState<V> {
 }
 
 /** The bookkeeping in a checkpoint's state.json (history entries are the loop's own, written by it). */
-const stateSchema = <V>() => z.object({
-  epoch: z.number().int().min(0),
-  step: z.number().int().min(0),
-  iteration: z.number().int().min(0),
-  best: z.object({ score: z.number(), epoch: z.number(), iteration: z.number() }).nullable(),
-  epochsSinceBest: z.number().int().min(0),
-  elapsedSeconds: z.number().min(0),
-  history: z.array(z.custom<HistoryEntry<V>>((h) => typeof h === 'object' && h !== null && 'epoch' in h && 'val' in h)),
-});
+const stateSchema = <V>() =>
+  z.object({
+    epoch: z.number().int().min(0),
+    step: z.number().int().min(0),
+    iteration: z.number().int().min(0),
+    best: z.object({ score: z.number(), epoch: z.number(), iteration: z.number() }).nullable(),
+    epochsSinceBest: z.number().int().min(0),
+    elapsedSeconds: z.number().min(0),
+    history: z.array(z.custom<HistoryEntry<V>>((h) => typeof h === 'object' && h !== null && 'epoch' in h && 'val' in h)),
+  });
 
 /** Why training should stop after this epoch, or undefined to go on. */
 export function stopReason(state: LoopState<unknown>, opts: LoopOptions): string | undefined {

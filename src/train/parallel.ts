@@ -110,7 +110,10 @@ export class GradientPool {
     const grads: ParamGrads = {};
     for (const [name, g] of Object.entries(local.grads)) {
       grads[name] = tf.tidy(() =>
-        replies.reduce((acc, r, k) => tf.add(acc, tf.mul(tf.tensor(r.grads[name]!, g.shape), parts[k + 1]!.targets / total)), tf.mul(g, w0)),
+        replies.reduce(
+          (acc, r, k) => tf.add(acc, tf.mul(tf.tensor(r.grads[name]!, g.shape), parts[k + 1]!.targets / total)),
+          tf.mul(g, w0),
+        ),
       );
     }
     tf.dispose(Object.values(local.grads));

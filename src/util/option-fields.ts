@@ -75,7 +75,7 @@ export function enumField<const T extends readonly [string, ...string[]]>(values
     .unknown()
     .transform((v, ctx): T[number] => {
       if (v === undefined) return fallback;
-      if (typeof v === 'string' && (values as readonly string[]).includes(v)) return v as T[number];
+      if (typeof v === 'string' && (values as readonly string[]).includes(v)) return v;
       ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be one of ${values.join(', ')}; got ${shown(v)}` });
       return z.NEVER;
     })

@@ -115,7 +115,8 @@ export class VqaModel extends WeightsModel<VqaConfig, VqaParams> {
    */
   forward(features: tf.Tensor2D, tokens: tf.Tensor2D, mask: tf.Tensor2D, dropoutSeed?: number): tf.Tensor2D {
     const rate = dropoutSeed === undefined ? 0 : this.config.dropout;
-    const drop = (x: tf.Tensor2D, s: number): tf.Tensor2D => (rate > 0 ? (tf.dropout(x, rate, undefined, (dropoutSeed ?? 0) + s) as tf.Tensor2D) : x);
+    const drop = (x: tf.Tensor2D, s: number): tf.Tensor2D =>
+      rate > 0 ? (tf.dropout(x, rate, undefined, (dropoutSeed ?? 0) + s) as tf.Tensor2D) : x;
     const [B, T] = tokens.shape;
     if (this.config.arch === 'img-bow') {
       const emb = tf.gather(this.p('embed'), tokens.reshape([B * T])).reshape([B, T, this.config.embedDim]);
@@ -145,16 +146,24 @@ export class VqaModel extends WeightsModel<VqaConfig, VqaParams> {
 
   /** The LSTM's last hidden state over `steps`; a masked-out step keeps the state as it was. */
   private runLstm(steps: LstmInput[], batch: number, [w, u, b]: [string, string, string]): tf.Tensor2D {
-    const xw = tf.split(matMul(tf.concat(steps.map((s) => s.x), 0), this.p(w)), steps.length, 0) as tf.Tensor2D[];
+    const xw = tf.split(
+      matMul(
+        tf.concat(
+          steps.map((s) => s.x),
+          0,
+        ),
+        this.p(w),
+      ),
+      steps.length,
+      0,
+    ) as tf.Tensor2D[];
     const H = this.config.hiddenDim;
     let state: LstmState = { h: tf.zeros([batch, H]), c: tf.zeros([batch, H]) };
     xw.forEach((x, t) => {
       const next = lstmStep(x, state, this.p(u), this.p<tf.Tensor1D>(b));
       const m = steps[t]!.mask;
       // Padding keeps the previous state, so the last state is that of the question's last word.
-      state = m
-        ? { h: tf.add(state.h, tf.mul(m, tf.sub(next.h, state.h))), c: tf.add(state.c, tf.mul(m, tf.sub(next.c, state.c))) }
-        : next;
+      state = m ? { h: tf.add(state.h, tf.mul(m, tf.sub(next.h, state.h))), c: tf.add(state.c, tf.mul(m, tf.sub(next.c, state.c))) } : next;
     });
     return state.h;
   }

@@ -14,17 +14,31 @@ export interface ScoredAnswer {
  * Top-k answers with probabilities for each example whose image has features
  * (undefined where it has none), in chunks so memory stays bounded.
  */
-export function predictTopK(model: VqaModel, examples: readonly QaExample[], features: FeatureSet, k = 1, chunk = 512): (ScoredAnswer[] | undefined)[] {
+export function predictTopK(
+  model: VqaModel,
+  examples: readonly QaExample[],
+  features: FeatureSet,
+  k = 1,
+  chunk = 512,
+): (ScoredAnswer[] | undefined)[] {
   const index = indexKeys(features);
   const out: (ScoredAnswer[] | undefined)[] = new Array(examples.length).fill(undefined);
-  const usable = examples.map((e, i) => [i, index.get(e.imageKey)] as const).filter((p): p is readonly [number, number] => p[1] !== undefined);
+  const usable = examples
+    .map((e, i) => [i, index.get(e.imageKey)] as const)
+    .filter((p): p is readonly [number, number] => p[1] !== undefined);
   for (let s = 0; s < usable.length; s += chunk) {
     const part = usable.slice(s, s + chunk);
-    const feats = featureTensor(features, part.map(([, r]) => r));
-    const probs = model.predict(feats, part.map(([i]) => model.encodeQuestion(examples[i]!.question)));
+    const feats = featureTensor(
+      features,
+      part.map(([, r]) => r),
+    );
+    const probs = model.predict(
+      feats,
+      part.map(([i]) => model.encodeQuestion(examples[i]!.question)),
+    );
     const { values, indices } = tf.topk(probs, Math.min(k, model.config.answers.length));
-    const v = values.arraySync() as number[][];
-    const ix = indices.arraySync() as number[][];
+    const v = values.arraySync();
+    const ix = indices.arraySync();
     tf.dispose([feats, probs, values, indices]);
     part.forEach(([i], j) => {
       out[i] = ix[j]!.map((a, r) => ({ answer: model.config.answers[a]!, score: v[j]![r]! }));

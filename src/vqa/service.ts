@@ -104,7 +104,13 @@ export class VqaService {
   /** The question's words the model does not know. */
   unknownWords(question: string, modelName = this.defaultModel): string[] {
     const m = this.model(modelName);
-    return [...new Set(tokenizeWords(question).slice(0, m.config.maxQuestionWords).filter((w) => !m.vocab.has(w)))];
+    return [
+      ...new Set(
+        tokenizeWords(question)
+          .slice(0, m.config.maxQuestionWords)
+          .filter((w) => !m.vocab.has(w)),
+      ),
+    ];
   }
 
   /** Top-k answers to `question` about `image` from model `modelName`. */

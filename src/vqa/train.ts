@@ -50,7 +50,11 @@ export interface VqaExample {
 }
 
 /** Questions whose image has features and whose answer is a class; counts what was dropped. */
-export function toExamples(model: VqaModel, examples: readonly QaExample[], features: FeatureSet): { examples: VqaExample[]; noFeatures: number; rareAnswer: number } {
+export function toExamples(
+  model: VqaModel,
+  examples: readonly QaExample[],
+  features: FeatureSet,
+): { examples: VqaExample[]; noFeatures: number; rareAnswer: number } {
   const index = indexKeys(features);
   const out: VqaExample[] = [];
   let noFeatures = 0;
@@ -66,7 +70,10 @@ export function toExamples(model: VqaModel, examples: readonly QaExample[], feat
 }
 
 function vqaConfig(opts: VqaTrainOptions, train: readonly QaExample[], features: FeatureSet): VqaConfig {
-  const vocab = Vocab.build(train.map((e) => tokenizeWords(e.question)), opts.minWordCount);
+  const vocab = Vocab.build(
+    train.map((e) => tokenizeWords(e.question)),
+    opts.minWordCount,
+  );
   return {
     kind: 'vqa',
     arch: opts.arch,
@@ -85,15 +92,31 @@ function vqaConfig(opts: VqaTrainOptions, train: readonly QaExample[], features:
 }
 
 /** One update on a batch of questions: its mean loss and the gradient norm before clipping. */
-function trainStep(model: VqaModel, optimizer: tf.Optimizer, batch: VqaExample[], features: FeatureSet, clip: number, seed: number): { loss: number; norm: number } {
+function trainStep(
+  model: VqaModel,
+  optimizer: tf.Optimizer,
+  batch: VqaExample[],
+  features: FeatureSet,
+  clip: number,
+  seed: number,
+): { loss: number; norm: number } {
   const q = questionBatch(batch.map((e) => e.ids));
-  const feats = featureTensor(features, batch.map((e) => e.featureRow));
+  const feats = featureTensor(
+    features,
+    batch.map((e) => e.featureRow),
+  );
   const tokens = tf.tensor2d(q.tokens, [q.size, q.steps], 'int32');
   const mask = tf.tensor2d(q.mask, [q.size, q.steps]);
-  const answers = tf.tensor1d(batch.map((e) => e.answer), 'int32');
+  const answers = tf.tensor1d(
+    batch.map((e) => e.answer),
+    'int32',
+  );
   const vars = model.variables();
   const names = Object.keys(vars);
-  const { value, grads } = tf.variableGrads(() => model.loss(feats, tokens, mask, answers, seed), names.map((n) => vars[n]!));
+  const { value, grads } = tf.variableGrads(
+    () => model.loss(feats, tokens, mask, answers, seed),
+    names.map((n) => vars[n]!),
+  );
   const loss = value.dataSync()[0]!;
   tf.dispose([feats, tokens, mask, answers, value]);
   const norm = applyGradients(vars, optimizer, Object.fromEntries(names.map((n) => [n, grads[vars[n]!.name]!])), clip);

@@ -15,8 +15,17 @@ import { makeBatch } from '../../src/caption/batches.js';
 const words = ['a', 'dog', 'runs', 'cat', 'sleeps'];
 function tinyConfig(): CaptionConfig {
   return {
-    kind: 'caption-lstm', name: 'tiny', version: 't', encoder: 'test', featureDim: 4, embedDim: 8, hiddenDim: 16,
-    dropout: 0, maxWords: 5, minWordCount: 1, vocab: [...SPECIALS, ...words],
+    kind: 'caption-lstm',
+    name: 'tiny',
+    version: 't',
+    encoder: 'test',
+    featureDim: 4,
+    embedDim: 8,
+    hiddenDim: 16,
+    dropout: 0,
+    maxWords: 5,
+    minWordCount: 1,
+    vocab: [...SPECIALS, ...words],
   };
 }
 
@@ -28,7 +37,10 @@ describe('CaptionModel', () => {
   it('conditions on the image through h0: learns a different caption per image', () => {
     const model = CaptionModel.init(tinyConfig(), 7);
     const vocab = new Vocab(model.config.vocab);
-    const feats = tf.tensor2d([[1, 0, 0, 1], [0, 1, 1, 0]]);
+    const feats = tf.tensor2d([
+      [1, 0, 0, 1],
+      [0, 1, 1, 0],
+    ]);
     const batch = makeBatch([
       { featureRow: 0, ids: vocab.encode(['a', 'dog', 'runs']) },
       { featureRow: 1, ids: vocab.encode(['a', 'cat', 'sleeps']) },
@@ -41,7 +53,7 @@ describe('CaptionModel', () => {
     for (let i = 0; i < 80; i++) {
       const { value, grads } = tf.variableGrads(() => model.loss(feats, tokens, mask), Object.values(model.params));
       const clipped = clipByGlobalNorm(grads, 5);
-      opt.applyGradients(clipped.grads as tf.NamedTensorMap);
+      opt.applyGradients(clipped.grads);
       last = value.dataSync()[0]!;
       if (i === 0) first = last;
       tf.dispose([value, ...Object.values(grads), ...Object.values(clipped.grads)]);

@@ -44,7 +44,10 @@ beforeAll(async () => {
 describe('bucketedBatches', () => {
   it('uses every example exactly once and groups similar lengths', () => {
     const random = rng(1);
-    const examples: Example[] = Array.from({ length: 100 }, (_, i) => ({ featureRow: i, ids: Array.from({ length: 3 + Math.floor(random() * 10) }, () => 4) }));
+    const examples: Example[] = Array.from({ length: 100 }, (_, i) => ({
+      featureRow: i,
+      ids: Array.from({ length: 3 + Math.floor(random() * 10) }, () => 4),
+    }));
     const batches = bucketedBatches(examples, 8, rng(2), 100);
     expect(batches.flatMap((b) => b.featureRows).sort((a, b) => a - b)).toEqual(examples.map((e) => e.featureRow));
     const padded = batches.reduce((n, b) => n + b.size * b.steps, 0);
@@ -58,7 +61,18 @@ describe('trainCaptionModel', () => {
   it('learns a tiny task, saves the best model, and resumes to the weights of an uninterrupted run', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'cap-train-'));
     const dirs = { outDir: path.join(dir, 'best'), checkpointDir: path.join(dir, 'ck'), resume: false };
-    const opts = trainOptionsSchema.parse({ embedDim: 16, hiddenDim: 32, dropout: 0, minWordCount: 1, batchSize: 8, epochs: 6, learningRate: 0.02, lrDecay: 1, patience: 10, seed: 3 });
+    const opts = trainOptionsSchema.parse({
+      embedDim: 16,
+      hiddenDim: 32,
+      dropout: 0,
+      minWordCount: 1,
+      batchSize: 8,
+      epochs: 6,
+      learningRate: 0.02,
+      lrDecay: 1,
+      patience: 10,
+      seed: 3,
+    });
     const first = await trainCaptionModel(tinyData(), { ...opts, epochs: 5 }, dirs);
     expect(first.state.epoch).toBe(5);
     const lastModel = (ck: string) => CaptionModel.load(path.join(ck, 'last', 'model'));

@@ -37,10 +37,12 @@ describe('lstmLayer (hand-written BPTT)', () => {
     };
     const fused = (...[xx, ww, bb, uu, hh, cc]: Args) => lstmLayer(tf.matMul(xx, ww), bb, hh, cc, uu);
     // A scalar that depends on every hidden state (the gradient path of a chunk's loss).
-    const objective = (f: typeof reference) => (...args: tf.Tensor[]) => {
-      const o = f(...(args as Args));
-      return tf.add(tf.sum(tf.mul(o.hs, probe)), tf.sum(tf.square(o.hs)));
-    };
+    const objective =
+      (f: typeof reference) =>
+      (...args: tf.Tensor[]) => {
+        const o = f(...(args as Args));
+        return tf.add(tf.sum(tf.mul(o.hs, probe)), tf.sum(tf.square(o.hs)));
+      };
     const inputs: Args = [x, w, b, u, h0, c0];
 
     const a = reference(...inputs);

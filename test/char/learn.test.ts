@@ -53,7 +53,16 @@ describe('trainCharModel', () => {
   it('writes per-epoch checkpoints named by val loss, the best model with val/test metrics, and resumes', async () => {
     const text = PHRASE.repeat(60) + 'hey world? ' + PHRASE.repeat(10);
     const splits = splitText(text);
-    const opts = charTrainOptionsSchema.parse({ hiddenDim: 16, layers: 2, batchSize: 4, seqLength: 8, epochs: 2, learningRate: 1e-2, sampleEvery: 0, dropout: 0.1 });
+    const opts = charTrainOptionsSchema.parse({
+      hiddenDim: 16,
+      layers: 2,
+      batchSize: 4,
+      seqLength: 8,
+      epochs: 2,
+      learningRate: 1e-2,
+      sampleEvery: 0,
+      dropout: 0.1,
+    });
     const dirs = { outDir: path.join(tmp, 'model'), checkpointDir: path.join(tmp, 'ck'), resume: false };
     const first = await trainCharModel(splits, opts, dirs);
     first.model.dispose();

@@ -77,7 +77,9 @@ describe('CharStepper', () => {
     it(`matches the tensor forward pass step by step (${c.cell}, ${c.layers} layers, embed ${c.embedDim})`, () => {
       const model = tinyModel({ ...c, dropout: 0.5 }, 21); // dropout must be off at inference
       const ids = model.vocab.encode(TEXT.slice(0, 12));
-      const expected = tf.tidy(() => tf.logSoftmax(model.forward(tf.tensor1d(ids, 'int32'), ids.length, model.zeroState(1)).logits).arraySync()) as number[][];
+      const expected = tf.tidy(() =>
+        tf.logSoftmax(model.forward(tf.tensor1d(ids, 'int32'), ids.length, model.zeroState(1)).logits).arraySync(),
+      ) as number[][];
       const stepper = new CharStepper(model);
       let state = stepper.initialState();
       ids.forEach((id, t) => {

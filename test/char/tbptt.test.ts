@@ -77,7 +77,10 @@ describe('truncated BPTT carries the hidden state between chunks', () => {
     for (let k = 0; k < b.count(true); k++) {
       const c = b.chunk(k);
       const T = b.stepsOf(k);
-      sum += tf.tidy(() => model.loss(tf.tensor1d(c.inputs, 'int32'), tf.tensor1d(c.targets, 'int32'), T, model.zeroState(1)).loss.dataSync()[0]!) * T;
+      sum +=
+        tf.tidy(
+          () => model.loss(tf.tensor1d(c.inputs, 'int32'), tf.tensor1d(c.targets, 'int32'), T, model.zeroState(1)).loss.dataSync()[0]!,
+        ) * T;
     }
     expect(Math.abs(sum / (text.length - 1) - chunked.nats)).toBeGreaterThan(1e-4);
     expect(chunked.bitsPerChar).toBeCloseTo(chunked.nats / Math.LN2, 10);
@@ -93,7 +96,9 @@ describe('gradient clipping', () => {
     const b = new StreamBatcher(ids(model), 2, 6);
     const z = model.zeroState(2);
     const r = trainChunk(model, tf.train.sgd(1), b.chunk(0), 6, z, clip, 3); // lr 1: the update is the clipped gradient
-    const applied = tf.tidy(() => Math.sqrt(Object.values(model.params).reduce((s, p, i) => s + tf.sum(tf.square(tf.sub(p, before[i]!))).dataSync()[0]!, 0)));
+    const applied = tf.tidy(() =>
+      Math.sqrt(Object.values(model.params).reduce((s, p, i) => s + tf.sum(tf.square(tf.sub(p, before[i]!))).dataSync()[0]!, 0)),
+    );
     [z, r.state].forEach(disposeState);
     tf.dispose(before);
     return { applied, reported: r.norm };

@@ -49,7 +49,7 @@ describe('prepareTrainingRun', () => {
     expect(run).toEqual({ outDir: args.out, checkpointDir: args.checkpoints, version: '2' });
   });
 
-  it("keeps the version of a run folder given to --out (a resumed run)", () => {
+  it('keeps the version of a run folder given to --out (a resumed run)', () => {
     const out = path.join(tmp, 'runs/caption-20241231-235959');
     const run = prepareTrainingRun({ ...base, out, resume: true }, { now, shippedDir: path.join(tmp, 'models') });
     expect(run.version).toBe('20241231-235959');
@@ -76,6 +76,6 @@ describe('prepareTrainingRun', () => {
 
   it('needs --out to resume, and a --name that can name a folder', () => {
     expect(() => prepareTrainingRun({ ...base, resume: true }, { now })).toThrow('--resume needs --out');
-    expect(() => prepareTrainingRun({ ...base, name: '../x' }, { now })).toThrow("--name: use letters");
+    expect(() => prepareTrainingRun({ ...base, name: '../x' }, { now })).toThrow('--name: use letters');
   });
 });

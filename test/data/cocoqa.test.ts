@@ -43,7 +43,12 @@ describe('COCO-QA layout', () => {
 
   it('maps ids through a COCO images list and keeps non-numeric ids as strings', async () => {
     await writeSplit({ img_ids: '1\nabc_7\n' });
-    const map = cocoImageMap({ images: [{ id: 1, file_name: 'one.jpg' }, { id: 'abc_7', file_name: 'seven.jpg' }] });
+    const map = cocoImageMap({
+      images: [
+        { id: 1, file_name: 'one.jpg' },
+        { id: 'abc_7', file_name: 'seven.jpg' },
+      ],
+    });
     const read = await readCocoQa(dir, map);
     expect(read.map((e) => [e.imageId, e.imageKey, e.type])).toEqual([
       [1, 'one.jpg', 'object'],

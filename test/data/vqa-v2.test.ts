@@ -22,8 +22,24 @@ describe('parseVqaV2', () => {
   it('joins questions and annotations on question_id', () => {
     const ex = parseVqaV2(QUESTIONS, ANNOTATIONS, patternImageMap('{id}.png'));
     expect(ex).toEqual([
-      { imageId: 7, imageKey: '7.png', question: 'What is the man riding?', answer: 'horse', answers: ['horse', 'pony'], type: 'other', questionId: 70 },
-      { imageId: 8, imageKey: '8.png', question: 'How many dogs?', answer: '2', answers: ['2', 'two', '3'], type: 'number', questionId: 80 },
+      {
+        imageId: 7,
+        imageKey: '7.png',
+        question: 'What is the man riding?',
+        answer: 'horse',
+        answers: ['horse', 'pony'],
+        type: 'other',
+        questionId: 70,
+      },
+      {
+        imageId: 8,
+        imageKey: '8.png',
+        question: 'How many dogs?',
+        answer: '2',
+        answers: ['2', 'two', '3'],
+        type: 'number',
+        questionId: 80,
+      },
     ]);
   });
 
@@ -31,9 +47,9 @@ describe('parseVqaV2', () => {
     expect(() => parseVqaV2({ questions: [{ image_id: 1 }] }, ANNOTATIONS, String, { questions: 'q.json', annotations: 'a.json' })).toThrow(
       /q.json is not a VQA v2 questions file: questions.0.question: Required/,
     );
-    expect(() => parseVqaV2(QUESTIONS, { annotations: [{ question_id: 70 }] }, String, { questions: 'q.json', annotations: 'a.json' })).toThrow(
-      /a.json is not a VQA v2 annotations file: annotations.0.multiple_choice_answer: Required/,
-    );
+    expect(() =>
+      parseVqaV2(QUESTIONS, { annotations: [{ question_id: 70 }] }, String, { questions: 'q.json', annotations: 'a.json' }),
+    ).toThrow(/a.json is not a VQA v2 annotations file: annotations.0.multiple_choice_answer: Required/);
     expect(() => parseVqaV2(QUESTIONS, { annotations: [ANNOTATIONS.annotations[0]] }, String)).toThrow(/no annotation for question_id 70/);
   });
 
@@ -59,7 +75,15 @@ describe('image maps', () => {
   });
 
   it('COCO images list: ids to file names; unknown ids are an error', async () => {
-    const map = cocoImageMap({ images: [{ id: 1, file_name: 'a.jpg' }, { id: '2', file_name: 'b.jpg' }] }, 'caps.json');
+    const map = cocoImageMap(
+      {
+        images: [
+          { id: 1, file_name: 'a.jpg' },
+          { id: '2', file_name: 'b.jpg' },
+        ],
+      },
+      'caps.json',
+    );
     expect(map(1)).toBe('a.jpg');
     expect(map('1')).toBe('a.jpg');
     expect(map(2)).toBe('b.jpg');

@@ -55,7 +55,7 @@ describe('centernet encoder', () => {
     expect(first!.some((v) => v !== 0)).toBe(true);
   }, 60_000);
 
-  it('encodeAndDetect gives encode()\'s features plus detections, without leaking tensors', async () => {
+  it("encodeAndDetect gives encode()'s features plus detections, without leaking tensors", async () => {
     const before = tf.memory().numTensors;
     const { features, objects } = await encoder.encodeAndDetect(pixels);
     const labels = await encoder.detectLabels(pixels);

@@ -27,10 +27,7 @@ describe('corpusBleu', () => {
     // 3-gram "the cat sat" in ref 1 -> 1/1. 4-grams: 0 guessed -> (0+1e-15)/(0+1e-9) = 1e-6.
     // BP = exp(1 - 4/3) = exp(-1/3) = 0.716531310...
     // BLEU-1..3 = BP; BLEU-4 = (1*1*1*1e-6)^(1/4) * BP = 0.0316227766 * 0.7165313 = 0.02265871
-    const [b1, b2, b3, b4] = corpusBleu(
-      [tok('the cat sat')],
-      [[tok('the cat sat on the mat'), tok('the cat is here')]],
-    );
+    const [b1, b2, b3, b4] = corpusBleu([tok('the cat sat')], [[tok('the cat sat on the mat'), tok('the cat is here')]]);
     const bp = Math.exp(-1 / 3);
     expect(b1).toBeCloseTo(bp, 8);
     expect(b2).toBeCloseTo(bp, 8);

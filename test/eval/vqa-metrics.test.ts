@@ -1,14 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import {
-  exactMatch,
-  formatVqaTable,
-  normalizeAnswer,
-  processPunctuation,
-  scoreVqa,
-  vqaAccuracy,
-} from '../../src/eval/vqa-metrics.js';
+import { exactMatch, formatVqaTable, normalizeAnswer, processPunctuation, scoreVqa, vqaAccuracy } from '../../src/eval/vqa-metrics.js';
 import { Wups } from '../../src/eval/wups.js';
 import type { QaExample } from '../../src/data/qa.js';
 

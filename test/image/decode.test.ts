@@ -5,12 +5,13 @@ import { decodeToRgb, ImageError, inspectImage } from '../../src/image/decode.js
 /** Left half red, right half blue. */
 async function halves(width: number, height: number): Promise<sharp.Sharp> {
   const px = Buffer.alloc(width * height * 3);
-  for (let y = 0; y < height; y++)
-    for (let x = 0; x < width; x++) px.set(x < width / 2 ? [255, 0, 0] : [0, 0, 255], (y * width + x) * 3);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) px.set(x < width / 2 ? [255, 0, 0] : [0, 0, 255], (y * width + x) * 3);
   return sharp(px, { raw: { width, height, channels: 3 } });
 }
 
-const pixel = (img: { data: Uint8Array; width: number }, x: number, y: number) => [...img.data.subarray((y * img.width + x) * 3, (y * img.width + x) * 3 + 3)];
+const pixel = (img: { data: Uint8Array; width: number }, x: number, y: number) => [
+  ...img.data.subarray((y * img.width + x) * 3, (y * img.width + x) * 3 + 3),
+];
 
 async function expectImageError(p: Promise<unknown>, code: string): Promise<void> {
   await expect(p).rejects.toBeInstanceOf(ImageError);
@@ -30,7 +31,9 @@ describe('decodeToRgb', () => {
   });
 
   it('flattens alpha onto white', async () => {
-    const png = await sharp({ create: { width: 8, height: 8, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } }).png().toBuffer();
+    const png = await sharp({ create: { width: 8, height: 8, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } })
+      .png()
+      .toBuffer();
     const img = await decodeToRgb(png, 4);
     expect(pixel(img, 1, 1)).toEqual([255, 255, 255]);
   });

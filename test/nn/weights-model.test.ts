@@ -52,7 +52,13 @@ describe('WeightsModel', () => {
     await a.save(dir);
     a.dispose();
     const before = tf.memory().numTensors;
-    await expect(loadWeightsModel(dir, async () => ({ dim: 4 }), (c) => Tiny.init(c, 0))).rejects.toThrow(/weight "w" has shape \[3,2\], config says \[4,2\]/);
+    await expect(
+      loadWeightsModel(
+        dir,
+        async () => ({ dim: 4 }),
+        (c) => Tiny.init(c, 0),
+      ),
+    ).rejects.toThrow(/weight "w" has shape \[3,2\], config says \[4,2\]/);
     expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CaptionedImage } from '../../src/data/captions.js';
-import {
-  answerCap,
-  capAnswerShare,
-  captionsToQa,
-  parseAnswerShare,
-  qaStats,
-} from '../../src/qagen/dataset.js';
+import { answerCap, capAnswerShare, captionsToQa, parseAnswerShare, qaStats } from '../../src/qagen/dataset.js';
 import type { QaExample } from '../../src/data/qa.js';
 
 describe('captionsToQa', () => {
@@ -23,7 +17,7 @@ describe('captionsToQa', () => {
     },
   ];
 
-  it('merges questions repeated by an image\'s captions and keeps the majority answer', () => {
+  it("merges questions repeated by an image's captions and keeps the majority answer", () => {
     const report = captionsToQa(images);
     const rows = report.examples.map((e) => `${e.type} | ${e.question} | ${e.answer}`);
     expect(rows).toEqual([
@@ -49,9 +43,7 @@ describe('captionsToQa', () => {
   });
 
   it('drops a question whose captions disagree with no majority', () => {
-    const report = captionsToQa([
-      { id: 'a', file: 'a.jpg', captions: ['A black dog sleeps .', 'A brown dog sleeps .'] },
-    ]);
+    const report = captionsToQa([{ id: 'a', file: 'a.jpg', captions: ['A black dog sleeps .', 'A brown dog sleeps .'] }]);
     expect(report.examples).toEqual([]);
     expect(report.conflicting).toBe(1);
   });
@@ -76,10 +68,18 @@ const ex = (answer: string, type: string, i: number): QaExample => ({
 function skewed(): QaExample[] {
   const out: QaExample[] = [];
   let i = 0;
-  for (const [answer, n] of [['dog', 60], ['cat', 30], ['horse', 10]] as const) {
+  for (const [answer, n] of [
+    ['dog', 60],
+    ['cat', 30],
+    ['horse', 10],
+  ] as const) {
     for (let k = 0; k < n; k++) out.push(ex(answer, 'object', i++));
   }
-  for (const [answer, n] of [['two', 8], ['three', 2]] as const) for (let k = 0; k < n; k++) out.push(ex(answer, 'number', i++));
+  for (const [answer, n] of [
+    ['two', 8],
+    ['three', 2],
+  ] as const)
+    for (let k = 0; k < n; k++) out.push(ex(answer, 'number', i++));
   return out;
 }
 
@@ -153,8 +153,22 @@ describe('qaStats', () => {
     expect(stats.questions).toBe(110);
     expect(stats.images).toBe(110);
     expect(stats.perType).toEqual({
-      object: { questions: 100, distinctAnswers: 3, topAnswers: [['dog', 60], ['cat', 30]] },
-      number: { questions: 10, distinctAnswers: 2, topAnswers: [['two', 8], ['three', 2]] },
+      object: {
+        questions: 100,
+        distinctAnswers: 3,
+        topAnswers: [
+          ['dog', 60],
+          ['cat', 30],
+        ],
+      },
+      number: {
+        questions: 10,
+        distinctAnswers: 2,
+        topAnswers: [
+          ['two', 8],
+          ['three', 2],
+        ],
+      },
     });
   });
 });

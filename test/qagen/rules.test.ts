@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { questionsFromCaption, type GeneratedQa } from '../../src/qagen/rules.js';
 import { normalizeCaption, tagCaption } from '../../src/qagen/tag.js';
 
-const qa = (caption: string): string[] =>
-  questionsFromCaption(caption).map((q: GeneratedQa) => `${q.type} | ${q.question} | ${q.answer}`);
+const qa = (caption: string): string[] => questionsFromCaption(caption).map((q: GeneratedQa) => `${q.type} | ${q.question} | ${q.answer}`);
 
 describe('object questions', () => {
   it('asks for the direct object and for the subject', () => {
@@ -136,16 +135,9 @@ describe('location questions', () => {
       'object | what is running in the park ? | dog',
       'location | where is the dog running ? | park',
     ]);
-    expect(qa('A man in a kayak rides waves in the ocean .')).toContain(
-      'location | where is the man riding waves ? | ocean',
-    );
-    expect(qa('A boy is in the pool .')).toEqual([
-      'object | who is in the pool ? | boy',
-      'location | where is the boy ? | pool',
-    ]);
-    expect(qa('A group of people are standing in the street .')).toEqual([
-      'location | where is the group of people standing ? | street',
-    ]);
+    expect(qa('A man in a kayak rides waves in the ocean .')).toContain('location | where is the man riding waves ? | ocean');
+    expect(qa('A boy is in the pool .')).toEqual(['object | who is in the pool ? | boy', 'location | where is the boy ? | pool']);
+    expect(qa('A group of people are standing in the street .')).toEqual(['location | where is the group of people standing ? | street']);
   });
 
   it('skips looking verbs, places of another phrase, and noun compounds', () => {
@@ -184,16 +176,15 @@ describe('skipped captions', () => {
 
 describe('tagging', () => {
   it('normalises captions', () => {
-    expect(normalizeCaption('A dog \'s  ball , red .')).toBe("a dog's ball, red");
+    expect(normalizeCaption("A dog 's  ball , red .")).toBe("a dog's ball, red");
   });
 
   it('corrects the tagger on colours, -s verbs and multiword prepositions', () => {
-    const tags = (c: string): string => tagCaption(c).map((t) => `${t.word}/${t.pos}`).join(' ');
-    expect(tags('Brown dog runs in front of a house')).toBe(
-      'brown/ADJ dog/NOUN runs/VBP in front of/PREP a/DET house/NOUN',
-    );
-    expect(tags('two boys on a beam holding a rope')).toBe(
-      'two/NUM boys/NOUN on/PREP a/DET beam/NOUN holding/VBG a/DET rope/NOUN',
-    );
+    const tags = (c: string): string =>
+      tagCaption(c)
+        .map((t) => `${t.word}/${t.pos}`)
+        .join(' ');
+    expect(tags('Brown dog runs in front of a house')).toBe('brown/ADJ dog/NOUN runs/VBP in front of/PREP a/DET house/NOUN');
+    expect(tags('two boys on a beam holding a rope')).toBe('two/NUM boys/NOUN on/PREP a/DET beam/NOUN holding/VBG a/DET rope/NOUN');
   });
 });

@@ -39,7 +39,8 @@ describe('beam search', () => {
       const byLogprob = (x: Hypothesis, y: Hypothesis) => y.logprob - x.logprob;
       const all = bruteForce(table, 4);
       const exact = [...all.filter(finished).sort(byLogprob), ...all.filter((h) => !finished(h)).sort(byLogprob)];
-      for (const n of [5, 15]) { // 15 finished sequences of ≤ 4 tokens exist
+      for (const n of [5, 15]) {
+        // 15 finished sequences of ≤ 4 tokens exist
         const got = beamSearch(bigramModel(table), [0], TOKENS, beam(40, 4, n));
         expect(got.map((h) => h.ids)).toEqual(exact.slice(0, n).map((h) => h.ids));
         got.forEach((h, i) => expect(h.logprob).toBeCloseTo(exact[i]!.logprob, 4));
@@ -62,7 +63,10 @@ describe('beam search', () => {
     expect(best!.logprob).toBeCloseTo(Math.log(0.4), 5);
     // Asked for two, the unfinished one makes up the number, after the finished one.
     const two = beamSearch(cutOff, [0], TOKENS, beam(2, 2, 2));
-    expect(two.map((h) => h.ids)).toEqual([[3, END], [2, 2]]);
+    expect(two.map((h) => h.ids)).toEqual([
+      [3, END],
+      [2, 2],
+    ]);
     expect(two[1]!.logprob).toBeCloseTo(Math.log(0.54), 5);
   });
 
@@ -99,7 +103,11 @@ describe('bestExtensions', () => {
   it('keeps exactly the k best extensions over all live hypotheses', () => {
     const random = rng(9);
     const V = 11;
-    const live = [{ ids: [2], logprob: -0.5 }, { ids: [3], logprob: -0.1 }, { ids: [4], logprob: -2 }];
+    const live = [
+      { ids: [2], logprob: -0.5 },
+      { ids: [3], logprob: -0.1 },
+      { ids: [4], logprob: -2 },
+    ];
     const logProbs = Float32Array.from({ length: live.length * V }, () => Math.log(random()));
     const all = live.flatMap((h, r) => Array.from({ length: V }, (_, w) => h.logprob + logProbs[r * V + w]!));
     const expected = [...all].sort((a, b) => b - a).slice(0, 5);

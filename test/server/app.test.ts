@@ -345,7 +345,9 @@ describe('tensor memory', () => {
     const before = tf.memory().numTensors;
     for (let i = 0; i < 20; i++) captionBody(await ask(i));
     // Failures after decoding must not leak either.
-    await post().set('content-type', 'image/jpeg').send(photo.subarray(0, photo.length >> 1));
+    await post()
+      .set('content-type', 'image/jpeg')
+      .send(photo.subarray(0, photo.length >> 1));
     expect(tf.memory().numTensors).toBe(before);
   }, 60_000);
 });

@@ -21,7 +21,12 @@ describe('the shipped models on each installable backend', () => {
   it('wasm and the pure-JS cpu backend both caption, and agree', { timeout: 180_000 }, async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'backend-'));
     const file = path.join(dir, 'img.png');
-    await writeFile(file, await sharp({ create: { width: 96, height: 64, channels: 3, background: { r: 30, g: 120, b: 200 } } }).png().toBuffer());
+    await writeFile(
+      file,
+      await sharp({ create: { width: 96, height: 64, channels: 3, background: { r: 30, g: 120, b: 200 } } })
+        .png()
+        .toBuffer(),
+    );
     const [wasm, cpu] = [await captionWith('wasm', file), await captionWith('cpu', file)];
     expect(wasm.backend).toBe('wasm');
     expect(cpu.backend).toBe('cpu');

@@ -19,7 +19,14 @@ describe('loadConfig', () => {
 
   it('reads overrides; empty strings count as unset; 40e6 is a number', () => {
     const c = loadConfig({ PORT: '8080', TF_BACKEND: 'cpu', MAX_IMAGE_PIXELS: '40e6', MAX_QUEUE: '0', HOST: '', LOG_LEVEL: 'debug' });
-    expect(c).toMatchObject({ PORT: 8080, TF_BACKEND: 'cpu', MAX_IMAGE_PIXELS: 40_000_000, MAX_QUEUE: 0, HOST: '0.0.0.0', LOG_LEVEL: 'debug' });
+    expect(c).toMatchObject({
+      PORT: 8080,
+      TF_BACKEND: 'cpu',
+      MAX_IMAGE_PIXELS: 40_000_000,
+      MAX_QUEUE: 0,
+      HOST: '0.0.0.0',
+      LOG_LEVEL: 'debug',
+    });
   });
 
   it.each([

@@ -19,13 +19,26 @@ interface GenerateBody {
 }
 
 // A small untrained model: the route's behaviour does not depend on the weights.
-const VOCAB = CharVocab.build('abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ.,:;!?\'\n');
+const VOCAB = CharVocab.build("abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ.,:;!?'\n");
 let service: CharService;
 let app: FastifyInstance;
 
 beforeAll(async () => {
   await initBackend(parseBackendName(process.env.TF_BACKEND));
-  const model = CharModel.init({ kind: 'char-rnn', name: 'char-test', version: '0', cell: 'lstm', embedDim: 0, hiddenDim: 16, layers: 2, dropout: 0, vocab: [...VOCAB.chars] }, 1);
+  const model = CharModel.init(
+    {
+      kind: 'char-rnn',
+      name: 'char-test',
+      version: '0',
+      cell: 'lstm',
+      embedDim: 0,
+      hiddenDim: 16,
+      layers: 2,
+      dropout: 0,
+      vocab: [...VOCAB.chars],
+    },
+    1,
+  );
   service = CharService.fromModel(model);
   app = await buildApp({ config: loadConfig({}), backend: currentBackend(), generate: service });
   await app.ready();
@@ -121,18 +134,24 @@ describe('POST /generate', () => {
   });
 
   it('stream: true → server-sent text events, then done', async () => {
-    const res = await post().send({ prime: 'the', length: 100, seed: 9, stream: true }).buffer(true).parse((r, cb) => {
-      let data = '';
-      r.setEncoding('utf8');
-      r.on('data', (chunk: string) => (data += chunk));
-      r.on('end', () => cb(null, data));
-    });
+    const res = await post()
+      .send({ prime: 'the', length: 100, seed: 9, stream: true })
+      .buffer(true)
+      .parse((r, cb) => {
+        let data = '';
+        r.setEncoding('utf8');
+        r.on('data', (chunk: string) => (data += chunk));
+        r.on('end', () => cb(null, data));
+      });
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
-    const events = (res.body as string).trim().split('\n\n').map((block) => {
-      const [ev, data] = block.split('\n');
-      return { event: ev!.replace('event: ', ''), data: JSON.parse(data!.replace('data: ', '')) as Record<string, unknown> };
-    });
+    const events = (res.body as string)
+      .trim()
+      .split('\n\n')
+      .map((block) => {
+        const [ev, data] = block.split('\n');
+        return { event: ev!.replace('event: ', ''), data: JSON.parse(data!.replace('data: ', '')) as Record<string, unknown> };
+      });
     const texts = events.filter((e) => e.event === 'text');
     expect(texts.length).toBeGreaterThan(1);
     const done = events[events.length - 1]!;

@@ -15,7 +15,12 @@ describe('Limiter', () => {
     const limiter = new Limiter(2, 5);
     const gates = [gate(), gate(), gate(), gate()];
     const order: number[] = [];
-    const runs = gates.map((g, i) => limiter.run(async () => { order.push(i); await g.job(); }));
+    const runs = gates.map((g, i) =>
+      limiter.run(async () => {
+        order.push(i);
+        await g.job();
+      }),
+    );
     await tick();
     expect(limiter.running).toBe(2);
     expect(limiter.waiting).toBe(2);
@@ -45,7 +50,11 @@ describe('Limiter', () => {
 
   it('frees the slot when a job throws', async () => {
     const limiter = new Limiter(1, 0);
-    await expect(limiter.run(async () => { throw new Error('bad'); })).rejects.toThrow('bad');
+    await expect(
+      limiter.run(async () => {
+        throw new Error('bad');
+      }),
+    ).rejects.toThrow('bad');
     expect(limiter.running).toBe(0);
     expect(await limiter.run(async () => 7)).toBe(7);
   });

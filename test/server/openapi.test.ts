@@ -148,7 +148,11 @@ function expectDocumentedAsValidated(o: Operation, schema: z.ZodTypeAny, base: R
 function expectReplyDocumented(schema: Schema, reply: z.AnyZodObject): void {
   const shape = reply.shape as Record<string, z.ZodTypeAny>;
   expect(Object.keys(schema.properties ?? {}).sort()).toEqual(Object.keys(shape).sort());
-  expect([...(schema.required ?? [])].sort()).toEqual(Object.keys(shape).filter((k) => !shape[k]!.isOptional()).sort());
+  expect([...(schema.required ?? [])].sort()).toEqual(
+    Object.keys(shape)
+      .filter((k) => !shape[k]!.isOptional())
+      .sort(),
+  );
   expect(schema.additionalProperties).toBe(false);
 }
 

@@ -90,7 +90,12 @@ function expectError(res: Response, status: number, code: string): string {
 
 describe('POST /vqa', () => {
   it('multipart: image and question fields → ranked answers with probabilities', async () => {
-    const body = vqaBody(await post().field('question', 'What is the man riding?').field('top_k', '4').attach('image', photo, { filename: 'a.jpg', contentType: 'image/jpeg' }));
+    const body = vqaBody(
+      await post()
+        .field('question', 'What is the man riding?')
+        .field('top_k', '4')
+        .attach('image', photo, { filename: 'a.jpg', contentType: 'image/jpeg' }),
+    );
     expect(body.question).toBe('What is the man riding?');
     expect(body.answers).toHaveLength(4);
     for (const a of body.answers) expect(ANSWERS).toContain(a.answer);
@@ -104,7 +109,9 @@ describe('POST /vqa', () => {
   });
 
   it('JSON with base64, another model, unknown words reported; top_k capped by the answer count', async () => {
-    const body = vqaBody(await post().send({ image: photo.toString('base64'), question: 'what is the zebra eating', model: 'bow', top_k: 20 }));
+    const body = vqaBody(
+      await post().send({ image: photo.toString('base64'), question: 'what is the zebra eating', model: 'bow', top_k: 20 }),
+    );
     expect(body.model.name).toBe('bow');
     expect(body.unknown_words).toEqual(['zebra', 'eating']);
     expect(body.answers).toHaveLength(ANSWERS.length);
@@ -122,23 +129,33 @@ describe('POST /vqa', () => {
     const send = (fields: Record<string, unknown>) => post().send({ image: photo.toString('base64'), ...fields });
     expect(expectError(await send({}), 400, 'invalid_request')).toMatch(/question: is required/);
     expect(expectError(await send({ question: 42 }), 400, 'invalid_request')).toMatch(/question: must be a string/);
-    expect(expectError(await send({ question: 'x'.repeat(MAX_QUESTION_CHARS + 1) }), 400, 'invalid_request')).toMatch(/at most 200 characters/);
+    expect(expectError(await send({ question: 'x'.repeat(MAX_QUESTION_CHARS + 1) }), 400, 'invalid_request')).toMatch(
+      /at most 200 characters/,
+    );
     expect(expectError(await send({ question: 'what is <script>?' }), 400, 'invalid_request')).toMatch(/got "<" ">"/);
     expect(expectError(await send({ question: 'what\u0000 is it' }), 400, 'invalid_request')).toMatch(/letters, digits/);
     expect(expectError(await send({ question: ' ?? ' }), 400, 'invalid_request')).toMatch(/at least one word/);
     expect(expectError(await send({ question: 'what?', model: 'gpt' }), 400, 'invalid_request')).toMatch(/model: must be one of bow, lstm/);
-    expect(expectError(await send({ question: 'what?', top_k: 0 }), 400, 'invalid_request')).toMatch(/top_k: must be an integer from 1 to 20/);
+    expect(expectError(await send({ question: 'what?', top_k: 0 }), 400, 'invalid_request')).toMatch(
+      /top_k: must be an integer from 1 to 20/,
+    );
     expect(expectError(await send({ question: 'what?', topk: 2 }), 400, 'invalid_request')).toMatch(/unknown field\(s\): topk/);
     expectError(await post().send({ question: 'what?' }), 400, 'missing_image');
     expectError(await send({ question: 'what?', image: 'bm90IGFuIGltYWdl' }), 415, 'unsupported_image');
   });
 
   it('numTensors is unchanged after 15 requests, failures included', async () => {
-    const ask = (i: number) => post().field('question', `what is the man riding ${i}`).field('model', i % 2 ? 'bow' : 'lstm').attach('image', photo, { filename: 'a.jpg', contentType: 'image/jpeg' });
+    const ask = (i: number) =>
+      post()
+        .field('question', `what is the man riding ${i}`)
+        .field('model', i % 2 ? 'bow' : 'lstm')
+        .attach('image', photo, { filename: 'a.jpg', contentType: 'image/jpeg' });
     vqaBody(await ask(0));
     const before = tf.memory().numTensors;
     for (let i = 0; i < 15; i++) vqaBody(await ask(i));
-    await post().field('question', 'what?').attach('image', photo.subarray(0, photo.length >> 1), { filename: 'a.jpg', contentType: 'image/jpeg' });
+    await post()
+      .field('question', 'what?')
+      .attach('image', photo.subarray(0, photo.length >> 1), { filename: 'a.jpg', contentType: 'image/jpeg' });
     expect(tf.memory().numTensors).toBe(before);
   }, 60_000);
 

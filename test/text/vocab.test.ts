@@ -4,12 +4,16 @@ import { END_ID, START_ID, UNK_ID, Vocab } from '../../src/text/vocab.js';
 
 describe('tokenizeWords', () => {
   it('lower-cases and splits off punctuation', () => {
-    expect(tokenizeWords("A dog's ball, on the GRASS!")).toEqual(["a", "dog's", 'ball', 'on', 'the', 'grass']);
+    expect(tokenizeWords("A dog's ball, on the GRASS!")).toEqual(['a', "dog's", 'ball', 'on', 'the', 'grass']);
   });
 });
 
 describe('Vocab', () => {
-  const sentences = [['a', 'dog'], ['a', 'cat'], ['a', 'dog', 'runs']];
+  const sentences = [
+    ['a', 'dog'],
+    ['a', 'cat'],
+    ['a', 'dog', 'runs'],
+  ];
 
   it('keeps words seen at least minCount times, most frequent first', () => {
     const v = Vocab.build(sentences, 2);

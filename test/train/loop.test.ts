@@ -187,9 +187,16 @@ describe('trainLoop', () => {
     expect(cut.state).toMatchObject({ epoch: 0, step: 1, iteration: 1 });
     const task = fakeTask();
     const resumed = await trainLoop(task, opts({ epochs: 2 }), { ...dirs, resume: true });
-    expect(task.calls).toEqual([{ epoch: 1, from: 1 }, { epoch: 2, from: 0 }]);
+    expect(task.calls).toEqual([
+      { epoch: 1, from: 1 },
+      { epoch: 2, from: 0 },
+    ]);
     expect(resumed.state.iteration).toBe(2 * STEPS);
-    expect(resumed.state.history.map((h) => [h.epoch, h.iteration])).toEqual([[1, 1], [1, 3], [2, 6]]);
+    expect(resumed.state.history.map((h) => [h.epoch, h.iteration])).toEqual([
+      [1, 1],
+      [1, 3],
+      [2, 6],
+    ]);
     resumed.model.weights().forEach((w, i) => expect(w).toBeCloseTo(straight.model.weights()[i]!, 6));
     [straight, cut, resumed].forEach((r) => r.model.dispose());
   });
@@ -197,7 +204,12 @@ describe('trainLoop', () => {
   it('validates every evalEvery updates as well as at epoch ends', async () => {
     const { model, state } = await trainLoop(fakeTask(), opts({ epochs: 2, evalEvery: 2 }), dirsIn());
     // Iterations 2 and 4 mid-epoch (6 is an epoch end), plus the two epoch ends.
-    expect(state.history.map((h) => [h.epoch, h.iteration])).toEqual([[1, 2], [1, 3], [2, 4], [2, 6]]);
+    expect(state.history.map((h) => [h.epoch, h.iteration])).toEqual([
+      [1, 2],
+      [1, 3],
+      [2, 4],
+      [2, 6],
+    ]);
     model.dispose();
   });
 

@@ -10,13 +10,30 @@ import { batchGradients, makeBatch } from '../../src/caption/batches.js';
 import { GradientPool, splitBatch } from '../../src/train/parallel.js';
 
 const config: CaptionConfig = {
-  kind: 'caption-lstm', name: 't', version: '0', encoder: 'fake', featureDim: 6, embedDim: 8, hiddenDim: 12,
-  dropout: 0, maxWords: 8, minWordCount: 1, vocab: [...SPECIALS, 'a', 'b', 'c', 'd', 'e'],
+  kind: 'caption-lstm',
+  name: 't',
+  version: '0',
+  encoder: 'fake',
+  featureDim: 6,
+  embedDim: 8,
+  hiddenDim: 12,
+  dropout: 0,
+  maxWords: 8,
+  minWordCount: 1,
+  vocab: [...SPECIALS, 'a', 'b', 'c', 'd', 'e'],
 };
 const random = rng(4);
-const features: FeatureSet = { encoder: 'fake', dim: 6, keys: ['0', '1', '2', '3', '4'], data: Float32Array.from({ length: 30 }, () => random()) };
+const features: FeatureSet = {
+  encoder: 'fake',
+  dim: 6,
+  keys: ['0', '1', '2', '3', '4'],
+  data: Float32Array.from({ length: 30 }, () => random()),
+};
 const batch = makeBatch(
-  Array.from({ length: 7 }, (_, i) => ({ featureRow: i % 5, ids: [1, ...Array.from({ length: 2 + (i % 4) }, () => 4 + Math.floor(random() * 5)), 2] })),
+  Array.from({ length: 7 }, (_, i) => ({
+    featureRow: i % 5,
+    ids: [1, ...Array.from({ length: 2 + (i % 4) }, () => 4 + Math.floor(random() * 5)), 2],
+  })),
 );
 
 let pool: GradientPool;

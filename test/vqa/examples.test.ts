@@ -43,6 +43,10 @@ describe('answer classes and counts', () => {
 describe('answer prior baseline', () => {
   it('answers the most common training answer of the question type', () => {
     expect(Object.fromEntries(answerPrior(DATA))).toEqual({ object: 'dog', color: 'red' });
-    expect(priorPredictions(DATA, [ex(99, 'color', 'blue'), ex(99, 'object', 'cat'), ex(99, 'number', 'two')])).toEqual(['red', 'dog', 'dog']);
+    expect(priorPredictions(DATA, [ex(99, 'color', 'blue'), ex(99, 'object', 'cat'), ex(99, 'number', 'two')])).toEqual([
+      'red',
+      'dog',
+      'dog',
+    ]);
   });
 });

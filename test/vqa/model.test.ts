@@ -45,7 +45,8 @@ function synthetic(images: number, seed: number): { features: FeatureSet; exampl
       ['what shape is in the image?', SHAPES[shape]!, 'shape'],
       [`is there a ${asked} shape?`, asked === COLORS[color] ? 'yes' : 'no', 'yes/no'],
     ];
-    for (const [question, answer, type] of qa) examples.push({ imageId: `${seed}-${i}`, imageKey: key, question, answer, answers: [answer], type });
+    for (const [question, answer, type] of qa)
+      examples.push({ imageId: `${seed}-${i}`, imageKey: key, question, answer, answers: [answer], type });
   }
   return { features: { encoder: 'synthetic', dim, keys, data }, examples };
 }
@@ -137,9 +138,25 @@ describe('trainVqaModel on a synthetic task', () => {
 
   async function fit(arch: VqaArch) {
     const dir = await mkdtemp(path.join(os.tmpdir(), `vqa-train-${arch}-`));
-    const opts = vqaTrainOptionsSchema.parse({ arch, embedDim: 16, hiddenDim: 32, dropout: 0, minWordCount: 1, batchSize: 32, epochs: 12, learningRate: 0.02, lrDecay: 1, patience: 12, normalizeFeatures: false });
+    const opts = vqaTrainOptionsSchema.parse({
+      arch,
+      embedDim: 16,
+      hiddenDim: 32,
+      dropout: 0,
+      minWordCount: 1,
+      batchSize: 32,
+      epochs: 12,
+      learningRate: 0.02,
+      lrDecay: 1,
+      patience: 12,
+      normalizeFeatures: false,
+    });
     try {
-      const { model } = await trainVqaModel({ train: train.examples, val: val.examples, features }, opts, { outDir: path.join(dir, 'model'), checkpointDir: path.join(dir, 'ck'), resume: false });
+      const { model } = await trainVqaModel({ train: train.examples, val: val.examples, features }, opts, {
+        outDir: path.join(dir, 'model'),
+        checkpointDir: path.join(dir, 'ck'),
+        resume: false,
+      });
       const scores = evaluateVqa(model, val.examples, features);
       model.dispose();
       return scores;
@@ -175,10 +192,24 @@ describe('trainVqaModel checkpoints', () => {
   it('resumes from the last checkpoint: epochs go on from where the first run stopped', async () => {
     const data = synthetic(40, 21);
     const val = synthetic(10, 22);
-    const features: FeatureSet = { encoder: 'synthetic', dim: 8, keys: [...data.features.keys, ...val.features.keys], data: Float32Array.from([...data.features.data, ...val.features.data]) };
+    const features: FeatureSet = {
+      encoder: 'synthetic',
+      dim: 8,
+      keys: [...data.features.keys, ...val.features.keys],
+      data: Float32Array.from([...data.features.data, ...val.features.data]),
+    };
     const dir = await mkdtemp(path.join(os.tmpdir(), 'vqa-resume-'));
     const dirs = { outDir: path.join(dir, 'model'), checkpointDir: path.join(dir, 'ck') };
-    const opts = (epochs: number) => vqaTrainOptionsSchema.parse({ embedDim: 8, hiddenDim: 8, minWordCount: 1, batchSize: 16, epochs, patience: 10, normalizeFeatures: false });
+    const opts = (epochs: number) =>
+      vqaTrainOptionsSchema.parse({
+        embedDim: 8,
+        hiddenDim: 8,
+        minWordCount: 1,
+        batchSize: 16,
+        epochs,
+        patience: 10,
+        normalizeFeatures: false,
+      });
     try {
       const first = await trainVqaModel({ train: data.examples, val: val.examples, features }, opts(1), { ...dirs, resume: false });
       first.model.dispose();

@@ -29,8 +29,14 @@ const config: VqaConfig = {
   answers: ['Two.', 'two'],
 };
 const features: FeatureSet = { encoder: 'synthetic', dim: 4, keys: ['a.png'], data: Float32Array.from([1, 0, 0, 1]) };
-const example = (imageKey: string, type: string): QaExample =>
-  ({ imageId: imageKey, imageKey, question: 'how many?', answer: '2', answers: ['2'], type });
+const example = (imageKey: string, type: string): QaExample => ({
+  imageId: imageKey,
+  imageKey,
+  question: 'how many?',
+  answer: '2',
+  answers: ['2'],
+  type,
+});
 
 describe('VQA prediction and accuracy', () => {
   it('scores with the eval module: answers are normalised, an image without features is wrong', () => {

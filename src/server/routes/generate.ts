@@ -46,7 +46,10 @@ export const GenerateReplySchema = z
 export type GenerateReply = z.infer<typeof GenerateReplySchema>;
 
 /** Payloads of the server-sent events (stream: true). */
-const TextEventSchema = z.object({ text: z.string(), steps: z.array(StepSchema).optional() }).strict().describe('event: text');
+const TextEventSchema = z
+  .object({ text: z.string(), steps: z.array(StepSchema).optional() })
+  .strict()
+  .describe('event: text');
 const DoneEventSchema = GenerateReplySchema.pick({ model: true, backend: true, seed: true, timings_ms: true }).describe('event: done');
 export const StreamEventSchema = z
   .union([TextEventSchema, DoneEventSchema, ErrorBodySchema.describe('event: error')])
@@ -85,15 +88,20 @@ function checkPrime(service: CharService, prime: string): void {
  */
 function holdSlot(ctx: RouteContext): Promise<() => void> {
   return new Promise((resolve, reject) => {
-    runInference(ctx, 'generate', () => new Promise<void>((release) => {
-      let released = false;
-      resolve(() => {
-        if (!released) {
-          released = true;
-          release();
-        }
-      });
-    })).catch(reject);
+    runInference(
+      ctx,
+      'generate',
+      () =>
+        new Promise<void>((release) => {
+          let released = false;
+          resolve(() => {
+            if (!released) {
+              released = true;
+              release();
+            }
+          });
+        }),
+    ).catch(reject);
   });
 }
 
@@ -109,7 +117,13 @@ const sse = <E extends keyof StreamEvents>(event: E, data: StreamEvents[E]) => `
  * generated, then one `done` event ({model, backend, seed, timings_ms}), or an
  * `error` event ({error: {code, message}}) if generation fails midway.
  */
-function streamReply(reply: FastifyReply, ctx: GenerateRouteOptions, opts: CharSampleOptions, release: () => void, t0: number): FastifyReply {
+function streamReply(
+  reply: FastifyReply,
+  ctx: GenerateRouteOptions,
+  opts: CharSampleOptions,
+  release: () => void,
+  t0: number,
+): FastifyReply {
   const { service, backend } = ctx;
   async function* events(): AsyncGenerator<string> {
     const tGen = performance.now();
@@ -119,7 +133,12 @@ function streamReply(reply: FastifyReply, ctx: GenerateRouteOptions, opts: CharS
         yield sse('text', opts.candidates ? { text, steps: group } : { text });
       }
       const now = performance.now();
-      yield sse('done', { model: service.info, backend, seed: opts.seed, timings_ms: { generate: round(now - tGen), total: round(now - t0) } });
+      yield sse('done', {
+        model: service.info,
+        backend,
+        seed: opts.seed,
+        timings_ms: { generate: round(now - tGen), total: round(now - t0) },
+      });
     } catch (err) {
       reply.log.error({ err }, 'generation failed mid-stream');
       yield sse('error', errorBody(toHttpError(err)));

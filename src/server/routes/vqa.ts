@@ -9,9 +9,7 @@ import { BackendSchema, imageRouteSchema, ModelRefSchema } from '../openapi.js';
 export const VqaReplySchema = z
   .object({
     question: z.string().describe('the question as read (trimmed)'),
-    answers: z
-      .array(z.object({ answer: z.string(), score: z.number().describe('softmax probability') }).strict())
-      .describe('best first'),
+    answers: z.array(z.object({ answer: z.string(), score: z.number().describe('softmax probability') }).strict()).describe('best first'),
     model: ModelRefSchema,
     backend: BackendSchema,
     unknown_words: z.array(z.string()).describe('question words the model never saw (read as <unk>)'),
