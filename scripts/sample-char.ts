@@ -18,7 +18,10 @@ import { evaluate } from '../src/char/evaluate.js';
 import { showChar, UnknownCharsError } from '../src/char/vocab.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
 
-const sampling = schemaOptions(CharOptionsSchema);
+const sampling = schemaOptions(CharOptionsSchema, {
+  prime: 'text to continue ("\\n" for a newline); every character must be in the model\'s vocabulary',
+  seed: 'PRNG seed; the same seed and options give the same text; random when absent, printed on stderr',
+});
 const args = cli({
   usage: 'npm run sample:char --',
   summary: 'Sample text from a trained char model.',

@@ -45,7 +45,7 @@ export function tanh(x: number): number {
  */
 let finalState: { h: Float32Array; c: Float32Array } | undefined;
 
-const lstmLayerOp = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+const lstmLayerOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [xw, b, h0, c0, u] = args as [tf.Tensor2D, tf.Tensor1D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
   const [N, H] = h0.shape;
   const G = 4 * H;
@@ -144,7 +144,7 @@ const lstmLayerOp = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) =>
     return [dZt, tf.tensor1d(db), tf.tensor2d(dhNext, [N, H]), tf.tensor2d(dcNext, [N, H]), du];
   };
   return { value: tf.tensor2d(out, [T * N, H]), gradFunc };
-}));
+});
 
 /**
  * LSTM over a chunk from state (h0, c0) given the input projection xw = x·W
@@ -175,7 +175,7 @@ export function lstmLayer(
  * one-hot x. Copies rows in JS; the gradient adds dy rows back per id.
  * (The wasm GatherV2 kernel runs element by element: ~30× slower here.)
  */
-const gatherRowsOp = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+const gatherRowsOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [table, ids] = args as [tf.Tensor2D, tf.Tensor1D];
   const [V, D] = table.shape;
   const tab = table.dataSync() as Float32Array;
@@ -197,7 +197,7 @@ const gatherRowsOp = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) =
     return [tf.tensor2d(dt, [V, D]), tf.zerosLike(ids)];
   };
   return { value: tf.tensor2d(out, [idx.length, D]), gradFunc };
-}));
+});
 
 export function gatherRows(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
   return gatherRowsOp(table, ids) as tf.Tensor2D;
@@ -208,7 +208,7 @@ export function gatherRows(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
  * computed in JS in one pass (log-sum-exp with the max subtracted); the
  * gradient is (softmax − onehot)/R.
  */
-const softmaxCrossEntropyOp = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+const softmaxCrossEntropyOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [logits, targets] = args as [tf.Tensor2D, tf.Tensor1D];
   const [R, V] = logits.shape;
   const z = logits.dataSync() as Float32Array;
@@ -237,7 +237,7 @@ const softmaxCrossEntropyOp = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveF
     return [tf.tensor2d(g, [R, V]), tf.zerosLike(targets)];
   };
   return { value: tf.scalar(total / R), gradFunc };
-}));
+});
 
 export function softmaxCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
   return softmaxCrossEntropyOp(logits, targets) as tf.Scalar;

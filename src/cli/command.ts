@@ -84,7 +84,7 @@ export interface CliCommand<S extends OptionSpecs, N extends string> {
   /** Parse arguments (without node and the script path); throws UsageError. */
   parse(argv: readonly string[]): ParseResult<S, N>;
   /** "--flag" for an option key, so errors about a key can name what the user typed. */
-  flagOf(key: string): string | undefined;
+  flagOf: (key: string) => string | undefined;
 }
 
 const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -134,7 +134,8 @@ function convert(spec: OptionSpec, raw: unknown, flag: string): unknown {
     if (spec.required) throw new UsageError(`${flag} is required: ${spec.description}`);
     return undefined;
   }
-  const text = String(raw);
+  // commander gives option values as strings (booleans are handled above).
+  const text = typeof raw === 'string' ? raw : JSON.stringify(raw);
   if (spec.type === 'number') return parseNumber(text, flag, spec);
   if (spec.type === 'choice' && !spec.choices.includes(text)) {
     throw new UsageError(`${flag}: expected one of ${spec.choices.join(', ')}, got '${text}'`);

@@ -10,11 +10,13 @@ import type { StringOption } from './command.js';
  */
 export function schemaOptions<T extends z.ZodRawShape>(
   schema: z.ZodObject<T>,
+  /** Descriptions that read better on a command line than the API's. */
+  describe: { [K in keyof T & string]?: string } = {},
 ): { options: { [K in keyof T & string]: StringOption }; defaults: { [K in keyof T & string]?: unknown } } {
   const defaults = schema.parse({}) as Record<string, unknown>;
   const options: Record<string, StringOption> = {};
   for (const [key, field] of Object.entries(schema.shape)) {
-    options[key] = { type: 'string', flag: key.replace(/_/g, '-'), description: field.description ?? key };
+    options[key] = { type: 'string', flag: key.replace(/_/g, '-'), description: describe[key] ?? field.description ?? key };
   }
   return { options: options as { [K in keyof T & string]: StringOption }, defaults: defaults as { [K in keyof T & string]?: unknown } };
 }

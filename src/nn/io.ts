@@ -106,7 +106,7 @@ export async function restoreVariables(dir: string, variables: Record<string, tf
       const t = tensors[name];
       if (!t) throw new Error(`${dir} lacks weight "${name}"`);
       if (!tf.util.arraysEqual(t.shape, v.shape))
-        throw new Error(`${dir}: weight "${name}" has shape [${t.shape}], config says [${v.shape}]`);
+        throw new Error(`${dir}: weight "${name}" has shape [${t.shape.join(',')}], config says [${v.shape.join(',')}]`);
       v.assign(t);
     }
   } finally {

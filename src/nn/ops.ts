@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
  * matMul with transposeA/B, which on the wasm backend leaves the fast
  * XNNPACK path (10–20× slower, most of backprop's time there).
  */
-const matMulExplicit = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+const matMulExplicit = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const [a, b, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
   save([a, b]);
   return {
@@ -15,7 +15,7 @@ const matMulExplicit = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[])
       return [tf.matMul(dy as tf.Tensor2D, tf.transpose(sb)), tf.matMul(tf.transpose(sa), dy as tf.Tensor2D)];
     },
   };
-}));
+});
 
 export function matMul(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   return matMulExplicit(a, b) as tf.Tensor2D;

@@ -19,7 +19,7 @@ type JsonSchema = Record<string, unknown>;
  * refinements are documented by their input; pipes by their output: the
  * option fields (fields.ts) pipe a checking transform into their rule.
  */
-export function openApiSchema(schema: z.ZodTypeAny): JsonSchema {
+export function openApiSchema(schema: z.ZodType): JsonSchema {
   const { $schema: _, ...json } = zodToJsonSchema(schema, {
     target: 'openApi3',
     $refStrategy: 'none', // a shared piece (model {name, version}) is inlined, not a $ref swagger-ui cannot follow
@@ -38,7 +38,7 @@ export interface RouteDoc {
   description?: string;
   tags: readonly string[];
   /** The 200 reply: one schema (application/json), or one per media type. */
-  reply: z.ZodTypeAny | Readonly<Record<string, z.ZodTypeAny>>;
+  reply: z.ZodType | Readonly<Record<string, z.ZodType>>;
   /** Whether the route answers with the error shape (4xx, 5xx); true unless said. */
   errors?: boolean;
 }
@@ -62,7 +62,7 @@ export function routeSchema(doc: RouteDoc): JsonSchema {
 }
 
 /** A route whose options are one JSON body. */
-export function jsonRouteSchema(doc: RouteDoc, options: z.ZodTypeAny): JsonSchema {
+export function jsonRouteSchema(doc: RouteDoc, options: z.ZodType): JsonSchema {
   return { ...routeSchema(doc), body: { content: { 'application/json': { schema: openApiSchema(options) } } } };
 }
 
@@ -71,7 +71,7 @@ export function jsonRouteSchema(doc: RouteDoc, options: z.ZodTypeAny): JsonSchem
  * with the image as base64; options as fields of the body or in the query string.
  * The image itself is read by image-input.ts, not by zod.
  */
-export function imageRouteSchema(doc: RouteDoc, options: z.ZodTypeAny): JsonSchema {
+export function imageRouteSchema(doc: RouteDoc, options: z.ZodType): JsonSchema {
   const json = openApiSchema(options);
   const properties = (json.properties ?? {}) as Record<string, JsonSchema>;
   const required = (json.required ?? []) as string[];

@@ -22,7 +22,7 @@ export function predictTopK(
   chunk = 512,
 ): (ScoredAnswer[] | undefined)[] {
   const index = indexKeys(features);
-  const out: (ScoredAnswer[] | undefined)[] = new Array(examples.length).fill(undefined);
+  const out: (ScoredAnswer[] | undefined)[] = Array.from({ length: examples.length }, () => undefined);
   const usable = examples
     .map((e, i) => [i, index.get(e.imageKey)] as const)
     .filter((p): p is readonly [number, number] => p[1] !== undefined);

@@ -79,7 +79,7 @@ describe('CharStepper', () => {
       const ids = model.vocab.encode(TEXT.slice(0, 12));
       const expected = tf.tidy(() =>
         tf.logSoftmax(model.forward(tf.tensor1d(ids, 'int32'), ids.length, model.zeroState(1)).logits).arraySync(),
-      ) as number[][];
+      );
       const stepper = new CharStepper(model);
       let state = stepper.initialState();
       ids.forEach((id, t) => {

@@ -13,7 +13,7 @@ describe('scripts', () => {
     const r = run('sample-char.ts', ['--help']);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('Usage: npm run sample:char -- [options]');
-    expect(r.stdout).toMatch(/--temperature <n>\s+sampling temperature.*\(default: 0\.8\)/s);
+    expect(r.stdout).toMatch(/--temperature <value>\s+softmax temperature.*\(default: 0\.8\)/s);
     expect(r.stdout).toContain('Example:');
     expect(r.stderr).toBe('');
   });

@@ -51,7 +51,7 @@ export const vqaRoutes: FastifyPluginAsync<VqaRouteOptions> = async (app, ctx) =
   });
 };
 
-function vqaRouteSchema(service: VqaService, options: z.ZodTypeAny) {
+function vqaRouteSchema(service: VqaService, options: z.ZodType) {
   const models = service.summaries().map((m) => `\`${m.name}\` (${m.arch}, ${m.answers} answers)`);
   return imageRouteSchema(
     {
