@@ -6,7 +6,7 @@
  */
 import os from 'node:os';
 import { cli } from '../src/cli/main.js';
-import { prepareTrainingRun, trainingOptions } from '../src/cli/output.js';
+import { loopFlags, prepareTrainingRun, trainingOptions } from '../src/cli/output.js';
 import { loadCaptions } from '../src/data/captions.js';
 import { readFeatureSet } from '../src/data/features.js';
 import { log } from '../src/log.js';
@@ -35,13 +35,7 @@ const args = cli({
     minWordCount: { type: 'number', flag: 'min-count', description: 'words seen fewer times become <unk>' },
     maxWords: { type: 'number', description: 'longest training caption, in words' },
     batchSize: { type: 'number', description: 'captions per batch' },
-    epochs: { type: 'number', description: 'most passes over the training set' },
-    learningRate: { type: 'number', flag: 'lr', description: 'Adam learning rate' },
-    lrDecay: { type: 'number', description: 'learning-rate factor after each epoch' },
-    gradClip: { type: 'number', description: 'global gradient-norm clip' },
-    patience: { type: 'number', description: 'stop after this many epochs without a better val CIDEr-D' },
-    maxMinutes: { type: 'number', description: 'stop after the epoch that passes this many minutes' },
-    seed: { type: 'number', description: 'random seed' },
+    ...loopFlags('val CIDEr-D'),
     workers: { type: 'number', description: 'gradient threads (the wasm backend uses one core per thread)' },
     normalizeFeatures: { type: 'boolean', description: "standardise image vectors with the training set's mean and std" },
   },

@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { cli } from '../src/cli/main.js';
-import { prepareTrainingRun, trainingOptions } from '../src/cli/output.js';
+import { loopFlags, prepareTrainingRun, trainingOptions } from '../src/cli/output.js';
 import { CELLS } from '../src/char/config.js';
 import { splitText } from '../src/char/data.js';
 import { charTrainOptionsSchema, trainCharModel } from '../src/char/train.js';
@@ -34,17 +34,11 @@ const args = cli({
     batchSize: { type: 'number', description: 'parallel streams per batch' },
     seqLength: { type: 'number', description: 'truncated BPTT length' },
     optimizer: { type: 'choice', choices: ['adam', 'rmsprop'], description: 'optimizer' },
-    learningRate: { type: 'number', flag: 'lr', description: 'learning rate' },
-    lrDecay: { type: 'number', description: 'learning-rate factor after each epoch past --lr-decay-after' },
-    lrDecayAfter: { type: 'number', description: 'epochs before the learning rate decays' },
-    gradClip: { type: 'number', description: 'global gradient-norm clip' },
-    epochs: { type: 'number', description: 'most passes over the training text' },
-    maxMinutes: { type: 'number', description: 'stop (checkpointing) once training has run this long' },
-    patience: { type: 'number', description: 'stop after this many epochs without a better val loss' },
+    ...loopFlags('val loss'),
+    lrDecayAfter: { type: 'number', description: 'epochs before the learning rate starts to decay' },
     sampleEvery: { type: 'number', description: 'log a sample every N iterations (0: never)' },
     sampleLength: { type: 'number', description: 'characters per logged sample' },
     evalEvery: { type: 'number', description: 'also evaluate every N iterations (0: at epoch ends only)' },
-    seed: { type: 'number', description: 'random seed' },
   },
   defaults: charTrainOptionsSchema.parse({}),
 });

@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { cli } from '../src/cli/main.js';
-import { prepareTrainingRun, trainingOptions } from '../src/cli/output.js';
+import { loopFlags, prepareTrainingRun, trainingOptions } from '../src/cli/output.js';
 import { readFeatureSet } from '../src/data/features.js';
 import { loadImageMap } from '../src/data/image-map.js';
 import { log } from '../src/log.js';
@@ -45,12 +45,7 @@ const args = cli({
     minWordCount: { type: 'number', flag: 'min-count', description: 'question words seen fewer times become <unk>' },
     topAnswers: { type: 'number', description: 'answer classes: the most frequent training answers' },
     batchSize: { type: 'number', description: 'questions per batch' },
-    epochs: { type: 'number', description: 'most passes over the training set' },
-    learningRate: { type: 'number', flag: 'lr', description: 'Adam learning rate' },
-    lrDecay: { type: 'number', description: 'learning-rate factor after each epoch' },
-    patience: { type: 'number', description: 'stop after this many epochs without a better val accuracy' },
-    maxMinutes: { type: 'number', description: 'stop after the epoch that passes this many minutes' },
-    seed: { type: 'number', description: 'random seed (also for the held-out split)' },
+    ...loopFlags('val accuracy'),
     rawFeatures: { type: 'boolean', description: "do not standardise image vectors with the training set's mean and std" },
   },
   defaults: vqaTrainOptionsSchema.parse({}),

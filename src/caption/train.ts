@@ -15,26 +15,16 @@ import { batchGradients, bucketedBatches, type Example } from './batches.js';
 import type { CaptionConfig } from './config.js';
 import { greedyCaptions } from './generate.js';
 import { CaptionModel } from './model.js';
+import { loopOptionFields } from '../train/options.js';
 
 export const trainOptionsSchema = z.object({
-  name: z.string().default('caption-flickr8k'),
-  version: z.string().default('1'),
+  ...loopOptionFields({ name: 'caption-flickr8k', epochs: 20, learningRate: 2e-3, lrDecay: 0.85, patience: 3 }),
   embedDim: z.number().int().positive().default(256),
   hiddenDim: z.number().int().positive().default(512),
   dropout: z.number().min(0).max(0.9).default(0.5),
   minWordCount: z.number().int().positive().default(5),
   maxWords: z.number().int().positive().default(20),
   batchSize: z.number().int().positive().default(64),
-  epochs: z.number().int().positive().default(20),
-  learningRate: z.number().positive().default(2e-3),
-  /** Multiply the learning rate by this after each epoch. */
-  lrDecay: z.number().positive().max(1).default(0.85),
-  gradClip: z.number().positive().default(5),
-  /** Stop after this many epochs without a better val CIDEr-D. */
-  patience: z.number().int().positive().default(3),
-  /** Stop (checkpointing mid-epoch, resumable there) once training has run this long. */
-  maxMinutes: z.number().positive().default(Infinity),
-  seed: z.number().int().default(1234),
   /** Threads computing gradients on shares of each batch (wasm: one core each). */
   workers: z.number().int().min(1).max(16).default(1),
   /** Standardise image vectors with the training set's per-dimension mean and std (off for the shipped model). */

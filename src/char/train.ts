@@ -11,10 +11,11 @@ import { chunkTensors, evaluate, type LossReport } from './evaluate.js';
 import { CharModel, disposeState, keepState, type CharState } from './model.js';
 import { sampleText } from './sample.js';
 import { CharVocab } from './vocab.js';
+import { loopOptionFields } from '../train/options.js';
 
 export const charTrainOptionsSchema = z.object({
-  name: z.string().default('char-tinyshakespeare'),
-  version: z.string().default('1'),
+  // lrDecay applies after each epoch past lrDecayAfter.
+  ...loopOptionFields({ name: 'char-tinyshakespeare', epochs: 50, learningRate: 2e-3, lrDecay: 0.97, patience: 5 }),
   cell: z.enum(CELLS).default('lstm'),
   embedDim: z.number().int().min(0).default(0),
   hiddenDim: z.number().int().positive().default(256),
@@ -24,23 +25,13 @@ export const charTrainOptionsSchema = z.object({
   batchSize: z.number().int().positive().default(32),
   /** Truncated BPTT length: gradients flow this many steps back; the state flows on. */
   seqLength: z.number().int().positive().default(64),
-  epochs: z.number().int().positive().default(50),
   optimizer: z.enum(OPTIMIZERS).default('adam'),
-  learningRate: z.number().positive().default(2e-3),
-  /** Multiply the learning rate by this after each epoch past `lrDecayAfter`. */
-  lrDecay: z.number().positive().max(1).default(0.97),
   lrDecayAfter: z.number().int().min(0).default(10),
-  gradClip: z.number().positive().default(5),
-  /** Stop (checkpointing mid-epoch, resumable there) once training has run this long. */
-  maxMinutes: z.number().positive().default(Infinity),
-  /** Stop after this many epochs without a better val loss. */
-  patience: z.number().int().positive().default(5),
   /** Log a sample every this many iterations (0: never). */
   sampleEvery: z.number().int().min(0).default(500),
   sampleLength: z.number().int().positive().default(200),
   /** Also evaluate (and keep the best model) every this many iterations (0: epoch ends only). */
   evalEvery: z.number().int().min(0).default(0),
-  seed: z.number().int().default(1234),
 });
 export type CharTrainOptions = z.infer<typeof charTrainOptionsSchema>;
 

@@ -48,6 +48,22 @@ export function trainingOptions(name: string) {
   } as const;
 }
 
+/**
+ * The flags of the options every trainer's schema has (src/train/options.ts);
+ * their defaults come from that schema. `metric`: what early stopping watches.
+ */
+export function loopFlags(metric: string) {
+  return {
+    epochs: { type: 'number', description: 'most passes over the training data' },
+    learningRate: { type: 'number', flag: 'lr', description: 'learning rate' },
+    lrDecay: { type: 'number', description: 'learning-rate factor after each epoch' },
+    gradClip: { type: 'number', description: 'global gradient-norm clip' },
+    patience: { type: 'number', description: `stop after this many epochs without a better ${metric}` },
+    maxMinutes: { type: 'number', description: 'stop once training has run this long (checkpointed mid-epoch; --resume continues)' },
+    seed: { type: 'number', description: 'random seed' },
+  } as const;
+}
+
 export interface TrainingArgs {
   out: string | undefined;
   checkpoints: string | undefined;

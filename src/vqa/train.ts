@@ -15,11 +15,11 @@ import { VQA_ARCHS, type VqaConfig } from './config.js';
 import { answerClasses } from './examples.js';
 import { questionBatch, VqaModel } from './model.js';
 import { evaluateVqa } from './predict.js';
+import { loopOptionFields } from '../train/options.js';
 
 export const vqaTrainOptionsSchema = z.object({
+  ...loopOptionFields({ name: 'vqa', epochs: 30, learningRate: 1e-3, lrDecay: 0.95, patience: 4 }),
   arch: z.enum(VQA_ARCHS).default('vis-lstm'),
-  name: z.string().default('vqa'),
-  version: z.string().default('1'),
   embedDim: z.number().int().positive().default(256),
   hiddenDim: z.number().int().positive().default(256),
   dropout: z.number().min(0).max(0.9).default(0.3),
@@ -28,15 +28,6 @@ export const vqaTrainOptionsSchema = z.object({
   /** Answer classes: the most frequent training answers. */
   topAnswers: z.number().int().min(2).default(1000),
   batchSize: z.number().int().positive().default(128),
-  epochs: z.number().int().positive().default(30),
-  learningRate: z.number().positive().default(1e-3),
-  lrDecay: z.number().positive().max(1).default(0.95),
-  gradClip: z.number().positive().default(5),
-  /** Stop after this many epochs without a better val accuracy (exact match after answer normalisation). */
-  patience: z.number().int().positive().default(4),
-  /** Stop (checkpointing mid-epoch, resumable there) once training has run this long. */
-  maxMinutes: z.number().positive().default(Infinity),
-  seed: z.number().int().default(1234),
   /** Standardise image vectors with the training set's per-dimension mean and std. */
   normalizeFeatures: z.boolean().default(true),
 });
