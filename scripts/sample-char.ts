@@ -9,7 +9,7 @@
  * (nats/char, bits/char, perplexity).
  */
 import { readFile } from 'node:fs/promises';
-import { cli } from '../src/cli/main.js';
+import { cli, UsageError } from '../src/cli/main.js';
 import { pickValues, schemaOptions } from '../src/cli/schema-options.js';
 import { CharModel } from '../src/char/model.js';
 import { CharOptionsSchema, toCharSampleOptions } from '../src/char/options.js';
@@ -46,23 +46,20 @@ if (args.eval) {
   );
 }
 try {
-  const t0 = performance.now();
-  let n = 0;
-  process.stdout.write(opts.prime);
-  for (const step of generate(model, opts)) {
-    n++;
-    if (opts.candidates > 0) {
-      const top = step.top!.map((c) => `${showChar(c.char)} ${c.prob.toFixed(3)}`).join('  ');
-      process.stdout.write(`${showChar(step.char).padEnd(6)} | ${top}\n`);
-    } else process.stdout.write(step.char);
-  }
-  const s = (performance.now() - t0) / 1000;
-  process.stdout.write('\n');
-  process.stderr.write(`${n} chars in ${s.toFixed(2)} s (${Math.round(n / s)} chars/s), seed ${opts.seed}\n`);
+  model.vocab.encode(opts.prime); // checked before anything is printed
 } catch (err) {
-  if (err instanceof UnknownCharsError) {
-    process.stderr.write(`${err.message}\n`);
-    process.exit(2);
-  }
-  throw err;
+  throw err instanceof UnknownCharsError ? new UsageError(`--prime: ${err.message}`) : err;
 }
+const t0 = performance.now();
+let n = 0;
+process.stdout.write(opts.prime);
+for (const step of generate(model, opts)) {
+  n++;
+  if (opts.candidates > 0) {
+    const top = step.top!.map((c) => `${showChar(c.char)} ${c.prob.toFixed(3)}`).join('  ');
+    process.stdout.write(`${showChar(step.char).padEnd(6)} | ${top}\n`);
+  } else process.stdout.write(step.char);
+}
+const s = (performance.now() - t0) / 1000;
+process.stdout.write('\n');
+process.stderr.write(`${n} chars in ${s.toFixed(2)} s (${Math.round(n / s)} chars/s), seed ${opts.seed}\n`);

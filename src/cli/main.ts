@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { logToStderr } from '../log.js';
 import { formatZodIssue } from '../util/zod-error.js';
 import { defineCommand, UsageError, type CommandDef, type OptionSpecs, type Parsed } from './command.js';
 import { prepareOutput } from './output.js';
@@ -60,12 +61,14 @@ export function exitOnFailure(flagOf?: (key: string) => string | undefined): voi
 
 /**
  * A script's head: declare the command line once, get typed values back. It
- * also makes every later uncaught error (the script's top-level awaits
- * included) a one-line message with exit code 1 or 2, prints --help and exits
- * 0, and creates the folders of `output` options before the script's work.
+ * sends the log to stderr (stdout is the script's output), makes every later
+ * uncaught error (the script's top-level awaits included) a one-line message
+ * with exit code 1 or 2, prints --help and exits 0, and creates the folders
+ * of `output` options before the script's work.
  */
 export function cli<const S extends OptionSpecs, const N extends string = never>(def: CommandDef<S, N>): Parsed<S, N> {
   const command = defineCommand(def);
+  logToStderr();
   exitOnFailure(command.flagOf);
   const result = command.parse(process.argv.slice(2).filter((a) => a !== '--verbose'));
   if (result.kind === 'help') {

@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 // Real scripts through tsx, as a user runs them; few, since each start costs 1-2 s.
 const root = path.resolve(import.meta.dirname, '../..');
 const tsx = path.join(root, 'node_modules/.bin/tsx');
-const run = (script: string, args: string[]) =>
-  spawnSync(tsx, [path.join(root, 'scripts', script), ...args], { cwd: root, encoding: 'utf8' });
+const run = (script: string, args: string[], env: Record<string, string> = {}) =>
+  spawnSync(tsx, [path.join(root, 'scripts', script), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, ...env } });
 
 describe('scripts', () => {
   it('answer --help with usage, options, defaults and an example, exit 0', () => {
@@ -31,5 +31,12 @@ describe('scripts', () => {
     const r = run('train-caption.ts', ['--train', 'a.json', '--val', 'b.json', '--features', 'c.feat', '--epochs', 'abc']);
     expect(r.status).toBe(2);
     expect(r.stderr).toBe("error: --epochs: expected a number, got 'abc' (see --help)\n");
+  });
+
+  it('print their results alone on stdout; the JSON log goes to stderr', () => {
+    const r = run('sample-char.ts', ['--prime', 'KING', '--length', '20', '--seed', '3'], { LOG_LEVEL: 'info', VITEST: '' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^KING[^{]{20}\n$/s);
+    expect(r.stderr).toContain('"msg":"tensorflow backend selected"');
   });
 });
