@@ -30,10 +30,10 @@ const GRAPH_SIZE = 512;
  *   224     16 ms                      170 ms (224 backbone + 512 detection pass)
  *
  * Smaller inputs only work once the Placeholder's declared [1, 512, 512, 3] is
- * relaxed (anyInputShape below); the backbone is then fully convolutional, but
- * the detection head has its upsample sizes and reshapes baked for 512 and
- * throws at 224/256/320 (concat4D: "(1,32,32,128) does not match ... (1,14,14,128)" at 224),
- * so detections always run at 512 (the image bilinearly resized, as human does).
+ * relaxed (anyInputShape below); the backbone is then fully convolutional. The
+ * detection head has its upsample sizes and heatmap width baked for 512 (it
+ * throws at 224 as shipped); headForSize rewrites those constants so it runs at
+ * any multiple of 32 (CENTERNET_DETECT_SIZE; docs/grounding.md compares sizes).
  *
  * Chosen: 224, our images' native size (no 2.3× upsampling), 5× cheaper to
  * encode than 512. Detection quality does not need large objects either: the
@@ -42,6 +42,12 @@ const GRAPH_SIZE = 512;
  * The price is a second backbone pass when labels are wanted (170 vs 149 ms).
  */
 export const CENTERNET_INPUT_SIZE = 224;
+
+/**
+ * Side the detection head runs at: 512, the graph's own size (the 224 input
+ * bilinearly upsampled), until scripts/bench-detect-size.ts says otherwise.
+ */
+export const CENTERNET_DETECT_SIZE = GRAPH_SIZE;
 
 /** COCO detection classes as human's src/object/labels.ts lists them; the model's class k is COCO_LABELS[k]. */
 export const COCO_LABELS = [
@@ -149,6 +155,8 @@ export interface ObjectLabel {
 }
 
 export interface CenterNetEncoder extends Encoder {
+  /** Side of the square input the detection head runs at. */
+  readonly detectSize: number;
   /** Objects per image (pixels: [N, S, S, 3], 0..255), best first. */
   detect(pixels: tf.Tensor4D, minScore?: number): Promise<DetectedObject[][]>;
   /** Distinct object classes in one image (pixels: [1, S, S, 3]), best first. */
@@ -201,6 +209,55 @@ function anyInputShape(handler: tf.io.IOHandler): tf.io.IOHandler {
   };
 }
 
+/** Head constants that depend on the input side S (a multiple of 32): each maps S to its value. */
+const SIZE_CONSTANTS: Record<string, (s: number) => number[]> = {
+  'tower_0/CenternetHead/c5_upsample/up_sampling2d/mul': (s) => [s / 16, s / 16],
+  'tower_0/CenternetHead/c4_upsample/up_sampling2d_1/mul': (s) => [s / 8, s / 8],
+  'tower_0/CenternetHead/c3_upsample/up_sampling2d_2/mul': (s) => [s / 4, s / 4],
+  /** Width of the stride-4 heatmap: TopK's flat index → row, column. */
+  'tower_0/strided_slice_6': (s) => [s / 4],
+  /** The size map flattened to [(S/4)², 4] before gathering the top-100 boxes. */
+  'tower_0/BatchGather/concat': (s) => [(s / 4) ** 2, 4],
+};
+
+const BYTES: Record<string, number> = { float32: 4, int32: 4, uint8: 1, uint16: 2, float16: 2 };
+
+/**
+ * The graph's detection head has its upsample sizes and heatmap width baked
+ * as int32 constants for 512×512. They are plain weights, so the head runs at
+ * another side S (a multiple of 32) once those five are rewritten for S; box
+ * coordinates then come out in pixels of S. Checked against 512 in the tests.
+ */
+function headForSize(handler: tf.io.IOHandler, size: number): tf.io.IOHandler {
+  if (size % 32 !== 0 || size < 64) throw new Error(`centernet detection size must be a multiple of 32, at least 64; got ${size}`);
+  return {
+    load: async () => {
+      const artifacts = await handler.load!();
+      if (size === GRAPH_SIZE) return artifacts;
+      const { weightSpecs, weightData } = artifacts;
+      if (!weightSpecs || !weightData || Array.isArray(weightData)) throw new Error('centernet weights are not one buffer');
+      const data = weightData.slice(0);
+      let offset = 0;
+      const patched = new Set<string>();
+      for (const spec of weightSpecs) {
+        const count = spec.shape.reduce((n, d) => n * d, 1);
+        const bytes = count * BYTES[spec.quantization?.dtype ?? spec.dtype]!;
+        const value = SIZE_CONSTANTS[spec.name];
+        if (value) {
+          if (spec.dtype !== 'int32' || spec.quantization) throw new Error(`centernet constant ${spec.name} is not plain int32`);
+          const view = new DataView(data, offset, bytes);
+          value(size).forEach((v, i) => view.setInt32(4 * i, v, true));
+          patched.add(spec.name);
+        }
+        offset += bytes;
+      }
+      const missing = Object.keys(SIZE_CONSTANTS).filter((k) => !patched.has(k));
+      if (missing.length > 0) throw new Error(`centernet graph lacks the head constants ${missing.join(', ')}`);
+      return { ...artifacts, weightData: data };
+    },
+  };
+}
+
 function iou(a: DetectedObject['box'], b: DetectedObject['box']): number {
   const x1 = Math.max(a[0], b[0]);
   const y1 = Math.max(a[1], b[1]);
@@ -213,10 +270,10 @@ function iou(a: DetectedObject['box'], b: DetectedObject['box']): number {
 
 /**
  * Decode one image's [100, 6] detection rows the way human does (x1, y1, x2, y2
- * in pixels of the 512 input, score, 0-based COCO class), keeping rows at or
+ * in pixels of the `size` input, score, 0-based COCO class), keeping rows at or
  * above `minScore`, then drop same-class boxes that overlap a better one.
  */
-export function decodeDetections(rows: Float32Array, minScore: number): DetectedObject[] {
+export function decodeDetections(rows: Float32Array, minScore: number, size: number = GRAPH_SIZE): DetectedObject[] {
   const found: DetectedObject[] = [];
   for (let r = 0; r + 6 <= rows.length; r += 6) {
     const score = rows[r + 4]!;
@@ -224,7 +281,7 @@ export function decodeDetections(rows: Float32Array, minScore: number): Detected
     if (!(score >= minScore) || !Number.isInteger(classId)) continue;
     const label = COCO_LABELS[classId];
     if (label === undefined) continue;
-    const clamp = (v: number) => Math.min(1, Math.max(0, v / GRAPH_SIZE));
+    const clamp = (v: number) => Math.min(1, Math.max(0, v / size));
     const x1 = clamp(rows[r]!);
     const y1 = clamp(rows[r + 1]!);
     const x2 = clamp(rows[r + 2]!);
@@ -255,18 +312,20 @@ export function labelsOf(objects: DetectedObject[]): ObjectLabel[] {
 /**
  * CenterNet (MobileNetV3 backbone, COCO detection) from @vladmandic/human 3.3.6,
  * read from disk. Preprocessing follows human's src/object/centernet.ts: RGB
- * float32 in 0..255 straight into the graph, no mean/std normalisation; for
- * detection the image is bilinearly resized to 512×512.
+ * float32 in 0..255 straight into the graph, no mean/std normalisation.
  *
  * The image vector is FEATURE_NODE at `inputSize` ([N, S/32, S/32, 480]: 7×7
- * at 224) global-average pooled to 480-d. `modelDir` holds centernet.json +
+ * at 224) global-average pooled to 480-d. Detections run the head at
+ * `detectSize` (the image bilinearly resized to it); when it equals
+ * `inputSize` one forward pass gives both. `modelDir` holds centernet.json +
  * centernet.bin; it defaults to the human package's models folder.
  */
 export async function loadCenterNet(
   modelDir: string = humanModelsDir(),
   inputSize: number = CENTERNET_INPUT_SIZE,
+  detectSize: number = CENTERNET_DETECT_SIZE,
 ): Promise<CenterNetEncoder> {
-  const model = await tf.loadGraphModel(anyInputShape(fileLoader(path.join(modelDir, MODEL_FILE))));
+  const model = await tf.loadGraphModel(headForSize(anyInputShape(fileLoader(path.join(modelDir, MODEL_FILE))), detectSize));
   const dim = 480;
 
   const toGraphInput = (pixels: tf.Tensor4D, size: number): tf.Tensor4D => {
@@ -280,15 +339,15 @@ export async function loadCenterNet(
 
   /** Features ([1, dim]) and detection rows ([1, 100, 6]) for one image; inside a tidy. */
   const forward = (image: tf.Tensor4D): { features: tf.Tensor2D; detections: tf.Tensor } => {
-    if (inputSize === GRAPH_SIZE) {
-      const [grid, detections] = model.execute({ [INPUT_NODE]: toGraphInput(image, GRAPH_SIZE) }, [
+    if (inputSize === detectSize) {
+      const [grid, detections] = model.execute({ [INPUT_NODE]: toGraphInput(image, detectSize) }, [
         FEATURE_NODE,
         DETECTIONS_NODE,
       ]) as tf.Tensor[];
       return { features: pool(grid!), detections: detections! };
     }
     const grid = model.execute({ [INPUT_NODE]: toGraphInput(image, inputSize) }, FEATURE_NODE) as tf.Tensor;
-    const detections = model.execute({ [INPUT_NODE]: toGraphInput(image, GRAPH_SIZE) }, DETECTIONS_NODE) as tf.Tensor;
+    const detections = model.execute({ [INPUT_NODE]: toGraphInput(image, detectSize) }, DETECTIONS_NODE) as tf.Tensor;
     return { features: pool(grid), detections };
   };
 
@@ -297,7 +356,7 @@ export async function loadCenterNet(
     const { features, detections } = tf.tidy(() => forward(pixels));
     try {
       const [f, d] = await Promise.all([features.data(), detections.data()]);
-      return { features: f as Float32Array, objects: decodeDetections(d as Float32Array, minScore) };
+      return { features: f as Float32Array, objects: decodeDetections(d as Float32Array, minScore, detectSize) };
     } finally {
       features.dispose();
       detections.dispose();
@@ -310,10 +369,10 @@ export async function loadCenterNet(
     for (let i = 0; i < pixels.shape[0]; i++) {
       const rows = tf.tidy(() => {
         const image = pixels.slice([i, 0, 0, 0], [1, -1, -1, -1]);
-        return model.execute({ [INPUT_NODE]: toGraphInput(image, GRAPH_SIZE) }, DETECTIONS_NODE) as tf.Tensor;
+        return model.execute({ [INPUT_NODE]: toGraphInput(image, detectSize) }, DETECTIONS_NODE) as tf.Tensor;
       });
       try {
-        out.push(decodeDetections((await rows.data()) as Float32Array, minScore));
+        out.push(decodeDetections((await rows.data()) as Float32Array, minScore, detectSize));
       } finally {
         rows.dispose();
       }
@@ -325,6 +384,7 @@ export async function loadCenterNet(
     name: CENTERNET_NAME,
     dim,
     inputSize,
+    detectSize,
     // The backbone alone is fully convolutional: any batch size, and the head is skipped.
     encode: (pixels) => tf.tidy(() => pool(model.execute({ [INPUT_NODE]: toGraphInput(pixels, inputSize) }, FEATURE_NODE) as tf.Tensor)),
     detect,

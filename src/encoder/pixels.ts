@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { decodeToRgb, type ImageLimits, type RgbImage } from '../image/decode.js';
+import { labelsOf, type DetectedObject, type ObjectLabel } from './centernet.js';
 import type { Encoder } from './types.js';
 
 /** One decoded RGB image as the [1, H, W, 3] float batch the encoders take (0..255). */
@@ -27,4 +28,39 @@ export async function encodeImage(
   const features = encodeRgb(encoder, rgb);
   await features.data(); // finish the work inside the encode timing
   return { features, decodeMs: t1 - t0, encodeMs: performance.now() - t1 };
+}
+
+/** Objects found in one image: each box, and one entry per class (best score, count). */
+export interface ImageDetections {
+  objects: DetectedObject[];
+  classes: ObjectLabel[];
+}
+
+/**
+ * Image bytes → encoder features [1, dim] and, from the same forward pass,
+ * the detected objects (undefined when the encoder does not detect). The
+ * features are those encodeImage gives. Caller disposes the features.
+ */
+export async function encodeImageWithDetections(
+  encoder: Encoder,
+  image: Buffer,
+  limits?: ImageLimits,
+  minScore?: number,
+): Promise<{ features: tf.Tensor2D; detections?: ImageDetections; decodeMs: number; encodeMs: number }> {
+  if (!encoder.encodeAndDetect) return encodeImage(encoder, image, limits);
+  const t0 = performance.now();
+  const rgb = await decodeToRgb(image, encoder.inputSize, limits);
+  const t1 = performance.now();
+  const x = rgbBatch(rgb);
+  try {
+    const { features, objects } = await encoder.encodeAndDetect(x, minScore);
+    return {
+      features: tf.tensor2d(features, [1, features.length]),
+      detections: { objects, classes: labelsOf(objects) },
+      decodeMs: t1 - t0,
+      encodeMs: performance.now() - t1,
+    };
+  } finally {
+    x.dispose();
+  }
 }

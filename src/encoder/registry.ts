@@ -21,12 +21,35 @@ async function loadSingle(name: string, modelsDir: string): Promise<Encoder> {
   }
 }
 
-/** Features of several encoders side by side, in the order named. */
+/**
+ * Features of several encoders side by side, in the order named. If one part
+ * detects objects (centernet), so does the combination, with the same features.
+ */
 export function combineEncoders(parts: Encoder[]): Encoder {
   const size = parts[0]!.inputSize;
   const mismatch = parts.find((p) => p.inputSize !== size);
   if (mismatch) throw new Error(`cannot combine encoders with input sizes ${size} and ${mismatch.inputSize}`);
+  const detector = parts.find((p) => p.encodeAndDetect);
+  const encodeAndDetect: Encoder['encodeAndDetect'] = async (pixels, minScore) => {
+    const rows: Float32Array[] = [];
+    let objects: Awaited<ReturnType<NonNullable<Encoder['encodeAndDetect']>>>['objects'] = [];
+    for (const p of parts) {
+      if (p === detector) {
+        const out = await p.encodeAndDetect!(pixels, minScore);
+        rows.push(out.features);
+        objects = out.objects;
+      } else {
+        const f = p.encode(pixels);
+        rows.push((await f.data()) as Float32Array);
+        f.dispose();
+      }
+    }
+    const features = new Float32Array(rows.reduce((n, r) => n + r.length, 0));
+    rows.reduce((at, r) => (features.set(r, at), at + r.length), 0);
+    return { features, objects };
+  };
   return {
+    ...(detector ? { encodeAndDetect } : {}),
     name: parts.map((p) => p.name).join(COMBINE),
     dim: parts.reduce((n, p) => n + p.dim, 0),
     inputSize: size,

@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import type { DetectedObject } from './centernet.js';
 
 /** A pretrained CNN that turns images into fixed-length vectors. */
 export interface Encoder {
@@ -10,5 +11,11 @@ export interface Encoder {
   readonly inputSize: number;
   /** pixels: [N, S, S, 3] float32 in 0..255 → [N, dim]. Caller disposes the result. */
   encode(pixels: tf.Tensor4D): tf.Tensor2D;
+  /**
+   * Present when the encoder also detects objects: one image's ([1, S, S, 3])
+   * features, equal to encode()'s, and its objects (score ≥ minScore, best
+   * first) from the same forward pass.
+   */
+  readonly encodeAndDetect?: (pixels: tf.Tensor4D, minScore?: number) => Promise<{ features: Float32Array; objects: DetectedObject[] }>;
   dispose(): void;
 }
