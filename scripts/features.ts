@@ -3,8 +3,9 @@
  *
  *   npm run features -- --images DIR --out FILE [--encoder mobilenet_v2] [--workers 2] [--list captions.json]
  *
- * With --labels-out FILE (centernet only) the same forward pass also yields the
- * detected COCO objects, written as JSON {[file_name]: [{label, score, count}]}.
+ * With --detections (an encoder with centernet in it) the same forward pass also
+ * yields the detected COCO objects, stored in the cache next to the features;
+ * --labels-out FILE also writes them as JSON {[file_name]: [{label, score, count}]}.
  *
  * With --workers N the images are split across N worker threads (the wasm
  * backend uses one core per thread).
@@ -15,7 +16,7 @@ import { cli } from '../src/cli/main.js';
 import { progress } from '../src/cli/progress.js';
 import { tsWorker } from '../src/util/ts-worker.js';
 import { writeFeatureSet } from '../src/data/features.js';
-import type { ObjectLabel } from '../src/encoder/centernet.js';
+import { labelsOf, type DetectedObject } from '../src/encoder/centernet.js';
 import type { FeatureMessage } from '../src/encoder/feature-worker.js';
 import { log } from '../src/log.js';
 
@@ -31,7 +32,8 @@ const args = cli({
     models: { type: 'string', default: 'models', placeholder: 'dir', description: 'models folder (encoder weights)' },
     workers: { type: 'number', int: true, min: 1, max: 16, default: 1, description: 'worker threads (wasm: one core per thread)' },
     limit: { type: 'number', int: true, min: 1, description: 'only the first N images (sorted by name)' },
-    labelsOut: { type: 'string', output: 'file', description: 'centernet only: also write the detected COCO objects as JSON' },
+    detections: { type: 'boolean', description: 'with centernet: store the detected COCO objects in the cache too' },
+    labelsOut: { type: 'string', output: 'file', description: 'with centernet: also write the detected COCO objects as JSON' },
   },
 });
 
@@ -45,7 +47,8 @@ const bar = progress('features', files.length, 15);
 let done = 0;
 let dim = 0;
 const rows = new Map<string, Float32Array>();
-const labels = new Map<string, ObjectLabel[]>();
+const detected = new Map<string, DetectedObject[]>();
+const wantDetections = args.detections === true || args.labelsOut !== undefined;
 
 const chunks = Array.from({ length: args.workers }, (_, w) => files.filter((_, i) => i % args.workers === w));
 await Promise.all(
@@ -57,12 +60,12 @@ await Promise.all(
             files: chunk.map((f) => path.join(args.images, f)),
             encoder: args.encoder,
             models: args.models,
-            labels: args.labelsOut !== undefined,
+            labels: wantDetections,
           },
         });
         worker.on('message', (msg: FeatureMessage) => {
           rows.set(path.basename(msg.file), msg.features);
-          if (msg.labels) labels.set(path.basename(msg.file), msg.labels);
+          if (msg.objects) detected.set(path.basename(msg.file), msg.objects);
           dim = msg.features.length;
           bar.update(++done, { img_per_s: done / ((Date.now() - started) / 1000) });
         });
@@ -76,10 +79,11 @@ bar.stop();
 const keys = files.filter((f) => rows.has(f));
 const data = new Float32Array(keys.length * dim);
 keys.forEach((k, i) => data.set(rows.get(k)!, i * dim));
-await writeFeatureSet(args.out, { encoder: args.encoder, dim, keys, data });
+const detections = args.detections ? keys.map((k) => detected.get(k) ?? []) : undefined;
+await writeFeatureSet(args.out, { encoder: args.encoder, dim, keys, data, ...(detections ? { detections } : {}) });
 if (args.labelsOut) {
-  await writeFile(args.labelsOut, JSON.stringify(Object.fromEntries(keys.map((k) => [k, labels.get(k) ?? []]))));
-  log.info({ out: args.labelsOut, images: labels.size }, 'labels written');
+  await writeFile(args.labelsOut, JSON.stringify(Object.fromEntries(keys.map((k) => [k, labelsOf(detected.get(k) ?? [])]))));
+  log.info({ out: args.labelsOut, images: detected.size }, 'labels written');
 }
 const seconds = (Date.now() - started) / 1000;
 log.info({ out: args.out, images: keys.length, dim, seconds, img_per_s: keys.length / seconds }, 'features written');

@@ -3,15 +3,15 @@ import { readFile } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { decodeToRgb } from '../image/decode.js';
 import { initBackend, parseBackendName } from '../nn/backend.js';
-import { isCenterNetEncoder, labelsOf, type ObjectLabel } from './centernet.js';
+import type { DetectedObject } from './centernet.js';
 import { loadEncoder } from './registry.js';
 import { encodeRgb, rgbBatch } from './pixels.js';
 
-/** Posted once per image; `labels` (detected objects) only when workerData.labels is set. */
+/** Posted once per image; `objects` (detections) only when workerData.labels is set. */
 export interface FeatureMessage {
   file: string;
   features: Float32Array;
-  labels?: ObjectLabel[];
+  objects?: DetectedObject[];
 }
 
 const {
@@ -27,16 +27,16 @@ const {
 };
 await initBackend(parseBackendName(process.env.TF_BACKEND));
 const encoder = await loadEncoder(name, models);
-const detector = labels ? encoder : undefined;
-if (detector && !isCenterNetEncoder(detector)) throw new Error(`encoder "${name}" does not detect objects`);
+if (labels && !encoder.encodeAndDetect)
+  throw new Error(`encoder "${name}" does not detect objects; use centernet or a combination with it`);
 for (const file of files) {
   const rgb = await decodeToRgb(await readFile(file), encoder.inputSize);
-  if (detector && isCenterNetEncoder(detector)) {
+  if (labels && encoder.encodeAndDetect) {
     // One forward pass gives both the feature vector and the detections.
     const x = rgbBatch(rgb);
-    const { features, objects } = await detector.encodeAndDetect(x);
+    const { features, objects } = await encoder.encodeAndDetect(x);
     x.dispose();
-    parentPort!.postMessage({ file, features, labels: labelsOf(objects) } satisfies FeatureMessage);
+    parentPort!.postMessage({ file, features, objects } satisfies FeatureMessage);
     continue;
   }
   const features = encodeRgb(encoder, rgb);
