@@ -4,7 +4,7 @@ import type { CaptionService } from '../caption/service.js';
 import type { CharService } from '../char/service.js';
 import type { Config } from './config.js';
 import { log } from '../log.js';
-import type { RouteContext } from './context.js';
+import { watchClient, type RouteContext } from './context.js';
 import { handleError, handleNotFound } from './errors.js';
 import { Limiter } from './limiter.js';
 import { Metrics } from './metrics.js';
@@ -56,6 +56,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setSerializerCompiler(() => (data: unknown) => JSON.stringify(data));
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
+  app.addHook('onRequest', watchClient);
   await registerBodyParsers(app, config);
   registerHttpMetrics(app, metrics);
   await registerDocs(app);

@@ -2,7 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { z, ZodError } from 'zod';
 import { ImageError } from '../image/decode.js';
 import { formatZodError } from '../util/zod-error.js';
-import { QueueFullError } from './limiter.js';
+import { ClientGoneError, QueueFullError } from './limiter.js';
 
 /** The one error shape every route answers with. */
 export const ErrorBodySchema = z
@@ -71,6 +71,8 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof QueueFullError) {
     return new HttpError(503, 'overloaded', err.message, { 'retry-after': String(err.retryAfterS) });
   }
+  // Nobody reads this reply; 499 (nginx's "client closed request") keeps it apart in logs and metrics.
+  if (err instanceof ClientGoneError) return new HttpError(499, 'client_closed', err.message);
   if (isFastifyError(err)) {
     const status = err.statusCode ?? 500;
     // Framework 4xx messages describe the request ("Request body is too large"), never internals.
