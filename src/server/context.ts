@@ -14,7 +14,7 @@ export interface RouteContext {
 }
 
 export function imageLimits(config: Config): ImageLimits {
-  return { maxBytes: config.MAX_IMAGE_BYTES, maxPixels: config.MAX_IMAGE_PIXELS };
+  return { maxBytes: config.MAX_IMAGE_BYTES, maxPixels: config.MAX_IMAGE_PIXELS, maxAspectRatio: config.MAX_IMAGE_ASPECT_RATIO };
 }
 
 const clientSignals = new WeakMap<FastifyRequest, AbortSignal>();

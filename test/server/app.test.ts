@@ -189,6 +189,19 @@ describe('POST /caption: bad input', () => {
     expectError(await post().set('content-type', 'image/svg+xml').send(svg), 415, 'unsupported_image');
   });
 
+  it('an SVG with "ftyp" at bytes 4-7 (taken for HEIF before) → 415 unsupported_image', async () => {
+    const svg = Buffer.from('<!--ftyp--><svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"/>');
+    expectError(await post().set('content-type', 'image/svg+xml').send(svg), 415, 'unsupported_image');
+    expectError(await post().attach('image', svg, { filename: 'a.heic', contentType: 'image/heic' }), 415, 'unsupported_image');
+  });
+
+  it('an image thinner than MAX_IMAGE_ASPECT_RATIO → 422 bad_aspect_ratio, before decoding', async () => {
+    const thin = await sharp({ create: { width: 1, height: 50_000, channels: 3, background: { r: 1, g: 2, b: 3 } } })
+      .png()
+      .toBuffer();
+    expect(expectError(await post().set('content-type', 'image/png').send(thin), 422, 'bad_aspect_ratio')).toContain('1x50000');
+  });
+
   it('over MAX_IMAGE_BYTES → 413, for every body kind', async () => {
     const big = Buffer.concat([photo, Buffer.alloc(SMALL_BYTES)]);
     expectError(await post(small).set('content-type', 'image/jpeg').send(big), 413);
