@@ -228,8 +228,9 @@ describe('POST /caption: bad input', () => {
     ['beam_size=0', 'beam_size', 'from 1 to 10'],
     ['beam_size=11', 'beam_size', 'from 1 to 10'],
     ['mode=x', 'mode', 'beam, greedy, sample'],
-    ['temperature=-1', 'temperature', '> 0'],
-    ['temperature=0', 'temperature', '> 0'],
+    ['temperature=-1', 'temperature', 'from 0.01 to 5'],
+    ['temperature=0', 'temperature', 'from 0.01 to 5'],
+    ['temperature=5e-324', 'temperature', 'from 0.01 to 5'],
     ['max_length=51', 'max_length', 'from 1 to 50'],
     ['seed=1.5', 'seed', 'integer'],
     ['n=4&beam_size=3', 'n', 'beam_size'],
@@ -251,6 +252,13 @@ describe('POST /caption: bad input', () => {
   it('the same option in query and body → 400', async () => {
     const res = await post(app, '/caption?mode=beam').send({ image: photo.toString('base64'), mode: 'greedy' });
     expect(expectError(res, 400, 'invalid_request')).toContain('mode');
+  });
+
+  it('body keys named like Object.prototype members are unknown fields, not "given twice"', async () => {
+    for (const key of ['toString', 'hasOwnProperty']) {
+      const message = expectError(await post().send({ image: photo.toString('base64'), [key]: 1 }), 400, 'invalid_request');
+      expect(message).toContain(`unknown field(s): ${key}`);
+    }
   });
 
   it('wrong content type → 415', async () => {

@@ -14,6 +14,8 @@ describe('loadConfig', () => {
       MAX_IMAGE_ASPECT_RATIO: 20,
       MAX_CONCURRENCY: 2,
       MAX_QUEUE: 32,
+      REQUEST_TIMEOUT_MS: 60_000,
+      KEEP_ALIVE_TIMEOUT_MS: 5_000,
       LOG_LEVEL: 'info',
     });
   });

@@ -64,13 +64,16 @@ export interface GenerateRouteOptions extends RouteContext {
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
 
-/** The JSON body as an object: an absent body means all defaults; anything but JSON is refused. */
+/**
+ * The JSON body as an object: no body means all defaults; any other content
+ * type is refused, multipart included (its parser leaves the body unset, so
+ * it would otherwise pass for "no body").
+ */
 function bodyObject(body: unknown, contentType: string | undefined): unknown {
-  if (body === undefined || body === null) return {};
-  if (!/^application\/json\b/i.test(contentType ?? '')) {
+  if (contentType !== undefined && !/^application\/json\b/i.test(contentType)) {
     throw new HttpError(415, 'unsupported_media_type', 'send the options as application/json');
   }
-  return body;
+  return body ?? {};
 }
 
 function checkPrime(service: CharService, prime: string): void {
