@@ -60,7 +60,7 @@ const EnvSchema = z.object({
   MAX_QUEUE: intVar('MAX_QUEUE', 0, 10_000, 32),
   /** The whole request (headers and body) must arrive within this; a 10 MiB upload at 2 Mbit/s takes 42 s. */
   REQUEST_TIMEOUT_MS: intVar('REQUEST_TIMEOUT_MS', 100, 3_600_000, 60_000),
-  KEEP_ALIVE_TIMEOUT_MS: intVar('KEEP_ALIVE_TIMEOUT_MS', 100, 3_600_000, 5_000),
+  KEEP_ALIVE_TIMEOUT_MS: intVar('KEEP_ALIVE_TIMEOUT_MS', 100, 3_600_000, 72_000),
   LOG_LEVEL: enumVar('LOG_LEVEL', LOG_LEVELS).transform((v) => v ?? 'info'),
 });
 

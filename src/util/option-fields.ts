@@ -12,7 +12,7 @@ export interface NumberRule {
   min: number;
   max: number;
   integer?: boolean;
-  /** min itself is not allowed (temperature > 0). */
+  /** min itself is not allowed (a value that must be > 0). */
   exclusiveMin?: boolean;
   /** 0 is allowed besides [min, max] (temperature: 0 means argmax, tiny values only overflow). */
   orZero?: boolean;

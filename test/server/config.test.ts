@@ -15,7 +15,7 @@ describe('loadConfig', () => {
       MAX_CONCURRENCY: 2,
       MAX_QUEUE: 32,
       REQUEST_TIMEOUT_MS: 60_000,
-      KEEP_ALIVE_TIMEOUT_MS: 5_000,
+      KEEP_ALIVE_TIMEOUT_MS: 72_000,
       LOG_LEVEL: 'info',
     });
   });
