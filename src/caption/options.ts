@@ -36,7 +36,7 @@ export const CAPTION_RULES = {
   beam_size: { min: 1, max: 10, integer: true },
   n: { min: 1, max: 10, integer: true },
   max_length: { min: 1, max: 50, integer: true },
-  temperature: { min: 0, max: 5, exclusiveMin: true },
+  temperature: { min: 0.01, max: 5 }, // below, logits/temperature overflows (5e-324 gave "zzzz…")
   seed: { min: 0, max: 2 ** 32 - 1, integer: true }, // the sampler's PRNG state is 32-bit
   length_penalty: { min: 0, max: 2 },
 } satisfies Record<string, NumberRule>;

@@ -31,7 +31,7 @@ export const DEFAULT_CHAR_SAMPLE = { prime: '', length: 200, temperature: 0.8, t
 
 export const CHAR_RULES = {
   length: { min: 1, max: 2000, integer: true },
-  temperature: { min: 0, max: 5 }, // 0: argmax
+  temperature: { min: 0.01, max: 5, orZero: true }, // 0: argmax; between 0 and 0.01 logits/temperature overflows
   top_k: { min: 0, max: 1000, integer: true }, // 0: every character
   seed: { min: 0, max: 2 ** 32 - 1, integer: true }, // the sampler's PRNG state is 32-bit
   candidates: { min: 0, max: 10, integer: true },
@@ -48,7 +48,9 @@ export const CharOptionsSchema = z
       .default(D.prime)
       .describe("text to continue; every character must be in the model's vocabulary (else 400 unknown_characters)"),
     length: numberField(CHAR_RULES.length, D.length).describe('characters to generate'),
-    temperature: numberField(CHAR_RULES.temperature, D.temperature).describe('softmax temperature; 0 picks the most likely character'),
+    temperature: numberField(CHAR_RULES.temperature, D.temperature).describe(
+      'softmax temperature, 0.01 or more; 0 picks the most likely character',
+    ),
     top_k: numberField(CHAR_RULES.top_k, D.topK).describe('sample among the k likeliest characters; 0: all'),
     seed: numberField(CHAR_RULES.seed, undefined).describe(
       'PRNG seed; the same seed and options give the same text; random when absent, echoed in the reply',

@@ -4,8 +4,9 @@ import type { CaptionService } from '../caption/service.js';
 import type { CharService } from '../char/service.js';
 import type { Config } from './config.js';
 import { log } from '../log.js';
-import type { RouteContext } from './context.js';
-import { handleError, handleNotFound } from './errors.js';
+import { watchClient, type RouteContext } from './context.js';
+import { handleClientError, handleError, handleNotFound, HttpError } from './errors.js';
+import { jsonShapeProblem } from './json-shape.js';
 import { Limiter } from './limiter.js';
 import { Metrics } from './metrics.js';
 import { registerDocs } from './openapi.js';
@@ -43,7 +44,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Typed as fastify's base logger: with pino's own Logger type, the instance
   // would not match the plain FastifyInstance that route plugins expect.
   const logger: FastifyBaseLogger = log;
-  const app = Fastify({ loggerInstance: logger, bodyLimit: jsonBodyLimit(config.MAX_IMAGE_BYTES) });
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: jsonBodyLimit(config.MAX_IMAGE_BYTES),
+    // A client that trickles its request (1 byte/s) is cut off with a 408
+    // once the whole request has taken REQUEST_TIMEOUT_MS; an idle
+    // keep-alive connection after KEEP_ALIVE_TIMEOUT_MS.
+    requestTimeout: config.REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
+    http: {
+      headersTimeout: Math.min(60_000, config.REQUEST_TIMEOUT_MS),
+      // How often node checks those deadlines (its default, 30 s, would let a trickle run that much longer).
+      connectionsCheckingInterval: Math.max(50, Math.min(5_000, Math.floor(config.REQUEST_TIMEOUT_MS / 4))),
+    },
+    clientErrorHandler: handleClientError,
+    frameworkErrors: (err, req, reply) => void handleError(err, req, reply),
+  });
   const limiter = deps.limiter ?? new Limiter(config.MAX_CONCURRENCY, config.MAX_QUEUE);
   const metrics = new Metrics(limiter);
   const ctx: RouteContext = { config, backend: deps.backend, limiter, metrics };
@@ -56,6 +72,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setSerializerCompiler(() => (data: unknown) => JSON.stringify(data));
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
+  app.addHook('onRequest', watchClient);
   await registerBodyParsers(app, config);
   registerHttpMetrics(app, metrics);
   await registerDocs(app);
@@ -75,6 +92,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
  */
 async function registerBodyParsers(app: FastifyInstance, config: Config): Promise<void> {
   app.removeContentTypeParser('text/plain');
+  // JSON: the shape (depth, key count) is checked on the text before
+  // fastify's own parser (with its __proto__ checks) builds anything.
+  const parseJson = app.getDefaultJsonParser('error', 'ignore');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    const problem = jsonShapeProblem(text);
+    if (problem) {
+      done(new HttpError(400, 'json_too_complex', `${problem}; send the options as one flat object`), undefined);
+      return;
+    }
+    void parseJson(req, text, done);
+  });
   app.addContentTypeParser(/^image\/[\w.+-]+/i, { parseAs: 'buffer', bodyLimit: config.MAX_IMAGE_BYTES }, (_req, body, done) =>
     done(null, body),
   );

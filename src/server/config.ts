@@ -54,9 +54,13 @@ const EnvSchema = z.object({
   TF_BACKEND: enumVar('TF_BACKEND', BACKENDS),
   MAX_IMAGE_BYTES: intVar('MAX_IMAGE_BYTES', 1, 1024 * MiB, 10 * MiB),
   MAX_IMAGE_PIXELS: intVar('MAX_IMAGE_PIXELS', 1, 1_000_000_000, 40_000_000),
+  MAX_IMAGE_ASPECT_RATIO: intVar('MAX_IMAGE_ASPECT_RATIO', 1, 10_000, 20),
   MAX_CONCURRENCY: intVar('MAX_CONCURRENCY', 1, 64, 2),
   // 0 is allowed: no waiting at all, every job beyond MAX_CONCURRENCY gets a 503.
   MAX_QUEUE: intVar('MAX_QUEUE', 0, 10_000, 32),
+  /** The whole request (headers and body) must arrive within this; a 10 MiB upload at 2 Mbit/s takes 42 s. */
+  REQUEST_TIMEOUT_MS: intVar('REQUEST_TIMEOUT_MS', 100, 3_600_000, 60_000),
+  KEEP_ALIVE_TIMEOUT_MS: intVar('KEEP_ALIVE_TIMEOUT_MS', 100, 3_600_000, 72_000),
   LOG_LEVEL: enumVar('LOG_LEVEL', LOG_LEVELS).transform((v) => v ?? 'info'),
 });
 

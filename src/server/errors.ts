@@ -1,8 +1,10 @@
+import { STATUS_CODES as REASONS } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { z, ZodError } from 'zod';
 import { ImageError } from '../image/decode.js';
 import { formatZodError } from '../util/zod-error.js';
-import { QueueFullError } from './limiter.js';
+import { ClientGoneError, QueueFullError } from './limiter.js';
 
 /** The one error shape every route answers with. */
 export const ErrorBodySchema = z
@@ -18,6 +20,13 @@ export const ErrorBodySchema = z
 
 export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 
+/** Longest error message sent (or logged): messages that quote the input must not grow with it. */
+export const MAX_MESSAGE_LENGTH = 300;
+
+export function capMessage(message: string): string {
+  return message.length > MAX_MESSAGE_LENGTH ? `${message.slice(0, MAX_MESSAGE_LENGTH - 3)}...` : message;
+}
+
 /** An error whose message is safe to show the caller. */
 export class HttpError extends Error {
   override name = 'HttpError';
@@ -27,7 +36,7 @@ export class HttpError extends Error {
     message: string,
     readonly headers: Readonly<Record<string, string>> = {},
   ) {
-    super(message);
+    super(capMessage(message));
   }
 }
 
@@ -44,6 +53,7 @@ const FRAMEWORK_CODES: Readonly<Record<string, string>> = {
   FST_INVALID_JSON_FIELD_ERROR: 'invalid_multipart',
   FST_PROTO_VIOLATION: 'invalid_request',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
+  FST_ERR_BAD_URL: 'invalid_request',
 };
 
 // Where fastify's own wording would leave the caller guessing.
@@ -67,10 +77,12 @@ function isFastifyError(err: unknown): err is FastifyError {
 export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof ImageError) return new HttpError(err.status, err.code, err.message);
-  if (err instanceof ZodError) return new HttpError(400, 'invalid_request', formatZodError(err));
+  if (err instanceof ZodError) return new HttpError(400, 'invalid_request', formatZodError(err, 5));
   if (err instanceof QueueFullError) {
     return new HttpError(503, 'overloaded', err.message, { 'retry-after': String(err.retryAfterS) });
   }
+  // Nobody reads this reply; 499 (nginx's "client closed request") keeps it apart in logs and metrics.
+  if (err instanceof ClientGoneError) return new HttpError(499, 'client_closed', err.message);
   if (isFastifyError(err)) {
     const status = err.statusCode ?? 500;
     // Framework 4xx messages describe the request ("Request body is too large"), never internals.
@@ -98,4 +110,30 @@ export function handleNotFound(req: FastifyRequest, reply: FastifyReply): Fastif
   return reply
     .status(404)
     .send(errorBody(new HttpError(404, 'not_found', `no route for ${req.method} ${(req.url.split('?')[0] ?? '').slice(0, 200)}`)));
+}
+
+/** Status and code of the errors node's HTTP parser raises before a request reaches fastify. */
+function clientError(code: string | undefined): { status: number; code: string; message: string } {
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: 408, code: 'request_timeout', message: 'the request took too long to arrive' };
+  if (code === 'HPE_HEADER_OVERFLOW') return { status: 431, code: 'headers_too_large', message: 'the request headers are too large' };
+  return { status: 400, code: 'invalid_request', message: 'malformed HTTP request' };
+}
+
+/**
+ * fastify's clientErrorHandler: what node's parser refuses (bad chunking,
+ * oversized headers, a request that took too long) gets the documented
+ * error shape too, unless a reply has already begun on the socket.
+ */
+export function handleClientError(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const e = clientError(err.code);
+  const replying = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  if (socket.writable && !replying) {
+    const body = JSON.stringify(errorBody(new HttpError(e.status, e.code, e.message)));
+    socket.write(
+      `HTTP/1.1 ${e.status} ${REASONS[e.status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }

@@ -41,7 +41,8 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 /** Query and body fields together; one name in both places is ambiguous, so refused. */
 function mergeFields(query: Record<string, unknown>, body: Record<string, unknown>): Record<string, unknown> {
-  const twice = Object.keys(body).filter((k) => k in query);
+  // Object.hasOwn: `k in query` would find toString and the like on the prototype.
+  const twice = Object.keys(body).filter((k) => Object.hasOwn(query, k));
   if (twice.length > 0) {
     throw new HttpError(400, 'invalid_request', `field(s) given both in the query string and the body: ${twice.join(', ')}`);
   }
@@ -61,7 +62,8 @@ async function readMultipart(req: FastifyRequest): Promise<{ image: Buffer | und
         image = await part.toBuffer(); // bounded by the multipart fileSize limit
       } else {
         if (part.valueTruncated) throw new HttpError(413, 'payload_too_large', `form field "${part.fieldname}" is too long`);
-        if (part.fieldname in fields) throw new HttpError(400, 'invalid_request', `form field "${part.fieldname}" given twice`);
+        if (Object.hasOwn(fields, part.fieldname))
+          throw new HttpError(400, 'invalid_request', `form field "${part.fieldname}" given twice`);
         fields[part.fieldname] = part.value;
       }
     }

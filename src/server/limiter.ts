@@ -6,6 +6,14 @@ export class QueueFullError extends Error {
   }
 }
 
+/** Thrown for a job whose client hung up before it started: nothing is computed, nobody waits for it. */
+export class ClientGoneError extends Error {
+  override name = 'ClientGoneError';
+  constructor() {
+    super('the client closed the connection');
+  }
+}
+
 interface Waiter {
   start: () => void;
 }
@@ -38,8 +46,17 @@ export class Limiter {
     return this.queue.length;
   }
 
-  async run<T>(job: () => Promise<T>): Promise<T> {
-    await this.acquire();
+  /**
+   * Run `job` when a slot is free. An aborted `signal` (the client hung up)
+   * takes a waiting job out of the queue, so it is never computed and its
+   * place goes to the next one.
+   */
+  async run<T>(job: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    await this.acquire(signal);
+    if (signal?.aborted) {
+      this.release(); // granted just as the client left
+      throw new ClientGoneError();
+    }
     const t0 = performance.now();
     try {
       return await job();
@@ -49,13 +66,29 @@ export class Limiter {
     }
   }
 
-  private acquire(): Promise<void> {
+  private acquire(signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(new ClientGoneError());
     if (this.active < this.maxConcurrent) {
       this.active++;
       return Promise.resolve();
     }
     if (this.queue.length >= this.maxQueue) return Promise.reject(new QueueFullError(this.retryAfterS()));
-    return new Promise((resolve) => this.queue.push({ start: resolve }));
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        start: () => {
+          signal?.removeEventListener('abort', leave);
+          resolve();
+        },
+      };
+      const leave = () => {
+        const i = this.queue.indexOf(waiter);
+        if (i < 0) return;
+        this.queue.splice(i, 1);
+        reject(new ClientGoneError());
+      };
+      signal?.addEventListener('abort', leave, { once: true });
+      this.queue.push(waiter);
+    });
   }
 
   // The slot passes straight to the next waiter, so `active` never dips and

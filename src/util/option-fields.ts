@@ -12,13 +12,16 @@ export interface NumberRule {
   min: number;
   max: number;
   integer?: boolean;
-  /** min itself is not allowed (temperature > 0). */
+  /** min itself is not allowed (a value that must be > 0). */
   exclusiveMin?: boolean;
+  /** 0 is allowed besides [min, max] (temperature: 0 means argmax, tiny values only overflow). */
+  orZero?: boolean;
 }
 
 export function describeRule(r: NumberRule): string {
   const kind = r.integer ? 'an integer' : 'a number';
-  return r.exclusiveMin ? `${kind} > ${r.min} and ≤ ${r.max}` : `${kind} from ${r.min} to ${r.max}`;
+  const range = r.exclusiveMin ? `${kind} > ${r.min} and ≤ ${r.max}` : `${kind} from ${r.min} to ${r.max}`;
+  return r.orZero ? `0 or ${range}` : range;
 }
 
 function shown(v: unknown): string {
@@ -33,6 +36,7 @@ function toNumber(v: unknown): number {
 }
 
 function fits(n: number, r: NumberRule): boolean {
+  if (r.orZero && n === 0) return true;
   if (!Number.isFinite(n) || n > r.max) return false;
   if (r.integer && !Number.isInteger(n)) return false;
   return r.exclusiveMin ? n > r.min : n >= r.min;
@@ -45,7 +49,8 @@ function fits(n: number, r: NumberRule): boolean {
  */
 function ruleSchema<F extends number | undefined>(r: NumberRule, fallback: F): z.ZodType<number | F, z.ZodTypeDef, number | F> {
   let n = r.integer ? z.number().int() : z.number();
-  n = (r.exclusiveMin ? n.gt(r.min) : n.gte(r.min)).lte(r.max);
+  // orZero is documented as [0, max] (a plain number type); the description says the rest.
+  n = (r.orZero ? n.gte(0) : r.exclusiveMin ? n.gt(r.min) : n.gte(r.min)).lte(r.max);
   // The cast restates what the branch proves: F is undefined in the first, number in the second.
   return (fallback === undefined ? n.optional() : n.default(fallback)) as z.ZodType<number | F, z.ZodTypeDef, number | F>;
 }

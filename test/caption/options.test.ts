@@ -37,7 +37,8 @@ describe('caption options', () => {
     expect(check({ beam_size: 10 })).toBe('ok');
     expect(check({ beam_size: 0 })).toMatch(/^beam_size: /);
     expect(check({ max_length: 51 })).toMatch(/^max_length: must be an integer from 1 to 50/);
-    expect(check({ temperature: 0, mode: 'sample' })).toMatch(/^temperature: must be a number > 0/);
+    expect(check({ temperature: 0, mode: 'sample' })).toMatch(/^temperature: must be a number from 0.01 to 5/);
+    expect(check({ temperature: 5e-324, mode: 'sample' })).toMatch(/^temperature: must be a number from 0.01 to 5/);
     expect(check({ mode: 'nucleus' })).toMatch(/^mode: must be one of beam, greedy, sample/);
   });
 

@@ -189,6 +189,19 @@ describe('POST /caption: bad input', () => {
     expectError(await post().set('content-type', 'image/svg+xml').send(svg), 415, 'unsupported_image');
   });
 
+  it('an SVG with "ftyp" at bytes 4-7 (taken for HEIF before) → 415 unsupported_image', async () => {
+    const svg = Buffer.from('<!--ftyp--><svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"/>');
+    expectError(await post().set('content-type', 'image/svg+xml').send(svg), 415, 'unsupported_image');
+    expectError(await post().attach('image', svg, { filename: 'a.heic', contentType: 'image/heic' }), 415, 'unsupported_image');
+  });
+
+  it('an image thinner than MAX_IMAGE_ASPECT_RATIO → 422 bad_aspect_ratio, before decoding', async () => {
+    const thin = await sharp({ create: { width: 1, height: 50_000, channels: 3, background: { r: 1, g: 2, b: 3 } } })
+      .png()
+      .toBuffer();
+    expect(expectError(await post().set('content-type', 'image/png').send(thin), 422, 'bad_aspect_ratio')).toContain('1x50000');
+  });
+
   it('over MAX_IMAGE_BYTES → 413, for every body kind', async () => {
     const big = Buffer.concat([photo, Buffer.alloc(SMALL_BYTES)]);
     expectError(await post(small).set('content-type', 'image/jpeg').send(big), 413);
@@ -215,8 +228,9 @@ describe('POST /caption: bad input', () => {
     ['beam_size=0', 'beam_size', 'from 1 to 10'],
     ['beam_size=11', 'beam_size', 'from 1 to 10'],
     ['mode=x', 'mode', 'beam, greedy, sample'],
-    ['temperature=-1', 'temperature', '> 0'],
-    ['temperature=0', 'temperature', '> 0'],
+    ['temperature=-1', 'temperature', 'from 0.01 to 5'],
+    ['temperature=0', 'temperature', 'from 0.01 to 5'],
+    ['temperature=5e-324', 'temperature', 'from 0.01 to 5'],
     ['max_length=51', 'max_length', 'from 1 to 50'],
     ['seed=1.5', 'seed', 'integer'],
     ['n=4&beam_size=3', 'n', 'beam_size'],
@@ -238,6 +252,13 @@ describe('POST /caption: bad input', () => {
   it('the same option in query and body → 400', async () => {
     const res = await post(app, '/caption?mode=beam').send({ image: photo.toString('base64'), mode: 'greedy' });
     expect(expectError(res, 400, 'invalid_request')).toContain('mode');
+  });
+
+  it('body keys named like Object.prototype members are unknown fields, not "given twice"', async () => {
+    for (const key of ['toString', 'hasOwnProperty']) {
+      const message = expectError(await post().send({ image: photo.toString('base64'), [key]: 1 }), 400, 'invalid_request');
+      expect(message).toContain(`unknown field(s): ${key}`);
+    }
   });
 
   it('wrong content type → 415', async () => {

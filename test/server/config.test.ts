@@ -11,8 +11,11 @@ describe('loadConfig', () => {
       TF_BACKEND: undefined,
       MAX_IMAGE_BYTES: 10 * 1024 * 1024,
       MAX_IMAGE_PIXELS: 40_000_000,
+      MAX_IMAGE_ASPECT_RATIO: 20,
       MAX_CONCURRENCY: 2,
       MAX_QUEUE: 32,
+      REQUEST_TIMEOUT_MS: 60_000,
+      KEEP_ALIVE_TIMEOUT_MS: 72_000,
       LOG_LEVEL: 'info',
     });
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Limiter, QueueFullError } from '../../src/server/limiter.js';
+import { ClientGoneError, Limiter, QueueFullError } from '../../src/server/limiter.js';
 
 /** A job that finishes when told to. */
 function gate() {
@@ -57,5 +57,26 @@ describe('Limiter', () => {
     ).rejects.toThrow('bad');
     expect(limiter.running).toBe(0);
     expect(await limiter.run(async () => 7)).toBe(7);
+  });
+
+  it('drops a waiting job whose signal aborts: it never runs, and the next one moves up', async () => {
+    const limiter = new Limiter(1, 2);
+    const g = gate();
+    const first = limiter.run(g.job);
+    const gone = new AbortController();
+    let ran = false;
+    const dropped = limiter.run(async () => (ran = true), gone.signal).catch((e: unknown) => e);
+    const next = limiter.run(async () => 'next');
+    expect(limiter.waiting).toBe(2);
+    gone.abort();
+    expect(await dropped).toBeInstanceOf(ClientGoneError);
+    expect(limiter.waiting).toBe(1);
+    g.open();
+    await first;
+    expect(await next).toBe('next');
+    expect(ran).toBe(false);
+    expect(limiter.running).toBe(0);
+    await expect(limiter.run(async () => 1, gone.signal)).rejects.toBeInstanceOf(ClientGoneError);
+    expect(limiter.running).toBe(0);
   });
 });

@@ -39,7 +39,7 @@ export const captionRoutes: FastifyPluginAsync<CaptionRouteOptions> = async (app
     const t0 = performance.now();
     const input = await readImageRequest(req, limits);
     const opts = toCaptionSearchOptions(CaptionOptionsSchema.parse(input.fields));
-    const result = await runInference(ctx, 'caption', () => ctx.service.caption(input.image, opts, limits));
+    const result = await runInference(ctx, 'caption', () => ctx.service.caption(input.image, opts, limits), req);
     return {
       captions: result.captions,
       model: result.model,

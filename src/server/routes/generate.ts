@@ -1,10 +1,10 @@
 import { Readable } from 'node:stream';
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { CharOptionsSchema, toCharSampleOptions, type CharSampleOptions } from '../../char/options.js';
 import type { CharService } from '../../char/service.js';
 import { UnknownCharsError } from '../../char/vocab.js';
-import { runInference, type RouteContext } from '../context.js';
+import { clientSignal, runInference, type RouteContext } from '../context.js';
 import { errorBody, ErrorBodySchema, HttpError, toHttpError } from '../errors.js';
 import { BackendSchema, jsonRouteSchema, ModelRefSchema } from '../openapi.js';
 
@@ -64,13 +64,16 @@ export interface GenerateRouteOptions extends RouteContext {
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
 
-/** The JSON body as an object: an absent body means all defaults; anything but JSON is refused. */
+/**
+ * The JSON body as an object: no body means all defaults; any other content
+ * type is refused, multipart included (its parser leaves the body unset, so
+ * it would otherwise pass for "no body").
+ */
 function bodyObject(body: unknown, contentType: string | undefined): unknown {
-  if (body === undefined || body === null) return {};
-  if (!/^application\/json\b/i.test(contentType ?? '')) {
+  if (contentType !== undefined && !/^application\/json\b/i.test(contentType)) {
     throw new HttpError(415, 'unsupported_media_type', 'send the options as application/json');
   }
-  return body;
+  return body ?? {};
 }
 
 function checkPrime(service: CharService, prime: string): void {
@@ -84,9 +87,13 @@ function checkPrime(service: CharService, prime: string): void {
 
 /**
  * Take an inference slot for as long as a stream lasts: resolves with the
- * function that frees it (idempotent), or rejects (QueueFullError → 503) at once.
+ * function that frees it (idempotent), or rejects at once (QueueFullError →
+ * 503) or when the client leaves the queue (ClientGoneError). The slot is also
+ * freed when the client hangs up mid-stream: `signal` was armed when the
+ * request arrived, so its abort cannot have been missed while it waited.
  */
-function holdSlot(ctx: RouteContext): Promise<() => void> {
+function holdSlot(ctx: RouteContext, req: FastifyRequest): Promise<() => void> {
+  const signal = clientSignal(req);
   return new Promise((resolve, reject) => {
     runInference(
       ctx,
@@ -94,13 +101,18 @@ function holdSlot(ctx: RouteContext): Promise<() => void> {
       () =>
         new Promise<void>((release) => {
           let released = false;
-          resolve(() => {
+          const free = () => {
             if (!released) {
               released = true;
+              signal?.removeEventListener('abort', free);
               release();
             }
-          });
+          };
+          signal?.addEventListener('abort', free, { once: true });
+          if (signal?.aborted) free();
+          resolve(free);
         }),
+      req,
     ).catch(reject);
   });
 }
@@ -146,7 +158,6 @@ function streamReply(
       release();
     }
   }
-  reply.raw.once('close', release); // client gone before the stream began
   return reply
     .header('content-type', 'text/event-stream; charset=utf-8')
     .header('cache-control', 'no-cache')
@@ -161,8 +172,8 @@ export const generateRoutes: FastifyPluginAsync<GenerateRouteOptions> = async (a
     const wire = GenerateBodySchema.parse(bodyObject(req.body, req.headers['content-type']));
     const opts = toCharSampleOptions(wire);
     checkPrime(ctx.service, opts.prime);
-    if (wire.stream) return streamReply(reply, ctx, opts, await holdSlot(ctx), t0);
-    const result = await runInference(ctx, 'generate', () => ctx.service.generate(opts));
+    if (wire.stream) return streamReply(reply, ctx, opts, await holdSlot(ctx, req), t0);
+    const result = await runInference(ctx, 'generate', () => ctx.service.generate(opts), req);
     return {
       text: result.text,
       model: result.model,

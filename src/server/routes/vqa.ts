@@ -39,7 +39,7 @@ export const vqaRoutes: FastifyPluginAsync<VqaRouteOptions> = async (app, ctx) =
     const t0 = performance.now();
     const input = await readImageRequest(req, limits);
     const opts = options.parse(input.fields);
-    const result = await runInference(ctx, 'vqa', () => ctx.service.answer(input.image, opts.question, toAnswerOptions(opts), limits));
+    const result = await runInference(ctx, 'vqa', () => ctx.service.answer(input.image, opts.question, toAnswerOptions(opts), limits), req);
     return {
       question: opts.question,
       answers: result.answers,
