@@ -9,6 +9,7 @@ import { currentBackend, initBackend, parseBackendName } from '../../src/nn/back
 import { buildApp } from '../../src/server/app.js';
 import { loadConfig } from '../../src/server/config.js';
 import { Limiter } from '../../src/server/limiter.js';
+import { tinyConfig } from '../char/helpers.js';
 
 // Clients that hang up, against a real server on loopback: the inference slot
 // must come back on every path, and queued work whose client left is never computed.
@@ -21,20 +22,7 @@ let base: string;
 
 beforeAll(async () => {
   await initBackend(parseBackendName(process.env.TF_BACKEND));
-  const model = CharModel.init(
-    {
-      kind: 'char-rnn',
-      name: 'char-test',
-      version: '0',
-      cell: 'lstm',
-      embedDim: 0,
-      hiddenDim: 8,
-      layers: 1,
-      dropout: 0,
-      vocab: [...VOCAB.chars],
-    },
-    1,
-  );
+  const model = CharModel.init(tinyConfig({ name: 'char-test', hiddenDim: 8, layers: 1 }, [...VOCAB.chars].join('')), 1);
   service = CharService.fromModel(model);
   limiter = new Limiter(1, 8);
   app = await buildApp({ config: loadConfig({}), backend: currentBackend(), generate: service, limiter });

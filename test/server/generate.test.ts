@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/server/config.js';
 import { currentBackend, initBackend, parseBackendName } from '../../src/nn/backend.js';
 import { buildApp } from '../../src/server/app.js';
 import { Limiter } from '../../src/server/limiter.js';
+import { tinyConfig } from '../char/helpers.js';
 
 interface GenerateBody {
   text: string;
@@ -25,20 +26,7 @@ let app: FastifyInstance;
 
 beforeAll(async () => {
   await initBackend(parseBackendName(process.env.TF_BACKEND));
-  const model = CharModel.init(
-    {
-      kind: 'char-rnn',
-      name: 'char-test',
-      version: '0',
-      cell: 'lstm',
-      embedDim: 0,
-      hiddenDim: 16,
-      layers: 2,
-      dropout: 0,
-      vocab: [...VOCAB.chars],
-    },
-    1,
-  );
+  const model = CharModel.init(tinyConfig({ name: 'char-test', hiddenDim: 16, layers: 2 }, [...VOCAB.chars].join('')), 1);
   service = CharService.fromModel(model);
   app = await buildApp({ config: loadConfig({}), backend: currentBackend(), generate: service });
   await app.ready();

@@ -11,6 +11,7 @@ import { buildApp } from '../../src/server/app.js';
 import { loadConfig } from '../../src/server/config.js';
 import { MAX_MESSAGE_LENGTH } from '../../src/server/errors.js';
 import { jsonShapeProblem } from '../../src/server/json-shape.js';
+import { tinyConfig } from '../char/helpers.js';
 
 // Bounded work per request, against a real server on loopback: body shape and
 // timeouts, and the documented error shape for what the framework refuses.
@@ -22,20 +23,7 @@ let port: number;
 
 beforeAll(async () => {
   await initBackend(parseBackendName(process.env.TF_BACKEND));
-  const model = CharModel.init(
-    {
-      kind: 'char-rnn',
-      name: 'char-test',
-      version: '0',
-      cell: 'lstm',
-      embedDim: 0,
-      hiddenDim: 8,
-      layers: 1,
-      dropout: 0,
-      vocab: [...VOCAB.chars],
-    },
-    1,
-  );
+  const model = CharModel.init(tinyConfig({ name: 'char-test', hiddenDim: 8, layers: 1 }, [...VOCAB.chars].join('')), 1);
   service = CharService.fromModel(model);
   app = await buildApp({ config: loadConfig({ REQUEST_TIMEOUT_MS: '600' }), backend: currentBackend(), generate: service });
   await app.listen({ port: 0, host: '127.0.0.1' });
