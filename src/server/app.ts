@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { CaptionService } from '../caption/service.js';
@@ -12,8 +14,9 @@ import { Metrics } from './metrics.js';
 import { registerDocs } from './openapi.js';
 import { captionRoutes } from './routes/caption.js';
 import { generateRoutes } from './routes/generate.js';
-import { healthRoutes, type ModelInfo } from './routes/health.js';
+import { healthRoutes, Readiness, type ModelInfo } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { modelsRoutes } from './routes/models.js';
 import { vqaRoutes } from './routes/vqa.js';
 import type { VqaService } from '../vqa/service.js';
 
@@ -31,6 +34,16 @@ export interface AppDeps {
   generate?: CharService;
   /** Shared inference limiter; built from the config when absent (tests pass one to fill it). */
   limiter?: Limiter;
+  /** Readiness state; app.close() marks it draining (tests pass one to look at it). */
+  readiness?: Readiness;
+}
+
+const SAFE_REQUEST_ID = /^[\w.:-]{1,64}$/;
+
+/** The request id: a valid incoming X-Request-Id (1-64 of A-Z a-z 0-9 _ . : -), else a new UUID. */
+export function requestId(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
 }
 
 /** Largest JSON body: the image as base64 (4 bytes per 3) plus room for the options. */
@@ -57,6 +70,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       // How often node checks those deadlines (its default, 30 s, would let a trickle run that much longer).
       connectionsCheckingInterval: Math.max(50, Math.min(5_000, Math.floor(config.REQUEST_TIMEOUT_MS / 4))),
     },
+    // During app.close() requests on open keep-alive connections are still
+    // served (in-flight work finishes) and /health/ready answers the 503 in
+    // our error shape; fastify's own closing reply has another shape.
+    return503OnClosing: false,
+    // X-Request-Id: the caller's id when it is short and safe to log, else ours;
+    // fastify puts it in every log line of the request as reqId.
+    requestIdHeader: false,
+    genReqId: requestId,
     clientErrorHandler: handleClientError,
     frameworkErrors: (err, req, reply) => void handleError(err, req, reply),
   });
@@ -72,13 +93,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setSerializerCompiler(() => (data: unknown) => JSON.stringify(data));
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
+  // Set first, so every reply (404 and errors included) carries it.
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
   app.addHook('onRequest', watchClient);
   await registerBodyParsers(app, config);
   registerHttpMetrics(app, metrics);
   await registerDocs(app);
 
-  await app.register(healthRoutes, { backend: deps.backend, models: modelInfo(deps) });
+  const readiness = deps.readiness ?? new Readiness();
+  // preClose runs before the server stops listening: probes see 503 at once.
+  app.addHook('preClose', async () => {
+    readiness.draining = true;
+  });
+  await app.register(healthRoutes, { backend: deps.backend, models: modelInfo(deps), readiness });
   await app.register(metricsRoutes, { metrics });
+  await app.register(modelsRoutes, { caption: deps.caption, vqa: deps.vqa, generate: deps.generate });
   if (deps.caption) await app.register(captionRoutes, { ...ctx, service: deps.caption });
   if (deps.vqa) await app.register(vqaRoutes, { ...ctx, service: deps.vqa });
   if (deps.generate) await app.register(generateRoutes, { ...ctx, service: deps.generate });

@@ -103,7 +103,8 @@ export function handleError(err: unknown, req: FastifyRequest, reply: FastifyRep
   const e = toHttpError(err);
   if (e.status >= 500 && e.status !== 503) req.log.error({ err }, 'request failed');
   else req.log.info({ status: e.status, code: e.code, reason: e.message }, 'request rejected');
-  return reply.status(e.status).headers(e.headers).send(errorBody(e));
+  // The id again: framework errors (a bad URL) can come before the onRequest hook that sets it.
+  return reply.status(e.status).headers(e.headers).header('x-request-id', req.id).send(errorBody(e));
 }
 
 export function handleNotFound(req: FastifyRequest, reply: FastifyReply): FastifyReply {

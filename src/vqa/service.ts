@@ -6,7 +6,7 @@ import { encodeImage } from '../encoder/pixels.js';
 import type { Encoder } from '../encoder/types.js';
 import type { ImageLimits } from '../image/decode.js';
 import { tokenizeWords } from '../text/tokenize.js';
-import { CONFIG_FILE } from './config.js';
+import { CONFIG_FILE, type VqaConfig } from './config.js';
 import { VqaModel } from './model.js';
 
 export interface Answer {
@@ -93,6 +93,11 @@ export class VqaService {
       encoder: m.config.encoder,
       answers: m.config.answers.length,
     }));
+  }
+
+  /** Each loaded model's config, by name (read-only: for GET /models). */
+  configs(): [string, Readonly<VqaConfig>][] {
+    return [...this.models.entries()].map(([name, m]) => [name, m.config]);
   }
 
   private model(name: string): VqaModel {

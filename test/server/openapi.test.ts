@@ -165,6 +165,9 @@ describe('OpenAPI document', () => {
       ['/vqa', 'post'],
       ['/generate', 'post'],
       ['/health', 'get'],
+      ['/health/live', 'get'],
+      ['/health/ready', 'get'],
+      ['/models', 'get'],
       ['/metrics', 'get'],
     ] as const;
     for (const [path, method] of routes) {
@@ -173,7 +176,16 @@ describe('OpenAPI document', () => {
       expect(o.tags?.length, path).toBe(1);
       expect(o.responses['200']?.content, path).toBeDefined();
     }
-    expect(Object.keys(doc.paths).sort()).toEqual(['/caption', '/generate', '/health', '/metrics', '/vqa']);
+    expect(Object.keys(doc.paths).sort()).toEqual([
+      '/caption',
+      '/generate',
+      '/health',
+      '/health/live',
+      '/health/ready',
+      '/metrics',
+      '/models',
+      '/vqa',
+    ]);
   });
 
   it('image routes: three body kinds, and every option also in the query string, none required there', () => {

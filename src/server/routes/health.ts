@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
+import { HttpError } from '../errors.js';
 import { BackendSchema, routeSchema } from '../openapi.js';
 
 export const ModelInfoSchema = z.object({ name: z.string(), version: z.string(), encoder: z.string().optional() }).strict();
@@ -18,15 +19,47 @@ export const HealthReplySchema = z
 
 export type HealthReply = z.infer<typeof HealthReplySchema>;
 
+export const LiveReplySchema = z
+  .object({ status: z.literal('live') })
+  .strict()
+  .describe('the process is up and its event loop answers');
+export const ReadyReplySchema = z
+  .object({ status: z.literal('ready'), models: z.array(z.string()).describe('loaded models by task') })
+  .strict()
+  .describe('every configured model is loaded and the server is not shutting down');
+
+/**
+ * Whether the server takes work. The app is built only after every configured
+ * model has loaded (serve.ts), so the one way to stop being ready is shutting
+ * down: app.close() sets `draining` before it stops listening.
+ */
+export class Readiness {
+  draining = false;
+}
+
 export interface HealthRouteOptions {
   backend: string;
   /** Loaded models by task. */
   models: Readonly<Record<string, ModelInfo>>;
+  readiness: Readiness;
 }
 
 const healthSchema = routeSchema({ summary: 'Liveness and loaded models', tags: ['ops'], reply: HealthReplySchema, errors: false });
+const liveSchema = routeSchema({ summary: 'Liveness probe: the process is up', tags: ['ops'], reply: LiveReplySchema, errors: false });
+const readySchema = routeSchema({
+  summary: 'Readiness probe: 200 when models are loaded, 503 (error shape) while shutting down or with no model',
+  tags: ['ops'],
+  reply: ReadyReplySchema,
+});
 
-/** GET /health: liveness plus what is loaded; cheap, never touches a model. */
+/** The reason the server is not ready, or undefined when it is. */
+export function notReadyReason(readiness: Readiness, models: Readonly<Record<string, ModelInfo>>): string | undefined {
+  if (readiness.draining) return 'the server is shutting down; send new work elsewhere';
+  if (Object.keys(models).length === 0) return 'no model is loaded; check MODELS_DIR';
+  return undefined;
+}
+
+/** GET /health, /health/live and /health/ready: cheap, never touch a model. */
 export const healthRoutes: FastifyPluginAsync<HealthRouteOptions> = async (app, opts) => {
   const startedAt = performance.now();
   app.get('/health', { schema: healthSchema }, async (): Promise<HealthReply> => ({
@@ -35,4 +68,10 @@ export const healthRoutes: FastifyPluginAsync<HealthRouteOptions> = async (app, 
     models: opts.models,
     uptime_s: Math.round((performance.now() - startedAt) / 100) / 10,
   }));
+  app.get('/health/live', { schema: liveSchema }, async () => ({ status: 'live' as const }));
+  app.get('/health/ready', { schema: readySchema }, async () => {
+    const reason = notReadyReason(opts.readiness, opts.models);
+    if (reason) throw new HttpError(503, 'not_ready', reason, { 'retry-after': '5' });
+    return { status: 'ready' as const, models: Object.keys(opts.models) };
+  });
 };

@@ -1,0 +1,82 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import type { CaptionService } from '../../caption/service.js';
+import type { CharService } from '../../char/service.js';
+import type { VqaService } from '../../vqa/service.js';
+import { routeSchema } from '../openapi.js';
+
+export const ModelCardSchema = z
+  .object({
+    task: z.enum(['caption', 'vqa', 'generate']),
+    name: z.string(),
+    version: z.string(),
+    kind: z.string().describe('architecture family from config.json: caption-lstm, vqa, char-rnn'),
+    encoder: z.string().optional().describe('image encoder the model was trained on (image models)'),
+    vocab_size: z.number().int().describe('words (caption), question words (vqa) or characters (generate)'),
+    answers: z.number().int().optional().describe('answer classes (vqa)'),
+    metrics: z.record(z.unknown()).optional().describe("the model card's scores from config.json, e.g. metrics.val"),
+  })
+  .strict();
+
+export type ModelCard = z.infer<typeof ModelCardSchema>;
+
+export const ModelsReplySchema = z
+  .object({ models: z.array(ModelCardSchema) })
+  .strict()
+  .describe('every loaded model');
+
+export type ModelsReply = z.infer<typeof ModelsReplySchema>;
+
+export interface ModelsRouteOptions {
+  caption?: CaptionService;
+  vqa?: VqaService;
+  generate?: CharService;
+}
+
+/** The cards of the loaded models, from the configs the services already hold (no file is read). */
+export function modelCards(opts: ModelsRouteOptions): ModelCard[] {
+  const cards: ModelCard[] = [];
+  const metrics = (m: Record<string, unknown> | undefined) => (m ? { metrics: m } : {});
+  if (opts.caption) {
+    const c = opts.caption.model.config;
+    cards.push({
+      task: 'caption',
+      name: c.name,
+      version: c.version,
+      kind: c.kind,
+      encoder: c.encoder,
+      vocab_size: c.vocab.length,
+      ...metrics(c.metrics),
+    });
+  }
+  for (const [name, c] of opts.vqa?.configs() ?? []) {
+    cards.push({
+      task: 'vqa',
+      name,
+      version: c.version,
+      kind: c.kind,
+      encoder: c.encoder,
+      vocab_size: c.questionVocab.length,
+      answers: c.answers.length,
+      ...metrics(c.metrics),
+    });
+  }
+  if (opts.generate) {
+    const c = opts.generate.model.config;
+    cards.push({ task: 'generate', name: c.name, version: c.version, kind: c.kind, vocab_size: c.vocab.length, ...metrics(c.metrics) });
+  }
+  return cards;
+}
+
+const modelsSchema = routeSchema({
+  summary: 'Loaded models and their card scores',
+  tags: ['ops'],
+  reply: ModelsReplySchema,
+  errors: false,
+});
+
+/** GET /models: built once, the models do not change while the app runs. */
+export const modelsRoutes: FastifyPluginAsync<ModelsRouteOptions> = async (app, opts) => {
+  const reply: ModelsReply = { models: modelCards(opts) };
+  app.get('/models', { schema: modelsSchema }, async (): Promise<ModelsReply> => reply);
+};
