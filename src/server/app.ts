@@ -107,6 +107,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('preClose', async () => {
     readiness.draining = true;
   });
+  // While draining, each reply closes its connection, so server.close() is not
+  // held open by keep-alive sockets until KEEP_ALIVE_TIMEOUT_MS.
+  app.addHook('onSend', async (_req, reply) => {
+    if (readiness.draining) reply.header('connection', 'close');
+  });
   await app.register(healthRoutes, { backend: deps.backend, models: modelInfo(deps), readiness });
   await app.register(metricsRoutes, { metrics });
   await app.register(modelsRoutes, { caption: deps.caption, vqa: deps.vqa, generate: deps.generate });

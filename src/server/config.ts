@@ -61,6 +61,8 @@ const EnvSchema = z.object({
   /** The whole request (headers and body) must arrive within this; a 10 MiB upload at 2 Mbit/s takes 42 s. */
   REQUEST_TIMEOUT_MS: intVar('REQUEST_TIMEOUT_MS', 100, 3_600_000, 60_000),
   KEEP_ALIVE_TIMEOUT_MS: intVar('KEEP_ALIVE_TIMEOUT_MS', 100, 3_600_000, 72_000),
+  /** On SIGTERM/SIGINT, how long open and queued requests may take to finish before the process exits 1. */
+  SHUTDOWN_TIMEOUT_MS: intVar('SHUTDOWN_TIMEOUT_MS', 0, 3_600_000, 25_000),
   LOG_LEVEL: enumVar('LOG_LEVEL', LOG_LEVELS).transform((v) => v ?? 'info'),
 });
 

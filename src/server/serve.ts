@@ -36,29 +36,41 @@ export async function serve(config: Config): Promise<void> {
   log.info({ backend, url: address, docs: `${address}/docs` }, `listening on ${address} (backend ${backend})`);
 
   let closing = false;
-  const shutdown = async (signal: NodeJS.Signals) => {
-    if (closing) return; // SIGTERM after SIGINT: the first drain goes on
+  const shutdown = async (signal: NodeJS.Signals): Promise<boolean> => {
+    if (closing) return true; // SIGTERM after SIGINT: the first drain goes on
     closing = true;
-    log.info({ signal }, 'shutting down');
-    try {
-      await app.close(); // stops accepting, waits for in-flight requests
-    } finally {
-      caption.dispose();
-      generate?.dispose();
-      vqa?.dispose();
-      log.info('bye');
-    }
+    log.info({ signal, deadline_ms: config.SHUTDOWN_TIMEOUT_MS }, 'shutting down: draining in-flight and queued requests');
+    // app.close() stops accepting, marks /health/ready 503 and waits for every
+    // open request, queued ones included; past the deadline we give up on them.
+    const drained = await withDeadline(app.close(), config.SHUTDOWN_TIMEOUT_MS);
+    if (!drained) log.error({ deadline_ms: config.SHUTDOWN_TIMEOUT_MS }, 'shutdown deadline passed with requests still open');
+    caption.dispose();
+    generate?.dispose();
+    vqa?.dispose();
+    log.info('bye');
+    return drained;
   };
-  // once: a repeated Ctrl-C falls back to the default handler and kills at once.
+  // once: a second Ctrl-C falls back to the default handler and kills at once.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       shutdown(signal).then(
-        () => process.exit(0),
+        (drained) => process.exit(drained ? 0 : 1),
         (err: unknown) => {
           log.error({ err }, 'shutdown failed');
           process.exit(1);
         },
       );
     });
+  }
+}
+
+/** Whether `work` settled within `ms` (a rejection counts as settled and is rethrown). */
+export async function withDeadline(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([work.then(() => true as const), deadline]);
+  } finally {
+    clearTimeout(timer);
   }
 }

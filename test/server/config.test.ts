@@ -16,6 +16,7 @@ describe('loadConfig', () => {
       MAX_QUEUE: 32,
       REQUEST_TIMEOUT_MS: 60_000,
       KEEP_ALIVE_TIMEOUT_MS: 72_000,
+      SHUTDOWN_TIMEOUT_MS: 25_000,
       LOG_LEVEL: 'info',
     });
   });
