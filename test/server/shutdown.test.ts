@@ -50,7 +50,11 @@ afterAll(() => {
 });
 
 /** Start the server in a process group of its own (like a service manager's), collecting its JSON log lines. */
-function start(command: string, args: string[]): { child: ChildProcess; lines: LogLine[]; exited: Promise<number | null> } {
+function start(
+  command: string,
+  args: string[],
+  env: Record<string, string> = {},
+): { child: ChildProcess; lines: LogLine[]; exited: Promise<number | null> } {
   const child = spawn(command, args, {
     cwd: root,
     detached: true,
@@ -62,6 +66,7 @@ function start(command: string, args: string[]): { child: ChildProcess; lines: L
       MAX_CONCURRENCY: '1',
       LOG_LEVEL: 'info',
       SHUTDOWN_TIMEOUT_MS: '30000',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -132,6 +137,30 @@ describe('graceful shutdown', () => {
     child.kill('SIGTERM'); // npm's pid only, not the group
     await waitForLog(lines, (l) => l.msg === 'bye', 30_000);
     await expect(fetch(`${String(listening.url)}/health/live`)).rejects.toThrow();
+  }, 120_000);
+});
+
+describe('shutdown deadline', () => {
+  it('requests still open when SHUTDOWN_TIMEOUT_MS passes: exit 1', async () => {
+    const { scripts } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
+    const { child, lines, exited } = start('sh', ['-c', scripts.start], { SHUTDOWN_TIMEOUT_MS: '0' });
+    const listening = await waitForLog(lines, (l) => typeof l.url === 'string', 60_000);
+    const image = new Uint8Array(await jpeg(640, 480));
+    const ids = ['late-0', 'late-1', 'late-2'];
+    const replies = ids.map((id) =>
+      fetch(`${String(listening.url)}/caption`, {
+        method: 'POST',
+        headers: { 'content-type': 'image/jpeg', 'x-request-id': id },
+        body: image,
+      }).catch(() => 'dropped'),
+    );
+    for (const id of ids) await waitForLog(lines, (l) => l.reqId === id && l.msg === 'incoming request', 20_000);
+    if (child.pid === undefined) throw new Error('no pid');
+    process.kill(-child.pid, 'SIGTERM');
+    expect(await withDeadline(exited, 30_000)).toBe(true);
+    expect(await exited).toBe(1);
+    await waitForLog(lines, (l) => l.msg?.startsWith('shutdown deadline passed') === true, 1000);
+    await Promise.all(replies);
   }, 120_000);
 });
 
