@@ -13,7 +13,8 @@ import { openApiSchema } from '../../src/server/openapi.js';
 import { CaptionOptionsSchema } from '../../src/caption/options.js';
 import { CaptionReplySchema } from '../../src/server/routes/caption.js';
 import { GenerateBodySchema, GenerateReplySchema, StreamEventSchema } from '../../src/server/routes/generate.js';
-import { HealthReplySchema } from '../../src/server/routes/health.js';
+import { HealthReplySchema, LiveReplySchema, ReadyReplySchema } from '../../src/server/routes/health.js';
+import { ModelsReplySchema } from '../../src/server/routes/models.js';
 import { VqaReplySchema } from '../../src/server/routes/vqa.js';
 import { vqaOptionsSchema } from '../../src/vqa/question.js';
 import { VqaService } from '../../src/vqa/service.js';
@@ -231,6 +232,9 @@ describe('OpenAPI document', () => {
     expectReplyDocumented(json(op('/vqa', 'post').responses['200']?.content), VqaReplySchema);
     expectReplyDocumented(json(op('/generate', 'post').responses['200']?.content), GenerateReplySchema);
     expectReplyDocumented(json(op('/health', 'get').responses['200']?.content), HealthReplySchema);
+    expectReplyDocumented(json(op('/health/live', 'get').responses['200']?.content), LiveReplySchema);
+    expectReplyDocumented(json(op('/health/ready', 'get').responses['200']?.content), ReadyReplySchema);
+    expectReplyDocumented(json(op('/models', 'get').responses['200']?.content), ModelsReplySchema);
     expect(json(op('/generate', 'post').responses['200']?.content, 'text/event-stream').anyOf).toHaveLength(3);
     expect(json(op('/metrics', 'get').responses['200']?.content, 'text/plain').type).toBe('string');
     for (const path of ['/caption', '/vqa', '/generate']) {
@@ -265,6 +269,15 @@ describe('real replies match the documented schemas', () => {
     VqaReplySchema.parse(ok(await post('/vqa').send({ image: photo.toString('base64'), question: 'what is it?', top_k: 2 })));
     GenerateReplySchema.parse(ok(await post('/generate').send({ prime: 'a', length: 5, candidates: 2 })));
     HealthReplySchema.parse(ok(await request(app.server).get('/health')));
+    LiveReplySchema.parse(ok(await request(app.server).get('/health/live')));
+    ReadyReplySchema.parse(ok(await request(app.server).get('/health/ready')));
+    const { models } = ModelsReplySchema.parse(ok(await request(app.server).get('/models')));
+    // The shipped models' cards: every one has its validation scores, as read from its config.json.
+    expect(models.map((m) => `${m.task}/${m.name}`).sort()).toEqual(
+      ['caption/' + caption.model.config.name, 'generate/' + generate.model.config.name, ...vqa.modelNames.map((n) => `vqa/${n}`)].sort(),
+    );
+    expect(models.find((m) => m.task === 'caption')?.metrics).toEqual(caption.model.config.metrics);
+    for (const m of models) expect(m.metrics, m.name).toHaveProperty('val');
 
     const stream = await post('/generate').send({ length: 5, stream: true, candidates: 1 });
     expect(stream.headers['content-type']).toMatch(/^text\/event-stream/);
