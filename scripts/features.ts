@@ -16,7 +16,7 @@ import { cli } from '../src/cli/main.js';
 import { progress } from '../src/cli/progress.js';
 import { tsWorker } from '../src/util/ts-worker.js';
 import { writeFeatureSet } from '../src/data/features.js';
-import { labelsOf, type DetectedObject } from '../src/encoder/centernet.js';
+import { DEFAULT_MIN_SCORE, labelsOf, type DetectedObject } from '../src/encoder/centernet.js';
 import type { FeatureMessage } from '../src/encoder/feature-worker.js';
 import { log } from '../src/log.js';
 
@@ -33,6 +33,7 @@ const args = cli({
     workers: { type: 'number', int: true, min: 1, max: 16, default: 1, description: 'worker threads (wasm: one core per thread)' },
     limit: { type: 'number', int: true, min: 1, description: 'only the first N images (sorted by name)' },
     detections: { type: 'boolean', description: 'with centernet: store the detected COCO objects in the cache too' },
+    minScore: { type: 'number', min: 0, max: 1, default: DEFAULT_MIN_SCORE, description: 'with --detections: lowest detection score kept' },
     labelsOut: { type: 'string', output: 'file', description: 'with centernet: also write the detected COCO objects as JSON' },
   },
 });
@@ -61,6 +62,7 @@ await Promise.all(
             encoder: args.encoder,
             models: args.models,
             labels: wantDetections,
+            minScore: args.minScore,
           },
         });
         worker.on('message', (msg: FeatureMessage) => {

@@ -44,15 +44,20 @@ export function makeBatch(examples: readonly Example[]): Batch {
  * Shuffle, then sort within windows of `window` batches by length, so each
  * batch wastes little on padding while batch order stays random.
  */
-export function bucketedBatches(examples: readonly Example[], batchSize: number, random: () => number, window = 50): Batch[] {
-  const order = shuffle([...examples], random);
-  const groups: Example[][] = [];
+export function lengthBuckets<T>(items: readonly T[], length: (item: T) => number, batchSize: number, random: () => number, window = 50): T[][] {
+  const order = shuffle([...items], random);
+  const groups: T[][] = [];
   const span = batchSize * window;
   for (let i = 0; i < order.length; i += span) {
-    const chunk = order.slice(i, i + span).sort((a, b) => a.ids.length - b.ids.length);
+    const chunk = order.slice(i, i + span).sort((a, b) => length(a) - length(b));
     for (let j = 0; j < chunk.length; j += batchSize) groups.push(chunk.slice(j, j + batchSize));
   }
-  return shuffle(groups, random).map(makeBatch);
+  return shuffle(groups, random);
+}
+
+/** Length-bucketed batches of caption examples (lengthBuckets). */
+export function bucketedBatches(examples: readonly Example[], batchSize: number, random: () => number, window = 50): Batch[] {
+  return lengthBuckets(examples, (e) => e.ids.length, batchSize, random, window).map(makeBatch);
 }
 
 /** Mean-per-token loss and its gradients for one batch. Caller disposes the grads. */

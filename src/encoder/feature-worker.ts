@@ -19,11 +19,13 @@ const {
   encoder: name,
   models,
   labels,
+  minScore,
 } = workerData as {
   files: string[];
   encoder: string;
   models: string;
   labels?: boolean;
+  minScore?: number;
 };
 await initBackend(parseBackendName(process.env.TF_BACKEND));
 const encoder = await loadEncoder(name, models);
@@ -34,7 +36,7 @@ for (const file of files) {
   if (labels && encoder.encodeAndDetect) {
     // One forward pass gives both the feature vector and the detections.
     const x = rgbBatch(rgb);
-    const { features, objects } = await encoder.encodeAndDetect(x);
+    const { features, objects } = await encoder.encodeAndDetect(x, minScore);
     x.dispose();
     parentPort!.postMessage({ file, features, objects } satisfies FeatureMessage);
     continue;

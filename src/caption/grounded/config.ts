@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { COCO_LABELS } from '../../encoder/centernet.js';
+import { CONFIG_FILE, modelIdentityFields, readModelConfig } from '../../nn/model-config.js';
+import { vocabSchema } from '../../text/vocab.js';
+import { SLOT, SLOTS, SLOT_ID, SLOTS_ID } from './slots.js';
+
+/**
+ * A grounded caption decoder's config.json: shapes, vocabulary (with the slot
+ * tokens at fixed ids), how detections become entries, and the standardisation
+ * statistics of its image input [v; d] (featureDim + 80 values).
+ */
+export const groundedConfigSchema = z
+  .object({
+    kind: z.literal('caption-grounded'),
+    ...modelIdentityFields,
+    encoder: z.string().min(1),
+    featureDim: z.number().int().positive(),
+    /** Mean and std of [v; d]: featureDim encoder values, then one detection score per COCO class. */
+    inputMean: z.array(z.number()).optional(),
+    inputStd: z.array(z.number().positive()).optional(),
+    embedDim: z.number().int().positive(),
+    hiddenDim: z.number().int().positive(),
+    /** Width of the pointer's attention layer. */
+    attendDim: z.number().int().positive(),
+    dropout: z.number().min(0).max(0.9),
+    maxWords: z.number().int().positive(),
+    minWordCount: z.number().int().positive(),
+    maxEntries: z.number().int().positive(),
+    entryMinScore: z.number().min(0).max(1),
+    vocab: vocabSchema.refine((v) => v[SLOT_ID] === SLOT && v[SLOTS_ID] === SLOTS, {
+      message: `a grounded vocabulary has ${SLOT} and ${SLOTS} right after the specials`,
+    }),
+  })
+  .refine((c) => !c.inputMean || c.inputMean.length === c.featureDim + COCO_LABELS.length, {
+    message: `inputMean must have featureDim + ${COCO_LABELS.length} values`,
+    path: ['inputMean'],
+  })
+  .refine((c) => !c.inputStd || c.inputStd.length === c.featureDim + COCO_LABELS.length, {
+    message: `inputStd must have featureDim + ${COCO_LABELS.length} values`,
+    path: ['inputStd'],
+  });
+
+export type GroundedConfig = z.infer<typeof groundedConfigSchema>;
+
+export { CONFIG_FILE };
+
+export function readGroundedConfig(dir: string): Promise<GroundedConfig> {
+  return readModelConfig(dir, groundedConfigSchema, 'grounded caption model');
+}

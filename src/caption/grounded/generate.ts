@@ -1,0 +1,119 @@
+import * as tf from '@tensorflow/tfjs';
+import { wordFor, type WordTable } from '../../grounding/words.js';
+import { beamSearch, greedySearch, sampleSequences, type Hypothesis } from '../../search/index.js';
+import { END_ID, START_ID } from '../../text/vocab.js';
+import type { CaptionSearchOptions } from '../options.js';
+import { fineCandidates, type GroundedImage } from './data.js';
+import type { GroundedModel } from './model.js';
+import { groundedInitialState, groundedStepModel, slotChoice, type GroundedState } from './step-model.js';
+
+/** A caption word; `entry` says which of the image's entries (detected classes) it names. */
+export interface CaptionWord {
+  text: string;
+  entry?: number;
+}
+
+export interface GroundedCaption {
+  text: string;
+  logprob: number;
+  words: CaptionWord[];
+}
+
+/** A grounded model with what rendering needs: the word table and each class's fine words. */
+export interface GroundedDecoder {
+  model: GroundedModel;
+  table: WordTable;
+  candidates: ReturnType<typeof fineCandidates>;
+}
+
+export function groundedDecoder(model: GroundedModel, table: WordTable): GroundedDecoder {
+  return { model, table, candidates: fineCandidates(table, model.vocab) };
+}
+
+const TOKENS = { start: START_ID, end: END_ID };
+
+/**
+ * Fine words for the slots of `hyps` (row r of `state` is hyps[r]'s image):
+ * replay each hypothesis and, where it wrote a slot, take the fine head's best
+ * word among the class's words (the table's word when the vocabulary knows none).
+ */
+function fillSlots(d: GroundedDecoder, state: GroundedState, hyps: readonly Hypothesis[]): CaptionWord[][] {
+  const V = d.model.vocab.size;
+  const lm = groundedStepModel(d.model, d.model.config.maxEntries);
+  const words: CaptionWord[][] = hyps.map(() => []);
+  const longest = Math.max(0, ...hyps.map((h) => h.ids.length));
+  let s = state;
+  let prev = hyps.map(() => START_ID);
+  try {
+    for (let t = 0; t < longest; t++) {
+      const out = lm.step(s, prev);
+      if (s !== state) lm.dispose(s);
+      s = out.state;
+      const slots = hyps.map((h) => slotChoice(h.ids[t] ?? END_ID, V));
+      const fine = slots.some(Boolean) ? (tf.tidy(() => d.model.fineLogits(s.h)).dataSync() as Float32Array) : undefined;
+      hyps.forEach((h, r) => {
+        const id = h.ids[t];
+        if (id === undefined || id === END_ID) return;
+        const slot = slots[r];
+        if (!slot) return void words[r]!.push({ text: d.model.vocab.word(id) });
+        const entry = s.images[r]!.entries[slot.entry]!;
+        const options = d.candidates[entry.classId]![slot.plural ? 'plural' : 'singular'];
+        let best = -1;
+        for (const w of options) if (best < 0 || fine![r * V + w]! > fine![r * V + best]!) best = w;
+        const text = best >= 0 ? d.model.vocab.word(best) : wordFor(d.table, entry.label, slot.plural);
+        for (const part of text.split(' ')) words[r]!.push({ text: part, entry: slot.entry });
+      });
+      prev = hyps.map((h) => h.ids[t] ?? END_ID);
+    }
+  } finally {
+    if (s !== state) lm.dispose(s);
+  }
+  return words;
+}
+
+function toCaptions(d: GroundedDecoder, state: GroundedState, hyps: readonly Hypothesis[]): GroundedCaption[] {
+  const words = fillSlots(d, state, hyps);
+  return hyps.map((h, r) => ({ text: words[r]!.map((w) => w.text).join(' '), logprob: h.logprob, words: words[r]! }));
+}
+
+/** Captions for one image. */
+export function generateGrounded(d: GroundedDecoder, image: GroundedImage, opts: CaptionSearchOptions): GroundedCaption[] {
+  const lm = groundedStepModel(d.model, d.model.config.maxEntries);
+  const init = groundedInitialState(d.model, [image]);
+  try {
+    let hyps: Hypothesis[];
+    switch (opts.mode) {
+      case 'greedy':
+        hyps = greedySearch(lm, init, 1, TOKENS, opts.maxLength);
+        break;
+      case 'beam':
+        hyps = beamSearch(lm, init, TOKENS, opts);
+        break;
+      case 'sample':
+        hyps = sampleSequences(lm, init, TOKENS, opts);
+        break;
+    }
+    const rows = lm.gather(
+      init,
+      hyps.map(() => 0),
+    );
+    try {
+      return toCaptions(d, rows, hyps);
+    } finally {
+      lm.dispose(rows);
+    }
+  } finally {
+    lm.dispose(init);
+  }
+}
+
+/** Greedy captions for many images at once (evaluation). */
+export function greedyGrounded(d: GroundedDecoder, images: readonly GroundedImage[], maxLength: number): GroundedCaption[] {
+  const lm = groundedStepModel(d.model, d.model.config.maxEntries);
+  const init = groundedInitialState(d.model, images);
+  try {
+    return toCaptions(d, init, greedySearch(lm, init, images.length, TOKENS, maxLength));
+  } finally {
+    lm.dispose(init);
+  }
+}
