@@ -5,7 +5,7 @@
 import { writeFile } from 'node:fs/promises';
 import { cli, UsageError } from '../src/cli/main.js';
 import { progress } from '../src/cli/progress.js';
-import { CaptionModel } from '../src/caption/model.js';
+import { loadCaptioner, templateCaptioner } from '../src/caption/captioner.js';
 import { CaptionOptionsObject, CaptionOptionsSchema, toCaptionSearchOptions } from '../src/caption/options.js';
 import { pickValues, schemaOptions } from '../src/cli/schema-options.js';
 import { loadCaptions } from '../src/data/captions.js';
@@ -26,7 +26,12 @@ const args = cli({
     captions: { type: 'string', required: true, placeholder: 'file', description: 'reference captions (COCO or Karpathy JSON)' },
     features: { type: 'string', placeholder: 'file', description: 'cached encoder features (give this or --images)' },
     images: { type: 'string', placeholder: 'dir', description: 'folder of images, encoded on the fly (give this or --features)' },
-    model: { type: 'string', default: 'models/caption', placeholder: 'dir', description: 'caption model folder' },
+    model: {
+      type: 'string',
+      default: 'models/caption',
+      placeholder: 'dir',
+      description: 'caption model folder, or "template" for the detector-template baseline',
+    },
     models: { type: 'string', default: 'models', placeholder: 'dir', description: 'models folder (encoder weights, for --images)' },
     split: { type: 'string', default: 'val', description: 'Karpathy splits to score' },
     ...searchFlags.options,
@@ -41,18 +46,23 @@ if (Boolean(args.features) === Boolean(args.images)) throw new UsageError('give 
 const search = toCaptionSearchOptions(CaptionOptionsSchema.parse(pickValues(args, Object.keys(searchFlags.options))), () => 0);
 
 const backend = await initBackend(parseBackendName(process.env.TF_BACKEND));
-const model = await CaptionModel.load(args.model);
+const model = args.model === 'template' ? templateCaptioner() : await loadCaptioner(args.model);
+// The template reads only detections: any cache with them, or CenterNet on the images.
+const encoderName = model.kind === 'template' ? 'centernet' : model.encoder;
 let images = await loadCaptions(args.captions, args.split.split(','));
 if (args.limit) images = images.slice(0, args.limit);
 let source: FeatureSource;
 if (args.features) {
   const features = await readFeatureSet(args.features);
-  if (features.encoder !== model.config.encoder) {
-    throw new Error(`features were made by ${features.encoder}; the model needs ${model.config.encoder}`);
+  if (model.kind !== 'template' && features.encoder !== model.encoder) {
+    throw new Error(`features were made by ${features.encoder}; the model needs ${model.encoder}`);
+  }
+  if (model.kind !== 'caption-lstm' && !features.detections) {
+    throw new Error(`${args.features} has no detections; rebuild it with npm run features -- --detections --min-score ${model.minScore}`);
   }
   source = { kind: 'cache', features };
 } else {
-  source = { kind: 'images', dir: args.images!, encoder: await loadEncoder(model.config.encoder, args.models) };
+  source = { kind: 'images', dir: args.images!, encoder: await loadEncoder(encoderName, args.models) };
 }
 const bar = progress('eval', images.length);
 const started = Date.now();
@@ -62,7 +72,7 @@ if (args.results) await writeFile(args.results, JSON.stringify(results));
 log.info(
   {
     backend,
-    model: model.config.name,
+    model: model.name,
     images: results.length,
     skipped,
     mode: search.mode,

@@ -44,7 +44,13 @@ export function makeBatch(examples: readonly Example[]): Batch {
  * Shuffle, then sort within windows of `window` batches by length, so each
  * batch wastes little on padding while batch order stays random.
  */
-export function lengthBuckets<T>(items: readonly T[], length: (item: T) => number, batchSize: number, random: () => number, window = 50): T[][] {
+export function lengthBuckets<T>(
+  items: readonly T[],
+  length: (item: T) => number,
+  batchSize: number,
+  random: () => number,
+  window = 50,
+): T[][] {
   const order = shuffle([...items], random);
   const groups: T[][] = [];
   const span = batchSize * window;

@@ -1,47 +1,93 @@
 import path from 'node:path';
 import { loadEncoder } from '../encoder/registry.js';
 import type { Encoder } from '../encoder/types.js';
-import { encodeImage } from '../encoder/pixels.js';
+import { encodeImageWithDetections } from '../encoder/pixels.js';
+import type { ObjectEntry } from '../grounding/entries.js';
 import type { ImageLimits } from '../image/decode.js';
-import { generateCaptions, type Caption } from './generate.js';
-import { CaptionModel } from './model.js';
+import { loadCaptioner, type CaptionOut, type Captioner } from './captioner.js';
 import type { CaptionSearchOptions } from './options.js';
 
+/** A detected class as the API reports it: boxes are x, y, w, h as fractions of the image. */
+export interface ReportedObject {
+  label: string;
+  score: number;
+  count: number;
+  box: [number, number, number, number];
+  boxes: [number, number, number, number][];
+}
+
+export interface ReportedCaption {
+  text: string;
+  logprob: number;
+  /** `object` indexes CaptionResult.objects. */
+  words: { text: string; object?: number }[];
+}
+
 export interface CaptionResult {
-  captions: Caption[];
+  captions: ReportedCaption[];
+  objects: ReportedObject[];
   model: { name: string; version: string };
   timings_ms: { decode_image: number; encode: number; generate: number };
 }
 
-/** Image bytes → captions: sharp decoding, the CNN encoder, the LSTM decoder. */
+/** Objects at or above this are always reported; weaker ones only when a caption names them. */
+export const REPORT_MIN_SCORE = 0.3;
+
+/**
+ * The objects to report and the captions' words pointing into them: every
+ * entry the detector is fairly sure of, plus any weaker one a caption names.
+ */
+export function reportObjects(
+  entries: readonly ObjectEntry[],
+  captions: readonly CaptionOut[],
+): Pick<CaptionResult, 'objects' | 'captions'> {
+  const named = new Set(captions.flatMap((c) => c.words.flatMap((w) => (w.entry === undefined ? [] : [w.entry]))));
+  const shown = entries.map((e, j) => ({ e, j })).filter(({ e, j }) => e.score >= REPORT_MIN_SCORE || named.has(j));
+  const at = new Map(shown.map(({ j }, i) => [j, i]));
+  const round = (v: number) => Math.round(v * 1000) / 1000;
+  const box = (b: readonly number[]) => b.map(round) as [number, number, number, number];
+  return {
+    objects: shown.map(({ e }) => ({ label: e.label, score: round(e.score), count: e.count, box: box(e.box), boxes: e.boxes.map(box) })),
+    captions: captions.map((c) => ({
+      text: c.text,
+      logprob: c.logprob,
+      words: c.words.map((w) => (w.entry === undefined ? { text: w.text } : { text: w.text, object: at.get(w.entry)! })),
+    })),
+  };
+}
+
+/** Image bytes → captions and objects: sharp decoding, the CNN encoder and detector in one pass, the decoder. */
 export class CaptionService {
   private constructor(
     readonly encoder: Encoder,
-    readonly model: CaptionModel,
+    readonly model: Captioner,
   ) {}
 
-  /** Load the decoder in `modelsDir/caption` and the encoder it was trained with. */
+  /** Load the caption model in `modelsDir/caption` (plain or grounded) and the encoder it was trained with. */
   static async load(modelsDir: string, captionDir = path.join(modelsDir, 'caption')): Promise<CaptionService> {
-    const model = await CaptionModel.load(captionDir);
-    const encoder = await loadEncoder(model.config.encoder, modelsDir);
-    if (encoder.dim !== model.config.featureDim) {
-      throw new Error(`encoder ${encoder.name} gives ${encoder.dim}-d features; the decoder expects ${model.config.featureDim}`);
+    const model = await loadCaptioner(captionDir);
+    const encoder = await loadEncoder(model.encoder, modelsDir);
+    if (encoder.dim !== model.featureDim) {
+      model.dispose();
+      encoder.dispose();
+      throw new Error(`encoder ${encoder.name} gives ${encoder.dim}-d features; the decoder expects ${model.featureDim}`);
     }
     return new CaptionService(encoder, model);
   }
 
   async caption(image: Buffer, opts: CaptionSearchOptions, limits?: ImageLimits): Promise<CaptionResult> {
-    const { features, decodeMs, encodeMs } = await encodeImage(this.encoder, image, limits);
+    const { features, detections, decodeMs, encodeMs } = await encodeImageWithDetections(this.encoder, image, limits, this.model.minScore);
     const t0 = performance.now();
-    let captions: Caption[];
+    let captions: CaptionOut[];
+    const objects = detections?.objects ?? [];
     try {
-      captions = generateCaptions(this.model, features, opts);
+      captions = this.model.caption({ features: (await features.data()) as Float32Array, objects }, opts);
     } finally {
       features.dispose();
     }
     return {
-      captions,
-      model: { name: this.model.config.name, version: this.model.config.version },
+      ...reportObjects(this.model.entries(objects), captions),
+      model: { name: this.model.name, version: this.model.version },
       timings_ms: { decode_image: round(decodeMs), encode: round(encodeMs), generate: round(performance.now() - t0) },
     };
   }

@@ -1,15 +1,13 @@
-import * as tf from '@tensorflow/tfjs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { generateCaptions } from '../caption/generate.js';
-import type { CaptionModel } from '../caption/model.js';
+import type { Captioner, ImageEvidence } from '../caption/captioner.js';
 import type { CaptionSearchOptions } from '../caption/options.js';
 import type { CaptionedImage } from '../data/captions.js';
 import { featureRow, indexKeys, type FeatureSet } from '../data/features.js';
+import { rgbBatch } from '../encoder/pixels.js';
 import type { Encoder } from '../encoder/types.js';
 import { decodeToRgb } from '../image/decode.js';
 import { scoreCaptions, type CaptionScores } from './caption-metrics.js';
-import { encodeRgb } from '../encoder/pixels.js';
 
 /** One line of a COCO results file. */
 export interface CocoResult {
@@ -20,19 +18,35 @@ export interface CocoResult {
 /** Where image features come from: a cache, or the encoder run on image files. */
 export type FeatureSource = { kind: 'cache'; features: FeatureSet } | { kind: 'images'; dir: string; encoder: Encoder };
 
-async function imageFeatures(source: FeatureSource, file: string, cache?: Map<string, number>): Promise<tf.Tensor2D | undefined> {
+async function evidenceOf(
+  source: FeatureSource,
+  file: string,
+  minScore: number,
+  cache?: Map<string, number>,
+): Promise<ImageEvidence | undefined> {
   if (source.kind === 'cache') {
     const row = cache!.get(file);
-    return row === undefined ? undefined : tf.tensor2d(featureRow(source.features, row), [1, source.features.dim]);
+    if (row === undefined) return undefined;
+    const objects = (source.features.detections?.[row] ?? []).filter((o) => o.score >= minScore);
+    return { features: featureRow(source.features, row), objects };
   }
-  const size = source.encoder.inputSize;
-  const rgb = await decodeToRgb(await readFile(path.join(source.dir, file)), size);
-  return encodeRgb(source.encoder, rgb);
+  const { encoder } = source;
+  const rgb = await decodeToRgb(await readFile(path.join(source.dir, file)), encoder.inputSize);
+  const x = rgbBatch(rgb);
+  try {
+    if (encoder.encodeAndDetect) return await encoder.encodeAndDetect(x, minScore);
+    const f = encoder.encode(x);
+    const features = (await f.data()) as Float32Array;
+    f.dispose();
+    return { features, objects: [] };
+  } finally {
+    x.dispose();
+  }
 }
 
-/** Caption every image with `opts` and score against the references. */
+/** Caption every image with `opts` and score against the references; `captions` keeps every output by image id. */
 export async function evaluateCaptions(
-  model: CaptionModel,
+  captioner: Captioner,
   images: CaptionedImage[],
   source: FeatureSource,
   opts: CaptionSearchOptions,
@@ -44,13 +58,12 @@ export async function evaluateCaptions(
   const hyps = new Map<string | number, string>();
   let skipped = 0;
   for (const [i, img] of images.entries()) {
-    const feats = await imageFeatures(source, img.file, cache);
-    if (!feats) {
+    const evidence = await evidenceOf(source, img.file, captioner.minScore, cache);
+    if (!evidence) {
       skipped++;
       continue;
     }
-    const [best] = generateCaptions(model, feats, { ...opts, n: 1 });
-    feats.dispose();
+    const [best] = captioner.caption(evidence, { ...opts, n: 1 });
     const caption = best?.text ?? '';
     results.push({ image_id: img.id, caption });
     hyps.set(img.id, caption);

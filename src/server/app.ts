@@ -168,7 +168,7 @@ function registerHttpMetrics(app: FastifyInstance, metrics: Metrics): void {
 function modelInfo(deps: AppDeps): Record<string, ModelInfo> {
   const models: Record<string, ModelInfo> = {};
   if (deps.caption) {
-    const { name, version } = deps.caption.model.config;
+    const { name, version } = deps.caption.model;
     models.caption = { name, version, encoder: deps.caption.encoder.name };
   }
   if (deps.vqa) {

@@ -14,7 +14,7 @@ export async function serve(config: Config): Promise<void> {
   const backend = await initBackend(config.TF_BACKEND);
   const t0 = performance.now();
   const caption = await CaptionService.load(config.MODELS_DIR);
-  const { name, version } = caption.model.config;
+  const { name, version } = caption.model;
   log.info({ model: name, version, encoder: caption.encoder.name, ms: Math.round(performance.now() - t0) }, 'caption model loaded');
 
   // The char model is optional: without models/char the server runs without POST /generate.

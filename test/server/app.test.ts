@@ -58,7 +58,7 @@ function expectCaptionReply(body: CaptionBody, n: number): void {
     expect(typeof c.text).toBe('string');
     expect(c.logprob).toBeLessThanOrEqual(0);
   }
-  expect(body.model).toEqual({ name: service.model.config.name, version: service.model.config.version });
+  expect(body.model).toEqual({ name: service.model.name, version: service.model.version });
   expect(body.backend).toBe(currentBackend());
   for (const k of ['decode_image', 'encode', 'generate', 'total'] as const) expect(body.timings_ms[k]).toBeGreaterThanOrEqual(0);
   expect(body.timings_ms.total).toBeGreaterThanOrEqual(body.timings_ms.encode);
@@ -326,7 +326,7 @@ describe('ops endpoints', () => {
       status: 'ok',
       backend: currentBackend(),
       models: {
-        caption: { name: service.model.config.name, version: service.model.config.version, encoder: service.encoder.name },
+        caption: { name: service.model.name, version: service.model.version, encoder: service.encoder.name },
       },
     });
     expect((res.body as { uptime_s: number }).uptime_s).toBeGreaterThanOrEqual(0);

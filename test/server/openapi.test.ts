@@ -274,9 +274,9 @@ describe('real replies match the documented schemas', () => {
     const { models } = ModelsReplySchema.parse(ok(await request(app.server).get('/models')));
     // The shipped models' cards: every one has its validation scores, as read from its config.json.
     expect(models.map((m) => `${m.task}/${m.name}`).sort()).toEqual(
-      ['caption/' + caption.model.config.name, 'generate/' + generate.model.config.name, ...vqa.modelNames.map((n) => `vqa/${n}`)].sort(),
+      ['caption/' + caption.model.name, 'generate/' + generate.model.config.name, ...vqa.modelNames.map((n) => `vqa/${n}`)].sort(),
     );
-    expect(models.find((m) => m.task === 'caption')?.metrics).toEqual(caption.model.config.metrics);
+    expect(models.find((m) => m.task === 'caption')?.metrics).toEqual(caption.model.metrics);
     for (const m of models) expect(m.metrics, m.name).toHaveProperty('val');
 
     const stream = await post('/generate').send({ length: 5, stream: true, candidates: 1 });

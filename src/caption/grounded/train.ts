@@ -151,7 +151,7 @@ export async function trainGroundedModel(
           names.map((n) => model.params[n]),
         );
         const loss = value.dataSync()[0]!;
-        tf.dispose([value, ...Object.values(tensors)]);
+        tf.dispose([value, ...(Object.values(tensors) as tf.Tensor[])]);
         const norm = applyGradients(
           model.variables(),
           optimizer,

@@ -6,11 +6,43 @@ import { imageLimits, runInference, type RouteContext } from '../context.js';
 import { readImageRequest } from '../image-input.js';
 import { BackendSchema, imageRouteSchema, ModelRefSchema } from '../openapi.js';
 
+const BoxSchema = z.tuple([z.number(), z.number(), z.number(), z.number()]).describe('x, y, width, height as fractions of the image');
+
 export const CaptionReplySchema = z
   .object({
     captions: z
-      .array(z.object({ text: z.string(), logprob: z.number().describe('sum of word log-probabilities') }).strict())
+      .array(
+        z
+          .object({
+            text: z.string(),
+            logprob: z.number().describe('sum of word log-probabilities'),
+            words: z
+              .array(
+                z
+                  .object({
+                    text: z.string(),
+                    object: z.number().int().optional().describe('index into `objects` of the detected object this word names'),
+                  })
+                  .strict(),
+              )
+              .describe('the caption word by word (joined by spaces they give `text`)'),
+          })
+          .strict(),
+      )
       .describe('best first in beam mode'),
+    objects: z
+      .array(
+        z
+          .object({
+            label: z.string().describe('COCO class'),
+            score: z.number().describe("the detector's best score for this class"),
+            count: z.number().int().describe('instances found'),
+            box: BoxSchema.describe("the best instance's box"),
+            boxes: z.array(BoxSchema).describe("every instance's box, best first"),
+          })
+          .strict(),
+      )
+      .describe('objects CenterNet detected (score ≥ 0.3, or named by a caption), one entry per class, best first'),
     model: ModelRefSchema,
     backend: BackendSchema,
     seed: z.number().int().optional().describe('sample mode only: the seed used, to reproduce the same captions'),
@@ -24,7 +56,7 @@ export const CaptionReplySchema = z
       .strict(),
   })
   .strict()
-  .describe('n captions with their log-probabilities');
+  .describe('n captions with their log-probabilities, and the objects their words name');
 
 export type CaptionReply = z.infer<typeof CaptionReplySchema>;
 
@@ -42,6 +74,7 @@ export const captionRoutes: FastifyPluginAsync<CaptionRouteOptions> = async (app
     const result = await runInference(ctx, 'caption', () => ctx.service.caption(input.image, opts, limits), req);
     return {
       captions: result.captions,
+      objects: result.objects,
       model: result.model,
       backend: ctx.backend,
       ...(opts.mode === 'sample' ? { seed: opts.seed } : {}),

@@ -10,7 +10,7 @@ export const ModelCardSchema = z
     task: z.enum(['caption', 'vqa', 'generate']),
     name: z.string(),
     version: z.string(),
-    kind: z.string().describe('architecture family from config.json: caption-lstm, vqa, char-rnn'),
+    kind: z.string().describe('architecture family from config.json: caption-lstm, caption-grounded, vqa, char-rnn'),
     encoder: z.string().optional().describe('image encoder the model was trained on (image models)'),
     vocab_size: z.number().int().describe('words (caption), question words (vqa) or characters (generate)'),
     answers: z.number().int().optional().describe('answer classes (vqa)'),
@@ -38,14 +38,14 @@ export function modelCards(opts: ModelsRouteOptions): ModelCard[] {
   const cards: ModelCard[] = [];
   const metrics = (m: Record<string, unknown> | undefined) => (m ? { metrics: m } : {});
   if (opts.caption) {
-    const c = opts.caption.model.config;
+    const c = opts.caption.model;
     cards.push({
       task: 'caption',
       name: c.name,
       version: c.version,
       kind: c.kind,
       encoder: c.encoder,
-      vocab_size: c.vocab.length,
+      vocab_size: c.vocabSize,
       ...metrics(c.metrics),
     });
   }

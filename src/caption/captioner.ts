@@ -1,0 +1,145 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { DetectedObject } from '../encoder/centernet.js';
+import { objectEntries, type ObjectEntry } from '../grounding/entries.js';
+import { defaultWordTable, findMentions, type WordTable } from '../grounding/words.js';
+import { CONFIG_FILE } from '../nn/model-config.js';
+import { generateCaptions } from './generate.js';
+import { groundedImage } from './grounded/data.js';
+import { generateGrounded, groundedDecoder, type CaptionWord } from './grounded/generate.js';
+import { GroundedModel } from './grounded/model.js';
+import { CaptionModel } from './model.js';
+import type { CaptionSearchOptions } from './options.js';
+import { templateCaption } from './template.js';
+
+/** What a captioner reads for one image: the encoder's vector and the detected objects. */
+export interface ImageEvidence {
+  features: Float32Array;
+  objects: readonly DetectedObject[];
+}
+
+export interface CaptionOut {
+  text: string;
+  logprob: number;
+  /** The caption's words; `entry` indexes `entries` when the word names a detected class. */
+  words: CaptionWord[];
+}
+
+/** Any caption model, as the service, the evaluation and the scripts see it. */
+export interface Captioner {
+  readonly kind: 'caption-lstm' | 'caption-grounded' | 'template';
+  readonly name: string;
+  readonly version: string;
+  /** The encoder whose features it reads ("" for the template, which reads only detections). */
+  readonly encoder: string;
+  readonly featureDim: number;
+  /** Lowest detection score it uses. */
+  readonly minScore: number;
+  /** The detected classes its words can point at (entry indexes in CaptionOut.words). */
+  entries(objects: readonly DetectedObject[]): ObjectEntry[];
+  caption(image: ImageEvidence, opts: CaptionSearchOptions): CaptionOut[];
+  /** Vocabulary size (0 for the template). */
+  readonly vocabSize: number;
+  /** The model card's scores (config.json metrics). */
+  readonly metrics?: Record<string, unknown>;
+  dispose(): void;
+}
+
+/** The template's threshold: best coco-dev CIDEr-D of 0.15 / 0.2 / 0.25 / 0.3 (0.333 / 0.321 / 0.299 / 0.273). */
+const TEMPLATE_MIN_SCORE = 0.15;
+/** Display threshold for the plain decoder's entries: the detector's default. */
+const PLAIN_MIN_SCORE = 0.3;
+
+/**
+ * Words of a caption tied to the entries they name, by the word table: a
+ * plain decoder's "dog" points at the detected dog. Only the first mention
+ * of each entry, as the grounded decoder does.
+ */
+export function attributeWords(table: WordTable, text: string, entries: readonly ObjectEntry[]): CaptionWord[] {
+  const tokens = text.split(' ').filter(Boolean);
+  const words: CaptionWord[] = tokens.map((t) => ({ text: t }));
+  const used = new Set<number>();
+  for (const m of findMentions(table, tokens)) {
+    const entry = entries.findIndex((e) => e.classId === m.classId);
+    if (m.ambiguous || entry < 0 || used.has(entry)) continue;
+    used.add(entry);
+    for (let i = m.start; i < m.end; i++) words[i] = { text: tokens[i]!, entry };
+  }
+  return words;
+}
+
+function plainCaptioner(model: CaptionModel, table: WordTable): Captioner {
+  const entries = (objects: readonly DetectedObject[]) => objectEntries(objects, Infinity, PLAIN_MIN_SCORE);
+  return {
+    kind: 'caption-lstm',
+    name: model.config.name,
+    version: model.config.version,
+    encoder: model.config.encoder,
+    featureDim: model.config.featureDim,
+    minScore: PLAIN_MIN_SCORE,
+    vocabSize: model.vocab.size,
+    ...(model.config.metrics ? { metrics: model.config.metrics } : {}),
+    entries,
+    caption(image, opts) {
+      const v = tf.tensor2d(image.features, [1, image.features.length]);
+      try {
+        const found = entries(image.objects);
+        return generateCaptions(model, v, opts).map((c) => ({ ...c, words: attributeWords(table, c.text, found) }));
+      } finally {
+        v.dispose();
+      }
+    },
+    dispose: () => model.dispose(),
+  };
+}
+
+function groundedCaptioner(model: GroundedModel, table: WordTable): Captioner {
+  const { maxEntries, entryMinScore } = model.config;
+  const decoder = groundedDecoder(model, table);
+  return {
+    kind: 'caption-grounded',
+    name: model.config.name,
+    version: model.config.version,
+    encoder: model.config.encoder,
+    featureDim: model.config.featureDim,
+    minScore: entryMinScore,
+    vocabSize: model.vocab.size,
+    ...(model.config.metrics ? { metrics: model.config.metrics } : {}),
+    entries: (objects) => objectEntries(objects, maxEntries, entryMinScore),
+    caption: (image, opts) =>
+      generateGrounded(decoder, groundedImage(table, image.features, image.objects, maxEntries, entryMinScore), opts),
+    dispose: () => model.dispose(),
+  };
+}
+
+/** The detector-template baseline as a captioner (no weights). */
+export function templateCaptioner(table: WordTable = defaultWordTable(), minScore = TEMPLATE_MIN_SCORE): Captioner {
+  const entries = (objects: readonly DetectedObject[]) => objectEntries(objects, Infinity, minScore);
+  return {
+    kind: 'template',
+    name: 'detector-template',
+    version: '1',
+    encoder: '',
+    featureDim: 0,
+    minScore,
+    vocabSize: 0,
+    entries,
+    caption: (image) => [{ ...templateCaption(table, entries(image.objects)), logprob: 0 }],
+    dispose: () => undefined,
+  };
+}
+
+/** Load the caption model in `dir`, whichever kind its config.json names. */
+export async function loadCaptioner(dir: string, table: WordTable = defaultWordTable()): Promise<Captioner> {
+  const file = path.join(dir, CONFIG_FILE);
+  let kind: unknown;
+  try {
+    kind = (JSON.parse(await readFile(file, 'utf8')) as { kind?: unknown }).kind;
+  } catch (err) {
+    throw new Error(`cannot read caption model config ${file}: ${(err as Error).message}`);
+  }
+  if (kind === 'caption-grounded') return groundedCaptioner(await GroundedModel.load(dir), table);
+  if (kind === 'caption-lstm') return plainCaptioner(await CaptionModel.load(dir), table);
+  throw new Error(`${file}: "kind" must be caption-lstm or caption-grounded; got ${JSON.stringify(kind)}`);
+}
