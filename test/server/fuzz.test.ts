@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Agent, request as httpRequest } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
-import { deflateSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +9,7 @@ import { buildApp } from '../../src/server/app.js';
 import { loadConfig } from '../../src/server/config.js';
 import { ErrorBodySchema, MAX_MESSAGE_LENGTH } from '../../src/server/errors.js';
 import { Limiter } from '../../src/server/limiter.js';
-import { scene } from './images.js';
+import { pngClaiming, scene } from './images.js';
 import { tinyServices, type TinyServices } from './tiny-services.js';
 
 // The bad day, generated: several hundred malformed requests across the three
@@ -117,37 +116,6 @@ function imageRequest(r: Rand, route: Route, image: Buffer, type: string, extra:
 }
 
 // ---- image corruptions ---------------------------------------------------
-
-function crc32(buf: Buffer): number {
-  let c = ~0;
-  for (const b of buf) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
-  }
-  return ~c >>> 0;
-}
-
-/** A PNG whose IHDR declares width × height, with a valid CRC and a little real IDAT. */
-function pngHeader(width: number, height: number): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const td = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(td));
-    return Buffer.concat([len, td, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
-  return Buffer.concat([
-    Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(Buffer.alloc(4096))),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
-}
 
 /** A copy of a JPEG whose SOF0/SOF2 frame header claims width × height. */
 function jpegClaiming(jpeg: Buffer, width: number, height: number): Buffer {
@@ -277,7 +245,7 @@ const GENERATORS: Record<string, Generator> = {
   bomb: (r, route, s) => {
     const [w, h] = thinOrHuge(r);
     const kind = r.int(0, 2);
-    if (kind === 0) return imageRequest(r, route, pngHeader(w, h), 'image/png');
+    if (kind === 0) return imageRequest(r, route, pngClaiming(w, h), 'image/png');
     const [w16, h16] = [Math.min(w, 65_535), Math.min(h, 65_535)];
     if (kind === 1) return imageRequest(r, route, jpegClaiming(s.jpeg, w16, h16), 'image/jpeg');
     return imageRequest(r, route, gifClaiming(s.gif, w16, h16), 'image/gif');
