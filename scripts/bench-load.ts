@@ -99,6 +99,13 @@ try {
   const warm = await fetch(url, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: image });
   if (!warm.ok) throw new Error(`a single caption request failed: ${warm.status} ${await warm.text()}`);
 
+  // /health alone first, for comparison with the figures under load.
+  const idle = new AbortController();
+  const idleHealth = pollHealth(base, args.healthMs, idle.signal);
+  await sleep(20 * args.healthMs);
+  idle.abort();
+  const { ms: idleMs } = await idleHealth;
+
   const stop = new AbortController();
   const health = pollHealth(base, args.healthMs, stop.signal);
   const okMs: number[] = [];
@@ -132,6 +139,7 @@ try {
   console.log(`throughput: ${f(total / seconds)} replies/s, ${f(okMs.length / seconds)} captions (200)/s`);
   console.log(`latency, all replies: p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms`);
   console.log(`latency, 200s only: p50 ${f(quantile(okMs, 0.5))} ms, p99 ${f(quantile(okMs, 0.99))} ms (n=${okMs.length})`);
+  console.log(`/health idle: p50 ${f(quantile(idleMs, 0.5))} ms, max ${f(Math.max(...idleMs))} ms (n=${idleMs.length})`);
   console.log(
     `/health under load (every ${args.healthMs} ms): p50 ${f(quantile(healthMs, 0.5))} ms, p99 ${f(quantile(healthMs, 0.99))} ms, ` +
       `max ${f(Math.max(...healthMs))} ms (n=${healthMs.length}, failed ${healthFailed})`,
