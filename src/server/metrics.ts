@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Limiter } from './limiter.js';
 
@@ -12,6 +13,7 @@ export class Metrics {
   readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
   readonly inferenceDuration: Histogram<'task' | 'outcome'>;
   readonly rejected: Counter<'task'>;
+  readonly batchSize: Histogram<'task'>;
 
   constructor(limiter: Limiter) {
     collectDefaultMetrics({ register: this.registry });
@@ -45,11 +47,28 @@ export class Metrics {
         this.set({ state: 'waiting' }, limiter.waiting);
       },
     });
+    // Read at scrape time: a count that only grows means a leak.
+    new Gauge({
+      name: 'captioner_tf_tensors',
+      help: 'TensorFlow.js tensors alive (tf.memory().numTensors), model weights included',
+      registers: [this.registry],
+      collect() {
+        this.set(tf.memory().numTensors);
+      },
+    });
+    this.batchSize = new Histogram({
+      name: 'captioner_inference_batch_size',
+      help: 'Requests computed together per inference job, by task (1 until requests are batched)',
+      labelNames: ['task'],
+      buckets: [1, 2, 4, 8, 16, 32],
+      registers: [this.registry],
+    });
   }
 
   /** Run `job` and record its duration under `task`, failed or not. */
   async timeInference<T>(task: InferenceTask, job: () => Promise<T>): Promise<T> {
     const end = this.inferenceDuration.startTimer({ task });
+    this.batchSize.observe({ task }, 1); // no batching yet: each job is one request
     try {
       const out = await job();
       end({ outcome: 'ok' });

@@ -117,6 +117,11 @@ describe('POST /generate', () => {
     expect(expectError(await post().send(body), 400, 'invalid_request')).toMatch(message);
   });
 
+  it('options in the query string → 400, not silently ignored', async () => {
+    const res = await request(app.server).post('/generate?length=99999&x=1').send({ prime: 'ab', length: 5 });
+    expect(expectError(res, 400, 'invalid_request')).toMatch(/JSON body, not the query string; got length, x/);
+  });
+
   it('a body that is not JSON → 415; malformed JSON → 400', async () => {
     expectError(await post().set('content-type', 'image/png').send(Buffer.from('xx')), 415, 'unsupported_media_type');
     expectError(await post().set('content-type', 'application/json').send('{"prime": '), 400, 'invalid_json');

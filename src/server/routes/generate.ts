@@ -76,6 +76,14 @@ function bodyObject(body: unknown, contentType: string | undefined): unknown {
   return body ?? {};
 }
 
+/** Options in the query string would be silently ignored (found by the fuzz test): refused like unknown fields. */
+function refuseQuery(query: unknown): void {
+  const keys = typeof query === 'object' && query !== null ? Object.keys(query) : [];
+  if (keys.length > 0) {
+    throw new HttpError(400, 'invalid_request', `options go in the JSON body, not the query string; got ${keys.join(', ')}`);
+  }
+}
+
 function checkPrime(service: CharService, prime: string): void {
   try {
     service.checkPrime(prime);
@@ -169,6 +177,7 @@ function streamReply(
 export const generateRoutes: FastifyPluginAsync<GenerateRouteOptions> = async (app, ctx) => {
   app.post('/generate', { schema: generateSchema }, async (req, reply): Promise<GenerateReply | FastifyReply> => {
     const t0 = performance.now();
+    refuseQuery(req.query);
     const wire = GenerateBodySchema.parse(bodyObject(req.body, req.headers['content-type']));
     const opts = toCharSampleOptions(wire);
     checkPrime(ctx.service, opts.prime);
