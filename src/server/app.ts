@@ -11,6 +11,7 @@ import { handleClientError, handleError, handleNotFound, HttpError } from './err
 import { jsonShapeProblem } from './json-shape.js';
 import { Limiter } from './limiter.js';
 import { Metrics } from './metrics.js';
+import { registerProtection } from './protection.js';
 import { registerDocs } from './openapi.js';
 import { captionRoutes } from './routes/caption.js';
 import { generateRoutes } from './routes/generate.js';
@@ -77,6 +78,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // X-Request-Id: the caller's id when it is short and safe to log, else ours;
     // fastify puts it in every log line of the request as reqId.
     requestIdHeader: false,
+    // req.ip (the rate limit's key) from X-Forwarded-For only across this many trusted proxies.
+    trustProxy: config.TRUST_PROXY > 0 ? (_address: string, hop: number) => hop < config.TRUST_PROXY : false,
     genReqId: requestId,
     clientErrorHandler: handleClientError,
     frameworkErrors: (err, req, reply) => void handleError(err, req, reply),
@@ -98,6 +101,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header('x-request-id', req.id);
   });
   app.addHook('onRequest', watchClient);
+  await registerProtection(app, config);
   await registerBodyParsers(app, config);
   registerHttpMetrics(app, metrics);
   await registerDocs(app);
