@@ -23,9 +23,17 @@ export class CaptionService {
   /** Load the decoder in `modelsDir/caption` and the encoder it was trained with. */
   static async load(modelsDir: string, captionDir = path.join(modelsDir, 'caption')): Promise<CaptionService> {
     const model = await CaptionModel.load(captionDir);
-    const encoder = await loadEncoder(model.config.encoder, modelsDir);
-    if (encoder.dim !== model.config.featureDim) {
-      throw new Error(`encoder ${encoder.name} gives ${encoder.dim}-d features; the decoder expects ${model.config.featureDim}`);
+    // A reload must not leak the decoder when the encoder fails to load or does not fit it.
+    let encoder: Awaited<ReturnType<typeof loadEncoder>> | undefined;
+    try {
+      encoder = await loadEncoder(model.config.encoder, modelsDir);
+      if (encoder.dim !== model.config.featureDim) {
+        throw new Error(`encoder ${encoder.name} gives ${encoder.dim}-d features; the decoder expects ${model.config.featureDim}`);
+      }
+    } catch (err) {
+      encoder?.dispose();
+      model.dispose();
+      throw err;
     }
     return new CaptionService(encoder, model);
   }
