@@ -40,7 +40,12 @@ export const CSP_DIRECTIVES = {
  * client can read it. Register before the routes.
  */
 export async function registerProtection(app: FastifyInstance, config: Config): Promise<void> {
-  await app.register(helmet, { contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES } });
+  await app.register(helmet, {
+    contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES },
+    // HSTS belongs to whatever terminates TLS in front: sent from here (includeSubDomains) it
+    // would bind every subdomain of the host to https for a year.
+    strictTransportSecurity: false,
+  });
   await registerCors(app, config.CORS_ORIGINS);
   if (config.RATE_LIMIT_MAX > 0) await registerRateLimit(app, config);
   await registerLoadShedding(app, config);

@@ -123,6 +123,7 @@ describe('security headers', () => {
       // It would send the page's scripts to https on a plain-http host.
       expect(csp).not.toContain('upgrade-insecure-requests');
       expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+      expect(res.headers['strict-transport-security']).toBeUndefined();
     }
   });
 
