@@ -81,6 +81,9 @@ function commonEssentials(file: string): ReturnType<typeof dockerfile> {
   const health = d.final.body.filter((i) => i.op === 'HEALTHCHECK');
   expect(health).toHaveLength(1);
   expect(health[0]?.args).toContain('/health/ready');
+  // Exec form: valid JSON, run by node (no curl or wget in the image).
+  const probe = JSON.parse(/\bCMD (\[.*\])$/.exec(health[0]?.args ?? '')?.[1] ?? 'null') as string[] | null;
+  expect(probe?.[0]).toBe('node');
   // Dependencies, then models, then code: a code edit must not rebuild the model layer.
   const [deps, models, src] = [d.copyIndex(/--from=\w+ \/app\/node_modules/), d.copyIndex(/^models /), d.copyIndex(/^src /)];
   expect(deps, 'node_modules copied from the deps stage').toBeGreaterThanOrEqual(0);
