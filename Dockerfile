@@ -1,31 +1,42 @@
-# captioner on a GPU host: tfjs-node-gpu (libtensorflow 2.9, CUDA 11.x + cuDNN 8).
-# The backend ladder falls back to tfjs-node, wasm, then cpu, so the same image
-# also runs without a GPU (docker run without --gpus).
-FROM nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04 AS base
-ARG NODE_VERSION=20.19.5
-RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates curl xz-utils \
- && curl -fsSL "https://nodejs.org/dist/v${NODE_VERSION}/node-v${NODE_VERSION}-linux-x64.tar.xz" \
-    | tar -xJ -C /usr/local --strip-components=1 \
- && apt-get purge -y curl xz-utils && apt-get autoremove -y && rm -rf /var/lib/apt/lists/*
+# syntax=docker/dockerfile:1
+# captioner, CPU image: Node 22 LTS on Debian bookworm-slim, no CUDA.
+# The backend ladder uses @tensorflow/tfjs-node when its libtensorflow
+# downloaded at build time, else the wasm backend (GET /health says which).
+#   docker build -t captioner:cpu .      (or: docker compose up --build)
+ARG NODE_IMAGE=node:22-bookworm-slim
+
+# ---- deps: production node_modules (optional deps kept: sharp, tfjs-node) ----
+FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
-
-FROM base AS deps
-# Build tools in case node-pre-gyp must compile the tfjs-node binding.
-RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+# Build tools only in case node-pre-gyp must compile a native binding; they stay in this stage.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-# Optional deps (tfjs-node-gpu, tfjs-node) download libtensorflow here, at build time.
-RUN npm ci --no-audit --no-fund --omit=dev
-RUN node -e "require('@tensorflow/tfjs-node-gpu')" \
- || echo "tfjs-node-gpu unavailable: the service will fall back to another backend"
+# --omit=dev drops test tools and nsfwjs (only scripts/extract-nsfwjs.ts needs it).
+# Never --omit=optional: sharp's prebuilt binary and tfjs-node are optional dependencies.
+# Then what the server never reads: the GPU binding (no CUDA here; it would shadow
+# tfjs-node in the backend ladder) and @vladmandic/human's models other than CenterNet.
+RUN npm ci --omit=dev --no-audit --no-fund \
+ && npm cache clean --force \
+ && rm -rf node_modules/@tensorflow/tfjs-node-gpu \
+ && find node_modules/@vladmandic/human/models -type f ! -name 'centernet.*' -delete \
+ && rm -rf node_modules/@vladmandic/human/demo node_modules/@vladmandic/human/assets
 
-FROM base
+# ---- runtime ----
+FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production PORT=3000 HOST=0.0.0.0 MODELS_DIR=/app/models
+WORKDIR /app
+# Layers from least to most often changed: dependencies, then models, then code,
+# so a code edit rebuilds only the last layers and a model update not the dependencies.
 COPY --from=deps /app/node_modules ./node_modules
+COPY models ./models
 COPY package.json tsconfig.json ./
 COPY src ./src
-COPY models ./models
-USER 1000:1000
+# Files stay root-owned (read-only to the service); it runs as the image's unprivileged `node` user.
+USER node
 EXPOSE 3000
-HEALTHCHECK --interval=30s --timeout=5s --start-period=60s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health/ready').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# node itself, not npm, so SIGTERM (docker stop) reaches the server, which drains and exits 0.
 CMD ["node", "--import", "tsx", "src/server/main.ts"]

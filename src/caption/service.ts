@@ -66,11 +66,17 @@ export class CaptionService {
   /** Load the caption model in `modelsDir/caption` (plain or grounded) and the encoder it was trained with. */
   static async load(modelsDir: string, captionDir = path.join(modelsDir, 'caption')): Promise<CaptionService> {
     const model = await loadCaptioner(captionDir);
-    const encoder = await loadEncoder(model.encoder, modelsDir);
-    if (encoder.dim !== model.featureDim) {
+    // A reload must not leak the decoder when the encoder fails to load or does not fit it.
+    let encoder: Encoder | undefined;
+    try {
+      encoder = await loadEncoder(model.encoder, modelsDir);
+      if (encoder.dim !== model.featureDim) {
+        throw new Error(`encoder ${encoder.name} gives ${encoder.dim}-d features; the decoder expects ${model.featureDim}`);
+      }
+    } catch (err) {
+      encoder?.dispose();
       model.dispose();
-      encoder.dispose();
-      throw new Error(`encoder ${encoder.name} gives ${encoder.dim}-d features; the decoder expects ${model.featureDim}`);
+      throw err;
     }
     return new CaptionService(encoder, model);
   }

@@ -2,12 +2,75 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { invalidFile } from '../util/zod-error.js';
 import { CONFIG_FILE } from './model-config.js';
 
 const WEIGHTS_FILE = 'weights.bin';
 
-const weightsManifestSchema = z.array(z.object({ paths: z.array(z.string()), weights: z.array(z.unknown()) }));
+const weightSpecSchema = z
+  .object({
+    name: z.string(),
+    shape: z.array(z.number().int().nonnegative()),
+    dtype: z.string(),
+    quantization: z.object({ dtype: z.string() }).passthrough().optional(),
+  })
+  .passthrough();
+const weightsManifestSchema = z.array(z.object({ paths: z.array(z.string().min(1)), weights: z.array(weightSpecSchema) }));
 const modelJsonSchema = z.object({ modelTopology: z.unknown().optional(), weightsManifest: weightsManifestSchema }).passthrough();
+
+// Bytes per stored value: a quantized weight is stored in its quantization dtype.
+const DTYPE_BYTES: Readonly<Record<string, number>> = { float32: 4, int32: 4, bool: 1, complex64: 8, uint8: 1, uint16: 2, float16: 2 };
+
+/** Bytes the weights of one manifest group take on disk, or undefined when a dtype (string) has no fixed size. */
+export function manifestBytes(weights: readonly z.infer<typeof weightSpecSchema>[]): number | undefined {
+  let total = 0;
+  for (const w of weights) {
+    const bytes = DTYPE_BYTES[w.quantization?.dtype ?? w.dtype];
+    if (bytes === undefined) return undefined;
+    total += w.shape.reduce((n, d) => n * d, 1) * bytes;
+  }
+  return total;
+}
+
+/** model.json read and checked; every error names the file and says what is wrong with it, in one line. */
+async function readModelJson(file: string): Promise<{ json: tf.io.ModelJSON; manifest: z.infer<typeof weightsManifestSchema> }> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    const why = err instanceof SyntaxError ? `not valid JSON (${err.message})` : (err as Error).message;
+    throw new Error(`cannot read model file ${file}: ${why}`);
+  }
+  const parsed = modelJsonSchema.safeParse(raw);
+  if (!parsed.success) throw invalidFile(parsed.error, file, 'a TF.js model.json');
+  return { json: raw as tf.io.ModelJSON, manifest: parsed.data.weightsManifest };
+}
+
+/**
+ * The weight files of one manifest group, concatenated. A file that is
+ * truncated (or too long) is refused here, naming it: tfjs would otherwise
+ * fail later with a tensor-size error that names neither file nor weight.
+ */
+async function readWeightGroup(dir: string, modelJson: string, group: z.infer<typeof weightsManifestSchema>[number]): Promise<ArrayBuffer> {
+  const files = group.paths.map((p) => path.join(dir, p));
+  const buffers: ArrayBuffer[] = [];
+  for (const file of files) {
+    try {
+      buffers.push(toArrayBuffer(await readFile(file)));
+    } catch (err) {
+      throw new Error(
+        `cannot read weights file ${file} (listed in ${modelJson}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
+    }
+  }
+  const expected = manifestBytes(group.weights);
+  const actual = buffers.reduce((n, b) => n + b.byteLength, 0);
+  if (expected !== undefined && actual !== expected) {
+    const what = actual < expected ? 'is truncated' : 'is longer than its manifest';
+    throw new Error(`weights file ${files.join(' + ')} ${what}: ${actual} bytes, ${modelJson} describes ${expected}; copy the model again`);
+  }
+  return concatBuffers(buffers);
+}
 
 /** Concatenate ArrayBuffers into one. */
 export function concatBuffers(parts: ArrayBuffer[]): ArrayBuffer {
@@ -32,18 +95,13 @@ function toArrayBuffer(buf: Buffer): ArrayBuffer {
 export function fileLoader(modelJsonPath: string): tf.io.IOHandler {
   return {
     async load() {
-      const raw: unknown = JSON.parse(await readFile(modelJsonPath, 'utf8'));
-      const parsed = modelJsonSchema.safeParse(raw);
-      if (!parsed.success) {
-        throw new Error(`${modelJsonPath} is not a TF.js model.json: ${parsed.error.message}`);
-      }
-      const json = raw as tf.io.ModelJSON;
+      const { json, manifest } = await readModelJson(modelJsonPath);
       const dir = path.dirname(modelJsonPath);
       const specs: tf.io.WeightsManifestEntry[] = [];
       const buffers: ArrayBuffer[] = [];
-      for (const group of json.weightsManifest) {
-        specs.push(...group.weights);
-        for (const p of group.paths) buffers.push(toArrayBuffer(await readFile(path.join(dir, p))));
+      for (const [i, group] of manifest.entries()) {
+        specs.push(...(json.weightsManifest[i]?.weights ?? []));
+        buffers.push(await readWeightGroup(dir, modelJsonPath, group));
       }
       return {
         modelTopology: json.modelTopology,

@@ -11,10 +11,13 @@ import { handleClientError, handleError, handleNotFound, HttpError } from './err
 import { jsonShapeProblem } from './json-shape.js';
 import { Limiter } from './limiter.js';
 import { Metrics } from './metrics.js';
+import { describeModels, ModelRegistry } from './models.js';
+import { registerProtection } from './protection.js';
 import { registerDocs } from './openapi.js';
+import { adminRoutes } from './routes/admin.js';
 import { captionRoutes } from './routes/caption.js';
 import { generateRoutes } from './routes/generate.js';
-import { healthRoutes, Readiness, type ModelInfo } from './routes/health.js';
+import { healthRoutes, Readiness } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { modelsRoutes } from './routes/models.js';
 import { vqaRoutes } from './routes/vqa.js';
@@ -36,6 +39,11 @@ export interface AppDeps {
   limiter?: Limiter;
   /** Readiness state; app.close() marks it draining (tests pass one to look at it). */
   readiness?: Readiness;
+  /**
+   * The models served, swappable by a reload (serve.ts passes one with a
+   * loader); built from caption, vqa and generate when absent.
+   */
+  models?: ModelRegistry;
 }
 
 const SAFE_REQUEST_ID = /^[\w.:-]{1,64}$/;
@@ -77,6 +85,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // X-Request-Id: the caller's id when it is short and safe to log, else ours;
     // fastify puts it in every log line of the request as reqId.
     requestIdHeader: false,
+    // req.ip (the rate limit's key) from X-Forwarded-For only across this many trusted proxies.
+    trustProxy: config.TRUST_PROXY > 0 ? (_address: string, hop: number) => hop < config.TRUST_PROXY : false,
     genReqId: requestId,
     clientErrorHandler: handleClientError,
     frameworkErrors: (err, req, reply) => void handleError(err, req, reply),
@@ -98,6 +108,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header('x-request-id', req.id);
   });
   app.addHook('onRequest', watchClient);
+  await registerProtection(app, config);
   await registerBodyParsers(app, config);
   registerHttpMetrics(app, metrics);
   await registerDocs(app);
@@ -112,12 +123,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onSend', async (_req, reply) => {
     if (readiness.draining) reply.header('connection', 'close');
   });
-  await app.register(healthRoutes, { backend: deps.backend, models: modelInfo(deps), readiness });
+  const models = deps.models ?? new ModelRegistry({ caption: deps.caption, vqa: deps.vqa, generate: deps.generate });
+  // Read per request: a reload changes the versions they report.
+  await app.register(healthRoutes, { backend: deps.backend, models: () => describeModels(models.services), readiness });
   await app.register(metricsRoutes, { metrics });
-  await app.register(modelsRoutes, { caption: deps.caption, vqa: deps.vqa, generate: deps.generate });
-  if (deps.caption) await app.register(captionRoutes, { ...ctx, service: deps.caption });
-  if (deps.vqa) await app.register(vqaRoutes, { ...ctx, service: deps.vqa });
-  if (deps.generate) await app.register(generateRoutes, { ...ctx, service: deps.generate });
+  await app.register(modelsRoutes, { models });
+  if (config.ADMIN_TOKEN !== undefined) await app.register(adminRoutes, { token: config.ADMIN_TOKEN, models });
+  // Routes are fixed at start (a reload keeps the same tasks); each request leases the services it uses.
+  const { caption, vqa, generate } = models.services;
+  if (caption) await app.register(captionRoutes, { ...ctx, models });
+  if (vqa) await app.register(vqaRoutes, { ...ctx, models, vqa });
+  if (generate) await app.register(generateRoutes, { ...ctx, models });
   return app;
 }
 
@@ -163,17 +179,4 @@ function registerHttpMetrics(app: FastifyInstance, metrics: Metrics): void {
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.httpDuration.observe({ method: req.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
-}
-
-function modelInfo(deps: AppDeps): Record<string, ModelInfo> {
-  const models: Record<string, ModelInfo> = {};
-  if (deps.caption) {
-    const { name, version } = deps.caption.model;
-    models.caption = { name, version, encoder: deps.caption.encoder.name };
-  }
-  if (deps.vqa) {
-    for (const m of deps.vqa.summaries()) models[`vqa/${m.name}`] = { name: m.name, version: m.version, encoder: m.encoder };
-  }
-  if (deps.generate) models.generate = deps.generate.info;
-  return models;
 }

@@ -45,6 +45,33 @@ function enumVar<T extends readonly [string, ...string[]]>(name: string, values:
 
 const MiB = 1024 * 1024;
 
+/** A comma-separated list of origins (scheme://host[:port]) allowed to call the API from a browser, or `*`. */
+const CorsOriginsVar = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const list = (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+    for (const origin of list) {
+      if (origin !== '*' && !/^https?:\/\/[^/\s?#]+$/.test(origin)) {
+        const message = `CORS_ORIGINS must be a comma-separated list of origins like https://app.example.com (no path), or *; got "${origin}"`;
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: message.slice(0, 300) });
+        return z.NEVER;
+      }
+    }
+    return list;
+  });
+
+/** The admin bearer token: unset turns the admin routes off; short tokens are refused as guessable. */
+const AdminTokenVar = z
+  .string()
+  .optional()
+  .refine((v) => v === undefined || (v.length >= 16 && v.length <= 512 && /^[\x21-\x7e]+$/.test(v)), {
+    message: 'ADMIN_TOKEN must be 16 to 512 printable characters without spaces (e.g. `openssl rand -hex 24`)',
+  });
+
 const EnvSchema = z.object({
   PORT: intVar('PORT', 0, 65535, 3000),
   HOST: z.string().min(1).optional().default('0.0.0.0'),
@@ -64,6 +91,19 @@ const EnvSchema = z.object({
   /** On SIGTERM/SIGINT, how long open and queued requests may take to finish before the process exits 1. */
   SHUTDOWN_TIMEOUT_MS: intVar('SHUTDOWN_TIMEOUT_MS', 0, 3_600_000, 25_000),
   LOG_LEVEL: enumVar('LOG_LEVEL', LOG_LEVELS).transform((v) => v ?? 'info'),
+  /** Requests per client (IP) per RATE_LIMIT_WINDOW_MS before 429; 0 turns rate limiting off. Health and metrics are exempt. */
+  RATE_LIMIT_MAX: intVar('RATE_LIMIT_MAX', 0, 1_000_000, 600),
+  RATE_LIMIT_WINDOW_MS: intVar('RATE_LIMIT_WINDOW_MS', 1_000, 86_400_000, 60_000),
+  /** Proxy hops whose X-Forwarded-For is trusted for the client address (0: the socket's address is the client). */
+  TRUST_PROXY: intVar('TRUST_PROXY', 0, 10, 0),
+  /** Load shedding (503 + Retry-After) while the mean event-loop delay of the last second exceeds this; 0 = off. */
+  SHED_EVENT_LOOP_DELAY_MS: intVar('SHED_EVENT_LOOP_DELAY_MS', 0, 600_000, 1_000),
+  /** ... while the V8 heap in use exceeds this many MiB; 0 = off. */
+  SHED_HEAP_USED_MIB: intVar('SHED_HEAP_USED_MIB', 0, 1_048_576, 0),
+  /** ... while the resident set exceeds this many MiB (set it below a container's memory limit); 0 = off. */
+  SHED_RSS_MIB: intVar('SHED_RSS_MIB', 0, 1_048_576, 0),
+  CORS_ORIGINS: CorsOriginsVar,
+  ADMIN_TOKEN: AdminTokenVar,
 });
 
 export type Config = z.output<typeof EnvSchema>;

@@ -19,6 +19,8 @@ const config = readConfig();
 const { serve } = await import('./serve.js');
 const { log } = await import('../log.js');
 serve(config).catch((err: unknown) => {
-  log.fatal({ err }, 'server failed to start');
+  // The cause in the message itself (a corrupt model file names the file), so the one fatal line says what to fix.
+  const cause = err instanceof Error ? err.message.replace(/\s*\n\s*/g, ' ') : String(err);
+  log.fatal({ err }, `server failed to start: ${cause}`);
   process.exit(1);
 });

@@ -1,37 +1,15 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { CaptionService } from '../caption/service.js';
-import { CharService } from '../char/service.js';
 import type { Config } from './config.js';
 import { log } from '../log.js';
 import { initBackend } from '../nn/backend.js';
-import { VqaService } from '../vqa/service.js';
 import { buildApp } from './app.js';
+import { describeModels, loadServices, ModelRegistry } from './models.js';
 
-/** Load the backend and models, listen, and shut down cleanly on SIGINT/SIGTERM. */
+/** Load the backend and models, listen, reload the models on SIGHUP, and shut down cleanly on SIGINT/SIGTERM. */
 export async function serve(config: Config): Promise<void> {
   log.level = config.LOG_LEVEL;
   const backend = await initBackend(config.TF_BACKEND);
-  const t0 = performance.now();
-  const caption = await CaptionService.load(config.MODELS_DIR);
-  const { name, version } = caption.model;
-  log.info({ model: name, version, encoder: caption.encoder.name, ms: Math.round(performance.now() - t0) }, 'caption model loaded');
-
-  // The char model is optional: without models/char the server runs without POST /generate.
-  let generate: CharService | undefined;
-  if (existsSync(path.join(config.MODELS_DIR, 'char', 'config.json'))) {
-    generate = await CharService.load(config.MODELS_DIR);
-    log.info({ model: generate.info.name, version: generate.info.version }, 'char model loaded');
-  } else log.warn({ dir: path.join(config.MODELS_DIR, 'char') }, 'no char model: POST /generate disabled');
-
-  // VQA models are optional too; they reuse the caption encoder when trained on it.
-  let vqa: VqaService | undefined;
-  if (VqaService.modelDirs(path.join(config.MODELS_DIR, 'vqa')).length > 0) {
-    vqa = await VqaService.load(config.MODELS_DIR, { shared: [caption.encoder], preferred: config.VQA_DEFAULT_MODEL });
-    log.info({ models: vqa.modelNames, default: vqa.defaultModel }, 'VQA models loaded');
-  } else log.warn({ dir: path.join(config.MODELS_DIR, 'vqa') }, 'no VQA model: POST /vqa disabled');
-
-  const app = await buildApp({ config, backend, caption, vqa, generate });
+  const models = new ModelRegistry(await loadServices(config), () => loadServices(config));
+  const app = await buildApp({ config, backend, models });
   const address = await app.listen({ port: config.PORT, host: config.HOST });
   log.info({ backend, url: address, docs: `${address}/docs` }, `listening on ${address} (backend ${backend})`);
 
@@ -44,12 +22,19 @@ export async function serve(config: Config): Promise<void> {
     // open request, queued ones included; past the deadline we give up on them.
     const drained = await withDeadline(app.close(), config.SHUTDOWN_TIMEOUT_MS);
     if (!drained) log.error({ deadline_ms: config.SHUTDOWN_TIMEOUT_MS }, 'shutdown deadline passed with requests still open');
-    caption.dispose();
-    generate?.dispose();
-    vqa?.dispose();
+    models.dispose();
     log.info('bye');
     return drained;
   };
+  // SIGHUP reloads the models from disk (as POST /admin/reload does); a failure keeps the old ones.
+  process.on('SIGHUP', () => {
+    if (closing) return;
+    log.info({ signal: 'SIGHUP' }, 'reloading models');
+    models.reload().then(
+      ({ generation, ms }) => log.info({ generation, ms, models: describeModels(models.services) }, 'models reloaded'),
+      (err: unknown) => log.error({ err }, err instanceof Error ? err.message : 'reload failed'),
+    );
+  });
   // once: a second Ctrl-C falls back to the default handler and kills at once.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {

@@ -18,7 +18,23 @@ describe('loadConfig', () => {
       KEEP_ALIVE_TIMEOUT_MS: 72_000,
       SHUTDOWN_TIMEOUT_MS: 25_000,
       LOG_LEVEL: 'info',
+      RATE_LIMIT_MAX: 600,
+      RATE_LIMIT_WINDOW_MS: 60_000,
+      TRUST_PROXY: 0,
+      SHED_EVENT_LOOP_DELAY_MS: 1_000,
+      SHED_HEAP_USED_MIB: 0,
+      SHED_RSS_MIB: 0,
+      CORS_ORIGINS: [],
+      ADMIN_TOKEN: undefined,
     });
+  });
+
+  it('reads CORS_ORIGINS as a trimmed list', () => {
+    expect(loadConfig({ CORS_ORIGINS: ' https://a.example , http://localhost:5173,' }).CORS_ORIGINS).toEqual([
+      'https://a.example',
+      'http://localhost:5173',
+    ]);
+    expect(loadConfig({ CORS_ORIGINS: '*' }).CORS_ORIGINS).toEqual(['*']);
   });
 
   it('reads overrides; empty strings count as unset; 40e6 is a number', () => {
@@ -40,6 +56,11 @@ describe('loadConfig', () => {
     ['MAX_CONCURRENCY', '0', 'MAX_CONCURRENCY must be an integer from 1'],
     ['TF_BACKEND', 'gpu', 'TF_BACKEND must be one of tfjs-node-gpu, tfjs-node, wasm, cpu'],
     ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be one of'],
+    ['RATE_LIMIT_MAX', '-1', 'RATE_LIMIT_MAX must be an integer from 0'],
+    ['SHED_RSS_MIB', '1.5', 'SHED_RSS_MIB must be an integer'],
+    ['CORS_ORIGINS', 'https://a.example/path', 'CORS_ORIGINS must be a comma-separated list of origins'],
+    ['CORS_ORIGINS', 'a.example', 'CORS_ORIGINS must be a comma-separated list of origins'],
+    ['ADMIN_TOKEN', 'short', 'ADMIN_TOKEN must be 16 to 512 printable characters'],
   ])('%s=%s is refused with a message naming the rule', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { CaptionOptionsSchema, toCaptionSearchOptions } from '../../caption/options.js';
 import type { CaptionService } from '../../caption/service.js';
 import { imageLimits, runInference, type RouteContext } from '../context.js';
+import type { ModelRegistry } from '../models.js';
 import { readImageRequest } from '../image-input.js';
 import { BackendSchema, imageRouteSchema, ModelRefSchema } from '../openapi.js';
 
@@ -61,7 +62,7 @@ export const CaptionReplySchema = z
 export type CaptionReply = z.infer<typeof CaptionReplySchema>;
 
 export interface CaptionRouteOptions extends RouteContext {
-  service: CaptionService;
+  models: ModelRegistry;
 }
 
 /** POST /caption: one image in, n captions with their log-probabilities out. */
@@ -71,7 +72,14 @@ export const captionRoutes: FastifyPluginAsync<CaptionRouteOptions> = async (app
     const t0 = performance.now();
     const input = await readImageRequest(req, limits);
     const opts = toCaptionSearchOptions(CaptionOptionsSchema.parse(input.fields));
-    const result = await runInference(ctx, 'caption', () => ctx.service.caption(input.image, opts, limits), req);
+    // Held from here to the reply: a reload meanwhile disposes the old model only after this request.
+    const lease = ctx.models.acquire('caption');
+    let result: Awaited<ReturnType<CaptionService['caption']>>;
+    try {
+      result = await runInference(ctx, 'caption', () => lease.service.caption(input.image, opts, limits), req);
+    } finally {
+      lease.release();
+    }
     return {
       captions: result.captions,
       objects: result.objects,

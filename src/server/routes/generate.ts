@@ -5,6 +5,7 @@ import { CharOptionsSchema, toCharSampleOptions, type CharSampleOptions } from '
 import type { CharService } from '../../char/service.js';
 import { UnknownCharsError } from '../../char/vocab.js';
 import { clientSignal, runInference, type RouteContext } from '../context.js';
+import type { Lease, ModelRegistry } from '../models.js';
 import { errorBody, ErrorBodySchema, HttpError, toHttpError } from '../errors.js';
 import { BackendSchema, jsonRouteSchema, ModelRefSchema } from '../openapi.js';
 
@@ -59,7 +60,7 @@ export const StreamEventSchema = z
   );
 
 export interface GenerateRouteOptions extends RouteContext {
-  service: CharService;
+  models: ModelRegistry;
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
@@ -139,13 +140,21 @@ const sse = <E extends keyof StreamEvents>(event: E, data: StreamEvents[E]) => `
  */
 function streamReply(
   reply: FastifyReply,
-  ctx: GenerateRouteOptions,
+  backend: string,
+  lease: Lease<CharService>,
   opts: CharSampleOptions,
   release: () => void,
   t0: number,
 ): FastifyReply {
-  const { service, backend } = ctx;
+  const service = lease.service;
+  // The lease ends with the generator (its finally); a stream destroyed before
+  // its first read never runs that, so the close of the reply ends it then.
+  let started = false;
+  reply.raw.once('close', () => {
+    if (!started) lease.release();
+  });
   async function* events(): AsyncGenerator<string> {
+    started = true;
     const tGen = performance.now();
     try {
       for await (const group of service.stream(opts)) {
@@ -164,6 +173,7 @@ function streamReply(
       yield sse('error', errorBody(toHttpError(err)));
     } finally {
       release();
+      lease.release();
     }
   }
   return reply
@@ -180,17 +190,30 @@ export const generateRoutes: FastifyPluginAsync<GenerateRouteOptions> = async (a
     refuseQuery(req.query);
     const wire = GenerateBodySchema.parse(bodyObject(req.body, req.headers['content-type']));
     const opts = toCharSampleOptions(wire);
-    checkPrime(ctx.service, opts.prime);
-    if (wire.stream) return streamReply(reply, ctx, opts, await holdSlot(ctx, req), t0);
-    const result = await runInference(ctx, 'generate', () => ctx.service.generate(opts), req);
-    return {
-      text: result.text,
-      model: result.model,
-      backend: ctx.backend,
-      seed: opts.seed,
-      ...(result.steps ? { steps: result.steps } : {}),
-      timings_ms: { generate: result.timings_ms.generate, total: round(performance.now() - t0) },
-    };
+    // Held to the end of the reply (of the stream): a reload meanwhile disposes
+    // the old model only after this request, and the prime is checked against
+    // the vocabulary of the model that generates.
+    const lease = ctx.models.acquire('generate');
+    let streaming = false;
+    try {
+      checkPrime(lease.service, opts.prime);
+      if (wire.stream) {
+        const release = await holdSlot(ctx, req);
+        streaming = true;
+        return streamReply(reply, ctx.backend, lease, opts, release, t0);
+      }
+      const result = await runInference(ctx, 'generate', () => lease.service.generate(opts), req);
+      return {
+        text: result.text,
+        model: result.model,
+        backend: ctx.backend,
+        seed: opts.seed,
+        ...(result.steps ? { steps: result.steps } : {}),
+        timings_ms: { generate: result.timings_ms.generate, total: round(performance.now() - t0) },
+      };
+    } finally {
+      if (!streaming) lease.release();
+    }
   });
 };
 

@@ -39,8 +39,8 @@ export class Readiness {
 
 export interface HealthRouteOptions {
   backend: string;
-  /** Loaded models by task. */
-  models: Readonly<Record<string, ModelInfo>>;
+  /** Loaded models by task, now (a reload changes them). */
+  models: () => Readonly<Record<string, ModelInfo>>;
   readiness: Readiness;
 }
 
@@ -65,13 +65,14 @@ export const healthRoutes: FastifyPluginAsync<HealthRouteOptions> = async (app, 
   app.get('/health', { schema: healthSchema }, async (): Promise<HealthReply> => ({
     status: 'ok',
     backend: opts.backend,
-    models: opts.models,
+    models: opts.models(),
     uptime_s: Math.round((performance.now() - startedAt) / 100) / 10,
   }));
   app.get('/health/live', { schema: liveSchema }, async () => ({ status: 'live' as const }));
   app.get('/health/ready', { schema: readySchema }, async () => {
-    const reason = notReadyReason(opts.readiness, opts.models);
+    const models = opts.models();
+    const reason = notReadyReason(opts.readiness, models);
     if (reason) throw new HttpError(503, 'not_ready', reason, { 'retry-after': '5' });
-    return { status: 'ready' as const, models: Object.keys(opts.models) };
+    return { status: 'ready' as const, models: Object.keys(models) };
   });
 };

@@ -1,8 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import type { CaptionService } from '../../caption/service.js';
-import type { CharService } from '../../char/service.js';
-import type { VqaService } from '../../vqa/service.js';
+import type { ModelRegistry, ServiceSet } from '../models.js';
 import { routeSchema } from '../openapi.js';
 
 export const ModelCardSchema = z
@@ -28,13 +26,11 @@ export const ModelsReplySchema = z
 export type ModelsReply = z.infer<typeof ModelsReplySchema>;
 
 export interface ModelsRouteOptions {
-  caption?: CaptionService;
-  vqa?: VqaService;
-  generate?: CharService;
+  models: ModelRegistry;
 }
 
 /** The cards of the loaded models, from the configs the services already hold (no file is read). */
-export function modelCards(opts: ModelsRouteOptions): ModelCard[] {
+export function modelCards(opts: ServiceSet): ModelCard[] {
   const cards: ModelCard[] = [];
   const metrics = (m: Record<string, unknown> | undefined) => (m ? { metrics: m } : {});
   if (opts.caption) {
@@ -75,8 +71,7 @@ const modelsSchema = routeSchema({
   errors: false,
 });
 
-/** GET /models: built once, the models do not change while the app runs. */
-export const modelsRoutes: FastifyPluginAsync<ModelsRouteOptions> = async (app, opts) => {
-  const reply: ModelsReply = { models: modelCards(opts) };
-  app.get('/models', { schema: modelsSchema }, async (): Promise<ModelsReply> => reply);
+/** GET /models: the models served now (a reload changes them). */
+export const modelsRoutes: FastifyPluginAsync<ModelsRouteOptions> = async (app, { models }) => {
+  app.get('/models', { schema: modelsSchema }, async (): Promise<ModelsReply> => ({ models: modelCards(models.services) }));
 };

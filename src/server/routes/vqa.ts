@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { toAnswerOptions, vqaOptionsSchema } from '../../vqa/question.js';
 import type { VqaService } from '../../vqa/service.js';
 import { imageLimits, runInference, type RouteContext } from '../context.js';
+import type { ModelRegistry } from '../models.js';
 import { readImageRequest } from '../image-input.js';
 import { BackendSchema, imageRouteSchema, ModelRefSchema } from '../openapi.js';
 
@@ -28,18 +29,27 @@ export const VqaReplySchema = z
 export type VqaReply = z.infer<typeof VqaReplySchema>;
 
 export interface VqaRouteOptions extends RouteContext {
-  service: VqaService;
+  models: ModelRegistry;
+  /** The VQA service at start: its model names build the options and docs (a reload keeps the same names). */
+  vqa: VqaService;
 }
 
 /** POST /vqa: an image and a question in, ranked answers with probabilities out. */
 export const vqaRoutes: FastifyPluginAsync<VqaRouteOptions> = async (app, ctx) => {
   const limits = imageLimits(ctx.config);
-  const options = vqaOptionsSchema(ctx.service.modelNames, ctx.service.defaultModel);
-  app.post('/vqa', { schema: vqaRouteSchema(ctx.service, options) }, async (req): Promise<VqaReply> => {
+  const options = vqaOptionsSchema(ctx.vqa.modelNames, ctx.vqa.defaultModel);
+  app.post('/vqa', { schema: vqaRouteSchema(ctx.vqa, options) }, async (req): Promise<VqaReply> => {
     const t0 = performance.now();
     const input = await readImageRequest(req, limits);
     const opts = options.parse(input.fields);
-    const result = await runInference(ctx, 'vqa', () => ctx.service.answer(input.image, opts.question, toAnswerOptions(opts), limits), req);
+    // Held from here to the reply: a reload meanwhile disposes the old models only after this request.
+    const lease = ctx.models.acquire('vqa');
+    let result: Awaited<ReturnType<VqaService['answer']>>;
+    try {
+      result = await runInference(ctx, 'vqa', () => lease.service.answer(input.image, opts.question, toAnswerOptions(opts), limits), req);
+    } finally {
+      lease.release();
+    }
     return {
       question: opts.question,
       answers: result.answers,
