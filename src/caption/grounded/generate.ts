@@ -50,7 +50,12 @@ function fillSlots(d: GroundedDecoder, state: GroundedState, hyps: readonly Hypo
       if (s !== state) lm.dispose(s);
       s = out.state;
       const slots = hyps.map((h) => slotChoice(h.ids[t] ?? END_ID, V));
-      const fine = slots.some(Boolean) ? (tf.tidy(() => d.model.fineLogits(s.h)).dataSync() as Float32Array) : undefined;
+      let fine: Float32Array | undefined;
+      if (slots.some(Boolean)) {
+        const logits = d.model.fineLogits(s.h);
+        fine = logits.dataSync() as Float32Array;
+        logits.dispose();
+      }
       hyps.forEach((h, r) => {
         const id = h.ids[t];
         if (id === undefined || id === END_ID) return;
