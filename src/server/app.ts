@@ -17,6 +17,7 @@ import { generateRoutes } from './routes/generate.js';
 import { healthRoutes, Readiness, type ModelInfo } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { modelsRoutes } from './routes/models.js';
+import { pageRoutes } from './routes/page.js';
 import { vqaRoutes } from './routes/vqa.js';
 import type { VqaService } from '../vqa/service.js';
 
@@ -115,6 +116,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { backend: deps.backend, models: modelInfo(deps), readiness });
   await app.register(metricsRoutes, { metrics });
   await app.register(modelsRoutes, { caption: deps.caption, vqa: deps.vqa, generate: deps.generate });
+  // The web page at / (web/), bundled in memory at start.
+  await app.register(pageRoutes, { caption: deps.caption, vqa: deps.vqa, generate: deps.generate });
   if (deps.caption) await app.register(captionRoutes, { ...ctx, service: deps.caption });
   if (deps.vqa) await app.register(vqaRoutes, { ...ctx, service: deps.vqa });
   if (deps.generate) await app.register(generateRoutes, { ...ctx, service: deps.generate });
