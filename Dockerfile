@@ -24,6 +24,8 @@ ENV NODE_ENV=production PORT=3000 HOST=0.0.0.0 MODELS_DIR=/app/models
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json tsconfig.json ./
 COPY src ./src
+# The web page's sources: bundled in memory by esbuild when the server starts (src/server/routes/page.ts).
+COPY web ./web
 COPY models ./models
 USER 1000:1000
 EXPOSE 3000

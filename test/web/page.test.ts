@@ -126,6 +126,64 @@ describe.skipIf(!hasChromium)('the page in headless Chromium', () => {
     await page.screenshot({ path: path.join(SHOTS, 'caption.png') });
   });
 
+  it('draws the objects of the API-OBJECTS contract: a box per instance, label and score, the hovered word lights its box', async () => {
+    // The real reply, with objects and word links added as the grounding work will send them
+    // (objects: [{label, score, count, box, boxes}], captions[].words[{text, object?}]), so the overlay
+    // is exercised before the server sends them itself.
+    // (route.fetch() loses the multipart body, so the real reply is asked for here, as a raw JPEG body.)
+    const photo = await readFile(PHOTO);
+    await page.route('**/caption', async (route) => {
+      const res = await fetch(`${base}/caption?mode=beam&beam_size=3&n=3`, {
+        method: 'POST',
+        headers: { 'content-type': 'image/jpeg' },
+        body: photo,
+      });
+      const reply = (await res.json()) as CaptionReplyShape;
+      const objects = [
+        {
+          label: 'person',
+          score: 0.91,
+          count: 2,
+          box: [0.3, 0.25, 0.25, 0.6],
+          boxes: [
+            [0.3, 0.25, 0.25, 0.6],
+            [0.8, 0.05, 0.1, 0.3],
+          ],
+        },
+        { label: 'skateboard', score: 0.62, count: 1, box: [0.35, 0.7, 0.15, 0.12], boxes: [[0.35, 0.7, 0.15, 0.12]] },
+      ];
+      const captions = reply.captions.map((c) => ({
+        ...c,
+        words: c.text.split(' ').map((text, i) => (i === 1 ? { text, object: 0 } : { text })), // the subject word names object 0
+      }));
+      await route.fulfill({ status: res.status, json: { ...reply, objects, captions } });
+    });
+    try {
+      await page.click('#caption-form button[type=submit]');
+      const groups = page.locator('#boxes g.object');
+      await expect.poll(() => groups.count()).toBe(2);
+      expect(await groups.nth(0).locator('rect').count()).toBe(2);
+      expect(await page.locator('#boxes text').allTextContents()).toEqual(['person 0.91', 'skateboard 0.62']);
+      // The best box sits where the fractions say, over the displayed photo.
+      const img = (await page.locator('#photo').boundingBox())!;
+      const box = (await groups.nth(1).locator('rect').boundingBox())!;
+      expect(box.x - img.x).toBeCloseTo(0.35 * img.width, -1);
+      expect(box.width).toBeCloseTo(0.15 * img.width, -1);
+      expect(await page.locator('#objects li').allTextContents()).toEqual(['person 0.91 ×2', 'skateboard 0.62']);
+      const words = page.locator('#captions .word.grounded');
+      expect(await words.count()).toBe(3); // one per caption
+      await words.first().hover();
+      expect(await page.locator('#boxes g.hot').getAttribute('data-object')).toBe('0');
+      await page.mouse.move(0, 0);
+      expect(await page.locator('#boxes g.hot').count()).toBe(0);
+      // Keyboard: focusing an object chip lights its box too.
+      await page.locator('#objects li').nth(1).focus();
+      expect(await page.locator('#boxes g.hot').getAttribute('data-object')).toBe('1');
+    } finally {
+      await page.unroute('**/caption');
+    }
+  });
+
   it('answers a question as ranked bars', async () => {
     await page.fill('#ask-form input[name=question]', 'what is the boy riding?');
     await page.selectOption('#ask-form select[name=model]', 'flickr8k-qa');
@@ -143,15 +201,18 @@ describe.skipIf(!hasChromium)('the page in headless Chromium', () => {
   });
 
   it('streams generated text in several pieces', async () => {
-    // Count the separate appends to the output while the stream runs.
+    // Count the separate appends of text to the output while the stream runs (one per event received).
     await page.evaluate(() => {
       const w = window as unknown as { appends: number };
       w.appends = 0;
-      new MutationObserver((records) => (w.appends += records.length)).observe(document.getElementById('generated')!, {
-        characterData: true,
-        childList: true,
-        subtree: true,
-      });
+      new MutationObserver((records) => (w.appends += records.filter((r) => r.type === 'characterData').length)).observe(
+        document.getElementById('generated')!,
+        {
+          characterData: true,
+          childList: true,
+          subtree: true,
+        },
+      );
     });
     await page.fill('#generate-form textarea[name=prime]', 'ROMEO:');
     await page.fill('#generate-form input[name=length]', '300');
@@ -161,7 +222,7 @@ describe.skipIf(!hasChromium)('the page in headless Chromium', () => {
     const text = await page.locator('#generated').textContent();
     expect(text?.startsWith('ROMEO:')).toBe(true);
     expect(text?.length).toBe('ROMEO:'.length + 300);
-    expect(await page.evaluate(() => (window as unknown as { appends: number }).appends)).toBeGreaterThan(2);
+    expect(await page.evaluate(() => (window as unknown as { appends: number }).appends)).toBeGreaterThan(1);
   });
 
   it("shows the server's error next to the control that caused it", async () => {
