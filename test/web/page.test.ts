@@ -93,6 +93,28 @@ describe.skipIf(!hasChromium)('the page in headless Chromium', () => {
     expect(unlabeled).toEqual([]);
   });
 
+  it('reaches the controls with Tab, each with a visible focus ring', async () => {
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    const stops: { tag: string; outline: string }[] = [];
+    for (let i = 0; i < 12; i++) {
+      await page.keyboard.press('Tab');
+      stops.push(
+        await page.evaluate(() => {
+          const a = document.activeElement as HTMLElement;
+          // The file input is visually hidden: its label (the visible button) shows the focus.
+          const shown = a instanceof HTMLInputElement && a.type === 'file' ? a.labels![0]! : a;
+          const s = getComputedStyle(shown);
+          return {
+            tag: `${a.tagName.toLowerCase()}${a.getAttribute('name') ? `[${a.getAttribute('name')}]` : ''}`,
+            outline: `${s.outlineStyle} ${s.outlineWidth}`,
+          };
+        }),
+      );
+    }
+    expect(stops.map((s) => s.tag)).toContain('input[image]');
+    expect(stops.filter((s) => !/^solid [2-9]/.test(s.outline))).toEqual([]);
+  });
+
   it('captions an uploaded photo, with alt text from the best caption and boxes when the reply has objects', async () => {
     const replied = page.waitForResponse((r) => r.url().endsWith('/caption'));
     await page.setInputFiles('#photo-input', PHOTO);
