@@ -40,6 +40,8 @@ function firstFile(list: FileList | null | undefined): File | undefined {
 
 export function setUpPhoto(): void {
   const input = byId('photo-input', HTMLInputElement);
+  // A file the browser cannot show (a text file, say) leaves no broken-image icon; the server's verdict shows beside the picker.
+  byId('photo', HTMLImageElement).addEventListener('error', () => (byId('stage', HTMLElement).hidden = true));
   const drop = byId('drop', HTMLElement);
   input.addEventListener('change', () => {
     const file = firstFile(input.files);

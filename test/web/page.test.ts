@@ -263,6 +263,7 @@ describe.skipIf(!hasChromium)('the page in headless Chromium', () => {
     expect(await slot.textContent()).toMatch(/not a JPEG, PNG, WebP, GIF, TIFF, HEIF or AVIF image \(unsupported_image, HTTP 415\)/);
     expect(await page.locator('#captions li').count()).toBe(0);
     expect(await page.locator('#boxes rect').count()).toBe(0);
+    expect(await page.locator('#stage').isHidden()).toBe(true);
   });
 
   it('fits a phone-width screen and takes a screenshot', async () => {
