@@ -33,6 +33,8 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY models ./models
 COPY package.json tsconfig.json ./
 COPY src ./src
+# The web page's sources: bundled in memory by esbuild when the server starts (src/server/routes/page.ts).
+COPY web ./web
 # Files stay root-owned (read-only to the service); it runs as the image's unprivileged `node` user.
 USER node
 EXPOSE 3000

@@ -43,6 +43,8 @@ export interface Captioner {
   readonly vocabSize: number;
   /** The model card's scores (config.json metrics). */
   readonly metrics?: Record<string, unknown>;
+  /** How it was trained (config.json training: options, history). */
+  readonly training?: Record<string, unknown>;
   dispose(): void;
 }
 
@@ -80,6 +82,7 @@ function plainCaptioner(model: CaptionModel, table: WordTable): Captioner {
     minScore: PLAIN_MIN_SCORE,
     vocabSize: model.vocab.size,
     ...(model.config.metrics ? { metrics: model.config.metrics } : {}),
+    ...(model.config.training ? { training: model.config.training } : {}),
     entries,
     caption(image, opts) {
       const v = tf.tensor2d(image.features, [1, image.features.length]);
@@ -106,6 +109,7 @@ function groundedCaptioner(model: GroundedModel, table: WordTable): Captioner {
     minScore: entryMinScore,
     vocabSize: model.vocab.size,
     ...(model.config.metrics ? { metrics: model.config.metrics } : {}),
+    ...(model.config.training ? { training: model.config.training } : {}),
     entries: (objects) => objectEntries(objects, maxEntries, entryMinScore),
     caption: (image, opts) =>
       generateGrounded(decoder, groundedImage(table, image.features, image.objects, maxEntries, entryMinScore), opts),

@@ -20,6 +20,7 @@ import { generateRoutes } from './routes/generate.js';
 import { healthRoutes, Readiness } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { modelsRoutes } from './routes/models.js';
+import { pageRoutes } from './routes/page.js';
 import { vqaRoutes } from './routes/vqa.js';
 import type { VqaService } from '../vqa/service.js';
 
@@ -129,6 +130,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(metricsRoutes, { metrics });
   await app.register(modelsRoutes, { models });
   if (config.ADMIN_TOKEN !== undefined) await app.register(adminRoutes, { token: config.ADMIN_TOKEN, models });
+  // The web page at / (web/), bundled in memory at start.
+  await app.register(pageRoutes, { ...models.services });
   // Routes are fixed at start (a reload keeps the same tasks); each request leases the services it uses.
   const { caption, vqa, generate } = models.services;
   if (caption) await app.register(captionRoutes, { ...ctx, models });

@@ -1,0 +1,223 @@
+/**
+ * Calls to the captioner API from the page, and the reply shapes it reads.
+ * Replies are checked just enough to render them safely; an error reply is
+ * the server's `{"error": {"code", "message"}}`, read into an ApiError.
+ */
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type Box = [number, number, number, number];
+
+export interface DetectedObject {
+  label: string;
+  score: number;
+  count: number;
+  /** The best instance: x, y, width, height as fractions of the image. */
+  box: Box;
+  boxes: Box[];
+}
+
+export interface CaptionWord {
+  text: string;
+  /** Index into `objects` of the detection this word names. */
+  object?: number;
+}
+
+export interface Caption {
+  text: string;
+  logprob: number;
+  words: CaptionWord[];
+}
+
+export interface CaptionReply {
+  captions: Caption[];
+  objects: DetectedObject[];
+  timings_ms?: { total?: number };
+}
+
+export interface VqaReply {
+  answers: { answer: string; score: number }[];
+  unknown_words: string[];
+}
+
+export interface ModelCard {
+  task: string;
+  name: string;
+  version: string;
+  kind: string;
+  encoder?: string;
+  vocab_size: number;
+  answers?: number;
+  metrics?: Record<string, unknown>;
+}
+
+export interface TrainingSummary {
+  task: string;
+  name: string;
+  trainingSeconds?: number;
+  epochsRun?: number;
+  examples?: number;
+  curves?: string;
+  description?: string;
+}
+
+type Json = Record<string, unknown>;
+const isObject = (x: unknown): x is Json => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isNumber = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+const str = (x: unknown): string => (typeof x === 'string' ? x : '');
+const arr = (x: unknown): unknown[] => (Array.isArray(x) ? x : []);
+
+function isBox(x: unknown): x is Box {
+  return Array.isArray(x) && x.length === 4 && x.every(isNumber);
+}
+
+/** The reply's objects; malformed entries are dropped, and a reply without `objects` has none. */
+function readObjects(x: unknown): DetectedObject[] {
+  return arr(x).flatMap((o) => {
+    if (!isObject(o) || !isBox(o.box)) return [];
+    const boxes = arr(o.boxes).filter(isBox);
+    return [
+      {
+        label: str(o.label),
+        score: isNumber(o.score) ? o.score : 0,
+        count: isNumber(o.count) ? o.count : boxes.length || 1,
+        box: o.box,
+        boxes: boxes.length > 0 ? boxes : [o.box],
+      },
+    ];
+  });
+}
+
+/** A caption's words: the reply's own (with object links) when given and valid, else its text split at spaces. */
+function readWords(text: string, x: unknown, objects: number): CaptionWord[] {
+  const words = arr(x).flatMap((w): CaptionWord[] => {
+    if (!isObject(w) || typeof w.text !== 'string') return [];
+    const o = w.object;
+    return [isNumber(o) && Number.isInteger(o) && o >= 0 && o < objects ? { text: w.text, object: o } : { text: w.text }];
+  });
+  return words.length > 0
+    ? words
+    : text
+        .split(/\s+/)
+        .filter(Boolean)
+        .map((t) => ({ text: t }));
+}
+
+export function readCaptionReply(x: unknown): CaptionReply {
+  if (!isObject(x) || !Array.isArray(x.captions))
+    throw new ApiError(0, 'bad_reply', 'the server sent a caption reply this page cannot read');
+  const objects = readObjects(x.objects);
+  const captions = x.captions.flatMap((c) => {
+    if (!isObject(c) || typeof c.text !== 'string') return [];
+    return [{ text: c.text, logprob: isNumber(c.logprob) ? c.logprob : NaN, words: readWords(c.text, c.words, objects.length) }];
+  });
+  const total = isObject(x.timings_ms) && isNumber(x.timings_ms.total) ? x.timings_ms.total : undefined;
+  return { captions, objects, timings_ms: { total } };
+}
+
+export function readVqaReply(x: unknown): VqaReply {
+  if (!isObject(x) || !Array.isArray(x.answers))
+    throw new ApiError(0, 'bad_reply', 'the server sent an answer reply this page cannot read');
+  const answers = x.answers.flatMap((a) =>
+    isObject(a) && typeof a.answer === 'string' && isNumber(a.score) ? [{ answer: a.answer, score: a.score }] : [],
+  );
+  return { answers, unknown_words: arr(x.unknown_words).filter((w): w is string => typeof w === 'string') };
+}
+
+export function readModels(x: unknown): ModelCard[] {
+  return arr(isObject(x) ? x.models : undefined).flatMap((m) =>
+    isObject(m) && typeof m.task === 'string' && typeof m.name === 'string'
+      ? [
+          {
+            task: m.task,
+            name: m.name,
+            version: str(m.version),
+            kind: str(m.kind),
+            ...(typeof m.encoder === 'string' ? { encoder: m.encoder } : {}),
+            vocab_size: isNumber(m.vocab_size) ? m.vocab_size : 0,
+            ...(isNumber(m.answers) ? { answers: m.answers } : {}),
+            ...(isObject(m.metrics) ? { metrics: m.metrics } : {}),
+          },
+        ]
+      : [],
+  );
+}
+
+export function readTraining(x: unknown): TrainingSummary[] {
+  return arr(isObject(x) ? x.models : undefined).flatMap((m) => {
+    if (!isObject(m) || typeof m.task !== 'string' || typeof m.name !== 'string') return [];
+    const n = (k: string) => (isNumber(m[k]) ? { [k]: m[k] } : {});
+    const s = (k: string) => (typeof m[k] === 'string' ? { [k]: m[k] } : {});
+    return [
+      { task: m.task, name: m.name, ...n('trainingSeconds'), ...n('epochsRun'), ...n('examples'), ...s('curves'), ...s('description') },
+    ];
+  });
+}
+
+/** The error a failed reply carries: the server's own code and words when it sent the error shape. */
+export async function errorOf(res: Response): Promise<ApiError> {
+  const text = await res.text().catch(() => '');
+  try {
+    const body: unknown = JSON.parse(text);
+    if (isObject(body) && isObject(body.error) && typeof body.error.message === 'string') {
+      return new ApiError(res.status, str(body.error.code) || 'error', body.error.message);
+    }
+  } catch {
+    // not JSON: a proxy's page, say; described below
+  }
+  return new ApiError(res.status, 'http_error', `the server answered ${res.status} ${res.statusText}`.trim());
+}
+
+/** fetch, with a network failure turned into an ApiError that says so. */
+export async function call(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (err) {
+    if (err instanceof DOMException && err.name === 'AbortError') throw err;
+    throw new ApiError(0, 'network', `could not reach the server (${(err as Error).message})`);
+  }
+}
+
+/** A JSON reply, or the ApiError of a failed one. */
+export async function json(url: string, init: RequestInit = {}): Promise<unknown> {
+  const res = await call(url, init);
+  if (!res.ok) throw await errorOf(res);
+  return (await res.json()) as unknown;
+}
+
+export interface SseEvent {
+  event: string;
+  data: string;
+}
+
+/** Server-sent events from a streamed body, each as it completes (a blank line ends an event). */
+export async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, '\n');
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let event = 'message';
+      const data: string[] = [];
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event:')) event = line.slice(6).trim();
+        else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+      }
+      if (data.length > 0) yield { event, data: data.join('\n') };
+    }
+  }
+}
