@@ -8,7 +8,7 @@ import { loadConfig } from '../../src/server/config.js';
 import { ErrorBodySchema } from '../../src/server/errors.js';
 import { Limiter } from '../../src/server/limiter.js';
 import { scene } from './images.js';
-import { tinyServices, type TinyServices } from './tiny-services.js';
+import { ONE_CLIENT, tinyServices, type TinyServices } from './tiny-services.js';
 
 // Many requests at once, of every route and kind, each with its own input:
 // every reply must be whole and be exactly the reply the same request gets
@@ -33,7 +33,7 @@ let calls: Call[];
 beforeAll(async () => {
   await initBackend(parseBackendName(process.env.TF_BACKEND));
   services = await tinyServices();
-  app = await buildApp({ config: loadConfig({}), backend: currentBackend(), ...services, limiter: new Limiter(2, 200) });
+  app = await buildApp({ config: loadConfig(ONE_CLIENT), backend: currentBackend(), ...services, limiter: new Limiter(2, 200) });
   await app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   // Different pictures: sizes and a colour shift change every feature the encoder gives.
@@ -147,7 +147,7 @@ describe('concurrent requests', () => {
 
   it('a full queue answers 503 overloaded in the error shape; the queued requests still get their own answers', async () => {
     const limiter = new Limiter(1, 3);
-    const small = await buildApp({ config: loadConfig({}), backend: currentBackend(), ...services, limiter });
+    const small = await buildApp({ config: loadConfig(ONE_CLIENT), backend: currentBackend(), ...services, limiter });
     await small.listen({ port: 0, host: '127.0.0.1' });
     const smallBase = `http://127.0.0.1:${(small.server.address() as AddressInfo).port}`;
     try {

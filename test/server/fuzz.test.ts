@@ -10,7 +10,7 @@ import { loadConfig } from '../../src/server/config.js';
 import { ErrorBodySchema, MAX_MESSAGE_LENGTH } from '../../src/server/errors.js';
 import { Limiter } from '../../src/server/limiter.js';
 import { pngClaiming, scene } from './images.js';
-import { tinyServices, type TinyServices } from './tiny-services.js';
+import { ONE_CLIENT, tinyServices, type TinyServices } from './tiny-services.js';
 
 // The bad day, generated: several hundred malformed requests across the three
 // model routes from a seeded PRNG (the same requests on every run; FUZZ_SEED
@@ -500,7 +500,7 @@ beforeAll(async () => {
   await initBackend(parseBackendName(process.env.TF_BACKEND));
   services = await tinyServices();
   limiter = new Limiter(2, 32);
-  app = await buildApp({ config: loadConfig({}), backend: currentBackend(), ...services, limiter });
+  app = await buildApp({ config: loadConfig(ONE_CLIENT), backend: currentBackend(), ...services, limiter });
   await app.listen({ port: 0, host: '127.0.0.1' });
   base = { host: '127.0.0.1', port: (app.server.address() as AddressInfo).port };
   samples = {

@@ -82,3 +82,10 @@ export async function tinyServices(): Promise<TinyServices> {
     },
   };
 }
+
+/**
+ * Config for tests that are one client sending hundreds of requests on a busy
+ * machine: per-client rate limiting and load shedding (tested in
+ * protection.test.ts) would answer them with 429 / 503 instead of testing the routes.
+ */
+export const ONE_CLIENT = { RATE_LIMIT_MAX: '0', SHED_EVENT_LOOP_DELAY_MS: '0' } as const;
