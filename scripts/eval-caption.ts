@@ -13,6 +13,8 @@ import { readFeatureSet } from '../src/data/features.js';
 import { loadEncoder } from '../src/encoder/registry.js';
 import { evaluateCaptions, type FeatureSource } from '../src/eval/caption-eval.js';
 import { log } from '../src/log.js';
+import { objectMentionTable, objectTableMarkdown } from '../src/eval/object-mentions.js';
+import { defaultWordTable } from '../src/grounding/words.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
 
 const searchFlags = schemaOptions(
@@ -37,6 +39,7 @@ const args = cli({
     ...searchFlags.options,
     limit: { type: 'number', int: true, min: 1, description: 'only the first N images' },
     results: { type: 'string', output: 'file', description: 'write the generated captions as COCO results JSON' },
+    objects: { type: 'boolean', description: 'also print the object table (per class: named when the references name it, and when not)' },
   },
   defaults: searchFlags.defaults,
 });
@@ -82,3 +85,8 @@ log.info(
   'evaluation done',
 );
 console.log(JSON.stringify(scores, null, 1));
+if (args.objects) {
+  const byId = new Map(results.map((r) => [r.image_id, r.caption]));
+  const rows = images.filter((img) => byId.has(img.id)).map((img) => ({ refs: img.captions, caption: byId.get(img.id)! }));
+  console.log(objectTableMarkdown(objectMentionTable(defaultWordTable(), rows)));
+}

@@ -27,6 +27,16 @@ export const groundedConfigSchema = z
     minWordCount: z.number().int().positive(),
     maxEntries: z.number().int().positive(),
     entryMinScore: z.number().min(0).max(1),
+    /**
+     * Beam mode: finished captions are re-ranked by their score plus this
+     * weight × the detection scores of the objects they name (0: off). A soft
+     * form of constrained beam search (Anderson et al. 2017).
+     */
+    coverageWeight: z.number().min(0).default(0),
+    /** Decoding writes a class word ("dog", "man") only through a slot, i.e. only when that class was detected. */
+    classWordsBySlotOnly: z.boolean().default(false),
+    /** Decoding adds this × log(detection score) to the pointer's scores: surer detections are named first (0: off). */
+    pointerScorePrior: z.number().min(0).default(0),
     vocab: vocabSchema.refine((v) => v[SLOT_ID] === SLOT && v[SLOTS_ID] === SLOTS, {
       message: `a grounded vocabulary has ${SLOT} and ${SLOTS} right after the specials`,
     }),

@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { wordFor, type WordTable } from '../../grounding/words.js';
-import { beamSearch, greedySearch, sampleSequences, type Hypothesis } from '../../search/index.js';
+import { beamSearch, greedySearch, normalizedScore, sampleSequences, type Hypothesis } from '../../search/index.js';
 import { END_ID, START_ID } from '../../text/vocab.js';
 import type { CaptionSearchOptions } from '../options.js';
 import { fineCandidates, type GroundedImage } from './data.js';
 import type { GroundedModel } from './model.js';
-import { groundedInitialState, groundedStepModel, slotChoice, type GroundedState } from './step-model.js';
+import { classWordIds, groundedInitialState, groundedStepModel, slotChoice, type GroundedState } from './step-model.js';
 
 /** A caption word; `entry` says which of the image's entries (detected classes) it names. */
 export interface CaptionWord {
@@ -24,10 +24,13 @@ export interface GroundedDecoder {
   model: GroundedModel;
   table: WordTable;
   candidates: ReturnType<typeof fineCandidates>;
+  /** Word ids the searches may not write (class words, when the config says slots only). */
+  banned: number[];
 }
 
 export function groundedDecoder(model: GroundedModel, table: WordTable): GroundedDecoder {
-  return { model, table, candidates: fineCandidates(table, model.vocab) };
+  const banned = model.config.classWordsBySlotOnly ? classWordIds(table, model.vocab) : [];
+  return { model, table, candidates: fineCandidates(table, model.vocab), banned };
 }
 
 const TOKENS = { start: START_ID, end: END_ID };
@@ -39,7 +42,7 @@ const TOKENS = { start: START_ID, end: END_ID };
  */
 function fillSlots(d: GroundedDecoder, state: GroundedState, hyps: readonly Hypothesis[]): CaptionWord[][] {
   const V = d.model.vocab.size;
-  const lm = groundedStepModel(d.model, d.model.config.maxEntries);
+  const lm = groundedStepModel(d.model, d.model.config.maxEntries, d.banned);
   const words: CaptionWord[][] = hyps.map(() => []);
   const longest = Math.max(0, ...hyps.map((h) => h.ids.length));
   let s = state;
@@ -81,9 +84,21 @@ function toCaptions(d: GroundedDecoder, state: GroundedState, hyps: readonly Hyp
   return hyps.map((h, r) => ({ text: words[r]!.map((w) => w.text).join(' '), logprob: h.logprob, words: words[r]! }));
 }
 
+/** Beam results re-ranked by score + coverageWeight × the detection scores of the objects named; the best n. */
+function coverageRanked(d: GroundedDecoder, image: GroundedImage, hyps: Hypothesis[], opts: CaptionSearchOptions): Hypothesis[] {
+  const w = d.model.config.coverageWeight;
+  if (w === 0) return hyps;
+  const V = d.model.vocab.size;
+  const named = (h: Hypothesis) => h.ids.reduce((sum, id) => sum + (image.entries[slotChoice(id, V)?.entry ?? -1]?.score ?? 0), 0);
+  const finished = (h: Hypothesis) => (h.ids[h.ids.length - 1] === END_ID ? 1 : 0);
+  const key = (h: Hypothesis) => normalizedScore(h, opts.lengthPenalty) + w * named(h);
+  // Finished captions still rank before cut-off ones, as in beamSearch.
+  return [...hyps].sort((a, b) => finished(b) - finished(a) || key(b) - key(a)).slice(0, opts.n);
+}
+
 /** Captions for one image. */
 export function generateGrounded(d: GroundedDecoder, image: GroundedImage, opts: CaptionSearchOptions): GroundedCaption[] {
-  const lm = groundedStepModel(d.model, d.model.config.maxEntries);
+  const lm = groundedStepModel(d.model, d.model.config.maxEntries, d.banned);
   const init = groundedInitialState(d.model, [image]);
   try {
     let hyps: Hypothesis[];
@@ -92,7 +107,7 @@ export function generateGrounded(d: GroundedDecoder, image: GroundedImage, opts:
         hyps = greedySearch(lm, init, 1, TOKENS, opts.maxLength);
         break;
       case 'beam':
-        hyps = beamSearch(lm, init, TOKENS, opts);
+        hyps = coverageRanked(d, image, beamSearch(lm, init, TOKENS, { ...opts, n: d.model.config.coverageWeight > 0 ? opts.beamSize : opts.n }), opts);
         break;
       case 'sample':
         hyps = sampleSequences(lm, init, TOKENS, opts);
@@ -114,7 +129,7 @@ export function generateGrounded(d: GroundedDecoder, image: GroundedImage, opts:
 
 /** Greedy captions for many images at once (evaluation). */
 export function greedyGrounded(d: GroundedDecoder, images: readonly GroundedImage[], maxLength: number): GroundedCaption[] {
-  const lm = groundedStepModel(d.model, d.model.config.maxEntries);
+  const lm = groundedStepModel(d.model, d.model.config.maxEntries, d.banned);
   const init = groundedInitialState(d.model, images);
   try {
     return toCaptions(d, init, greedySearch(lm, init, images.length, TOKENS, maxLength));

@@ -129,6 +129,9 @@ export async function trainGroundedModel(
     minWordCount: opts.minWordCount,
     maxEntries: opts.maxEntries,
     entryMinScore: opts.entryMinScore,
+    coverageWeight: 0,
+    classWordsBySlotOnly: false,
+    pointerScorePrior: 0,
     vocab: [...vocab.words],
   };
   const slots = examples.reduce((n, e) => n + e.slots.length, 0);
