@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs';
 import { wordFor, type WordTable } from '../../grounding/words.js';
 import { beamSearch, greedySearch, normalizedScore, sampleSequences, type Hypothesis } from '../../search/index.js';
 import { END_ID, START_ID } from '../../text/vocab.js';
