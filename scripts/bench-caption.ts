@@ -19,34 +19,42 @@ const args = cli({
   options: {
     image: { type: 'string', required: true, placeholder: 'file', description: 'a photo to caption' },
     requests: { type: 'number', int: true, min: 1, default: 30, description: 'timed requests per mode' },
-    models: { type: 'string', default: 'models', placeholder: 'dir', description: 'models folder' },
+    models: {
+      type: 'string',
+      default: 'models',
+      placeholder: 'dirs',
+      description: 'models folder; several, comma-separated, are timed in one run (compare as ratios)',
+    },
   },
 });
 const image = await readFile(args.image);
 const requests = args.requests;
 
-const config = loadConfig({ ...process.env, MODELS_DIR: args.models, LOG_LEVEL: 'warn' });
-log.level = config.LOG_LEVEL;
-const backend = await initBackend(config.TF_BACKEND);
-const caption = await CaptionService.load(config.MODELS_DIR);
-const app = await buildApp({ config, backend, caption });
-const url = await app.listen({ port: 0, host: '127.0.0.1' });
-
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
 
-console.log(`backend=${backend} image=${args.image} (${image.length} bytes) requests=${requests} sequential`);
-for (const query of ['mode=greedy', 'mode=beam&beam_size=3', 'mode=beam&beam_size=5&n=3', 'mode=sample&seed=1']) {
-  const times: number[] = [];
-  let text = '';
-  for (let i = 0; i < requests + 2; i++) {
-    const t0 = performance.now();
-    const res = await fetch(`${url}/caption?${query}`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: image });
-    const body = (await res.json()) as { captions?: { text: string }[] };
-    if (!res.ok) throw new Error(`${res.status} ${JSON.stringify(body)}`);
-    if (i >= 2) times.push(performance.now() - t0); // two warm-up requests
-    text = body.captions?.[0]?.text ?? '';
+for (const dir of args.models.split(',')) {
+  const config = loadConfig({ ...process.env, MODELS_DIR: dir, LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '0' });
+  log.level = config.LOG_LEVEL;
+  const backend = await initBackend(config.TF_BACKEND);
+  const caption = await CaptionService.load(config.MODELS_DIR);
+  const app = await buildApp({ config, backend, caption });
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  console.log(
+    `models=${dir} (${caption.model.name}) backend=${backend} image=${args.image} (${image.length} bytes) requests=${requests} sequential`,
+  );
+  for (const query of ['mode=greedy', 'mode=beam&beam_size=3', 'mode=beam&beam_size=5&n=3', 'mode=sample&seed=1']) {
+    const times: number[] = [];
+    let text = '';
+    for (let i = 0; i < requests + 2; i++) {
+      const t0 = performance.now();
+      const res = await fetch(`${url}/caption?${query}`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: image });
+      const body = (await res.json()) as { captions?: { text: string }[] };
+      if (!res.ok) throw new Error(`${res.status} ${JSON.stringify(body)}`);
+      if (i >= 2) times.push(performance.now() - t0); // two warm-up requests
+      text = body.captions?.[0]?.text ?? '';
+    }
+    console.log(`${query.padEnd(28)} median ${quantile(times, 0.5).toFixed(1)} ms  p90 ${quantile(times, 0.9).toFixed(1)} ms  "${text}"`);
   }
-  console.log(`${query.padEnd(28)} median ${quantile(times, 0.5).toFixed(1)} ms  p90 ${quantile(times, 0.9).toFixed(1)} ms  "${text}"`);
+  await app.close();
+  caption.dispose();
 }
-await app.close();
-caption.dispose();

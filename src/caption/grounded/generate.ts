@@ -4,7 +4,8 @@ import { END_ID, START_ID } from '../../text/vocab.js';
 import type { CaptionSearchOptions } from '../options.js';
 import { fineCandidates, type GroundedImage } from './data.js';
 import type { GroundedModel } from './model.js';
-import { classWordIds, groundedInitialState, groundedStepModel, slotChoice, type GroundedState } from './step-model.js';
+import type { GroundedConfig } from './config.js';
+import { classWordIds, groundedInitialState, type DecodeRules, groundedStepModel, slotChoice, type GroundedState } from './step-model.js';
 
 /** A caption word; `entry` says which of the image's entries (detected classes) it names. */
 export interface CaptionWord {
@@ -23,13 +24,23 @@ export interface GroundedDecoder {
   model: GroundedModel;
   table: WordTable;
   candidates: ReturnType<typeof fineCandidates>;
-  /** Word ids the searches may not write (class words, when the config says slots only). */
-  banned: number[];
+  rules: DecodeRules;
+  /** Beam mode: re-rank finished captions by score + this × the detection scores of the objects named. */
+  coverageWeight: number;
 }
 
-export function groundedDecoder(model: GroundedModel, table: WordTable): GroundedDecoder {
-  const banned = model.config.classWordsBySlotOnly ? classWordIds(table, model.vocab) : [];
-  return { model, table, candidates: fineCandidates(table, model.vocab), banned };
+/** The decoding choices a grounded model can be run with (its config's by default). */
+export type DecodeOptions = Pick<GroundedConfig, 'classWordsBySlotOnly' | 'pointerScorePrior' | 'coverageWeight'>;
+
+export function groundedDecoder(model: GroundedModel, table: WordTable, opts: DecodeOptions = model.config): GroundedDecoder {
+  const banned = opts.classWordsBySlotOnly ? classWordIds(table, model.vocab) : [];
+  return {
+    model,
+    table,
+    candidates: fineCandidates(table, model.vocab),
+    rules: { banned, pointerScorePrior: opts.pointerScorePrior },
+    coverageWeight: opts.coverageWeight,
+  };
 }
 
 const TOKENS = { start: START_ID, end: END_ID };
@@ -41,7 +52,7 @@ const TOKENS = { start: START_ID, end: END_ID };
  */
 function fillSlots(d: GroundedDecoder, state: GroundedState, hyps: readonly Hypothesis[]): CaptionWord[][] {
   const V = d.model.vocab.size;
-  const lm = groundedStepModel(d.model, d.model.config.maxEntries, d.banned);
+  const lm = groundedStepModel(d.model, d.model.config.maxEntries, d.rules);
   const words: CaptionWord[][] = hyps.map(() => []);
   const longest = Math.max(0, ...hyps.map((h) => h.ids.length));
   let s = state;
@@ -85,7 +96,7 @@ function toCaptions(d: GroundedDecoder, state: GroundedState, hyps: readonly Hyp
 
 /** Beam results re-ranked by score + coverageWeight × the detection scores of the objects named; the best n. */
 function coverageRanked(d: GroundedDecoder, image: GroundedImage, hyps: Hypothesis[], opts: CaptionSearchOptions): Hypothesis[] {
-  const w = d.model.config.coverageWeight;
+  const w = d.coverageWeight;
   if (w === 0) return hyps;
   const V = d.model.vocab.size;
   const named = (h: Hypothesis) => h.ids.reduce((sum, id) => sum + (image.entries[slotChoice(id, V)?.entry ?? -1]?.score ?? 0), 0);
@@ -97,7 +108,7 @@ function coverageRanked(d: GroundedDecoder, image: GroundedImage, hyps: Hypothes
 
 /** Captions for one image. */
 export function generateGrounded(d: GroundedDecoder, image: GroundedImage, opts: CaptionSearchOptions): GroundedCaption[] {
-  const lm = groundedStepModel(d.model, d.model.config.maxEntries, d.banned);
+  const lm = groundedStepModel(d.model, d.model.config.maxEntries, d.rules);
   const init = groundedInitialState(d.model, [image]);
   try {
     let hyps: Hypothesis[];
@@ -106,7 +117,7 @@ export function generateGrounded(d: GroundedDecoder, image: GroundedImage, opts:
         hyps = greedySearch(lm, init, 1, TOKENS, opts.maxLength);
         break;
       case 'beam':
-        hyps = coverageRanked(d, image, beamSearch(lm, init, TOKENS, { ...opts, n: d.model.config.coverageWeight > 0 ? opts.beamSize : opts.n }), opts);
+        hyps = coverageRanked(d, image, beamSearch(lm, init, TOKENS, { ...opts, n: d.coverageWeight > 0 ? opts.beamSize : opts.n }), opts);
         break;
       case 'sample':
         hyps = sampleSequences(lm, init, TOKENS, opts);
@@ -128,7 +139,7 @@ export function generateGrounded(d: GroundedDecoder, image: GroundedImage, opts:
 
 /** Greedy captions for many images at once (evaluation). */
 export function greedyGrounded(d: GroundedDecoder, images: readonly GroundedImage[], maxLength: number): GroundedCaption[] {
-  const lm = groundedStepModel(d.model, d.model.config.maxEntries, d.banned);
+  const lm = groundedStepModel(d.model, d.model.config.maxEntries, d.rules);
   const init = groundedInitialState(d.model, images);
   try {
     return toCaptions(d, init, greedySearch(lm, init, images.length, TOKENS, maxLength));

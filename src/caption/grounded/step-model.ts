@@ -68,11 +68,23 @@ function logSoftmaxMasked(scores: Float32Array, allowed: readonly boolean[]): Fl
  * the dog, which otherwise teaches the decoder to see dogs in zebras.
  */
 export function classWordIds(table: WordTable, vocab: Vocab): number[] {
-  return [...table.senses].filter(([word, sense]) => !sense.ambiguous && !word.includes(' ') && vocab.has(word)).map(([word]) => vocab.id(word));
+  return [...table.senses]
+    .filter(([word, sense]) => !sense.ambiguous && !word.includes(' ') && vocab.has(word))
+    .map(([word]) => vocab.id(word));
 }
 
-export function groundedStepModel(model: GroundedModel, maxEntries: number, banned: readonly number[] = []): StepModel<GroundedState> {
-  const prior = model.config.pointerScorePrior;
+/** Decoding rules on top of the model's probabilities (config.json holds the shipped choice). */
+export interface DecodeRules {
+  /** Word ids never written (class words, when they may come only from slots). */
+  banned: readonly number[];
+  /** × log(detection score) added to the pointer's scores. */
+  pointerScorePrior: number;
+}
+
+export const NO_RULES: DecodeRules = { banned: [], pointerScorePrior: 0 };
+
+export function groundedStepModel(model: GroundedModel, maxEntries: number, rules: DecodeRules = NO_RULES): StepModel<GroundedState> {
+  const { banned, pointerScorePrior: prior } = rules;
   const V = model.vocab.size;
   const never = [...NEVER_WRITTEN, ...banned];
   const F = ENTRY_FEATURES;
@@ -104,7 +116,9 @@ export function groundedStepModel(model: GroundedModel, maxEntries: number, bann
         for (const id of never) out[r * W + id] = -Infinity;
         const entries = state.images[r]!.entries.length;
         const allowed = Array.from({ length: K }, (_, j) => j < entries && !used[r]![j]);
-        const scores = ptr.subarray(r * K, (r + 1) * K).map((p, j) => (j < entries ? p + prior * Math.log(state.images[r]!.entries[j]!.score) : p));
+        const scores = ptr
+          .subarray(r * K, (r + 1) * K)
+          .map((p, j) => (j < entries ? p + prior * Math.log(state.images[r]!.entries[j]!.score) : p));
         const pointerLp = logSoftmaxMasked(scores, allowed);
         for (let j = 0; j < K; j++) {
           out[r * W + V + 2 * j] = lp[r * V + SLOT_ID]! + pointerLp[j]!;

@@ -158,7 +158,8 @@ export async function trainGroundedModel(
         const norm = applyGradients(
           model.variables(),
           optimizer,
-          Object.fromEntries(names.map((n) => [n, grads[model.params[n].name]!])),
+          // A batch without slots leaves the pointer and fine head without gradients.
+          Object.fromEntries(names.flatMap((n) => (grads[model.params[n].name] ? [[n, grads[model.params[n].name]!]] : []))),
           opts.gradClip,
         );
         const targets = batch.reduce((n, e) => n + e.ids.length - 1, 0);
