@@ -46,6 +46,10 @@ const args = cli({
     topAnswers: { type: 'number', description: 'answer classes: the most frequent training answers' },
     batchSize: { type: 'number', description: 'questions per batch' },
     ...loopFlags('val accuracy'),
+    detectionScores: {
+      type: 'boolean',
+      description: 'append the per-class detection scores to the image vector (a cache made with --detections)',
+    },
     rawFeatures: { type: 'boolean', description: "do not standardise image vectors with the training set's mean and std" },
   },
   defaults: vqaTrainOptionsSchema.parse({}),

@@ -132,3 +132,19 @@ export function concatFeatureSets(a: FeatureSet, b: FeatureSet): FeatureSet {
   const detections = from && keys.map((k) => from.set.detections![from.index.get(k)!]!);
   return { encoder: `${a.encoder}+${b.encoder}`, dim, keys, data, ...(detections ? { detections } : {}) };
 }
+
+/**
+ * The set with each row's per-class detection scores appended (the d vector:
+ * each COCO class's best score, 0 when not detected): dim + 80 values per row.
+ */
+export function withClassScores(set: FeatureSet, classScores: (objects: DetectedObject[]) => Float32Array): FeatureSet {
+  if (!set.detections) throw new Error('the feature cache has no detections: rebuild it with npm run features -- --detections');
+  const extra = COCO_LABELS.length;
+  const dim = set.dim + extra;
+  const data = new Float32Array(set.keys.length * dim);
+  set.keys.forEach((_, i) => {
+    data.set(featureRow(set, i), i * dim);
+    data.set(classScores(set.detections![i]!), i * dim + set.dim);
+  });
+  return { ...set, dim, data };
+}

@@ -21,6 +21,11 @@ export const vqaConfigSchema = z.object({
   arch: z.enum(VQA_ARCHS),
   ...modelIdentityFields,
   ...imageInputFields,
+  /**
+   * The image vector is [v; d]: the encoder's features, then each COCO class's
+   * best detection score from the same forward pass (featureDim counts both).
+   */
+  detectionScores: z.boolean().optional(),
   embedDim: z.number().int().positive(),
   /** LSTM width (unused by img-bow). */
   hiddenDim: z.number().int().positive(),

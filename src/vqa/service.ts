@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { loadEncoder } from '../encoder/registry.js';
-import { encodeImage } from '../encoder/pixels.js';
+import { COCO_LABELS } from '../encoder/centernet.js';
+import { encodeImage, encodeImageWithDetections } from '../encoder/pixels.js';
+import { classScores, ENTRY_MIN_SCORE } from '../grounding/entries.js';
 import type { Encoder } from '../encoder/types.js';
 import type { ImageLimits } from '../image/decode.js';
 import { tokenizeWords } from '../text/tokenize.js';
@@ -72,8 +74,13 @@ export class VqaService {
         encoders.set(encoder.name, encoder);
         owned.push(encoder);
       }
-      if (encoder.dim !== model.config.featureDim) {
-        throw new Error(`VQA model ${name} expects ${model.config.featureDim}-d features; encoder ${encoder.name} gives ${encoder.dim}`);
+      const extra = model.config.detectionScores ? COCO_LABELS.length : 0;
+      if (model.config.detectionScores && !encoder.encodeAndDetect)
+        throw new Error(`VQA model ${name} needs detections; encoder ${encoder.name} has no detector`);
+      if (encoder.dim + extra !== model.config.featureDim) {
+        throw new Error(
+          `VQA model ${name} expects ${model.config.featureDim}-d features; encoder ${encoder.name} gives ${encoder.dim}${extra ? ' + 80 detection scores' : ''}`,
+        );
       }
       models.set(name, model);
     }
@@ -123,7 +130,9 @@ export class VqaService {
     const name = opts.model ?? this.defaultModel;
     const model = this.model(name);
     const encoder = this.encoders.get(model.config.encoder)!;
-    const { features, decodeMs, encodeMs } = await encodeImage(encoder, image, limits);
+    const { features, decodeMs, encodeMs } = model.config.detectionScores
+      ? await withDetectionScores(encoder, image, limits)
+      : await encodeImage(encoder, image, limits);
     const t0 = performance.now();
     let answers: Answer[];
     try {
@@ -152,3 +161,17 @@ export class VqaService {
 
 const round1 = (ms: number) => Math.round(ms * 10) / 10;
 const round4 = (p: number) => Math.round(p * 1e4) / 1e4;
+
+/** [v; d]: the encoder's features and the per-class detection scores, from one forward pass ([1, dim + 80]). */
+async function withDetectionScores(
+  encoder: Encoder,
+  image: Buffer,
+  limits?: ImageLimits,
+): Promise<{ features: tf.Tensor2D; decodeMs: number; encodeMs: number }> {
+  const out = await encodeImageWithDetections(encoder, image, limits, ENTRY_MIN_SCORE);
+  const features = tf.tidy(
+    () => tf.concat([out.features, tf.tensor2d(classScores(out.detections?.objects ?? []), [1, COCO_LABELS.length])], 1) as tf.Tensor2D,
+  );
+  out.features.dispose();
+  return { features, decodeMs: out.decodeMs, encodeMs: out.encodeMs };
+}

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import type { QaExample } from '../data/qa.js';
-import { indexKeys, type FeatureSet } from '../data/features.js';
+import { indexKeys, withClassScores, type FeatureSet } from '../data/features.js';
+import { classScores } from '../grounding/entries.js';
 import type { VqaScores } from '../eval/vqa-metrics.js';
 import { log } from '../log.js';
 import { featureStats } from '../nn/feature-norm.js';
@@ -30,6 +31,8 @@ export const vqaTrainOptionsSchema = z.object({
   batchSize: z.number().int().positive().default(128),
   /** Standardise image vectors with the training set's per-dimension mean and std. */
   normalizeFeatures: z.boolean().default(true),
+  /** Append the per-class detection scores d to the image vector (needs a cache with detections). */
+  detectionScores: z.boolean().default(false),
 });
 export type VqaTrainOptions = z.infer<typeof vqaTrainOptionsSchema>;
 
@@ -72,6 +75,7 @@ function vqaConfig(opts: VqaTrainOptions, train: readonly QaExample[], features:
     version: opts.version,
     encoder: features.encoder,
     featureDim: features.dim,
+    detectionScores: opts.detectionScores,
     embedDim: opts.embedDim,
     hiddenDim: opts.hiddenDim,
     dropout: opts.dropout,
@@ -125,6 +129,7 @@ export async function trainVqaModel(
   dirs: TrainDirs,
 ): Promise<{ model: VqaModel; state: LoopState<VqaScores> }> {
   if (data.val.length === 0) throw new Error('no validation questions: give --val or a larger --val-fraction');
+  if (opts.detectionScores) data = { ...data, features: withClassScores(data.features, classScores) };
   const config = vqaConfig(opts, data.train, data.features);
   if (opts.normalizeFeatures) {
     // Statistics of the rows training will read: images with features whose answer is a class.

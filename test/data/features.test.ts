@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { concatFeatureSets, decodeFeatureSet, encodeFeatureSet, featureRow } from '../../src/data/features.js';
+import { concatFeatureSets, decodeFeatureSet, encodeFeatureSet, featureRow, withClassScores } from '../../src/data/features.js';
+import { classScores } from '../../src/grounding/entries.js';
 
 const set = { encoder: 'enc', dim: 3, keys: ['a.jpg', 'b.jpg'], data: Float32Array.from([1, 2, 3, 4, 5, 6.5]) };
 
@@ -61,5 +62,30 @@ describe('feature cache', () => {
     const other = { encoder: 'det', dim: 1, keys: ['b.jpg', 'c.jpg'], data: Float32Array.from([9, 8]), detections };
     expect(concatFeatureSets(set, other).detections).toEqual([detections[0]]);
     expect(concatFeatureSets(set, { ...other, detections: undefined }).detections).toBeUndefined();
+  });
+});
+
+describe('withClassScores', () => {
+  it('appends each image’s per-class best detection score (d) to its row', () => {
+    const set = {
+      encoder: 'fake',
+      dim: 2,
+      keys: ['a', 'b'],
+      data: Float32Array.from([1, 2, 3, 4]),
+      detections: [
+        [
+          { label: 'dog', classId: 16, score: 0.4, box: [0, 0, 1, 1] as [number, number, number, number] },
+          { label: 'dog', classId: 16, score: 0.7, box: [0, 0, 1, 1] as [number, number, number, number] },
+        ],
+        [],
+      ],
+    };
+    const out = withClassScores(set, classScores);
+    expect(out.dim).toBe(82);
+    expect(Array.from(featureRow(out, 0).subarray(0, 2))).toEqual([1, 2]);
+    expect(featureRow(out, 0)[2 + 16]).toBeCloseTo(0.7);
+    expect(featureRow(out, 0).reduce((a, b) => a + b, 0)).toBeCloseTo(3.7);
+    expect(Array.from(featureRow(out, 1))).toEqual([3, 4, ...new Array<number>(80).fill(0)]);
+    expect(() => withClassScores({ ...set, detections: undefined }, classScores)).toThrow(/--detections/);
   });
 });
