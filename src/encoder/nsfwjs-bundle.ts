@@ -38,6 +38,6 @@ export async function loadNsfwjsArtifacts(name: NsfwjsModel): Promise<tf.io.Mode
   return {
     modelTopology: json.modelTopology,
     weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
-    weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer,
+    weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength),
   };
 }
