@@ -96,10 +96,11 @@ export class GraphBuilder {
   }
 
   /** The serialised ModelProto. */
-  encode(producer = 'captioner'): Uint8Array {
+  encode(producer = 'captioner', metadata: Record<string, string> = {}): Uint8Array {
     const model = onnx.ModelProto.create({
       irVersion: IR_VERSION,
       producerName: producer,
+      metadataProps: Object.entries(metadata).map(([key, value]) => ({ key, value })),
       opsetImport: [{ domain: '', version: OPSET }],
       graph: {
         name: this.graphName,
@@ -111,4 +112,11 @@ export class GraphBuilder {
     });
     return onnx.ModelProto.encode(model).finish();
   }
+}
+
+/** A serialised model's metadata_props (read without building a session). */
+export function readMetadata(bytes: Uint8Array): Record<string, string> {
+  const model = onnx.ModelProto.decode(bytes);
+  const entries = model.metadataProps.map((p): [string, string] => [p.key ?? '', p.value ?? '']);
+  return Object.fromEntries(entries);
 }

@@ -22,11 +22,13 @@ export interface OutputSpec {
 
 export interface KerasExportOptions {
   outputs: OutputSpec[];
-  /** Multiply the raw input by this first (e.g. 1/255), so callers feed 0..255 pixels. */
-  inputScale?: number;
+  /** Divide the raw input by this first (e.g. 255, as the tfjs encoder does), so callers feed 0..255 pixels. */
+  inputDivisor?: number;
   /** Name of the graph input (default "pixels"). */
   inputName?: string;
   graphName?: string;
+  /** Written into the model's metadata_props (e.g. a hash of the source weights). */
+  metadata?: Record<string, string>;
 }
 
 const inboundSchema = z.array(z.array(z.tuple([z.string(), z.number(), z.number()]).rest(z.unknown())));
@@ -112,7 +114,7 @@ class KerasExporter {
       if (!v) throw new Error(`model ${this.model.name} has no layer "${o.layer}"`);
       this.g.output(this.finalOutput(v, o), ['N', ...this.outputShape(v, o)]);
     }
-    return this.g.encode('captioner keras exporter');
+    return this.g.encode('captioner keras exporter', this.opts.metadata);
   }
 
   private outputShape(v: Value, o: OutputSpec): number[] {
@@ -199,9 +201,9 @@ class KerasExporter {
     const shape = z.array(z.number().nullable()).parse(l.config.batch_input_shape);
     const [h, w, ch] = shape.slice(1) as [number, number, number];
     let name = this.g.input(this.opts.inputName ?? 'pixels', ['N', h, w, ch]);
-    if (this.opts.inputScale !== undefined) {
-      const s = this.g.floats('input_scale', new Float32Array([this.opts.inputScale]), []);
-      name = this.g.op('Mul', [name, s], {}, 'scaled');
+    if (this.opts.inputDivisor !== undefined) {
+      const d = this.g.floats('input_divisor', new Float32Array([this.opts.inputDivisor]), []);
+      name = this.g.op('Div', [name, d], {}, 'scaled');
     }
     return { name: this.g.op('Transpose', [name], { perm: [0, 3, 1, 2] }, l.name), shape: [ch, h, w] };
   }

@@ -14,7 +14,7 @@ import { Metrics } from './metrics.js';
 import { registerDocs } from './openapi.js';
 import { captionRoutes } from './routes/caption.js';
 import { generateRoutes } from './routes/generate.js';
-import { healthRoutes, Readiness, type ModelInfo } from './routes/health.js';
+import { healthRoutes, Readiness, type InferenceInfo, type ModelInfo } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { modelsRoutes } from './routes/models.js';
 import { vqaRoutes } from './routes/vqa.js';
@@ -27,6 +27,8 @@ import type { VqaService } from '../vqa/service.js';
 export interface AppDeps {
   config: Config;
   backend: string;
+  /** The inference runtime chosen at start (serve.ts); tfjs when absent. */
+  runtime?: Pick<InferenceInfo, 'runtime' | 'device' | 'reason'>;
   caption?: CaptionService;
   /** Visual question answering (POST /vqa). */
   vqa?: VqaService;
@@ -112,7 +114,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onSend', async (_req, reply) => {
     if (readiness.draining) reply.header('connection', 'close');
   });
-  await app.register(healthRoutes, { backend: deps.backend, models: modelInfo(deps), readiness });
+  await app.register(healthRoutes, { backend: deps.backend, inference: inferenceInfo(deps), models: modelInfo(deps), readiness });
   await app.register(metricsRoutes, { metrics });
   await app.register(modelsRoutes, { caption: deps.caption, vqa: deps.vqa, generate: deps.generate });
   if (deps.caption) await app.register(captionRoutes, { ...ctx, service: deps.caption });
@@ -163,6 +165,13 @@ function registerHttpMetrics(app: FastifyInstance, metrics: Metrics): void {
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.httpDuration.observe({ method: req.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
+}
+
+function inferenceInfo(deps: AppDeps): InferenceInfo {
+  // The VQA models share the caption encoder (serve.ts), so it is the one to report.
+  const e = deps.caption?.encoder;
+  const encoders: Record<string, string> = e ? { [e.name]: e.runtime ?? 'tfjs' } : {};
+  return { ...(deps.runtime ?? { runtime: 'tfjs', device: deps.backend, reason: 'default' }), encoders };
 }
 
 function modelInfo(deps: AppDeps): Record<string, ModelInfo> {

@@ -4,7 +4,9 @@ import { CaptionService } from '../caption/service.js';
 import { CharService } from '../char/service.js';
 import type { Config } from './config.js';
 import { log } from '../log.js';
+import { setDefaultEncoderRuntime } from '../encoder/registry.js';
 import { initBackend } from '../nn/backend.js';
+import { chooseRuntime } from '../onnx/runtime.js';
 import { VqaService } from '../vqa/service.js';
 import { buildApp } from './app.js';
 
@@ -12,10 +14,24 @@ import { buildApp } from './app.js';
 export async function serve(config: Config): Promise<void> {
   log.level = config.LOG_LEVEL;
   const backend = await initBackend(config.TF_BACKEND);
+  // Encoders with an ONNX export run on onnxruntime when it loads; tfjs stays for the rest and as the fallback.
+  const choice = await chooseRuntime(config.INFERENCE_RUNTIME);
+  const runtime = { runtime: choice.runtime, device: choice.device ?? backend, reason: choice.reason };
+  setDefaultEncoderRuntime(choice);
+  log.info(runtime, `inference runtime ${choice.runtime} (${runtime.device}): ${choice.reason}`);
   const t0 = performance.now();
   const caption = await CaptionService.load(config.MODELS_DIR);
   const { name, version } = caption.model.config;
-  log.info({ model: name, version, encoder: caption.encoder.name, ms: Math.round(performance.now() - t0) }, 'caption model loaded');
+  log.info(
+    {
+      model: name,
+      version,
+      encoder: caption.encoder.name,
+      encoder_runtime: caption.encoder.runtime ?? 'tfjs',
+      ms: Math.round(performance.now() - t0),
+    },
+    'caption model loaded',
+  );
 
   // The char model is optional: without models/char the server runs without POST /generate.
   let generate: CharService | undefined;
@@ -31,7 +47,7 @@ export async function serve(config: Config): Promise<void> {
     log.info({ models: vqa.modelNames, default: vqa.defaultModel }, 'VQA models loaded');
   } else log.warn({ dir: path.join(config.MODELS_DIR, 'vqa') }, 'no VQA model: POST /vqa disabled');
 
-  const app = await buildApp({ config, backend, caption, vqa, generate });
+  const app = await buildApp({ config, backend, runtime, caption, vqa, generate });
   const address = await app.listen({ port: config.PORT, host: config.HOST });
   log.info({ backend, url: address, docs: `${address}/docs` }, `listening on ${address} (backend ${backend})`);
 
