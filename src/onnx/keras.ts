@@ -102,7 +102,10 @@ class KerasExporter {
 
   run(): Uint8Array {
     const topo = topologySchema.parse(this.model.toJSON(null, false));
-    for (const o of this.opts.outputs) this.g.reserve(o.name);
+    for (const o of this.opts.outputs) {
+      if (!topo.config.layers.some((l) => l.name === o.layer)) throw new Error(`model ${this.model.name} has no layer "${o.layer}"`);
+      this.g.reserve(o.name);
+    }
     const wanted = new Set(this.opts.outputs.map((o) => o.layer));
     for (const l of topo.config.layers) {
       if (wanted.size === 0) break; // nothing past the last wanted layer is exported
@@ -110,8 +113,7 @@ class KerasExporter {
       wanted.delete(l.name);
     }
     for (const o of this.opts.outputs) {
-      const v = this.values.get(o.layer);
-      if (!v) throw new Error(`model ${this.model.name} has no layer "${o.layer}"`);
+      const v = this.values.get(o.layer)!;
       this.g.output(this.finalOutput(v, o), ['N', ...this.outputShape(v, o)]);
     }
     return this.g.encode('captioner keras exporter', this.opts.metadata);
