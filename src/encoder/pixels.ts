@@ -13,6 +13,17 @@ export function encodeRgb(encoder: Encoder, rgb: RgbImage): tf.Tensor2D {
   return tf.tidy(() => encoder.encode(rgbBatch(rgb)));
 }
 
+/** [N, dim] features, row-major, from any encoder: ORT's asynchronous run or tfjs's encode(). */
+export async function encodeFeatures(encoder: Encoder, pixels: tf.Tensor4D): Promise<Float32Array> {
+  if (encoder.encodeAsync) return encoder.encodeAsync(pixels);
+  const features = tf.tidy(() => encoder.encode(pixels));
+  try {
+    return (await features.data()) as Float32Array;
+  } finally {
+    features.dispose();
+  }
+}
+
 /**
  * Image bytes → encoder features [1, dim], with the time spent decoding
  * (sharp) and encoding (the CNN). Caller disposes the features.
@@ -25,9 +36,13 @@ export async function encodeImage(
   const t0 = performance.now();
   const rgb = await decodeToRgb(image, encoder.inputSize, limits);
   const t1 = performance.now();
-  const features = encodeRgb(encoder, rgb);
-  await features.data(); // finish the work inside the encode timing
-  return { features, decodeMs: t1 - t0, encodeMs: performance.now() - t1 };
+  const x = rgbBatch(rgb);
+  try {
+    const row = await encodeFeatures(encoder, x); // the work finishes inside the encode timing
+    return { features: tf.tensor2d(row, [1, encoder.dim]), decodeMs: t1 - t0, encodeMs: performance.now() - t1 };
+  } finally {
+    x.dispose();
+  }
 }
 
 /** Objects found in one image: each box, and one entry per class (best score, count). */

@@ -1,6 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { CENTERNET_NAME, loadCenterNet } from './centernet.js';
+import type { InferenceRuntime, OrtDevice } from '../onnx/runtime.js';
 import { loadMobileNet, MOBILENET_NAME } from './mobilenet.js';
+import { loadOrtMobileNet } from './ort.js';
+import { encodeFeatures } from './pixels.js';
 import type { Encoder } from './types.js';
 
 export const ENCODER_NAMES = [MOBILENET_NAME, CENTERNET_NAME] as const;
@@ -9,16 +12,46 @@ export type EncoderName = (typeof ENCODER_NAMES)[number];
 /** Separator of a combined encoder's parts: "mobilenet_v2+centernet". */
 export const COMBINE = '+';
 
-async function loadSingle(name: string, modelsDir: string): Promise<Encoder> {
+/** Which runtime runs the encoders that have an ONNX export (mobilenet_v2); the others stay on tfjs. */
+export interface EncoderRuntime {
+  runtime: InferenceRuntime;
+  device?: OrtDevice;
+}
+
+let defaultRuntime: EncoderRuntime = { runtime: 'tfjs' };
+
+/**
+ * The runtime loadEncoder uses when its caller names none. The server sets it
+ * once at start from its runtime choice; scripts and workers keep tfjs.
+ */
+export function setDefaultEncoderRuntime(r: EncoderRuntime): void {
+  defaultRuntime = r;
+}
+
+async function loadSingle(name: string, modelsDir: string, rt: EncoderRuntime): Promise<Encoder> {
   switch (name) {
     case MOBILENET_NAME:
-      return loadMobileNet(modelsDir);
+      return rt.runtime === 'onnx' ? loadOrtMobileNet(modelsDir, rt.device) : loadMobileNet(modelsDir);
     case CENTERNET_NAME:
       // Ships with @vladmandic/human: read from that package's models folder, not modelsDir.
       return loadCenterNet();
     default:
       throw new Error(`unknown encoder "${name}"; known: ${ENCODER_NAMES.join(', ')} or several joined by "${COMBINE}"`);
   }
+}
+
+/** Each part's [n, dim_p] rows side by side: [n, Σ dim_p], row-major. */
+function concatRows(rows: Float32Array[], parts: Encoder[], n: number): Float32Array {
+  const dim = parts.reduce((d, p) => d + p.dim, 0);
+  const out = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    let at = i * dim;
+    parts.forEach((p, k) => {
+      out.set(rows[k]!.subarray(i * p.dim, (i + 1) * p.dim), at);
+      at += p.dim;
+    });
+  }
+  return out;
 }
 
 /**
@@ -39,18 +72,19 @@ export function combineEncoders(parts: Encoder[]): Encoder {
         rows.push(out.features);
         objects = out.objects;
       } else {
-        const f = p.encode(pixels);
-        rows.push((await f.data()) as Float32Array);
-        f.dispose();
+        rows.push(await encodeFeatures(p, pixels));
       }
     }
-    const features = new Float32Array(rows.reduce((n, r) => n + r.length, 0));
-    rows.reduce((at, r) => (features.set(r, at), at + r.length), 0);
-    return { features, objects };
+    return { features: concatRows(rows, parts, 1), objects };
   };
+  // Only needed when a part runs asynchronously (ORT); tfjs-only combinations keep encode().
+  const encodeAsync = async (pixels: tf.Tensor4D): Promise<Float32Array> =>
+    concatRows(await Promise.all(parts.map((p) => encodeFeatures(p, pixels))), parts, pixels.shape[0]);
   return {
     ...(detector ? { encodeAndDetect } : {}),
+    ...(parts.some((p) => p.encodeAsync) ? { encodeAsync } : {}),
     name: parts.map((p) => p.name).join(COMBINE),
+    runtime: parts.map((p) => p.runtime ?? 'tfjs').join(COMBINE),
     dim: parts.reduce((n, p) => n + p.dim, 0),
     inputSize: size,
     encode: (pixels) =>
@@ -66,8 +100,8 @@ export function combineEncoders(parts: Encoder[]): Encoder {
 }
 
 /** Load a shipped encoder, or a combination like "mobilenet_v2+centernet". */
-export async function loadEncoder(name: string, modelsDir: string): Promise<Encoder> {
+export async function loadEncoder(name: string, modelsDir: string, rt: EncoderRuntime = defaultRuntime): Promise<Encoder> {
   const names = name.split(COMBINE);
-  if (names.length === 1) return loadSingle(name, modelsDir);
-  return combineEncoders(await Promise.all(names.map((n) => loadSingle(n, modelsDir))));
+  if (names.length === 1) return loadSingle(name, modelsDir, rt);
+  return combineEncoders(await Promise.all(names.map((n) => loadSingle(n, modelsDir, rt))));
 }

@@ -9,8 +9,12 @@ export interface Encoder {
   readonly dim: number;
   /** Side of the square RGB input, in pixels. */
   readonly inputSize: number;
-  /** pixels: [N, S, S, 3] float32 in 0..255 → [N, dim]. Caller disposes the result. */
+  /** What runs the CNN: "tfjs", "onnx", or a combination's parts joined by "+". Absent means tfjs. */
+  readonly runtime?: string;
+  /** pixels: [N, S, S, 3] float32 in 0..255 → [N, dim]. Caller disposes the result. Throws for ORT encoders (asynchronous). */
   encode(pixels: tf.Tensor4D): tf.Tensor2D;
+  /** Present when the encoder runs asynchronously (onnxruntime): the [N, dim] features, row-major. See encodeFeatures. */
+  readonly encodeAsync?: (pixels: tf.Tensor4D) => Promise<Float32Array>;
   /**
    * Present when the encoder also detects objects: one image's ([1, S, S, 3])
    * features, equal to encode()'s, and its objects (score ≥ minScore, best

@@ -17,7 +17,7 @@ import { registerDocs } from './openapi.js';
 import { adminRoutes } from './routes/admin.js';
 import { captionRoutes } from './routes/caption.js';
 import { generateRoutes } from './routes/generate.js';
-import { healthRoutes, Readiness } from './routes/health.js';
+import { healthRoutes, Readiness, type InferenceInfo } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { modelsRoutes } from './routes/models.js';
 import { pageRoutes } from './routes/page.js';
@@ -31,6 +31,8 @@ import type { VqaService } from '../vqa/service.js';
 export interface AppDeps {
   config: Config;
   backend: string;
+  /** The inference runtime chosen at start (serve.ts); tfjs when absent. */
+  runtime?: Pick<InferenceInfo, 'runtime' | 'device' | 'reason'>;
   caption?: CaptionService;
   /** Visual question answering (POST /vqa). */
   vqa?: VqaService;
@@ -126,7 +128,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   const models = deps.models ?? new ModelRegistry({ caption: deps.caption, vqa: deps.vqa, generate: deps.generate });
   // Read per request: a reload changes the versions they report.
-  await app.register(healthRoutes, { backend: deps.backend, models: () => describeModels(models.services), readiness });
+  await app.register(healthRoutes, {
+    backend: deps.backend,
+    models: () => describeModels(models.services),
+    readiness,
+    inference: inferenceInfo(deps, models),
+  });
   await app.register(metricsRoutes, { metrics });
   await app.register(modelsRoutes, { models });
   if (config.ADMIN_TOKEN !== undefined) await app.register(adminRoutes, { token: config.ADMIN_TOKEN, models });
@@ -182,4 +189,11 @@ function registerHttpMetrics(app: FastifyInstance, metrics: Metrics): void {
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.httpDuration.observe({ method: req.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
+}
+
+function inferenceInfo(deps: AppDeps, models: ModelRegistry): InferenceInfo {
+  // The VQA models share the caption encoder (serve.ts), so it is the one to report.
+  const e = models.services.caption?.encoder;
+  const encoders: Record<string, string> = e ? { [e.name]: e.runtime ?? 'tfjs' } : {};
+  return { ...(deps.runtime ?? { runtime: 'tfjs', device: deps.backend, reason: 'default' }), encoders };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { BackendName } from '../nn/backend.js';
+import type { InferenceRuntime } from '../onnx/runtime.js';
 import { formatZodIssue } from '../util/zod-error.js';
 
 // Spelled out rather than imported, so reading the config loads neither tfjs
@@ -9,6 +10,11 @@ import { formatZodIssue } from '../util/zod-error.js';
 const BACKENDS = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'] as const satisfies readonly BackendName[];
 const allBackendsListed: [Exclude<BackendName, (typeof BACKENDS)[number]>] extends [never] ? true : never = true;
 void allBackendsListed;
+
+// Spelled out for the same reason; checked against src/onnx/runtime.ts the same way.
+const INFERENCE_RUNTIMES = ['onnx', 'tfjs'] as const satisfies readonly InferenceRuntime[];
+const allRuntimesListed: [Exclude<InferenceRuntime, (typeof INFERENCE_RUNTIMES)[number]>] extends [never] ? true : never = true;
+void allRuntimesListed;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -79,6 +85,8 @@ const EnvSchema = z.object({
   /** The VQA model POST /vqa uses when the request names none (a folder under MODELS_DIR/vqa). */
   VQA_DEFAULT_MODEL: z.string().min(1).optional().default('flickr8k-qa'),
   TF_BACKEND: enumVar('TF_BACKEND', BACKENDS),
+  /** Force the inference runtime; unset prefers onnx (onnxruntime-node) and falls back to tfjs. */
+  INFERENCE_RUNTIME: enumVar('INFERENCE_RUNTIME', INFERENCE_RUNTIMES),
   MAX_IMAGE_BYTES: intVar('MAX_IMAGE_BYTES', 1, 1024 * MiB, 10 * MiB),
   MAX_IMAGE_PIXELS: intVar('MAX_IMAGE_PIXELS', 1, 1_000_000_000, 40_000_000),
   MAX_IMAGE_ASPECT_RATIO: intVar('MAX_IMAGE_ASPECT_RATIO', 1, 10_000, 20),

@@ -48,7 +48,16 @@ export async function loadServices(config: Config): Promise<ServiceSet> {
     const caption = await CaptionService.load(config.MODELS_DIR);
     set.caption = caption;
     const { name, version } = caption.model;
-    log.info({ model: name, version, encoder: caption.encoder.name, ms: Math.round(performance.now() - t0) }, 'caption model loaded');
+    log.info(
+      {
+        model: name,
+        version,
+        encoder: caption.encoder.name,
+        encoder_runtime: caption.encoder.runtime ?? 'tfjs',
+        ms: Math.round(performance.now() - t0),
+      },
+      'caption model loaded',
+    );
 
     if (existsSync(path.join(config.MODELS_DIR, 'char', 'config.json'))) {
       set.generate = await CharService.load(config.MODELS_DIR);

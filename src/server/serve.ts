@@ -1,6 +1,8 @@
 import type { Config } from './config.js';
 import { log } from '../log.js';
+import { setDefaultEncoderRuntime } from '../encoder/registry.js';
 import { initBackend } from '../nn/backend.js';
+import { chooseRuntime } from '../onnx/runtime.js';
 import { buildApp } from './app.js';
 import { describeModels, loadServices, ModelRegistry } from './models.js';
 
@@ -8,8 +10,13 @@ import { describeModels, loadServices, ModelRegistry } from './models.js';
 export async function serve(config: Config): Promise<void> {
   log.level = config.LOG_LEVEL;
   const backend = await initBackend(config.TF_BACKEND);
+  // Encoders with an ONNX export run on onnxruntime when it loads; tfjs stays for the rest and as the fallback.
+  const choice = await chooseRuntime(config.INFERENCE_RUNTIME);
+  const runtime = { runtime: choice.runtime, device: choice.device ?? backend, reason: choice.reason };
+  setDefaultEncoderRuntime(choice);
+  log.info(runtime, `inference runtime ${choice.runtime} (${runtime.device}): ${choice.reason}`);
   const models = new ModelRegistry(await loadServices(config), () => loadServices(config));
-  const app = await buildApp({ config, backend, models });
+  const app = await buildApp({ config, backend, runtime, models });
   const address = await app.listen({ port: config.PORT, host: config.HOST });
   log.info({ backend, url: address, docs: `${address}/docs` }, `listening on ${address} (backend ${backend})`);
 

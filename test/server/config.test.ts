@@ -9,6 +9,7 @@ describe('loadConfig', () => {
       MODELS_DIR: 'models',
       VQA_DEFAULT_MODEL: 'flickr8k-qa',
       TF_BACKEND: undefined,
+      INFERENCE_RUNTIME: undefined,
       MAX_IMAGE_BYTES: 10 * 1024 * 1024,
       MAX_IMAGE_PIXELS: 40_000_000,
       MAX_IMAGE_ASPECT_RATIO: 20,
@@ -38,10 +39,19 @@ describe('loadConfig', () => {
   });
 
   it('reads overrides; empty strings count as unset; 40e6 is a number', () => {
-    const c = loadConfig({ PORT: '8080', TF_BACKEND: 'cpu', MAX_IMAGE_PIXELS: '40e6', MAX_QUEUE: '0', HOST: '', LOG_LEVEL: 'debug' });
+    const c = loadConfig({
+      PORT: '8080',
+      TF_BACKEND: 'cpu',
+      INFERENCE_RUNTIME: 'tfjs',
+      MAX_IMAGE_PIXELS: '40e6',
+      MAX_QUEUE: '0',
+      HOST: '',
+      LOG_LEVEL: 'debug',
+    });
     expect(c).toMatchObject({
       PORT: 8080,
       TF_BACKEND: 'cpu',
+      INFERENCE_RUNTIME: 'tfjs',
       MAX_IMAGE_PIXELS: 40_000_000,
       MAX_QUEUE: 0,
       HOST: '0.0.0.0',
@@ -61,6 +71,7 @@ describe('loadConfig', () => {
     ['CORS_ORIGINS', 'https://a.example/path', 'CORS_ORIGINS must be a comma-separated list of origins'],
     ['CORS_ORIGINS', 'a.example', 'CORS_ORIGINS must be a comma-separated list of origins'],
     ['ADMIN_TOKEN', 'short', 'ADMIN_TOKEN must be 16 to 512 printable characters'],
+    ['INFERENCE_RUNTIME', 'ort', 'INFERENCE_RUNTIME must be one of onnx, tfjs'],
   ])('%s=%s is refused with a message naming the rule', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);

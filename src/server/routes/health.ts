@@ -7,10 +7,21 @@ export const ModelInfoSchema = z.object({ name: z.string(), version: z.string(),
 
 export type ModelInfo = z.infer<typeof ModelInfoSchema>;
 
+export const InferenceInfoSchema = z
+  .object({
+    runtime: z.enum(['onnx', 'tfjs']).describe('preferred inference runtime: onnxruntime-node, or the TensorFlow.js backend'),
+    device: z.string().describe('where ORT runs (cpu, cuda), or the tfjs backend'),
+    reason: z.string().describe('why this runtime: INFERENCE_RUNTIME, or what made onnx unavailable'),
+    encoders: z.record(z.string()).describe('runtime of each loaded encoder, by encoder name ("onnx+tfjs": one per part)'),
+  })
+  .strict();
+export type InferenceInfo = z.infer<typeof InferenceInfoSchema>;
+
 export const HealthReplySchema = z
   .object({
     status: z.literal('ok'),
     backend: BackendSchema,
+    inference: InferenceInfoSchema,
     models: z.record(ModelInfoSchema).describe('loaded models by task: caption, generate, vqa/<name>'),
     uptime_s: z.number(),
   })
@@ -39,6 +50,7 @@ export class Readiness {
 
 export interface HealthRouteOptions {
   backend: string;
+  inference: InferenceInfo;
   /** Loaded models by task, now (a reload changes them). */
   models: () => Readonly<Record<string, ModelInfo>>;
   readiness: Readiness;
@@ -65,6 +77,7 @@ export const healthRoutes: FastifyPluginAsync<HealthRouteOptions> = async (app, 
   app.get('/health', { schema: healthSchema }, async (): Promise<HealthReply> => ({
     status: 'ok',
     backend: opts.backend,
+    inference: opts.inference,
     models: opts.models(),
     uptime_s: Math.round((performance.now() - startedAt) / 100) / 10,
   }));

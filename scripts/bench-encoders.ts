@@ -1,0 +1,99 @@
+/**
+ * Encoder latency, tfjs (the backend ladder) against onnxruntime, in one run so
+ * the ratio holds on a noisy machine; also how far their features are apart.
+ *
+ *   npx tsx scripts/bench-encoders.ts [--images 20] [--batch 1] [--inception]
+ */
+import * as tf from '@tensorflow/tfjs';
+import os from 'node:os';
+import { cli } from '../src/cli/main.js';
+import { loadMobileNet } from '../src/encoder/mobilenet.js';
+import { ortEncoder } from '../src/encoder/ort.js';
+import { encodeFeatures } from '../src/encoder/pixels.js';
+import type { Encoder } from '../src/encoder/types.js';
+import { initBackend } from '../src/nn/backend.js';
+import { EXPORTABLE, exportEncoder, mobileNetOnnx, ONNX_INPUT, type ExportableName } from '../src/onnx/encoders.js';
+import { loadNsfwjsArtifacts } from '../src/encoder/nsfwjs-bundle.js';
+import { createSession } from '../src/onnx/runtime.js';
+
+const args = cli({
+  usage: 'npx tsx scripts/bench-encoders.ts',
+  summary: 'ms/image of each encoder on tfjs and on onnxruntime (CPU, one thread per core), and the max abs / cosine of their features.',
+  example: 'npx tsx scripts/bench-encoders.ts --images 20 --inception',
+  options: {
+    images: { type: 'number', int: true, min: 1, max: 1000, default: 20, description: 'timed batches per runtime' },
+    batch: { type: 'number', int: true, min: 1, max: 64, default: 1, description: 'images per call' },
+    inception: { type: 'boolean', description: "also nsfwjs's InceptionV3 (exported in memory first; slow on wasm)" },
+    models: { type: 'string', default: 'models', placeholder: 'dir', description: 'models folder' },
+  },
+});
+
+const backend = await initBackend();
+
+/** tfjs InceptionV3 cut at its 2048-d features, as the ONNX graph's "features". */
+async function tfjsInception(): Promise<Encoder> {
+  const full = await tf.loadLayersModel(tf.io.fromMemory(await loadNsfwjsArtifacts('inception_v3')));
+  const model = tf.model({ inputs: full.inputs, outputs: full.getLayer(EXPORTABLE.inception_v3.outputs[0]!.layer).output });
+  return {
+    name: 'inception_v3',
+    dim: 2048,
+    inputSize: 299,
+    encode: (x) => tf.tidy(() => model.predict(x.div(EXPORTABLE.inception_v3.inputDivisor)) as tf.Tensor2D),
+    dispose: () => full.dispose(),
+  };
+}
+
+async function onnxEncoder(name: ExportableName): Promise<Encoder> {
+  const bytes = name === 'mobilenet_v2' ? (await mobileNetOnnx(args.models)).bytes : await exportEncoder(name, args.models);
+  return ortEncoder(await createSession(bytes), { name, input: ONNX_INPUT, output: 'features' });
+}
+
+async function msPerImage(encoder: Encoder, x: tf.Tensor4D, runs: number): Promise<number> {
+  await encodeFeatures(encoder, x); // warm-up: allocations, kernel selection
+  const t0 = performance.now();
+  for (let i = 0; i < runs; i++) await encodeFeatures(encoder, x);
+  return (performance.now() - t0) / runs / x.shape[0];
+}
+
+function agreement(a: Float32Array, b: Float32Array): { maxAbs: number; cosine: number } {
+  let maxAbs = 0;
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  a.forEach((v, i) => {
+    maxAbs = Math.max(maxAbs, Math.abs(v - b[i]!));
+    dot += v * b[i]!;
+    na += v * v;
+    nb += b[i]! * b[i]!;
+  });
+  return { maxAbs, cosine: dot / Math.sqrt(na * nb) };
+}
+
+const rows: Record<string, string | number>[] = [];
+const pairs: [ExportableName, () => Promise<Encoder>][] = [['mobilenet_v2', () => loadMobileNet(args.models)]];
+if (args.inception) pairs.push(['inception_v3', tfjsInception]);
+for (const [name, loadTfjs] of pairs) {
+  const tfjs = await loadTfjs();
+  const ort = await onnxEncoder(name);
+  const x = tf.randomUniform([args.batch, tfjs.inputSize, tfjs.inputSize, 3], 0, 255, 'float32', 1) as tf.Tensor4D;
+  // Slow encoders get fewer runs so the script ends in minutes on wasm.
+  const runs = name === 'inception_v3' && backend !== 'tfjs-node' ? Math.min(args.images, 5) : args.images;
+  const tfjsMs = await msPerImage(tfjs, x, runs);
+  const ortMs = await msPerImage(ort, x, runs);
+  const { maxAbs, cosine } = agreement(await encodeFeatures(tfjs, x), await encodeFeatures(ort, x));
+  rows.push({
+    encoder: name,
+    batch: args.batch,
+    runs,
+    [`tfjs-${backend} ms/img`]: +tfjsMs.toFixed(1),
+    'ort-cpu ms/img': +ortMs.toFixed(1),
+    speedup: +(tfjsMs / ortMs).toFixed(1),
+    max_abs_diff: +maxAbs.toExponential(2),
+    cosine: +cosine.toFixed(9),
+  });
+  x.dispose();
+  tfjs.dispose();
+  ort.dispose();
+}
+console.log(`${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), tfjs backend ${backend}`);
+console.table(rows);

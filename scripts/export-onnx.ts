@@ -1,0 +1,46 @@
+/**
+ * Export the image encoders to ONNX from their tfjs weights.
+ *
+ *   npm run export:onnx [-- --encoder mobilenet_v2|inception_v3|all] [--models models] [--out FILE]
+ *
+ * mobilenet_v2 ships its model.onnx (models/encoder/mobilenet_v2/, 10.5 MB); the
+ * server checks that it was exported from the weights beside it and re-exports
+ * in memory otherwise. inception_v3 (nsfwjs, 90 MB as float32) is not shipped:
+ * this writes it to models/encoder/inception_v3/ (git-ignored) when wanted.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { cli, UsageError } from '../src/cli/main.js';
+import { EXPORTABLE, exportEncoder, onnxPath, type ExportableName } from '../src/onnx/encoders.js';
+import { initBackend } from '../src/nn/backend.js';
+
+const NAMES = Object.keys(EXPORTABLE) as ExportableName[];
+
+const args = cli({
+  usage: 'npm run export:onnx --',
+  summary: 'Export image encoders to ONNX (input: [N, S, S, 3] pixels 0..255; output "features", plus "mixed9" for inception_v3).',
+  example: 'npm run export:onnx -- --encoder inception_v3',
+  options: {
+    encoder: {
+      type: 'choice',
+      choices: ['mobilenet_v2', 'inception_v3', 'all'],
+      default: 'mobilenet_v2',
+      description: 'which encoder',
+    },
+    models: { type: 'string', default: 'models', placeholder: 'dir', description: 'models folder (tfjs weights in, model.onnx out)' },
+    out: { type: 'string', output: 'file', description: 'file to write instead of MODELS/encoder/<name>/model.onnx (one encoder only)' },
+  },
+});
+const names: ExportableName[] = args.encoder === 'all' ? NAMES : [args.encoder satisfies ExportableName];
+if (args.out && names.length > 1) throw new UsageError('--out: give one --encoder, not all');
+
+// Dequantising and transposing weights is tfjs work: use the fastest backend there is.
+await initBackend();
+for (const name of names) {
+  const t0 = performance.now();
+  const bytes = await exportEncoder(name, args.models);
+  const file = args.out ?? onnxPath(args.models, name);
+  await mkdir(path.dirname(file), { recursive: true });
+  await writeFile(file, bytes);
+  console.log(`${name}: wrote ${file} (${(bytes.length / 1e6).toFixed(1)} MB) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}

@@ -1,0 +1,66 @@
+import type * as tf from '@tensorflow/tfjs';
+import type * as Ort from 'onnxruntime-node';
+import { mobileNetOnnx, ONNX_INPUT } from '../onnx/encoders.js';
+import { createSession, loadOrt, type OrtDevice } from '../onnx/runtime.js';
+import { log } from '../log.js';
+import { MOBILENET_NAME } from './mobilenet.js';
+import type { Encoder } from './types.js';
+
+export interface OrtEncoderSpec {
+  name: string;
+  /** Graph input: [N, S, S, 3] float32 pixels in 0..255 (preprocessing is inside the graph). */
+  input: string;
+  /** Graph output: [N, dim] features. */
+  output: string;
+}
+
+/**
+ * An Encoder whose CNN runs in onnxruntime. ORT runs asynchronously, so only
+ * encodeAsync works; encode() (synchronous, for tfjs graphs) says so.
+ */
+export function ortEncoder(session: Ort.InferenceSession, spec: OrtEncoderSpec): Encoder {
+  const dims = (io: readonly Ort.InferenceSession.ValueMetadata[], name: string) => {
+    const meta = io.find((m) => m.name === name);
+    if (!meta?.isTensor) throw new Error(`${spec.name}: the ONNX graph has no tensor "${name}"`);
+    return meta.shape;
+  };
+  const [, size] = dims(session.inputMetadata, spec.input);
+  const [, dim] = dims(session.outputMetadata, spec.output);
+  if (typeof size !== 'number' || typeof dim !== 'number')
+    throw new Error(`${spec.name}: the ONNX graph's input side and feature length must be fixed`);
+  const encodeAsync = async (pixels: tf.Tensor4D): Promise<Float32Array> => {
+    const ort = await loadOrt();
+    const [n, h, w, c] = pixels.shape;
+    if (h !== size || w !== size || c !== 3)
+      throw new Error(`${spec.name} takes [N, ${size}, ${size}, 3] pixels; got [${pixels.shape.join(', ')}]`);
+    const data = (await pixels.data()) as Float32Array;
+    const out = await session.run({ [spec.input]: new ort.Tensor('float32', data, [n, h, w, c]) });
+    const features = out[spec.output];
+    if (!features) throw new Error(`${spec.name}: the ONNX graph has no output "${spec.output}"`);
+    // Copy: the result's buffer belongs to ORT's output tensor, released below.
+    const row = (features.data as Float32Array).slice();
+    for (const t of Object.values(out)) t.dispose();
+    return row;
+  };
+  return {
+    name: spec.name,
+    dim,
+    inputSize: size,
+    runtime: 'onnx',
+    encode: () => {
+      throw new Error(`${spec.name} runs in onnxruntime, which is asynchronous: call encodeFeatures() (src/encoder/pixels.ts)`);
+    },
+    encodeAsync,
+    dispose: () => void session.release(),
+  };
+}
+
+/** MobileNetV2 on onnxruntime: the shipped model.onnx, or one exported from the weights when that is stale. */
+export async function loadOrtMobileNet(modelsDir: string, device: OrtDevice = 'cpu'): Promise<Encoder> {
+  const t0 = performance.now();
+  const { bytes, from, reason } = await mobileNetOnnx(modelsDir);
+  if (reason) log.warn({ encoder: MOBILENET_NAME, reason }, 'exported the ONNX graph at start; `npm run export:onnx` writes it once');
+  const session = await createSession(bytes, device);
+  log.debug({ encoder: MOBILENET_NAME, from, device, ms: Math.round(performance.now() - t0) }, 'ONNX encoder loaded');
+  return ortEncoder(session, { name: MOBILENET_NAME, input: ONNX_INPUT, output: 'features' });
+}

@@ -1,0 +1,76 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import type * as Ort from 'onnxruntime-node';
+
+/** Where inference runs: onnxruntime-node (preferred) or the tfjs backend ladder. */
+export const INFERENCE_RUNTIMES = ['onnx', 'tfjs'] as const;
+export type InferenceRuntime = (typeof INFERENCE_RUNTIMES)[number];
+export type OrtDevice = 'cpu' | 'cuda';
+
+export interface RuntimeChoice {
+  runtime: InferenceRuntime;
+  /** The ORT execution provider, when runtime is onnx. */
+  device?: OrtDevice;
+  /** Why this runtime: forced, or what made onnx unavailable. */
+  reason: string;
+}
+
+let ortModule: Promise<typeof Ort> | undefined;
+
+/** onnxruntime-node, loaded on first use so tfjs-only paths never load its native library. */
+export function loadOrt(): Promise<typeof Ort> {
+  return (ortModule ??= import('onnxruntime-node'));
+}
+
+/**
+ * Whether the CUDA execution provider's library is installed. onnxruntime-node
+ * bundles only CPU binaries; `--onnxruntime-node-install=cuda12` adds CUDA's
+ * next to the binding (this project's .npmrc skips it by default).
+ */
+export function cudaProviderInstalled(): boolean {
+  const binDir = path.resolve(path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node')), '../bin');
+  if (!existsSync(binDir)) return false;
+  return readdirSync(binDir).some((napi) =>
+    existsSync(path.join(binDir, napi, process.platform, process.arch, 'libonnxruntime_providers_cuda.so')),
+  );
+}
+
+/**
+ * Pick the inference runtime: `forced` if given (an unavailable onnx then
+ * throws), else onnx when onnxruntime-node loads, else tfjs.
+ */
+export async function chooseRuntime(forced?: InferenceRuntime): Promise<RuntimeChoice> {
+  if (forced === 'tfjs') return { runtime: 'tfjs', reason: 'INFERENCE_RUNTIME=tfjs' };
+  try {
+    await loadOrt();
+  } catch (err) {
+    const why = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+    if (forced === 'onnx') throw new Error(`INFERENCE_RUNTIME=onnx but onnxruntime-node does not load: ${why}`);
+    return { runtime: 'tfjs', reason: `onnxruntime-node does not load (${why})` };
+  }
+  const device: OrtDevice = cudaProviderInstalled() ? 'cuda' : 'cpu';
+  return { runtime: 'onnx', device, reason: forced ? 'INFERENCE_RUNTIME=onnx' : 'onnxruntime-node loaded (preferred)' };
+}
+
+/**
+ * An ORT session on `device`: the CPU provider with one intra-op thread per
+ * core, or CUDA (which fails loudly rather than falling back: a GPU deployment
+ * serving on CPU would go unnoticed).
+ */
+export async function createSession(model: Uint8Array, device: OrtDevice = 'cpu'): Promise<Ort.InferenceSession> {
+  const ort = await loadOrt();
+  const options: Ort.InferenceSession.SessionOptions = {
+    executionProviders: [device],
+    intraOpNumThreads: os.availableParallelism(),
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  };
+  try {
+    return await ort.InferenceSession.create(model, options);
+  } catch (err) {
+    const why = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+    throw new Error(`onnxruntime could not start a ${device} session: ${why}`);
+  }
+}
