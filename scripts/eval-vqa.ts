@@ -15,7 +15,8 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cli, UsageError } from '../src/cli/main.js';
 import { z } from 'zod';
-import { readFeatureSet } from '../src/data/features.js';
+import { readFeatureSet, withClassScores } from '../src/data/features.js';
+import { classScores } from '../src/grounding/entries.js';
 import { loadImageMap } from '../src/data/image-map.js';
 import { formatVqaTable, scoreVqa, type VqaScores } from '../src/eval/vqa-metrics.js';
 import { Wups } from '../src/eval/wups.js';
@@ -95,7 +96,9 @@ for (const dir of models) {
     throw new Error(`${dir} was trained on ${model.config.encoder} features; ${args.features} holds ${features.encoder}`);
   const t0 = performance.now();
   // A question whose image has no features counts as unanswered (wrong).
-  results[`${model.config.arch} (${path.basename(dir)})`] = scoreVqa(predictAnswers(model, test, features), test, { wups });
+  // A model trained with --detection-scores reads [v; d]: the cache's detections give d.
+  const input = model.config.detectionScores ? withClassScores(features, classScores) : features;
+  results[`${model.config.arch} (${path.basename(dir)})`] = scoreVqa(predictAnswers(model, test, input), test, { wups });
   log.info({ model: dir, seconds: Math.round((performance.now() - t0) / 100) / 10 }, 'model scored');
   model.dispose();
 }

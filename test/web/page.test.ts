@@ -178,7 +178,8 @@ describe.skipIf(!hasChromium)('the page in headless Chromium', () => {
         ...c,
         words: c.text.split(' ').map((text, i) => (i === 1 ? { text, object: 0 } : { text })), // the subject word names object 0
       }));
-      await route.fulfill({ status: res.status, json: { ...reply, objects, captions } });
+      // The page aborts a caption request that a newer one supersedes; its route is then already handled.
+      await route.fulfill({ status: res.status, json: { ...reply, objects, captions } }).catch(() => undefined);
     });
     try {
       await page.click('#caption-form button[type=submit]');
