@@ -15,7 +15,7 @@ export interface ObjectEntry {
   count: number;
   /** Best instance's box: x, y, w, h as fractions of the image. */
   box: [number, number, number, number];
-  /** Every instance's box, best first. */
+  /** The best instance's box, then those of the other counted instances (score ≥ COUNT_MIN_SCORE). */
   boxes: [number, number, number, number][];
 }
 
@@ -40,8 +40,11 @@ export function objectEntries(objects: readonly DetectedObject[], max = MAX_ENTR
     if (!(o.score >= minScore)) continue;
     const seen = byClass.get(o.classId);
     if (seen) {
-      seen.boxes.push(o.box);
-      if (o.score >= COUNT_MIN_SCORE) seen.count++;
+      // Only counted instances get a box: at 0.1 a class collects many spurious ones.
+      if (o.score >= COUNT_MIN_SCORE) {
+        seen.count++;
+        seen.boxes.push(o.box);
+      }
     } else byClass.set(o.classId, { classId: o.classId, label: o.label, score: o.score, count: 1, box: o.box, boxes: [o.box] });
   }
   return [...byClass.values()].slice(0, max);

@@ -39,7 +39,7 @@ export const CaptionReplySchema = z
             score: z.number().describe("the detector's best score for this class"),
             count: z.number().int().describe('instances found'),
             box: BoxSchema.describe("the best instance's box"),
-            boxes: z.array(BoxSchema).describe("every instance's box, best first"),
+            boxes: z.array(BoxSchema).describe('the box of each instance counted (score ≥ 0.3), best first'),
           })
           .strict(),
       )
