@@ -7,6 +7,8 @@
 import { readFile } from 'node:fs/promises';
 import { cli } from '../src/cli/main.js';
 import { CaptionService } from '../src/caption/service.js';
+import { setDefaultEncoderRuntime } from '../src/encoder/registry.js';
+import { chooseRuntime } from '../src/onnx/runtime.js';
 import { loadConfig } from '../src/server/config.js';
 import { log } from '../src/log.js';
 import { initBackend } from '../src/nn/backend.js';
@@ -36,6 +38,9 @@ for (const dir of args.models.split(',')) {
   const config = loadConfig({ ...process.env, MODELS_DIR: dir, LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '0' });
   log.level = config.LOG_LEVEL;
   const backend = await initBackend(config.TF_BACKEND);
+  // The server's runtime choice: MobileNetV2 on onnxruntime when it loads (INFERENCE_RUNTIME=tfjs forces tfjs).
+  const choice = await chooseRuntime(config.INFERENCE_RUNTIME);
+  setDefaultEncoderRuntime(choice);
   const caption = await CaptionService.load(config.MODELS_DIR);
   const app = await buildApp({ config, backend, caption });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
