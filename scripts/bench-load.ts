@@ -50,7 +50,14 @@ function freePort(): Promise<number> {
 async function startServer(port: number): Promise<{ child: ChildProcess; exited: Promise<number | null> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/main.ts'], {
     cwd: root,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', MODELS_DIR: path.resolve(args.models), LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '0' },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      MODELS_DIR: path.resolve(args.models),
+      LOG_LEVEL: 'warn',
+      RATE_LIMIT_MAX: '0',
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { featureNorm, standardize, type FeatureNorm } from '../nn/feature-norm.js';
-import { lstmBias, lstmStep, type LstmState } from '../nn/lstm.js';
+import { imageState, lstmBias, lstmStep, timeMajor, unroll, weightedNll, type LstmState } from '../nn/lstm.js';
 import { glorotUniform, matMul } from '../nn/ops.js';
 import { loadWeightsModel, trainable, WeightsModel } from '../nn/weights-model.js';
 import { Vocab } from '../text/vocab.js';
@@ -54,11 +54,7 @@ export class CaptionModel extends WeightsModel<CaptionConfig, CaptionParams> {
 
   /** h0 = tanh(v·Wih + bih), c0 = 0 (v standardised when the config says how). */
   initialState(features: tf.Tensor2D): LstmState {
-    return tf.tidy(() => {
-      const v = standardize(features, this.featureNorm);
-      const h = tf.tanh(tf.add(matMul(v, this.params.wih as tf.Tensor2D), this.params.bih)) as tf.Tensor2D;
-      return { h, c: tf.zerosLike(h) };
-    });
+    return tf.tidy(() => imageState(standardize(features, this.featureNorm), this.params.wih as tf.Tensor2D, this.params.bih));
   }
 
   /**
@@ -68,28 +64,18 @@ export class CaptionModel extends WeightsModel<CaptionConfig, CaptionParams> {
    */
   loss(features: tf.Tensor2D, tokens: tf.Tensor2D, mask: tf.Tensor2D, dropoutSeed?: number): tf.Scalar {
     const p = this.params;
-    const [B, T1] = tokens.shape;
-    const T = T1 - 1;
     const rate = dropoutSeed === undefined ? 0 : this.config.dropout;
     const drop = <R extends tf.Rank>(x: tf.Tensor<R>, s: number) => (rate > 0 ? tf.dropout(x, rate, undefined, s) : x);
 
-    const inputs = tf.transpose(tf.slice(tokens, [0, 0], [B, T])).reshape([T * B]) as tf.Tensor1D;
-    const targets = tf.transpose(tf.slice(tokens, [0, 1], [B, T])).reshape([T * B]) as tf.Tensor1D;
-    const weights = tf.transpose(mask).reshape([T * B]);
-
+    const { inputs, targets, weights, T } = timeMajor(tokens, mask);
     const emb = drop(tf.gather(p.embed, inputs) as tf.Tensor2D, (dropoutSeed ?? 0) + 1) as tf.Tensor2D;
     const xw = matMul(emb, p.w as tf.Tensor2D);
-    const steps = tf.split(xw, T, 0) as tf.Tensor2D[];
-    let state = this.initialState(features);
-    const hs: tf.Tensor2D[] = [];
-    for (const x of steps) {
-      state = lstmStep(x, state, p.u as tf.Tensor2D, p.b as tf.Tensor1D);
-      hs.push(state.h);
-    }
-    const hAll = drop(tf.concat(hs, 0), (dropoutSeed ?? 0) + 2) as tf.Tensor2D;
+    const hAll = drop(
+      unroll(xw, T, this.initialState(features), p.u as tf.Tensor2D, p.b as tf.Tensor1D),
+      (dropoutSeed ?? 0) + 2,
+    ) as tf.Tensor2D;
     const logits = tf.add(matMul(hAll, p.wout as tf.Tensor2D), p.bout) as tf.Tensor2D;
-    const nll = tf.sub(tf.logSumExp(logits, 1), tf.sum(tf.mul(logits, tf.oneHot(targets, this.vocab.size)), 1));
-    return tf.div(tf.sum(tf.mul(nll, weights)), tf.maximum(tf.sum(weights), 1)) as tf.Scalar;
+    return tf.div(weightedNll(logits, targets, weights), tf.maximum(tf.sum(weights), 1)) as tf.Scalar;
   }
 
   /** One decoding step for N rows: previous tokens → log-probabilities of the next. */

@@ -28,3 +28,43 @@ export function lstmBias(hidden: number): tf.Tensor1D {
   b.fill(1, hidden, 2 * hidden);
   return tf.tensor1d(b);
 }
+
+/** The first state from an image vector x ([N, D]): h0 = tanh(x·W + b), c0 = 0. */
+export function imageState(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor): LstmState {
+  return tf.tidy(() => {
+    const h = tf.tanh(tf.add(matMul(x, w), b)) as tf.Tensor2D;
+    return { h, c: tf.zerosLike(h) };
+  });
+}
+
+/** Time-major views of a teacher-forced batch: tokens [B, T+1] → inputs, targets ([T·B], row t·B + b) and mask weights. */
+export function timeMajor(
+  tokens: tf.Tensor2D,
+  mask: tf.Tensor2D,
+): { inputs: tf.Tensor1D; targets: tf.Tensor1D; weights: tf.Tensor1D; T: number } {
+  const [B, T1] = tokens.shape;
+  const T = T1 - 1;
+  return {
+    inputs: tf.transpose(tf.slice(tokens, [0, 0], [B, T])).reshape([T * B]) as tf.Tensor1D,
+    targets: tf.transpose(tf.slice(tokens, [0, 1], [B, T])).reshape([T * B]) as tf.Tensor1D,
+    weights: tf.transpose(mask).reshape([T * B]) as tf.Tensor1D,
+    T,
+  };
+}
+
+/** Run the LSTM over T steps of projected inputs xw ([T·B, 4H], time-major) from `state`; every step's h, [T·B, H]. */
+export function unroll(xw: tf.Tensor2D, T: number, state: LstmState, u: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
+  const hs: tf.Tensor2D[] = [];
+  let s = state;
+  for (const x of tf.split(xw, T, 0) as tf.Tensor2D[]) {
+    s = lstmStep(x, s, u, b);
+    hs.push(s.h);
+  }
+  return tf.concat(hs, 0);
+}
+
+/** Σ weight × cross-entropy of each row's logits against its target. */
+export function weightedNll(logits: tf.Tensor2D, targets: tf.Tensor1D, weights: tf.Tensor1D): tf.Scalar {
+  const nll = tf.sub(tf.logSumExp(logits, 1), tf.sum(tf.mul(logits, tf.oneHot(targets, logits.shape[1])), 1));
+  return tf.sum(tf.mul(nll, weights));
+}

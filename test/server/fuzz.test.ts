@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/server/config.js';
 import { ErrorBodySchema, MAX_MESSAGE_LENGTH } from '../../src/server/errors.js';
 import { Limiter } from '../../src/server/limiter.js';
 import { pngClaiming, scene } from './images.js';
+import { rng } from '../../src/util/random.js';
 import { ONE_CLIENT, tinyServices, type TinyServices } from './tiny-services.js';
 
 // The bad day, generated: several hundred malformed requests across the three
@@ -29,17 +30,8 @@ type Route = (typeof ROUTES)[number];
 // or a decoded image per request would pass it.
 const RSS_BOUND_MB = 64;
 
-/** mulberry32: a small seeded PRNG, so a failing case can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded PRNG (mulberry32), so a failing case can be replayed. */
+const prng = rng;
 
 interface Rand {
   (): number;

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { COCO_LABELS } from '../../encoder/centernet.js';
 import { ENTRY_FEATURES } from '../../grounding/entries.js';
 import { featureNorm, standardize, type FeatureNorm } from '../../nn/feature-norm.js';
-import { lstmBias, lstmStep, type LstmState } from '../../nn/lstm.js';
+import { imageState, lstmBias, lstmStep, timeMajor, unroll, weightedNll, type LstmState } from '../../nn/lstm.js';
 import { glorotUniform, matMul } from '../../nn/ops.js';
 import { loadWeightsModel, trainable, WeightsModel } from '../../nn/weights-model.js';
 import { Vocab } from '../../text/vocab.js';
@@ -104,11 +104,7 @@ export class GroundedModel extends WeightsModel<GroundedConfig, GroundedParams> 
 
   /** h0 = tanh([v; d]·Wih + bih), c0 = 0; `inputs` is [N, D + 80]. */
   initialState(inputs: tf.Tensor2D): LstmState {
-    return tf.tidy(() => {
-      const x = standardize(inputs, this.norm);
-      const h = tf.tanh(tf.add(matMul(x, this.params.wih as tf.Tensor2D), this.params.bih)) as tf.Tensor2D;
-      return { h, c: tf.zerosLike(h) };
-    });
+    return tf.tidy(() => imageState(standardize(inputs, this.norm), this.params.wih as tf.Tensor2D, this.params.bih));
   }
 
   /** Entry descriptors [N·K, F] in attention space, [N, K, A]: computed once per image. */
@@ -142,29 +138,17 @@ export class GroundedModel extends WeightsModel<GroundedConfig, GroundedParams> 
    */
   loss(batch: GroundedBatchTensors, dropoutSeed?: number): tf.Scalar {
     const p = this.params;
-    const [B, T1] = batch.tokens.shape;
-    const T = T1 - 1;
     const rate = dropoutSeed === undefined ? 0 : this.config.dropout;
     const drop = <R extends tf.Rank>(x: tf.Tensor<R>, s: number) => (rate > 0 ? tf.dropout(x, rate, undefined, s) : x);
 
-    const inputs = tf.transpose(tf.slice(batch.tokens, [0, 0], [B, T])).reshape([T * B]) as tf.Tensor1D;
-    const targets = tf.transpose(tf.slice(batch.tokens, [0, 1], [B, T])).reshape([T * B]) as tf.Tensor1D;
-    const weights = tf.transpose(batch.mask).reshape([T * B]);
-
+    const { inputs, targets, weights, T } = timeMajor(batch.tokens, batch.mask);
     const words = tf.gather(p.embed, inputs) as tf.Tensor2D;
     const emb = drop(tf.add(words, matMul(batch.slotInputs, p.wd as tf.Tensor2D)) as tf.Tensor2D, (dropoutSeed ?? 0) + 1) as tf.Tensor2D;
     const xw = matMul(emb, p.w as tf.Tensor2D);
-    const steps = tf.split(xw, T, 0) as tf.Tensor2D[];
-    let state = this.initialState(batch.inputs);
-    const hs: tf.Tensor2D[] = [];
-    for (const x of steps) {
-      state = lstmStep(x, state, p.u as tf.Tensor2D, p.b as tf.Tensor1D);
-      hs.push(state.h);
-    }
-    const hAll = drop(tf.concat(hs, 0), (dropoutSeed ?? 0) + 2) as tf.Tensor2D;
+    const state = this.initialState(batch.inputs);
+    const hAll = drop(unroll(xw, T, state, p.u as tf.Tensor2D, p.b as tf.Tensor1D), (dropoutSeed ?? 0) + 2) as tf.Tensor2D;
     const logits = tf.add(matMul(hAll, p.wout as tf.Tensor2D), p.bout) as tf.Tensor2D;
-    const nll = tf.sub(tf.logSumExp(logits, 1), tf.sum(tf.mul(logits, tf.oneHot(targets, this.vocab.size)), 1));
-    let total = tf.sum(tf.mul(nll, weights));
+    let total = weightedNll(logits, targets, weights);
 
     const S = batch.slotRows.shape[0];
     if (S > 0) {
@@ -172,11 +156,9 @@ export class GroundedModel extends WeightsModel<GroundedConfig, GroundedParams> 
       const projected = this.projectEntries(tf.gather(batch.entries, batch.slotImages) as tf.Tensor2D, S);
       const absent = tf.mul(tf.sub(1, tf.gather(batch.entryMask, batch.slotImages)), MASKED);
       const masked = tf.add(this.pointerScores(hSlot, projected), absent) as tf.Tensor2D;
-      const K = masked.shape[1];
-      const pointerNll = tf.sub(tf.logSumExp(masked, 1), tf.sum(tf.mul(masked, tf.oneHot(batch.slotEntries, K)), 1));
-      const fine = tf.add(this.fineLogits(hSlot), tf.mul(tf.sub(1, batch.fineMask), MASKED));
-      const fineNll = tf.sub(tf.logSumExp(fine, 1), tf.sum(tf.mul(fine, tf.oneHot(batch.fineTargets, this.vocab.size)), 1));
-      total = tf.add(total, tf.add(tf.sum(pointerNll), tf.sum(tf.mul(fineNll, batch.fineWeights))));
+      const fine = tf.add(this.fineLogits(hSlot), tf.mul(tf.sub(1, batch.fineMask), MASKED)) as tf.Tensor2D;
+      const pointerNll = weightedNll(masked, batch.slotEntries, tf.onesLike(batch.slotEntries).toFloat() as tf.Tensor1D);
+      total = tf.add(total, tf.add(pointerNll, weightedNll(fine, batch.fineTargets, batch.fineWeights))) as tf.Scalar;
     }
     return tf.div(total, tf.maximum(tf.sum(weights), 1)) as tf.Scalar;
   }
