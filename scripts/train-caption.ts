@@ -5,9 +5,9 @@
  * (default train,restval) and --val-split (default val) pick the images.
  */
 import os from 'node:os';
+import { captionDataFlags, captionDecoderFlags, loadCaptionSplits } from '../src/cli/caption-flags.js';
 import { cli } from '../src/cli/main.js';
 import { loopFlags, prepareTrainingRun, trainingOptions } from '../src/cli/output.js';
-import { loadCaptions } from '../src/data/captions.js';
 import { readFeatureSet } from '../src/data/features.js';
 import { log } from '../src/log.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
@@ -22,19 +22,10 @@ const args = cli({
   ],
   notes: 'Karpathy files: pass the same dataset_*.json to --train and --val; --train-split and --val-split pick the images.',
   options: {
-    train: { type: 'string', required: true, placeholder: 'file', description: 'training captions (COCO or Karpathy JSON)' },
-    val: { type: 'string', required: true, placeholder: 'file', description: 'validation captions, for early stopping' },
+    ...captionDataFlags,
     features: { type: 'string', required: true, placeholder: 'file', description: 'cached encoder features (npm run features)' },
-    trainSplit: { type: 'string', default: 'train,restval', description: 'Karpathy splits used for training' },
-    valSplit: { type: 'string', default: 'val', description: 'Karpathy splits used for validation' },
-    valImages: { type: 'number', int: true, min: 1, description: 'validate on the first N val images only' },
     ...trainingOptions('caption'),
-    embedDim: { type: 'number', flag: 'embed', description: 'word embedding size' },
-    hiddenDim: { type: 'number', flag: 'hidden', description: 'LSTM size' },
-    dropout: { type: 'number', description: 'dropout rate' },
-    minWordCount: { type: 'number', flag: 'min-count', description: 'words seen fewer times become <unk>' },
-    maxWords: { type: 'number', description: 'longest training caption, in words' },
-    batchSize: { type: 'number', description: 'captions per batch' },
+    ...captionDecoderFlags,
     ...loopFlags('val CIDEr-D'),
     workers: { type: 'number', description: 'gradient threads (the wasm backend uses one core per thread)' },
     normalizeFeatures: { type: 'boolean', description: "standardise image vectors with the training set's mean and std" },
@@ -46,10 +37,7 @@ const opts = trainOptionsSchema.parse({ ...args, version: run.version });
 
 const backend = await initBackend(parseBackendName(process.env.TF_BACKEND));
 const features = await readFeatureSet(args.features);
-const pick = (file: string, splits: string) => loadCaptions(file, splits.split(','));
-const train = await pick(args.train, args.trainSplit);
-let val = await pick(args.val, args.valSplit);
-if (args.valImages) val = val.slice(0, args.valImages);
+const { train, val } = await loadCaptionSplits(args);
 log.info(
   { backend, encoder: features.encoder, trainImages: train.length, valImages: val.length, cpus: os.cpus().length },
   'training caption decoder',

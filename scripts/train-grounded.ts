@@ -2,10 +2,10 @@
  * Train the grounded caption decoder (Neural Baby Talk-style slots filled from
  * CenterNet's detections) on a feature cache made with `npm run features -- --detections`.
  */
+import { captionDataFlags, captionDecoderFlags, loadCaptionSplits } from '../src/cli/caption-flags.js';
 import { cli } from '../src/cli/main.js';
 import { loopFlags, prepareTrainingRun, trainingOptions } from '../src/cli/output.js';
 import { groundedTrainOptionsSchema, trainGroundedModel } from '../src/caption/grounded/train.js';
-import { loadCaptions } from '../src/data/captions.js';
 import { readFeatureSet } from '../src/data/features.js';
 import { loadWordTable, DEFAULT_TABLE_FILE } from '../src/grounding/words.js';
 import { log } from '../src/log.js';
@@ -20,28 +20,19 @@ const args = cli({
     'npm run train:grounded -- --train captions_train.json --val captions_val.json --features .cache/flickr8k.both.det.feat',
   ],
   options: {
-    train: { type: 'string', required: true, placeholder: 'file', description: 'training captions (COCO or Karpathy JSON)' },
-    val: { type: 'string', required: true, placeholder: 'file', description: 'validation captions, for early stopping' },
+    ...captionDataFlags,
     features: {
       type: 'string',
       required: true,
       placeholder: 'file',
       description: 'feature cache with detections (npm run features -- --detections)',
     },
-    trainSplit: { type: 'string', default: 'train,restval', description: 'Karpathy splits used for training' },
-    valSplit: { type: 'string', default: 'val', description: 'Karpathy splits used for validation' },
-    valImages: { type: 'number', int: true, min: 1, description: 'validate on the first N val images only' },
     words: { type: 'string', default: DEFAULT_TABLE_FILE, placeholder: 'file', description: 'word ↔ class table' },
     ...trainingOptions('caption-grounded'),
-    embedDim: { type: 'number', flag: 'embed', description: 'word embedding size' },
-    hiddenDim: { type: 'number', flag: 'hidden', description: 'LSTM size' },
     attendDim: { type: 'number', flag: 'attend', description: 'pointer attention size' },
-    dropout: { type: 'number', description: 'dropout rate' },
-    minWordCount: { type: 'number', flag: 'min-count', description: 'words seen fewer times become <unk>' },
-    maxWords: { type: 'number', description: 'longest training caption, in words' },
-    batchSize: { type: 'number', description: 'captions per batch' },
     maxEntries: { type: 'number', description: 'most detected classes the pointer sees per image' },
     entryMinScore: { type: 'number', description: 'lowest detection score that makes an entry' },
+    ...captionDecoderFlags,
     ...loopFlags('val CIDEr-D'),
   },
   defaults: groundedTrainOptionsSchema.parse({}),
@@ -51,10 +42,7 @@ const opts = groundedTrainOptionsSchema.parse({ ...args, version: run.version })
 
 const backend = await initBackend(parseBackendName(process.env.TF_BACKEND));
 const features = await readFeatureSet(args.features);
-const pick = (file: string, splits: string) => loadCaptions(file, splits.split(','));
-const train = await pick(args.train, args.trainSplit);
-let val = await pick(args.val, args.valSplit);
-if (args.valImages) val = val.slice(0, args.valImages);
+const { train, val } = await loadCaptionSplits(args);
 log.info({ backend, encoder: features.encoder, trainImages: train.length, valImages: val.length }, 'training grounded caption decoder');
 const { state } = await trainGroundedModel({ train, val, features, table: loadWordTable(args.words) }, opts, {
   outDir: run.outDir,
