@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { beamSearch, greedySearch, sampleSequences, type Hypothesis } from '../search/index.js';
+import { beamSearch, greedySearch, sampleSequences, type Hypothesis, type StepModel } from '../search/index.js';
 import { END_ID, START_ID } from '../text/vocab.js';
 import type { CaptionModel } from './model.js';
 import type { CaptionSearchOptions } from './options.js';
@@ -10,26 +10,35 @@ export interface Caption {
   logprob: number;
 }
 
-const TOKENS = { start: START_ID, end: END_ID };
+/** The caption decoders' start and end tokens, for the searches. */
+export const TOKENS = { start: START_ID, end: END_ID };
+
+/**
+ * The hypotheses the caption options ask for, from one state row: greedy, beam
+ * (through `beam`, so a decoder can re-rank) or sampling. The caller disposes `init`.
+ */
+export function searchCaptions<S>(
+  lm: StepModel<S>,
+  init: S,
+  opts: CaptionSearchOptions,
+  beam: (lm: StepModel<S>, init: S) => Hypothesis[] = (m, s) => beamSearch(m, s, TOKENS, opts),
+): Hypothesis[] {
+  switch (opts.mode) {
+    case 'greedy':
+      return greedySearch(lm, init, 1, TOKENS, opts.maxLength);
+    case 'beam':
+      return beam(lm, init);
+    case 'sample':
+      return sampleSequences(lm, init, TOKENS, opts);
+  }
+}
 
 /** Captions for one image's feature vector ([1, D]). */
 export function generateCaptions(model: CaptionModel, features: tf.Tensor2D, opts: CaptionSearchOptions): Caption[] {
   const lm = captionStepModel(model);
   const init = model.initialState(features);
   try {
-    let hyps: Hypothesis[];
-    switch (opts.mode) {
-      case 'greedy':
-        hyps = greedySearch(lm, init, 1, TOKENS, opts.maxLength);
-        break;
-      case 'beam':
-        hyps = beamSearch(lm, init, TOKENS, opts);
-        break;
-      case 'sample':
-        hyps = sampleSequences(lm, init, TOKENS, opts);
-        break;
-    }
-    return hyps.map((h) => ({ text: model.vocab.decode(h.ids).join(' '), logprob: h.logprob }));
+    return searchCaptions(lm, init, opts).map((h) => ({ text: model.vocab.decode(h.ids).join(' '), logprob: h.logprob }));
   } finally {
     lm.dispose(init);
   }

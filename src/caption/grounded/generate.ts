@@ -1,5 +1,6 @@
 import { wordFor, type WordTable } from '../../grounding/words.js';
-import { beamSearch, greedySearch, normalizedScore, sampleSequences, type Hypothesis } from '../../search/index.js';
+import { beamSearch, greedySearch, normalizedScore, type Hypothesis } from '../../search/index.js';
+import { searchCaptions, TOKENS } from '../generate.js';
 import { END_ID, START_ID } from '../../text/vocab.js';
 import type { CaptionSearchOptions } from '../options.js';
 import { fineCandidates, type GroundedImage } from './data.js';
@@ -42,8 +43,6 @@ export function groundedDecoder(model: GroundedModel, table: WordTable, opts: De
     coverageWeight: opts.coverageWeight,
   };
 }
-
-const TOKENS = { start: START_ID, end: END_ID };
 
 /**
  * Fine words for the slots of `hyps` (row r of `state` is hyps[r]'s image):
@@ -111,18 +110,9 @@ export function generateGrounded(d: GroundedDecoder, image: GroundedImage, opts:
   const lm = groundedStepModel(d.model, d.model.config.maxEntries, d.rules);
   const init = groundedInitialState(d.model, [image]);
   try {
-    let hyps: Hypothesis[];
-    switch (opts.mode) {
-      case 'greedy':
-        hyps = greedySearch(lm, init, 1, TOKENS, opts.maxLength);
-        break;
-      case 'beam':
-        hyps = coverageRanked(d, image, beamSearch(lm, init, TOKENS, { ...opts, n: d.coverageWeight > 0 ? opts.beamSize : opts.n }), opts);
-        break;
-      case 'sample':
-        hyps = sampleSequences(lm, init, TOKENS, opts);
-        break;
-    }
+    const hyps = searchCaptions(lm, init, opts, (m, s) =>
+      coverageRanked(d, image, beamSearch(m, s, TOKENS, { ...opts, n: d.coverageWeight > 0 ? opts.beamSize : opts.n }), opts),
+    );
     const rows = lm.gather(
       init,
       hyps.map(() => 0),
