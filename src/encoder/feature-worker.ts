@@ -4,6 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { decodeToRgb } from '../image/decode.js';
 import { initBackend, parseBackendName } from '../nn/backend.js';
 import type { DetectedObject } from './centernet.js';
+import { chooseRuntime, INFERENCE_RUNTIMES } from '../onnx/runtime.js';
 import { loadEncoder } from './registry.js';
 import { encodeRgb, rgbBatch } from './pixels.js';
 
@@ -28,7 +29,9 @@ const {
   minScore?: number;
 };
 await initBackend(parseBackendName(process.env.TF_BACKEND));
-const encoder = await loadEncoder(name, models);
+// The same runtime choice as the server (onnxruntime when it loads; INFERENCE_RUNTIME forces one).
+const forced = INFERENCE_RUNTIMES.find((r) => r === process.env.INFERENCE_RUNTIME);
+const encoder = await loadEncoder(name, models, await chooseRuntime(forced));
 if (labels && !encoder.encodeAndDetect)
   throw new Error(`encoder "${name}" does not detect objects; use centernet or a combination with it`);
 for (const file of files) {

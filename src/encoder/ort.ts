@@ -1,8 +1,9 @@
 import type * as tf from '@tensorflow/tfjs';
 import type * as Ort from 'onnxruntime-node';
-import { mobileNetOnnx, ONNX_INPUT } from '../onnx/encoders.js';
+import { inceptionOnnx, mobileNetOnnx, ONNX_INPUT } from '../onnx/encoders.js';
 import { createSession, loadOrt, type OrtDevice } from '../onnx/runtime.js';
 import { log } from '../log.js';
+import { INCEPTION_FEATURE_LAYER, INCEPTION_NAME } from './inception.js';
 import { MOBILENET_NAME } from './mobilenet.js';
 import type { Encoder } from './types.js';
 
@@ -63,4 +64,14 @@ export async function loadOrtMobileNet(modelsDir: string, device: OrtDevice = 'c
   const session = await createSession(bytes, device);
   log.debug({ encoder: MOBILENET_NAME, from, device, ms: Math.round(performance.now() - t0) }, 'ONNX encoder loaded');
   return ortEncoder(session, { name: MOBILENET_NAME, input: ONNX_INPUT, output: 'features' });
+}
+
+/** InceptionV3 on onnxruntime, serving its pooled mixed9 output. */
+export async function loadOrtInception(modelsDir: string, device: OrtDevice = 'cpu'): Promise<Encoder> {
+  const t0 = performance.now();
+  const { bytes, from, reason } = await inceptionOnnx(modelsDir);
+  if (reason) log.warn({ encoder: INCEPTION_NAME, reason }, 'exported the ONNX graph at start; `npm run export:onnx` writes it once');
+  const session = await createSession(bytes, device);
+  log.debug({ encoder: INCEPTION_NAME, from, device, ms: Math.round(performance.now() - t0) }, 'ONNX encoder loaded');
+  return ortEncoder(session, { name: INCEPTION_NAME, input: ONNX_INPUT, output: INCEPTION_FEATURE_LAYER });
 }

@@ -2,11 +2,12 @@ import * as tf from '@tensorflow/tfjs';
 import { CENTERNET_NAME, loadCenterNet } from './centernet.js';
 import type { InferenceRuntime, OrtDevice } from '../onnx/runtime.js';
 import { loadMobileNet, MOBILENET_NAME } from './mobilenet.js';
-import { loadOrtMobileNet } from './ort.js';
+import { INCEPTION_NAME, loadInception } from './inception.js';
+import { loadOrtInception, loadOrtMobileNet } from './ort.js';
 import { encodeFeatures } from './pixels.js';
 import type { Encoder } from './types.js';
 
-export const ENCODER_NAMES = [MOBILENET_NAME, CENTERNET_NAME] as const;
+export const ENCODER_NAMES = [MOBILENET_NAME, CENTERNET_NAME, INCEPTION_NAME] as const;
 export type EncoderName = (typeof ENCODER_NAMES)[number];
 
 /** Separator of a combined encoder's parts: "mobilenet_v2+centernet". */
@@ -32,6 +33,8 @@ async function loadSingle(name: string, modelsDir: string, rt: EncoderRuntime): 
   switch (name) {
     case MOBILENET_NAME:
       return rt.runtime === 'onnx' ? loadOrtMobileNet(modelsDir, rt.device) : loadMobileNet(modelsDir);
+    case INCEPTION_NAME:
+      return rt.runtime === 'onnx' ? loadOrtInception(modelsDir, rt.device) : loadInception();
     case CENTERNET_NAME:
       // Ships with @vladmandic/human: read from that package's models folder, not modelsDir.
       return loadCenterNet();
@@ -55,31 +58,49 @@ function concatRows(rows: Float32Array[], parts: Encoder[], n: number): Float32A
 }
 
 /**
- * Features of several encoders side by side, in the order named. If one part
- * detects objects (centernet), so does the combination, with the same features.
+ * The pixels a part takes: the combination's own, or resized down to the part's
+ * smaller input (InceptionV3 takes 299, the others 224). Caller disposes a new tensor.
+ */
+function pixelsFor(part: Encoder, pixels: tf.Tensor4D): tf.Tensor4D {
+  const s = part.inputSize;
+  return pixels.shape[1] === s ? pixels : tf.image.resizeBilinear(pixels, [s, s], false, true);
+}
+
+async function withPixelsFor<T>(part: Encoder, pixels: tf.Tensor4D, run: (x: tf.Tensor4D) => Promise<T>): Promise<T> {
+  const x = pixelsFor(part, pixels);
+  try {
+    return await run(x);
+  } finally {
+    if (x !== pixels) x.dispose();
+  }
+}
+
+/**
+ * Features of several encoders side by side, in the order named. The
+ * combination takes the largest part's input; smaller parts see it resized.
+ * If one part detects objects (centernet), so does the combination, with the
+ * same features.
  */
 export function combineEncoders(parts: Encoder[]): Encoder {
-  const size = parts[0]!.inputSize;
-  const mismatch = parts.find((p) => p.inputSize !== size);
-  if (mismatch) throw new Error(`cannot combine encoders with input sizes ${size} and ${mismatch.inputSize}`);
+  const size = Math.max(...parts.map((p) => p.inputSize));
   const detector = parts.find((p) => p.encodeAndDetect);
   const encodeAndDetect: Encoder['encodeAndDetect'] = async (pixels, minScore) => {
     const rows: Float32Array[] = [];
     let objects: Awaited<ReturnType<NonNullable<Encoder['encodeAndDetect']>>>['objects'] = [];
     for (const p of parts) {
       if (p === detector) {
-        const out = await p.encodeAndDetect!(pixels, minScore);
+        const out = await withPixelsFor(p, pixels, (x) => p.encodeAndDetect!(x, minScore));
         rows.push(out.features);
         objects = out.objects;
       } else {
-        rows.push(await encodeFeatures(p, pixels));
+        rows.push(await withPixelsFor(p, pixels, (x) => encodeFeatures(p, x)));
       }
     }
     return { features: concatRows(rows, parts, 1), objects };
   };
   // Only needed when a part runs asynchronously (ORT); tfjs-only combinations keep encode().
   const encodeAsync = async (pixels: tf.Tensor4D): Promise<Float32Array> =>
-    concatRows(await Promise.all(parts.map((p) => encodeFeatures(p, pixels))), parts, pixels.shape[0]);
+    concatRows(await Promise.all(parts.map((p) => withPixelsFor(p, pixels, (x) => encodeFeatures(p, x)))), parts, pixels.shape[0]);
   return {
     ...(detector ? { encodeAndDetect } : {}),
     ...(parts.some((p) => p.encodeAsync) ? { encodeAsync } : {}),
@@ -91,7 +112,7 @@ export function combineEncoders(parts: Encoder[]): Encoder {
       tf.tidy(
         () =>
           tf.concat(
-            parts.map((p) => p.encode(pixels)),
+            parts.map((p) => p.encode(pixelsFor(p, pixels))),
             1,
           ) as tf.Tensor2D,
       ),

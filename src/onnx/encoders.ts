@@ -10,6 +10,7 @@ import {
   MOBILENET_NAME,
   mobileNetWeightsFiles,
 } from '../encoder/mobilenet.js';
+import { INCEPTION_NAME } from '../encoder/inception.js';
 import { loadNsfwjsArtifacts } from '../encoder/nsfwjs-bundle.js';
 import { readMetadata } from './graph.js';
 import { exportLayersModel, type OutputSpec } from './keras.js';
@@ -41,8 +42,9 @@ export const EXPORTABLE = {
     inputDivisor: MOBILENET_INPUT_DIVISOR,
     load: async (modelsDir) => ({ model: await loadMobileNetLayers(modelsDir), source: await mobileNetSource(modelsDir) }),
   },
-  // nsfwjs's InceptionV3 (not served yet): 2048-d mixed10 features (flatten_1) and mixed9 averaged over 8×8.
-  inception_v3: {
+  // nsfwjs's InceptionV3: 2048-d mixed10 features (flatten_1) and mixed9 averaged over 8×8 (the
+  // features served as encoder "inception_v3": the NSFW fine-tuning spoiled the top layers, not mixed9).
+  [INCEPTION_NAME]: {
     inputSize: 299,
     outputs: [
       { name: 'features', layer: 'flatten_1' },
@@ -51,12 +53,15 @@ export const EXPORTABLE = {
     inputDivisor: 255,
     load: async () => {
       const artifacts = await loadNsfwjsArtifacts('inception_v3');
-      const source = sha256([Buffer.from(JSON.stringify(artifacts.modelTopology)), new Uint8Array(artifacts.weightData)]);
-      return { model: await tf.loadLayersModel(tf.io.fromMemory(artifacts)), source };
+      return { model: await tf.loadLayersModel(tf.io.fromMemory(artifacts)), source: inceptionSource(artifacts) };
     },
   },
 } satisfies Record<string, ExportableEncoder>;
 export type ExportableName = keyof typeof EXPORTABLE;
+
+function inceptionSource(artifacts: tf.io.ModelArtifacts & { weightData: ArrayBuffer }): string {
+  return sha256([Buffer.from(JSON.stringify(artifacts.modelTopology)), new Uint8Array(artifacts.weightData)]);
+}
 
 /** The hash a graph exported from the shipped MobileNetV2 records: its model.json and weights.bin. */
 async function mobileNetSource(modelsDir: string): Promise<string> {
@@ -97,4 +102,15 @@ export async function mobileNetOnnx(modelsDir: string): Promise<{ bytes: Uint8Ar
     return { bytes: await exportEncoder(MOBILENET_NAME, modelsDir), from: 'exported', reason: `${file} was exported from other weights` };
   }
   return { bytes: await exportEncoder(MOBILENET_NAME, modelsDir), from: 'exported', reason: `no ${file}` };
+}
+
+/**
+ * The InceptionV3 graph: MODELS_DIR/encoder/inception_v3/model.onnx (written by
+ * `npm run export:onnx -- --encoder inception_v3`) when present, else exported
+ * now from nsfwjs (about 10 s).
+ */
+export async function inceptionOnnx(modelsDir: string): Promise<{ bytes: Uint8Array; from: 'file' | 'exported'; reason?: string }> {
+  const file = onnxPath(modelsDir, INCEPTION_NAME);
+  if (existsSync(file)) return { bytes: new Uint8Array(await readFile(file)), from: 'file' };
+  return { bytes: await exportEncoder(INCEPTION_NAME, modelsDir), from: 'exported', reason: `no ${file}` };
 }
