@@ -12,8 +12,8 @@ import { ortEncoder } from '../src/encoder/ort.js';
 import { encodeFeatures } from '../src/encoder/pixels.js';
 import type { Encoder } from '../src/encoder/types.js';
 import { initBackend } from '../src/nn/backend.js';
-import { EXPORTABLE, exportEncoder, mobileNetOnnx, ONNX_INPUT, type ExportableName } from '../src/onnx/encoders.js';
-import { loadNsfwjsArtifacts } from '../src/encoder/nsfwjs-bundle.js';
+import { inceptionOnnx, mobileNetOnnx, ONNX_INPUT, type ExportableName } from '../src/onnx/encoders.js';
+import { loadInception } from '../src/encoder/inception.js';
 import { createSession } from '../src/onnx/runtime.js';
 
 const args = cli({
@@ -30,21 +30,8 @@ const args = cli({
 
 const backend = await initBackend();
 
-/** tfjs InceptionV3 cut at its 2048-d features, as the ONNX graph's "features". */
-async function tfjsInception(): Promise<Encoder> {
-  const full = await tf.loadLayersModel(tf.io.fromMemory(await loadNsfwjsArtifacts('inception_v3')));
-  const model = tf.model({ inputs: full.inputs, outputs: full.getLayer(EXPORTABLE.inception_v3.outputs[0]!.layer).output });
-  return {
-    name: 'inception_v3',
-    dim: 2048,
-    inputSize: 299,
-    encode: (x) => tf.tidy(() => model.predict(x.div(EXPORTABLE.inception_v3.inputDivisor)) as tf.Tensor2D),
-    dispose: () => full.dispose(),
-  };
-}
-
 async function onnxEncoder(name: ExportableName): Promise<Encoder> {
-  const bytes = name === 'mobilenet_v2' ? (await mobileNetOnnx(args.models)).bytes : await exportEncoder(name, args.models);
+  const bytes = name === 'mobilenet_v2' ? (await mobileNetOnnx(args.models)).bytes : (await inceptionOnnx(args.models)).bytes;
   return ortEncoder(await createSession(bytes), { name, input: ONNX_INPUT, output: 'features' });
 }
 
@@ -71,7 +58,7 @@ function agreement(a: Float32Array, b: Float32Array): { maxAbs: number; cosine: 
 
 const rows: Record<string, string | number>[] = [];
 const pairs: [ExportableName, () => Promise<Encoder>][] = [['mobilenet_v2', () => loadMobileNet(args.models)]];
-if (args.inception) pairs.push(['inception_v3', tfjsInception]);
+if (args.inception) pairs.push(['inception_v3', loadInception]);
 for (const [name, loadTfjs] of pairs) {
   const tfjs = await loadTfjs();
   const ort = await onnxEncoder(name);

@@ -3,7 +3,7 @@ import type * as Ort from 'onnxruntime-node';
 import { inceptionOnnx, mobileNetOnnx, ONNX_INPUT } from '../onnx/encoders.js';
 import { createSession, loadOrt, type OrtDevice } from '../onnx/runtime.js';
 import { log } from '../log.js';
-import { INCEPTION_FEATURE_LAYER, INCEPTION_NAME } from './inception.js';
+import { INCEPTION_NAME } from './inception.js';
 import { MOBILENET_NAME } from './mobilenet.js';
 import type { Encoder } from './types.js';
 
@@ -73,5 +73,5 @@ export async function loadOrtInception(modelsDir: string, device: OrtDevice = 'c
   if (reason) log.warn({ encoder: INCEPTION_NAME, reason }, 'exported the ONNX graph at start; `npm run export:onnx` writes it once');
   const session = await createSession(bytes, device);
   log.debug({ encoder: INCEPTION_NAME, from, device, ms: Math.round(performance.now() - t0) }, 'ONNX encoder loaded');
-  return ortEncoder(session, { name: INCEPTION_NAME, input: ONNX_INPUT, output: INCEPTION_FEATURE_LAYER });
+  return ortEncoder(session, { name: INCEPTION_NAME, input: ONNX_INPUT, output: 'features' });
 }

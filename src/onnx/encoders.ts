@@ -10,7 +10,7 @@ import {
   MOBILENET_NAME,
   mobileNetWeightsFiles,
 } from '../encoder/mobilenet.js';
-import { INCEPTION_NAME } from '../encoder/inception.js';
+import { INCEPTION_FEATURE_LAYER, INCEPTION_INPUT_DIVISOR, INCEPTION_NAME } from '../encoder/inception.js';
 import { loadNsfwjsArtifacts } from '../encoder/nsfwjs-bundle.js';
 import { readMetadata } from './graph.js';
 import { exportLayersModel, type OutputSpec } from './keras.js';
@@ -26,6 +26,8 @@ interface ExportableEncoder {
   /** The graph's outputs; the first is the features the encoder serves. */
   outputs: OutputSpec[];
   inputDivisor: number;
+  /** Ship uint8 weights (the source's own precision). */
+  quantize?: boolean;
   load(modelsDir: string): Promise<{ model: tf.LayersModel; source: string }>;
 }
 
@@ -46,11 +48,9 @@ export const EXPORTABLE = {
   // features served as encoder "inception_v3": the NSFW fine-tuning spoiled the top layers, not mixed9).
   [INCEPTION_NAME]: {
     inputSize: 299,
-    outputs: [
-      { name: 'features', layer: 'flatten_1' },
-      { name: 'mixed9', layer: 'mixed9', globalAvgPool: true },
-    ],
-    inputDivisor: 255,
+    outputs: [{ name: 'features', layer: INCEPTION_FEATURE_LAYER, globalAvgPool: true }],
+    inputDivisor: INCEPTION_INPUT_DIVISOR,
+    quantize: true,
     load: async () => {
       const artifacts = await loadNsfwjsArtifacts('inception_v3');
       return { model: await tf.loadLayersModel(tf.io.fromMemory(artifacts)), source: inceptionSource(artifacts) };
@@ -76,6 +76,7 @@ export async function exportEncoder(name: ExportableName, modelsDir: string): Pr
     return exportLayersModel(model, {
       outputs: spec.outputs,
       inputDivisor: spec.inputDivisor,
+      ...(spec.quantize ? { quantize: true } : {}),
       inputName: ONNX_INPUT,
       graphName: name,
       metadata: { [SOURCE_KEY]: source },

@@ -44,7 +44,15 @@ export class GraphBuilder {
   private readonly outputs: onnxProto.onnx.IValueInfoProto[] = [];
   private readonly used = new Set<string>();
 
-  constructor(private readonly graphName: string) {}
+  /**
+   * @param quantizeFrom float constants with at least this many values are stored
+   * as uint8 codes (per-tensor min + scale, as tfjs quantises) and dequantised by
+   * Cast → Mul → Add nodes, which ORT folds at load: a quarter of the file size.
+   */
+  constructor(
+    private readonly graphName: string,
+    private readonly quantizeFrom = Infinity,
+  ) {}
 
   /** A fresh tensor name starting with `base`. */
   name(base: string): string {
@@ -68,10 +76,25 @@ export class GraphBuilder {
   floats(name: string, values: Float32Array, dims: number[]): string {
     const size = dims.reduce((a, b) => a * b, 1);
     if (size !== values.length) throw new Error(`initializer ${name}: ${values.length} values for dims [${dims.join(',')}]`);
+    if (values.length >= this.quantizeFrom) return this.quantized(name, values, dims);
     const n = this.name(name);
     const raw = new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice();
     this.initializers.push({ name: n, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: raw });
     return n;
+  }
+
+  /** `values` as uint8 codes q with min + q·scale, the affine form tfjs's uint8 weights use. */
+  private quantized(name: string, values: Float32Array, dims: number[]): string {
+    let min = Infinity;
+    let max = -Infinity;
+    for (const v of values) [min, max] = [Math.min(min, v), Math.max(max, v)];
+    const scale = max > min ? (max - min) / 255 : 1;
+    const codes = values.map((v) => Math.round((v - min) / scale));
+    const q = this.name(`${name}_q`);
+    this.initializers.push({ name: q, dims, dataType: onnx.TensorProto.DataType.UINT8, rawData: Uint8Array.from(codes) });
+    const asFloat = this.op('Cast', [q], { to: onnx.TensorProto.DataType.FLOAT }, `${name}_cast`);
+    const scaled = this.op('Mul', [asFloat, this.floats(`${name}_scale`, Float32Array.of(scale), [])], {}, `${name}_mul`);
+    return this.op('Add', [scaled, this.floats(`${name}_min`, Float32Array.of(min), [])], {}, name);
   }
 
   /** An int64 constant (shapes, pads), stored as int64Data. */

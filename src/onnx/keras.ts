@@ -29,7 +29,12 @@ export interface KerasExportOptions {
   graphName?: string;
   /** Written into the model's metadata_props (e.g. a hash of the source weights). */
   metadata?: Record<string, string>;
+  /** Store large weights as uint8 codes (see GraphBuilder): for models whose tfjs weights were uint8 already. */
+  quantize?: boolean;
 }
+
+/** Weights with fewer values (biases, batch-norm vectors) stay float32 under `quantize`. */
+const QUANTIZE_FROM = 1024;
 
 const inboundSchema = z.array(z.array(z.tuple([z.string(), z.number(), z.number()]).rest(z.unknown())));
 const layerSchema = z.object({
@@ -97,7 +102,7 @@ class KerasExporter {
     private readonly model: tf.LayersModel,
     private readonly opts: KerasExportOptions,
   ) {
-    this.g = new GraphBuilder(opts.graphName ?? model.name);
+    this.g = new GraphBuilder(opts.graphName ?? model.name, opts.quantize ? QUANTIZE_FROM : Infinity);
   }
 
   run(): Uint8Array {

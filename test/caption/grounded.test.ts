@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { groundedImage } from '../../src/caption/grounded/data.js';
-import { generateGrounded, groundedDecoder, type GroundedDecoder } from '../../src/caption/grounded/generate.js';
+import { entryConstraints, generateGrounded, groundedDecoder, type GroundedDecoder } from '../../src/caption/grounded/generate.js';
 import { GroundedModel } from '../../src/caption/grounded/model.js';
 import { slotCaption } from '../../src/caption/grounded/slots.js';
 import { groundedTrainOptionsSchema, trainGroundedModel } from '../../src/caption/grounded/train.js';
@@ -174,6 +174,24 @@ describe('grounded decoder', () => {
       DEFAULT_CAPTION_SEARCH,
     )[0]!;
     expect(sure.text).toMatch(/\bcat\b/);
+  });
+
+  it('constrained beam search names the surest detections, and only those sure enough', () => {
+    const image = (objects: DetectedObject[]) => groundedImage(table, Float32Array.from([...countVector(1), 0.5, 0.5]), objects, 8, 0.1);
+    const two = image([detection('cat', 0.9), detection('dog', 0.5, 0.6), detection('horse', 0.2, 0.3)]);
+    const forced = groundedDecoder(decoder.model, table, {
+      classWordsBySlotOnly: true,
+      pointerScorePrior: 0,
+      coverageWeight: 0,
+      constrainTop: 3,
+    });
+    expect(entryConstraints(forced, two)).toHaveLength(2); // the horse scores under constrainMinScore (0.3)
+    for (const beamSize of [1, 3]) {
+      const [c] = generateGrounded(forced, two, { ...DEFAULT_CAPTION_SEARCH, mode: 'beam', beamSize });
+      const named = new Set(c!.words.flatMap((w) => (w.entry === undefined ? [] : [two.entries[w.entry]!.label])));
+      expect([...named].sort()).toEqual(['cat', 'dog']);
+      expect(c!.words.map((w) => w.text).join(' ')).toBe(c!.text);
+    }
   });
 
   it('leaks no tensors while captioning', () => {

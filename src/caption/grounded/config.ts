@@ -1,3 +1,4 @@
+import { MAX_CONSTRAINTS } from '../../search/constrained.js';
 import { z } from 'zod';
 import { COCO_LABELS } from '../../encoder/centernet.js';
 import { CONFIG_FILE, modelIdentityFields, readModelConfig } from '../../nn/model-config.js';
@@ -9,6 +10,9 @@ import { SLOT, SLOTS, SLOT_ID, SLOTS_ID } from './slots.js';
  * tokens at fixed ids), how detections become entries, and the standardisation
  * statistics of its image input [v; d] (featureDim + 80 values).
  */
+/** Detections this sure are worth forcing into a caption (the API lists objects from 0.3 too). */
+export const DEFAULT_CONSTRAIN_MIN_SCORE = 0.3;
+
 export const groundedConfigSchema = z
   .object({
     kind: z.literal('caption-grounded'),
@@ -33,6 +37,13 @@ export const groundedConfigSchema = z
      * form of constrained beam search (Anderson et al. 2017).
      */
     coverageWeight: z.number().min(0).default(0),
+    /**
+     * Beam mode: hard constrained beam search (Anderson et al. 2017) that makes
+     * the caption name the image's N surest detections (0: off; then
+     * coverageWeight re-ranks instead), those scoring at least constrainMinScore.
+     */
+    constrainTop: z.number().int().min(0).max(MAX_CONSTRAINTS).default(0),
+    constrainMinScore: z.number().min(0).max(1).default(DEFAULT_CONSTRAIN_MIN_SCORE),
     /** Decoding writes a class word ("dog", "man") only through a slot, i.e. only when that class was detected. */
     classWordsBySlotOnly: z.boolean().default(false),
     /** Decoding adds this × log(detection score) to the pointer's scores: surer detections are named first (0: off). */

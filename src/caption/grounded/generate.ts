@@ -1,11 +1,11 @@
 import { wordFor, type WordTable } from '../../grounding/words.js';
-import { beamSearch, greedySearch, normalizedScore, type Hypothesis } from '../../search/index.js';
+import { beamSearch, constrainedBeamSearch, greedySearch, normalizedScore, type Hypothesis, type StepModel } from '../../search/index.js';
 import { searchCaptions, TOKENS } from '../generate.js';
 import { END_ID, START_ID } from '../../text/vocab.js';
 import type { CaptionSearchOptions } from '../options.js';
 import { fineCandidates, type GroundedImage } from './data.js';
 import type { GroundedModel } from './model.js';
-import type { GroundedConfig } from './config.js';
+import { DEFAULT_CONSTRAIN_MIN_SCORE, type GroundedConfig } from './config.js';
 import { classWordIds, groundedInitialState, type DecodeRules, groundedStepModel, slotChoice, type GroundedState } from './step-model.js';
 
 /** A caption word; `entry` says which of the image's entries (detected classes) it names. */
@@ -28,10 +28,13 @@ export interface GroundedDecoder {
   rules: DecodeRules;
   /** Beam mode: re-rank finished captions by score + this × the detection scores of the objects named. */
   coverageWeight: number;
+  /** Beam mode: name the image's `top` surest detections scoring ≥ minScore (constrained beam search; top 0: off). */
+  constrain: { top: number; minScore: number };
 }
 
 /** The decoding choices a grounded model can be run with (its config's by default). */
-export type DecodeOptions = Pick<GroundedConfig, 'classWordsBySlotOnly' | 'pointerScorePrior' | 'coverageWeight'>;
+export type DecodeOptions = Pick<GroundedConfig, 'classWordsBySlotOnly' | 'pointerScorePrior' | 'coverageWeight'> &
+  Partial<Pick<GroundedConfig, 'constrainTop' | 'constrainMinScore'>>;
 
 export function groundedDecoder(model: GroundedModel, table: WordTable, opts: DecodeOptions = model.config): GroundedDecoder {
   const banned = opts.classWordsBySlotOnly ? classWordIds(table, model.vocab) : [];
@@ -41,6 +44,7 @@ export function groundedDecoder(model: GroundedModel, table: WordTable, opts: De
     candidates: fineCandidates(table, model.vocab),
     rules: { banned, pointerScorePrior: opts.pointerScorePrior },
     coverageWeight: opts.coverageWeight,
+    constrain: { top: opts.constrainTop ?? 0, minScore: opts.constrainMinScore ?? DEFAULT_CONSTRAIN_MIN_SCORE },
   };
 }
 
@@ -105,14 +109,35 @@ function coverageRanked(d: GroundedDecoder, image: GroundedImage, hyps: Hypothes
   return [...hyps].sort((a, b) => finished(b) - finished(a) || key(b) - key(a)).slice(0, opts.n);
 }
 
+/**
+ * The constraints of constrained beam search: for each of the image's surest
+ * entries (up to constrain.top, scoring ≥ constrain.minScore), its two slot
+ * tokens (singular, plural). Entries come best first.
+ */
+export function entryConstraints(d: GroundedDecoder, image: GroundedImage): number[][] {
+  const V = d.model.vocab.size;
+  const K = Math.min(image.entries.length, d.model.config.maxEntries);
+  return image.entries
+    .slice(0, K)
+    .map((e, i) => ({ e, i }))
+    .filter(({ e }) => e.score >= d.constrain.minScore)
+    .slice(0, d.constrain.top)
+    .map(({ i }) => [V + 2 * i, V + 2 * i + 1]);
+}
+
+/** Beam mode: constrained when the decoder asks for it, else re-ranked by coverage. */
+function groundedBeam<S>(d: GroundedDecoder, image: GroundedImage, lm: StepModel<S>, init: S, opts: CaptionSearchOptions): Hypothesis[] {
+  const constraints = d.constrain.top > 0 ? entryConstraints(d, image) : [];
+  if (constraints.length > 0) return constrainedBeamSearch(lm, init, TOKENS, { ...opts, constraints });
+  return coverageRanked(d, image, beamSearch(lm, init, TOKENS, { ...opts, n: d.coverageWeight > 0 ? opts.beamSize : opts.n }), opts);
+}
+
 /** Captions for one image. */
 export function generateGrounded(d: GroundedDecoder, image: GroundedImage, opts: CaptionSearchOptions): GroundedCaption[] {
   const lm = groundedStepModel(d.model, d.model.config.maxEntries, d.rules);
   const init = groundedInitialState(d.model, [image]);
   try {
-    const hyps = searchCaptions(lm, init, opts, (m, s) =>
-      coverageRanked(d, image, beamSearch(m, s, TOKENS, { ...opts, n: d.coverageWeight > 0 ? opts.beamSize : opts.n }), opts),
-    );
+    const hyps = searchCaptions(lm, init, opts, (m, s) => groundedBeam(d, image, m, s, opts));
     const rows = lm.gather(
       init,
       hyps.map(() => 0),

@@ -14,7 +14,7 @@ import { loopOptionFields } from '../../train/options.js';
 import { rng } from '../../util/random.js';
 import { lengthBuckets } from '../batches.js';
 import { captionTokens } from '../train.js';
-import type { GroundedConfig } from './config.js';
+import { DEFAULT_CONSTRAIN_MIN_SCORE, type GroundedConfig } from './config.js';
 import { batchTensors, fineCandidates, groundedExamples, groundedImage, type GroundedExample, type GroundedImage } from './data.js';
 import { greedyGrounded, groundedDecoder, type GroundedCaption } from './generate.js';
 import { GroundedModel } from './model.js';
@@ -132,6 +132,8 @@ export async function trainGroundedModel(
     coverageWeight: 0,
     classWordsBySlotOnly: false,
     pointerScorePrior: 0,
+    constrainTop: 0,
+    constrainMinScore: DEFAULT_CONSTRAIN_MIN_SCORE,
     vocab: [...vocab.words],
   };
   const slots = examples.reduce((n, e) => n + e.slots.length, 0);

@@ -1,0 +1,110 @@
+import { normalizedScore, type BeamOptions, type ScoredHypothesis } from './beam.js';
+import type { Hypothesis, SearchTokens, StepModel } from './step-model.js';
+
+/** Constraints beyond this many would need 2^C beams per step. */
+export const MAX_CONSTRAINTS = 3;
+
+export interface ConstrainedBeamOptions extends BeamOptions {
+  /** Each constraint is met by writing any one of its tokens. */
+  constraints: readonly (readonly number[])[];
+}
+
+interface Live extends Hypothesis {
+  /** Bit c set once constraint c is met. */
+  met: number;
+}
+
+/** Bits of the constraints each token meets. */
+function tokenBits(constraints: readonly (readonly number[])[]): Map<number, number> {
+  const bits = new Map<number, number>();
+  constraints.forEach((tokens, c) => tokens.forEach((t) => bits.set(t, (bits.get(t) ?? 0) | (1 << c))));
+  return bits;
+}
+
+function countBits(m: number): number {
+  let n = 0;
+  for (; m; m &= m - 1) n++;
+  return n;
+}
+
+/**
+ * Constrained beam search (Anderson et al. 2017): one beam of `beamSize` per set
+ * of constraints met (2^C beams, C ≤ MAX_CONSTRAINTS), all stepped as one batch;
+ * an extension that writes a constraint's token moves to the beam of the larger
+ * set. The answer comes from the beam that met every constraint; when fewer
+ * than n captions finished there, the beams that met most fill in, then
+ * unfinished ones (as beamSearch does).
+ */
+export function constrainedBeamSearch<S>(
+  model: StepModel<S>,
+  state: S,
+  tokens: SearchTokens,
+  opts: ConstrainedBeamOptions,
+): ScoredHypothesis[] {
+  const C = opts.constraints.length;
+  if (C > MAX_CONSTRAINTS) throw new RangeError(`at most ${MAX_CONSTRAINTS} constraints; got ${C}`);
+  if (opts.n > opts.beamSize) throw new RangeError(`n (${opts.n}) must be ≤ beamSize (${opts.beamSize})`);
+  const V = model.vocabSize;
+  const bits = tokenBits(opts.constraints);
+  const beams = 1 << C;
+  let live: Live[] = [{ ids: [], logprob: 0, met: 0 }];
+  const finished: Live[] = [];
+  let s = state;
+  for (let t = 0; t < opts.maxLength && live.length > 0; t++) {
+    const out = model.step(
+      s,
+      live.map((h) => h.ids[h.ids.length - 1] ?? tokens.start),
+    );
+    if (s !== state) model.dispose(s);
+    // The best extensions into each beam, best first.
+    const best: { row: number; token: number; logprob: number }[][] = Array.from({ length: beams }, () => []);
+    live.forEach((h, r) => {
+      for (let w = 0; w < V; w++) {
+        const lp = h.logprob + out.logProbs[r * V + w]!;
+        if (lp === -Infinity) continue;
+        const list = best[h.met | (bits.get(w) ?? 0)]!;
+        if (list.length < opts.beamSize || lp > list[list.length - 1]!.logprob) {
+          let i = list.length;
+          while (i > 0 && list[i - 1]!.logprob < lp) i--;
+          list.splice(i, 0, { row: r, token: w, logprob: lp });
+          if (list.length > opts.beamSize) list.pop();
+        }
+      }
+    });
+    const next: Live[] = [];
+    const parents: number[] = [];
+    best.forEach((list, met) => {
+      for (const c of list) {
+        const h = { ids: [...live[c.row]!.ids, c.token], logprob: c.logprob, met };
+        if (c.token === tokens.end) finished.push(h);
+        else {
+          next.push(h);
+          parents.push(c.row);
+        }
+      }
+    });
+    s = next.length > 0 ? model.gather(out.state, parents) : out.state;
+    if (s !== out.state) model.dispose(out.state);
+    live = next;
+  }
+  if (s !== state) model.dispose(s);
+  return ranked(finished, live, opts);
+}
+
+/** Finished before unfinished, then more constraints met, then score; n distinct. */
+function ranked(finished: readonly Live[], live: readonly Live[], opts: ConstrainedBeamOptions): ScoredHypothesis[] {
+  const order = (hs: readonly Live[]) =>
+    hs
+      .map((h) => ({ h, met: countBits(h.met), score: normalizedScore(h, opts.lengthPenalty) }))
+      .sort((a, b) => b.met - a.met || b.score - a.score);
+  const out: ScoredHypothesis[] = [];
+  const seen = new Set<string>();
+  for (const { h, score } of [...order(finished), ...order(live)]) {
+    if (out.length >= opts.n) break;
+    const key = h.ids.join(' ');
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ ids: h.ids, logprob: h.logprob, score });
+  }
+  return out;
+}
