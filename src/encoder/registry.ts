@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { CENTERNET_NAME, loadCenterNet } from './centernet.js';
 import type { InferenceRuntime, OrtDevice } from '../onnx/runtime.js';
 import { loadMobileNet, MOBILENET_NAME } from './mobilenet.js';
+import { loadOrtCenterNet } from './centernet-ort.js';
 import { loadOrtMobileNet } from './ort.js';
 import { encodeFeatures } from './pixels.js';
 import type { Encoder } from './types.js';
@@ -12,7 +13,7 @@ export type EncoderName = (typeof ENCODER_NAMES)[number];
 /** Separator of a combined encoder's parts: "mobilenet_v2+centernet". */
 export const COMBINE = '+';
 
-/** Which runtime runs the encoders that have an ONNX export (mobilenet_v2); the others stay on tfjs. */
+/** Which runtime runs the encoders (both mobilenet_v2 and centernet have an ONNX export). */
 export interface EncoderRuntime {
   runtime: InferenceRuntime;
   device?: OrtDevice;
@@ -33,8 +34,9 @@ async function loadSingle(name: string, modelsDir: string, rt: EncoderRuntime): 
     case MOBILENET_NAME:
       return rt.runtime === 'onnx' ? loadOrtMobileNet(modelsDir, rt.device) : loadMobileNet(modelsDir);
     case CENTERNET_NAME:
-      // Ships with @vladmandic/human: read from that package's models folder, not modelsDir.
-      return loadCenterNet();
+      // The tfjs graph ships with @vladmandic/human (read from that package's models folder, not modelsDir);
+      // its ONNX export lives in modelsDir/encoder/centernet/.
+      return rt.runtime === 'onnx' ? loadOrtCenterNet(modelsDir, rt.device) : loadCenterNet();
     default:
       throw new Error(`unknown encoder "${name}"; known: ${ENCODER_NAMES.join(', ')} or several joined by "${COMBINE}"`);
   }

@@ -21,12 +21,25 @@ function attribute(name: string, value: AttrValue): onnxProto.onnx.IAttributePro
   return { name, type: T.INT, i: value };
 }
 
-function valueInfo(name: string, dims: Dim[]): onnxProto.onnx.IValueInfoProto {
+/** Element types a graph input or output may have. */
+export type ElemType = 'float32' | 'int32' | 'int64';
+const ELEM_TYPES: Record<ElemType, number> = {
+  float32: onnx.TensorProto.DataType.FLOAT,
+  int32: onnx.TensorProto.DataType.INT32,
+  int64: onnx.TensorProto.DataType.INT64,
+};
+
+/** The TensorProto.DataType code of an element type (Cast's `to`). */
+export function dataTypeCode(type: ElemType): number {
+  return ELEM_TYPES[type];
+}
+
+function valueInfo(name: string, dims: Dim[], type: ElemType = 'float32'): onnxProto.onnx.IValueInfoProto {
   return {
     name,
     type: {
       tensorType: {
-        elemType: onnx.TensorProto.DataType.FLOAT,
+        elemType: ELEM_TYPES[type],
         shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
       },
     },
@@ -60,8 +73,8 @@ export class GraphBuilder {
     return n;
   }
 
-  output(tensor: string, dims: Dim[]): void {
-    this.outputs.push(valueInfo(tensor, dims));
+  output(tensor: string, dims: Dim[], type: ElemType = 'float32'): void {
+    this.outputs.push(valueInfo(tensor, dims, type));
   }
 
   /** A float32 constant, stored raw (little-endian, as ONNX requires). */
@@ -93,6 +106,14 @@ export class GraphBuilder {
     const attrList = Object.entries(attrs).map(([k, v]) => attribute(k, v));
     this.nodes.push({ opType, input: inputs, output: [out], name: out, attribute: attrList });
     return out;
+  }
+
+  /** Add a node with several outputs (TopK: values, indices); returns their names, each `outNames[i]` made unique. */
+  opMulti(opType: string, inputs: string[], attrs: Record<string, AttrValue>, outNames: string[]): string[] {
+    const outs = outNames.map((n) => this.name(n));
+    const attrList = Object.entries(attrs).map(([k, v]) => attribute(k, v));
+    this.nodes.push({ opType, input: inputs, output: outs, name: outs[0], attribute: attrList });
+    return outs;
   }
 
   /** The serialised ModelProto. */
