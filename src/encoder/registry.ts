@@ -56,6 +56,12 @@ function concatRows(rows: Float32Array[], parts: Encoder[], n: number): Float32A
   return out;
 }
 
+/** One runtime when every part runs on it ("onnx"), else each part's joined by "+" ("onnx+tfjs"). */
+function runtimeOf(parts: Encoder[]): string {
+  const each = parts.map((p) => p.runtime ?? 'tfjs');
+  return new Set(each).size === 1 ? each[0]! : each.join(COMBINE);
+}
+
 /**
  * Features of several encoders side by side, in the order named. If one part
  * detects objects (centernet), so does the combination, with the same features.
@@ -86,7 +92,7 @@ export function combineEncoders(parts: Encoder[]): Encoder {
     ...(detector ? { encodeAndDetect } : {}),
     ...(parts.some((p) => p.encodeAsync) ? { encodeAsync } : {}),
     name: parts.map((p) => p.name).join(COMBINE),
-    runtime: parts.map((p) => p.runtime ?? 'tfjs').join(COMBINE),
+    runtime: runtimeOf(parts),
     dim: parts.reduce((n, p) => n + p.dim, 0),
     inputSize: size,
     encode: (pixels) =>
