@@ -226,8 +226,15 @@ class TfGraphExporter {
       dilations: [dilations[1]!, dilations[2]!],
     };
     const padding = this.attrString(node, 'padding');
-    if (padding === 'SAME') attrs.auto_pad = 'SAME_UPPER';
-    else if (padding === 'VALID') attrs.pads = [0, 0, 0, 0];
+    const dilated = dilations[1] !== 1 || dilations[2] !== 1;
+    if (padding === 'SAME' && !dilated) attrs.auto_pad = 'SAME_UPPER';
+    else if (padding === 'SAME') {
+      // ORT refuses auto_pad with dilations. At stride 1 (TF allows no other with dilation) SAME pads
+      // (k - 1)·d in all, whatever the input size, the odd pixel after.
+      if (strides[1] !== 1 || strides[2] !== 1) throw new Error(`node ${node.name}: dilation with a stride above 1 is not supported`);
+      const [th, tw] = [(kh - 1) * dilations[1]!, (kw - 1) * dilations[2]!];
+      attrs.pads = [Math.floor(th / 2), Math.floor(tw / 2), th - Math.floor(th / 2), tw - Math.floor(tw / 2)];
+    } else if (padding === 'VALID') attrs.pads = [0, 0, 0, 0];
     else if (padding === 'EXPLICIT') {
       // explicit_paddings: [before, after] per NHWC axis; ONNX pads: [top, left, bottom, right].
       const p = this.attrInts(node, 'explicit_paddings');
