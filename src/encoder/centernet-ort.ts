@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { log } from '../log.js';
 import { CENTERNET_OUTPUTS, centerNetOnnx, ONNX_INPUT } from '../onnx/encoders.js';
+import { pruneToOutputs } from '../onnx/graph.js';
 import { createSession, loadOrt, type OrtDevice } from '../onnx/runtime.js';
 import {
   CENTERNET_DETECT_SIZE,
@@ -34,8 +35,11 @@ export async function loadOrtCenterNet(
       'exported the ONNX graph at start; `npm run export:onnx -- --encoder centernet` writes it once',
     );
   const session = await createSession(bytes, device);
+  // ORT runs the whole graph whatever is fetched: features alone (any batch) get the backbone-only graph,
+  // half the work at 224.
+  const backbone = await createSession(pruneToOutputs(bytes, [CENTERNET_OUTPUTS.features]), device);
   log.debug({ encoder: CENTERNET_NAME, from, device, ms: Math.round(performance.now() - t0) }, 'ONNX encoder loaded');
-  const base = ortEncoder(session, { name: CENTERNET_NAME, input: ONNX_INPUT, output: CENTERNET_OUTPUTS.features });
+  const base = ortEncoder(backbone, { name: CENTERNET_NAME, input: ONNX_INPUT, output: CENTERNET_OUTPUTS.features });
   if (base.inputSize !== size) throw new Error(`${CENTERNET_NAME}: the ONNX graph takes ${base.inputSize} pixels, not ${size}`);
 
   /** One image's features and detection rows from one run. */
@@ -96,6 +100,10 @@ export async function loadOrtCenterNet(
     encodeAndDetect: async (pixels, minScore = DEFAULT_MIN_SCORE) => {
       const { features, rows } = await run(pixels, true);
       return { features: features!, objects: decodeDetections(rows, minScore, size) };
+    },
+    dispose: () => {
+      base.dispose();
+      void session.release();
     },
   };
 }

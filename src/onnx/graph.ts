@@ -141,3 +141,39 @@ export function readMetadata(bytes: Uint8Array): Record<string, string> {
   const entries = model.metadataProps.map((p): [string, string] => [p.key ?? '', p.value ?? '']);
   return Object.fromEntries(entries);
 }
+
+/**
+ * The model cut down to the nodes (and initializers) that `outputs` depend on.
+ * onnxruntime runs every node of a graph whatever is fetched, so a graph with
+ * a costly second output (CenterNet's detection head) is pruned for callers
+ * that want only the first.
+ */
+export function pruneToOutputs(bytes: Uint8Array, outputs: string[]): Uint8Array {
+  const model = onnx.ModelProto.decode(bytes);
+  const graph = model.graph;
+  if (!graph) throw new Error('the ONNX model has no graph');
+  const [nodes, graphOutputs] = [graph.node ?? [], graph.output ?? []];
+  const producer = new Map<string, onnxProto.onnx.INodeProto>();
+  for (const node of nodes) for (const out of node.output ?? []) producer.set(out, node);
+  const needed = new Set<onnxProto.onnx.INodeProto>();
+  const stack = [...outputs];
+  for (const name of outputs) if (!graphOutputs.some((o) => o.name === name)) throw new Error(`the ONNX graph has no output "${name}"`);
+  while (stack.length > 0) {
+    const node = producer.get(stack.pop()!);
+    if (!node || needed.has(node)) continue;
+    needed.add(node);
+    stack.push(...(node.input ?? []).filter((i) => i !== ''));
+  }
+  const node = nodes.filter((n) => needed.has(n));
+  const used = new Set(node.flatMap((n) => n.input ?? []));
+  const pruned = onnx.ModelProto.create({
+    ...model,
+    graph: {
+      ...graph,
+      node,
+      initializer: (graph.initializer ?? []).filter((t) => used.has(t.name ?? '')),
+      output: graphOutputs.filter((o) => outputs.includes(o.name ?? '')),
+    },
+  });
+  return onnx.ModelProto.encode(pruned).finish();
+}
