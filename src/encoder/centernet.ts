@@ -16,6 +16,8 @@ export const FEATURE_NODE = 'tower_0/extern1/hard_swish/mul_1';
 export const TOPK_NODE = 'tower_0/TopKV2';
 /** The head's box sizes [1, S/4, S/4, 4] in input pixels: left, top, right, bottom extents from a peak. */
 export const WH_NODE = 'tower_0/wh';
+/** Channels of FEATURE_NODE: the length of the pooled feature vector. */
+export const CENTERNET_DIM = 480;
 /** [1, 100, 6]: x1, y1, x2, y2 (pixels of the 512 input), score, class index (0 = person). */
 const DETECTIONS_NODE = 'tower_0/detections';
 /** The head's upsample sizes, reshapes and box scales are constants baked for 512×512. */
@@ -292,7 +294,7 @@ export async function loadCenterNet(
   detectSize: number = CENTERNET_DETECT_SIZE,
 ): Promise<CenterNetEncoder> {
   const model = await tf.loadGraphModel(tf.io.fromMemory(await centerNetArtifacts(modelDir, detectSize)));
-  const dim = 480;
+  const dim = CENTERNET_DIM;
 
   const toGraphInput = (pixels: tf.Tensor4D, size: number): tf.Tensor4D => {
     if (pixels.shape[1] !== inputSize || pixels.shape[2] !== inputSize || pixels.shape[3] !== 3) {

@@ -34,7 +34,7 @@ export function ortEncoder(session: Ort.InferenceSession, spec: OrtEncoderSpec):
     if (h !== size || w !== size || c !== 3)
       throw new Error(`${spec.name} takes [N, ${size}, ${size}, 3] pixels; got [${pixels.shape.join(', ')}]`);
     const data = (await pixels.data()) as Float32Array;
-    // Fetch only the features: a graph with other outputs (centernet's detection head) skips their nodes.
+    // Fetch only the features (ORT still runs every node, so centernet hands this a graph pruned to them).
     const out = await session.run({ [spec.input]: new ort.Tensor('float32', data, [n, h, w, c]) }, [spec.output]);
     const features = out[spec.output];
     if (!features) throw new Error(`${spec.name}: the ONNX graph has no output "${spec.output}"`);

@@ -13,6 +13,7 @@ import {
 import { loadNsfwjsArtifacts } from '../encoder/nsfwjs-bundle.js';
 import {
   CENTERNET_DETECT_SIZE,
+  CENTERNET_DIM,
   CENTERNET_NAME,
   centerNetArtifacts,
   centerNetFiles,
@@ -107,12 +108,12 @@ export const CENTERNET_OUTPUTS = { features: 'features', scores: 'scores', indic
  */
 export async function exportCenterNet(size: number = CENTERNET_DETECT_SIZE, humanDir: string = humanModelsDir()): Promise<Uint8Array> {
   const artifacts = await centerNetArtifacts(humanDir, size);
-  const grid = size / 4;
+  const grid = size / 4; // the head's heatmap is at stride 4
   return exportGraphModel(artifacts, {
     graphName: CENTERNET_NAME,
     input: { node: INPUT_NODE, name: ONNX_INPUT, dims: ['N', size, size, 3] },
     outputs: [
-      { tensor: FEATURE_NODE, name: CENTERNET_OUTPUTS.features, dims: ['N', 480], globalAvgPool: true },
+      { tensor: FEATURE_NODE, name: CENTERNET_OUTPUTS.features, dims: ['N', CENTERNET_DIM], globalAvgPool: true },
       { tensor: TOPK_NODE, name: CENTERNET_OUTPUTS.scores, dims: [1, 100] },
       { tensor: `${TOPK_NODE}:1`, name: CENTERNET_OUTPUTS.indices, dims: [1, 100], type: 'int32' },
       { tensor: WH_NODE, name: CENTERNET_OUTPUTS.wh, dims: [1, grid, grid, 4] },
