@@ -38,7 +38,7 @@ for (const dir of args.models.split(',')) {
   const config = loadConfig({ ...process.env, MODELS_DIR: dir, LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '0' });
   log.level = config.LOG_LEVEL;
   const backend = await initBackend(config.TF_BACKEND);
-  // The server's runtime choice: MobileNetV2 on onnxruntime when it loads (INFERENCE_RUNTIME=tfjs forces tfjs).
+  // The server's runtime choice: the encoders on onnxruntime when it loads (INFERENCE_RUNTIME=tfjs forces tfjs).
   const choice = await chooseRuntime(config.INFERENCE_RUNTIME);
   setDefaultEncoderRuntime(choice);
   const caption = await CaptionService.load(config.MODELS_DIR);
@@ -49,16 +49,23 @@ for (const dir of args.models.split(',')) {
   );
   for (const query of ['mode=greedy', 'mode=beam&beam_size=3', 'mode=beam&beam_size=5&n=3', 'mode=sample&seed=1']) {
     const times: number[] = [];
+    const encodes: number[] = [];
     let text = '';
     for (let i = 0; i < requests + 2; i++) {
       const t0 = performance.now();
       const res = await fetch(`${url}/caption?${query}`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: image });
-      const body = (await res.json()) as { captions?: { text: string }[] };
+      const body = (await res.json()) as { captions?: { text: string }[]; timings_ms?: { encode?: number } };
       if (!res.ok) throw new Error(`${res.status} ${JSON.stringify(body)}`);
-      if (i >= 2) times.push(performance.now() - t0); // two warm-up requests
+      if (i >= 2) {
+        // two warm-up requests
+        times.push(performance.now() - t0);
+        encodes.push(body.timings_ms?.encode ?? NaN);
+      }
       text = body.captions?.[0]?.text ?? '';
     }
-    console.log(`${query.padEnd(28)} median ${quantile(times, 0.5).toFixed(1)} ms  p90 ${quantile(times, 0.9).toFixed(1)} ms  "${text}"`);
+    console.log(
+      `${query.padEnd(28)} median ${quantile(times, 0.5).toFixed(1)} ms  p90 ${quantile(times, 0.9).toFixed(1)} ms  (encoder median ${quantile(encodes, 0.5).toFixed(1)} ms)  "${text}"`,
+    );
   }
   await app.close();
   caption.dispose();

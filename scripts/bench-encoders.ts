@@ -1,12 +1,16 @@
 /**
  * Encoder latency, tfjs (the backend ladder) against onnxruntime, in one run so
  * the ratio holds on a noisy machine; also how far their features are apart.
+ * CenterNet (224) is timed twice: features alone, and features + detections
+ * (encodeAndDetect, one image per call, as /caption runs it).
  *
  *   npx tsx scripts/bench-encoders.ts [--images 20] [--batch 1] [--inception]
  */
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import { cli } from '../src/cli/main.js';
+import { loadCenterNet } from '../src/encoder/centernet.js';
+import { loadOrtCenterNet } from '../src/encoder/centernet-ort.js';
 import { loadMobileNet } from '../src/encoder/mobilenet.js';
 import { ortEncoder } from '../src/encoder/ort.js';
 import { encodeFeatures } from '../src/encoder/pixels.js';
@@ -35,10 +39,11 @@ async function onnxEncoder(name: ExportableName): Promise<Encoder> {
   return ortEncoder(await createSession(bytes), { name, input: ONNX_INPUT, output: 'features' });
 }
 
-async function msPerImage(encoder: Encoder, x: tf.Tensor4D, runs: number): Promise<number> {
-  await encodeFeatures(encoder, x); // warm-up: allocations, kernel selection
+async function msPerImage(encoder: Encoder, x: tf.Tensor4D, runs: number, detect = false): Promise<number> {
+  const once = () => (detect ? encoder.encodeAndDetect!(x) : encodeFeatures(encoder, x));
+  await once(); // warm-up: allocations, kernel selection
   const t0 = performance.now();
-  for (let i = 0; i < runs; i++) await encodeFeatures(encoder, x);
+  for (let i = 0; i < runs; i++) await once();
   return (performance.now() - t0) / runs / x.shape[0];
 }
 
@@ -79,6 +84,33 @@ for (const [name, loadTfjs] of pairs) {
     cosine: +cosine.toFixed(9),
   });
   x.dispose();
+  tfjs.dispose();
+  ort.dispose();
+}
+{
+  const tfjs = await loadCenterNet();
+  const ort = await loadOrtCenterNet(args.models);
+  const batch = tf.randomUniform([args.batch, tfjs.inputSize, tfjs.inputSize, 3], 0, 255, 'float32', 1) as tf.Tensor4D;
+  const one = batch.slice([0, 0, 0, 0], [1, -1, -1, -1]);
+  const { maxAbs, cosine } = agreement(await encodeFeatures(tfjs, batch), await encodeFeatures(ort, batch));
+  for (const [label, x, detect] of [
+    ['centernet', batch, false],
+    ['centernet +detect', one, true],
+  ] as const) {
+    const tfjsMs = await msPerImage(tfjs, x, args.images, detect);
+    const ortMs = await msPerImage(ort, x, args.images, detect);
+    rows.push({
+      encoder: label,
+      batch: x.shape[0],
+      runs: args.images,
+      [`tfjs-${backend} ms/img`]: +tfjsMs.toFixed(1),
+      'ort-cpu ms/img': +ortMs.toFixed(1),
+      speedup: +(tfjsMs / ortMs).toFixed(1),
+      max_abs_diff: +maxAbs.toExponential(2),
+      cosine: +cosine.toFixed(9),
+    });
+  }
+  tf.dispose([batch, one]);
   tfjs.dispose();
   ort.dispose();
 }

@@ -1,29 +1,34 @@
 /**
  * Export the image encoders to ONNX from their tfjs weights.
  *
- *   npm run export:onnx [-- --encoder mobilenet_v2|inception_v3|all] [--models models] [--out FILE]
+ *   npm run export:onnx [-- --encoder mobilenet_v2|centernet|inception_v3|all] [--models models] [--out FILE]
  *
  * mobilenet_v2 ships its model.onnx (models/encoder/mobilenet_v2/, 10.5 MB); the
  * server checks that it was exported from the weights beside it and re-exports
  * in memory otherwise. inception_v3 (nsfwjs, 90 MB as float32) is not shipped:
  * this writes it to models/encoder/inception_v3/ (git-ignored) when wanted.
+ * centernet (human's tfjs graph model, exported at its 224 detection size up
+ * to the head's TopK) ships its model.onnx like mobilenet_v2.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cli, UsageError } from '../src/cli/main.js';
-import { EXPORTABLE, exportEncoder, onnxPath, type ExportableName } from '../src/onnx/encoders.js';
+import { CENTERNET_NAME } from '../src/encoder/centernet.js';
+import { EXPORTABLE, exportCenterNet, exportEncoder, onnxPath, type ExportableName } from '../src/onnx/encoders.js';
 import { initBackend } from '../src/nn/backend.js';
 
-const NAMES = Object.keys(EXPORTABLE) as ExportableName[];
+const NAMES = [...(Object.keys(EXPORTABLE) as ExportableName[]), CENTERNET_NAME] as const;
+type Name = (typeof NAMES)[number];
 
 const args = cli({
   usage: 'npm run export:onnx --',
-  summary: 'Export image encoders to ONNX (input: [N, S, S, 3] pixels 0..255; output "features", plus "mixed9" for inception_v3).',
+  summary:
+    'Export image encoders to ONNX (input: [N, S, S, 3] pixels 0..255; output "features", plus "mixed9" for inception_v3 and the detection peaks for centernet).',
   example: 'npm run export:onnx -- --encoder inception_v3',
   options: {
     encoder: {
       type: 'choice',
-      choices: ['mobilenet_v2', 'inception_v3', 'all'],
+      choices: ['mobilenet_v2', 'centernet', 'inception_v3', 'all'],
       default: 'mobilenet_v2',
       description: 'which encoder',
     },
@@ -31,14 +36,14 @@ const args = cli({
     out: { type: 'string', output: 'file', description: 'file to write instead of MODELS/encoder/<name>/model.onnx (one encoder only)' },
   },
 });
-const names: ExportableName[] = args.encoder === 'all' ? NAMES : [args.encoder satisfies ExportableName];
+const names: readonly Name[] = args.encoder === 'all' ? NAMES : [args.encoder satisfies Name];
 if (args.out && names.length > 1) throw new UsageError('--out: give one --encoder, not all');
 
 // Dequantising and transposing weights is tfjs work: use the fastest backend there is.
 await initBackend();
 for (const name of names) {
   const t0 = performance.now();
-  const bytes = await exportEncoder(name, args.models);
+  const bytes = name === CENTERNET_NAME ? await exportCenterNet() : await exportEncoder(name, args.models);
   const file = args.out ?? onnxPath(args.models, name);
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, bytes);

@@ -9,9 +9,15 @@ export const CENTERNET_NAME = 'centernet';
 
 const HUMAN_PACKAGE = '@vladmandic/human';
 const MODEL_FILE = 'centernet.json';
-const INPUT_NODE = 'tower_0/images';
+export const INPUT_NODE = 'tower_0/images';
 /** Last backbone block (MobileNetV3 + 1×1 "extern1" conv): a 480-channel grid at stride 32. */
-const FEATURE_NODE = 'tower_0/extern1/hard_swish/mul_1';
+export const FEATURE_NODE = 'tower_0/extern1/hard_swish/mul_1';
+/** The head's top-100 peaks of the class heatmap after its 3×3 max-pool suppression: [1, 100] scores, then (":1") flat indices into [S/4, S/4, 80]. */
+export const TOPK_NODE = 'tower_0/TopKV2';
+/** The head's box sizes [1, S/4, S/4, 4] in input pixels: left, top, right, bottom extents from a peak. */
+export const WH_NODE = 'tower_0/wh';
+/** Channels of FEATURE_NODE: the length of the pooled feature vector. */
+export const CENTERNET_DIM = 480;
 /** [1, 100, 6]: x1, y1, x2, y2 (pixels of the 512 input), score, class index (0 = person). */
 const DETECTIONS_NODE = 'tower_0/detections';
 /** The head's upsample sizes, reshapes and box scales are constants baked for 512×512. */
@@ -189,6 +195,37 @@ function headForSize(handler: tf.io.IOHandler, size: number): tf.io.IOHandler {
   };
 }
 
+/** The graph's files (centernet.json + .bin) under `modelDir`. */
+export function centerNetFiles(modelDir: string = humanModelsDir()): string[] {
+  return [path.join(modelDir, MODEL_FILE), path.join(modelDir, MODEL_FILE.replace(/\.json$/, '.bin'))];
+}
+
+/** The graph's artifacts with any input shape and the head set for `detectSize` (as loadCenterNet runs it). */
+export async function centerNetArtifacts(modelDir: string = humanModelsDir(), detectSize: number = CENTERNET_DETECT_SIZE) {
+  return headForSize(anyInputShape(fileLoader(path.join(modelDir, MODEL_FILE))), detectSize).load!();
+}
+
+/**
+ * The graph's detection rows ([100 × 6]: x1, y1, x2, y2, score, class) from
+ * its TopK peaks, as its FloorDiv/FloorMod/GatherV2 tail computes them: a
+ * flat index into [H, W, classes] is a cell (row, column) and a class; the box
+ * is the cell's corner in input pixels (× stride) minus/plus the sizes at that
+ * cell. For runtimes whose graph stops at TopK (the ONNX export).
+ */
+export function peaksToRows(scores: Float32Array, indices: Int32Array, wh: Float32Array, grid: number, stride: number): Float32Array {
+  const classes = COCO_LABELS.length;
+  const rows = new Float32Array(scores.length * 6);
+  scores.forEach((score, k) => {
+    const flat = indices[k]!;
+    const cell = Math.floor(flat / classes);
+    const x = (cell % grid) * stride;
+    const y = Math.floor(cell / grid) * stride;
+    const at = cell * 4;
+    rows.set([x - wh[at]!, y - wh[at + 1]!, x + wh[at + 2]!, y + wh[at + 3]!, score, flat % classes], k * 6);
+  });
+  return rows;
+}
+
 function iou(a: DetectedObject['box'], b: DetectedObject['box']): number {
   const x1 = Math.max(a[0], b[0]);
   const y1 = Math.max(a[1], b[1]);
@@ -256,8 +293,8 @@ export async function loadCenterNet(
   inputSize: number = CENTERNET_INPUT_SIZE,
   detectSize: number = CENTERNET_DETECT_SIZE,
 ): Promise<CenterNetEncoder> {
-  const model = await tf.loadGraphModel(headForSize(anyInputShape(fileLoader(path.join(modelDir, MODEL_FILE))), detectSize));
-  const dim = 480;
+  const model = await tf.loadGraphModel(tf.io.fromMemory(await centerNetArtifacts(modelDir, detectSize)));
+  const dim = CENTERNET_DIM;
 
   const toGraphInput = (pixels: tf.Tensor4D, size: number): tf.Tensor4D => {
     if (pixels.shape[1] !== inputSize || pixels.shape[2] !== inputSize || pixels.shape[3] !== 3) {

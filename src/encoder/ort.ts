@@ -35,7 +35,8 @@ export function ortEncoder(session: Ort.InferenceSession, spec: OrtEncoderSpec):
     if (h !== size || w !== size || c !== 3)
       throw new Error(`${spec.name} takes [N, ${size}, ${size}, 3] pixels; got [${pixels.shape.join(', ')}]`);
     const data = (await pixels.data()) as Float32Array;
-    const out = await session.run({ [spec.input]: new ort.Tensor('float32', data, [n, h, w, c]) });
+    // Fetch only the features (ORT still runs every node, so centernet hands this a graph pruned to them).
+    const out = await session.run({ [spec.input]: new ort.Tensor('float32', data, [n, h, w, c]) }, [spec.output]);
     const features = out[spec.output];
     if (!features) throw new Error(`${spec.name}: the ONNX graph has no output "${spec.output}"`);
     // Copy: the result's buffer belongs to ORT's output tensor, released below.

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { CENTERNET_NAME, loadCenterNet } from './centernet.js';
 import type { InferenceRuntime, OrtDevice } from '../onnx/runtime.js';
 import { loadMobileNet, MOBILENET_NAME } from './mobilenet.js';
+import { loadOrtCenterNet } from './centernet-ort.js';
 import { INCEPTION_NAME, loadInception } from './inception.js';
 import { loadOrtInception, loadOrtMobileNet } from './ort.js';
 import { encodeFeatures } from './pixels.js';
@@ -13,7 +14,7 @@ export type EncoderName = (typeof ENCODER_NAMES)[number];
 /** Separator of a combined encoder's parts: "mobilenet_v2+centernet". */
 export const COMBINE = '+';
 
-/** Which runtime runs the encoders that have an ONNX export (mobilenet_v2); the others stay on tfjs. */
+/** Which runtime runs the encoders (both mobilenet_v2 and centernet have an ONNX export). */
 export interface EncoderRuntime {
   runtime: InferenceRuntime;
   device?: OrtDevice;
@@ -36,8 +37,9 @@ async function loadSingle(name: string, modelsDir: string, rt: EncoderRuntime): 
     case INCEPTION_NAME:
       return rt.runtime === 'onnx' ? loadOrtInception(modelsDir, rt.device) : loadInception();
     case CENTERNET_NAME:
-      // Ships with @vladmandic/human: read from that package's models folder, not modelsDir.
-      return loadCenterNet();
+      // The tfjs graph ships with @vladmandic/human (read from that package's models folder, not modelsDir);
+      // its ONNX export lives in modelsDir/encoder/centernet/.
+      return rt.runtime === 'onnx' ? loadOrtCenterNet(modelsDir, rt.device) : loadCenterNet();
     default:
       throw new Error(`unknown encoder "${name}"; known: ${ENCODER_NAMES.join(', ')} or several joined by "${COMBINE}"`);
   }
@@ -55,6 +57,12 @@ function concatRows(rows: Float32Array[], parts: Encoder[], n: number): Float32A
     });
   }
   return out;
+}
+
+/** One runtime when every part runs on it ("onnx"), else each part's joined by "+" ("onnx+tfjs"). */
+function runtimeOf(parts: Encoder[]): string {
+  const each = parts.map((p) => p.runtime ?? 'tfjs');
+  return new Set(each).size === 1 ? each[0]! : each.join(COMBINE);
 }
 
 /**
@@ -105,7 +113,7 @@ export function combineEncoders(parts: Encoder[]): Encoder {
     ...(detector ? { encodeAndDetect } : {}),
     ...(parts.some((p) => p.encodeAsync) ? { encodeAsync } : {}),
     name: parts.map((p) => p.name).join(COMBINE),
-    runtime: parts.map((p) => p.runtime ?? 'tfjs').join(COMBINE),
+    runtime: runtimeOf(parts),
     dim: parts.reduce((n, p) => n + p.dim, 0),
     inputSize: size,
     encode: (pixels) =>

@@ -9,7 +9,7 @@ export interface Encoder {
   readonly dim: number;
   /** Side of the square RGB input, in pixels. */
   readonly inputSize: number;
-  /** What runs the CNN: "tfjs", "onnx", or a combination's parts joined by "+". Absent means tfjs. */
+  /** What runs the CNN: "tfjs", "onnx", or, for a combination on both, its parts' joined by "+". Absent means tfjs. */
   readonly runtime?: string;
   /** pixels: [N, S, S, 3] float32 in 0..255 → [N, dim]. Caller disposes the result. Throws for ORT encoders (asynchronous). */
   encode(pixels: tf.Tensor4D): tf.Tensor2D;

@@ -12,8 +12,21 @@ import {
 } from '../encoder/mobilenet.js';
 import { INCEPTION_FEATURE_LAYER, INCEPTION_INPUT_DIVISOR, INCEPTION_NAME } from '../encoder/inception.js';
 import { loadNsfwjsArtifacts } from '../encoder/nsfwjs-bundle.js';
+import {
+  CENTERNET_DETECT_SIZE,
+  CENTERNET_DIM,
+  CENTERNET_NAME,
+  centerNetArtifacts,
+  centerNetFiles,
+  FEATURE_NODE,
+  humanModelsDir,
+  INPUT_NODE,
+  TOPK_NODE,
+  WH_NODE,
+} from '../encoder/centernet.js';
 import { readMetadata } from './graph.js';
 import { exportLayersModel, type OutputSpec } from './keras.js';
+import { exportGraphModel } from './tf-graph.js';
 
 /** File name of an exported encoder, beside its tfjs weights in MODELS_DIR/encoder/<name>/. */
 export const ONNX_FILE = 'model.onnx';
@@ -86,6 +99,35 @@ export async function exportEncoder(name: ExportableName, modelsDir: string): Pr
   }
 }
 
+/** The hash a CenterNet graph exported for `size` records: centernet.json, .bin and the size its head was set for. */
+async function centerNetSource(size: number, humanDir: string): Promise<string> {
+  return sha256([...(await Promise.all(centerNetFiles(humanDir).map((f) => readFile(f)))), Buffer.from(`detect size ${size}`)]);
+}
+
+/** Outputs of the CenterNet graph: "features" [N, 480]; and, for one image, the head's top-100 peaks and box sizes. */
+export const CENTERNET_OUTPUTS = { features: 'features', scores: 'scores', indices: 'indices', wh: 'wh' } as const;
+
+/**
+ * Export CenterNet (human's tfjs graph) for inputs of `size` (the detection
+ * head's constants are set for it). The graph stops at the head's TopK: the
+ * box decode of 100 peaks is peaksToRows in TypeScript.
+ */
+export async function exportCenterNet(size: number = CENTERNET_DETECT_SIZE, humanDir: string = humanModelsDir()): Promise<Uint8Array> {
+  const artifacts = await centerNetArtifacts(humanDir, size);
+  const grid = size / 4; // the head's heatmap is at stride 4
+  return exportGraphModel(artifacts, {
+    graphName: CENTERNET_NAME,
+    input: { node: INPUT_NODE, name: ONNX_INPUT, dims: ['N', size, size, 3] },
+    outputs: [
+      { tensor: FEATURE_NODE, name: CENTERNET_OUTPUTS.features, dims: ['N', CENTERNET_DIM], globalAvgPool: true },
+      { tensor: TOPK_NODE, name: CENTERNET_OUTPUTS.scores, dims: [1, 100] },
+      { tensor: `${TOPK_NODE}:1`, name: CENTERNET_OUTPUTS.indices, dims: [1, 100], type: 'int32' },
+      { tensor: WH_NODE, name: CENTERNET_OUTPUTS.wh, dims: [1, grid, grid, 4] },
+    ],
+    metadata: { [SOURCE_KEY]: await centerNetSource(size, humanDir) },
+  });
+}
+
 export function onnxPath(modelsDir: string, name: string): string {
   return path.join(modelsDir, 'encoder', name, ONNX_FILE);
 }
@@ -95,14 +137,38 @@ export function onnxPath(modelsDir: string, name: string): string {
  * weights beside it, else exported now (about a second) so a stale or missing
  * file never serves other weights than tfjs would.
  */
-export async function mobileNetOnnx(modelsDir: string): Promise<{ bytes: Uint8Array; from: 'file' | 'exported'; reason?: string }> {
-  const file = onnxPath(modelsDir, MOBILENET_NAME);
+export async function mobileNetOnnx(modelsDir: string): Promise<OnnxGraph> {
+  return shippedOrExported(onnxPath(modelsDir, MOBILENET_NAME), await mobileNetSource(modelsDir), () =>
+    exportEncoder(MOBILENET_NAME, modelsDir),
+  );
+}
+
+/** The CenterNet graph for `size`: the shipped models/encoder/centernet/model.onnx when current, else exported now. */
+export async function centerNetOnnx(
+  modelsDir: string,
+  size: number = CENTERNET_DETECT_SIZE,
+  humanDir: string = humanModelsDir(),
+): Promise<OnnxGraph> {
+  return shippedOrExported(onnxPath(modelsDir, CENTERNET_NAME), await centerNetSource(size, humanDir), () =>
+    exportCenterNet(size, humanDir),
+  );
+}
+
+export interface OnnxGraph {
+  bytes: Uint8Array;
+  from: 'file' | 'exported';
+  /** Why the graph was exported rather than read. */
+  reason?: string;
+}
+
+/** `file` when it records `source` as what it was exported from, else `exportNow()`. */
+async function shippedOrExported(file: string, source: string, exportNow: () => Promise<Uint8Array>): Promise<OnnxGraph> {
   if (existsSync(file)) {
     const bytes = new Uint8Array(await readFile(file));
-    if (readMetadata(bytes)[SOURCE_KEY] === (await mobileNetSource(modelsDir))) return { bytes, from: 'file' };
-    return { bytes: await exportEncoder(MOBILENET_NAME, modelsDir), from: 'exported', reason: `${file} was exported from other weights` };
+    if (readMetadata(bytes)[SOURCE_KEY] === source) return { bytes, from: 'file' };
+    return { bytes: await exportNow(), from: 'exported', reason: `${file} was exported from other weights` };
   }
-  return { bytes: await exportEncoder(MOBILENET_NAME, modelsDir), from: 'exported', reason: `no ${file}` };
+  return { bytes: await exportNow(), from: 'exported', reason: `no ${file}` };
 }
 
 /**

@@ -21,12 +21,25 @@ function attribute(name: string, value: AttrValue): onnxProto.onnx.IAttributePro
   return { name, type: T.INT, i: value };
 }
 
-function valueInfo(name: string, dims: Dim[]): onnxProto.onnx.IValueInfoProto {
+/** Element types a graph input or output may have. */
+export type ElemType = 'float32' | 'int32' | 'int64';
+const ELEM_TYPES: Record<ElemType, number> = {
+  float32: onnx.TensorProto.DataType.FLOAT,
+  int32: onnx.TensorProto.DataType.INT32,
+  int64: onnx.TensorProto.DataType.INT64,
+};
+
+/** The TensorProto.DataType code of an element type (Cast's `to`). */
+export function dataTypeCode(type: ElemType): number {
+  return ELEM_TYPES[type];
+}
+
+function valueInfo(name: string, dims: Dim[], type: ElemType = 'float32'): onnxProto.onnx.IValueInfoProto {
   return {
     name,
     type: {
       tensorType: {
-        elemType: onnx.TensorProto.DataType.FLOAT,
+        elemType: ELEM_TYPES[type],
         shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
       },
     },
@@ -68,8 +81,8 @@ export class GraphBuilder {
     return n;
   }
 
-  output(tensor: string, dims: Dim[]): void {
-    this.outputs.push(valueInfo(tensor, dims));
+  output(tensor: string, dims: Dim[], type: ElemType = 'float32'): void {
+    this.outputs.push(valueInfo(tensor, dims, type));
   }
 
   /** A float32 constant, stored raw (little-endian, as ONNX requires). */
@@ -118,6 +131,14 @@ export class GraphBuilder {
     return out;
   }
 
+  /** Add a node with several outputs (TopK: values, indices); returns their names, each `outNames[i]` made unique. */
+  opMulti(opType: string, inputs: string[], attrs: Record<string, AttrValue>, outNames: string[]): string[] {
+    const outs = outNames.map((n) => this.name(n));
+    const attrList = Object.entries(attrs).map(([k, v]) => attribute(k, v));
+    this.nodes.push({ opType, input: inputs, output: outs, name: outs[0], attribute: attrList });
+    return outs;
+  }
+
   /** The serialised ModelProto. */
   encode(producer = 'captioner', metadata: Record<string, string> = {}): Uint8Array {
     const model = onnx.ModelProto.create({
@@ -142,4 +163,40 @@ export function readMetadata(bytes: Uint8Array): Record<string, string> {
   const model = onnx.ModelProto.decode(bytes);
   const entries = model.metadataProps.map((p): [string, string] => [p.key ?? '', p.value ?? '']);
   return Object.fromEntries(entries);
+}
+
+/**
+ * The model cut down to the nodes (and initializers) that `outputs` depend on.
+ * onnxruntime runs every node of a graph whatever is fetched, so a graph with
+ * a costly second output (CenterNet's detection head) is pruned for callers
+ * that want only the first.
+ */
+export function pruneToOutputs(bytes: Uint8Array, outputs: string[]): Uint8Array {
+  const model = onnx.ModelProto.decode(bytes);
+  const graph = model.graph;
+  if (!graph) throw new Error('the ONNX model has no graph');
+  const [nodes, graphOutputs] = [graph.node ?? [], graph.output ?? []];
+  const producer = new Map<string, onnxProto.onnx.INodeProto>();
+  for (const node of nodes) for (const out of node.output ?? []) producer.set(out, node);
+  const needed = new Set<onnxProto.onnx.INodeProto>();
+  const stack = [...outputs];
+  for (const name of outputs) if (!graphOutputs.some((o) => o.name === name)) throw new Error(`the ONNX graph has no output "${name}"`);
+  while (stack.length > 0) {
+    const node = producer.get(stack.pop()!);
+    if (!node || needed.has(node)) continue;
+    needed.add(node);
+    stack.push(...(node.input ?? []).filter((i) => i !== ''));
+  }
+  const node = nodes.filter((n) => needed.has(n));
+  const used = new Set(node.flatMap((n) => n.input ?? []));
+  const pruned = onnx.ModelProto.create({
+    ...model,
+    graph: {
+      ...graph,
+      node,
+      initializer: (graph.initializer ?? []).filter((t) => used.has(t.name ?? '')),
+      output: graphOutputs.filter((o) => outputs.includes(o.name ?? '')),
+    },
+  });
+  return onnx.ModelProto.encode(pruned).finish();
 }
