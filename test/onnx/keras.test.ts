@@ -92,6 +92,30 @@ describe('Keras → ONNX exporter', () => {
     model.dispose();
   });
 
+  it('quantised export: uint8 weights dequantised in the graph, exact for weights on a uint8 grid', async () => {
+    const input = tf.input({ shape: [6, 6, 3] });
+    const conv = tf.layers.conv2d({ filters: 64, kernelSize: 3, padding: 'same' });
+    const model = tf.model({ inputs: input, outputs: conv.apply(input) as tf.SymbolicTensor });
+    // Kernel values min + q·scale with q in 0..255 (as tfjs's uint8 weights dequantise), both ends present.
+    const [kernel, bias] = conv.getWeights();
+    const q = tf.tidy(() => tf.randomUniform(kernel!.shape, 0, 256, 'int32', 3).clipByValue(0, 255).toFloat());
+    const buf = q.bufferSync();
+    buf.values[0] = 0;
+    buf.values[1] = 255;
+    conv.setWeights([tf.tidy(() => buf.toTensor().mul(0.01).add(-1.3)), bias!]);
+    const outputs = [{ name: 'y', layer: conv.name }];
+    const full = exportLayersModel(model, { outputs });
+    const small = exportLayersModel(model, { outputs, quantize: true });
+    expect(small.length).toBeLessThan(full.length / 2); // 1,728 weights: 4 bytes each → 1, plus the dequantising nodes
+    const ort = await loadOrt();
+    const x = tf.randomUniform([2, 6, 6, 3], 0, 255, 'float32', 9);
+    const feed = { pixels: new ort.Tensor('float32', x.dataSync() as Float32Array, [2, 6, 6, 3]) };
+    const [a, b] = await Promise.all([full, small].map(async (bytes) => (await (await createSession(bytes)).run(feed)).y!.data));
+    expect(agreement(a as Float32Array, b as Float32Array).maxAbs).toBeLessThan(1e-4);
+    tf.dispose([x, q]);
+    model.dispose();
+  });
+
   it('refuses a layer it cannot export, naming it', () => {
     const input = tf.input({ shape: [4] });
     const model = tf.model({ inputs: input, outputs: tf.layers.layerNormalization().apply(input) as tf.SymbolicTensor });
