@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { CaptionOptions } from '../caption/options.js';
+import type { Config } from '../server/config.js';
 import { InputPathError, listInputs } from './inputs.js';
 import { redisConnection, TASK_QUEUE, taskId } from './names.js';
 import type { JobStatus, Task } from './schemas.js';
@@ -9,6 +10,8 @@ import { JobStore } from './store.js';
 
 export interface JobsSettings {
   maxImages: number;
+  /** Most bytes of images one upload may bring (they are kept in Redis until captioned). */
+  maxUploadBytes: number;
   ttlS: number;
   attempts: number;
   /** Where `paths` are resolved; without it only uploads are taken. */
@@ -64,14 +67,38 @@ export class JobsClient {
     return new JobsClient(redisConnection(url), settings);
   }
 
-  /** A job of uploaded images, stored in Redis (with the job's TTL) as they arrive. */
-  async submitUploads(options: CaptionOptions, uploads: AsyncIterable<Upload>): Promise<JobStatus> {
+  /** The client the server's configuration asks for; undefined without REDIS_URL. */
+  static fromConfig(config: Config): JobsClient | undefined {
+    if (!config.REDIS_URL) return undefined;
+    return JobsClient.connect(config.REDIS_URL, {
+      maxImages: config.JOBS_MAX_IMAGES,
+      maxUploadBytes: config.JOBS_MAX_UPLOAD_MIB * 1024 * 1024,
+      ttlS: config.JOBS_TTL_S,
+      attempts: config.JOBS_ATTEMPTS,
+      ...(config.INPUT_ROOT ? { inputRoot: config.INPUT_ROOT } : {}),
+    });
+  }
+
+  /**
+   * A job of uploaded images, stored in Redis (with the job's TTL) one by one
+   * as they arrive. `options` is read once the uploads are all in (a form's
+   * option fields may come after its files).
+   */
+  async submitUploads(uploads: AsyncIterable<Upload>, options: () => CaptionOptions): Promise<JobStatus> {
     const id = randomUUID();
-    await this.store.create(id, options, this.settings.ttlS);
+    await this.store.create(id, this.settings.ttlS);
     try {
       const names = new Set<string>();
       const tasks: Task[] = [];
+      let bytesIn = 0;
       for await (const { name, bytes } of uploads) {
+        bytesIn += bytes.length;
+        if (bytesIn > this.settings.maxUploadBytes) {
+          throw new SubmitError(
+            'payload_too_large',
+            `the images add up to more than ${this.settings.maxUploadBytes} bytes (JOBS_MAX_UPLOAD_MIB)`,
+          );
+        }
         if (names.has(name)) throw new SubmitError('duplicate_name', `two images are named "${name.slice(0, 100)}"; names key the results`);
         names.add(name);
         if (tasks.length >= this.settings.maxImages) {
@@ -80,7 +107,7 @@ export class JobsClient {
         await this.store.putImage(id, tasks.length, bytes, this.settings.ttlS);
         tasks.push({ job: id, index: tasks.length, name });
       }
-      return await this.enqueue(id, tasks);
+      return await this.enqueue(id, tasks, options());
     } catch (err) {
       await this.store.remove(id);
       throw err;
@@ -99,11 +126,12 @@ export class JobsClient {
       throw err;
     }
     const id = randomUUID();
-    await this.store.create(id, options, this.settings.ttlS);
+    await this.store.create(id, this.settings.ttlS);
     try {
       return await this.enqueue(
         id,
         files.map((f, index) => ({ job: id, index, name: f, path: f })),
+        options,
       );
     } catch (err) {
       await this.store.remove(id);
@@ -111,10 +139,10 @@ export class JobsClient {
     }
   }
 
-  private async enqueue(id: string, tasks: Task[]): Promise<JobStatus> {
+  private async enqueue(id: string, tasks: Task[], options: CaptionOptions): Promise<JobStatus> {
     if (tasks.length === 0) throw new SubmitError('no_images', 'the job has no images');
     // Active before the tasks exist: a worker that takes one at once finds its job open.
-    await this.store.activate(id, tasks.length);
+    await this.store.activate(id, tasks.length, options);
     for (let i = 0; i < tasks.length; i += ADD_CHUNK) {
       const chunk = tasks.slice(i, i + ADD_CHUNK);
       await this.queue.addBulk(chunk.map((t) => ({ name: 'caption', data: t, opts: { jobId: taskId(id, t.index) } })));

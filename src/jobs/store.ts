@@ -17,15 +17,15 @@ export type ResultLine = { name: string; index: number; worker: string } & (
 export class JobStore {
   constructor(readonly redis: Redis) {}
 
-  /** A new job, not yet visible to workers (state submitting, total 0). */
-  async create(id: string, options: CaptionOptions, ttlS: number): Promise<void> {
+  /** A new job, not yet visible to workers (state submitting, total 0, default options until activate). */
+  async create(id: string, ttlS: number): Promise<void> {
     const k = jobKeys(id);
     await this.redis
       .multi()
       .hset(k.meta, {
         total: 0,
         created_at: new Date().toISOString(),
-        options: JSON.stringify(options),
+        options: '{}',
         state: 'submitting',
         ttl_s: ttlS,
       })
@@ -43,9 +43,9 @@ export class JobStore {
     return this.redis.hgetBuffer(jobKeys(id).images, String(index));
   }
 
-  /** All images are in: set the total and open the job to workers. */
-  async activate(id: string, total: number): Promise<void> {
-    await this.redis.hset(jobKeys(id).meta, { total, state: 'active' });
+  /** All images are in: set the total and the options, and open the job to workers. */
+  async activate(id: string, total: number, options: CaptionOptions): Promise<void> {
+    await this.redis.hset(jobKeys(id).meta, { total, options: JSON.stringify(options), state: 'active' });
   }
 
   /** The job's meta, or undefined when it does not exist (never made, expired or deleted). */

@@ -126,6 +126,8 @@ const EnvSchema = z.object({
   INPUT_ROOT: z.string().min(1).optional(),
   /** Most images in one bulk job. */
   JOBS_MAX_IMAGES: intVar('JOBS_MAX_IMAGES', 1, 1_000_000, 10_000),
+  /** Most megabytes of images one POST /jobs upload may bring (they wait in Redis until captioned). */
+  JOBS_MAX_UPLOAD_MIB: intVar('JOBS_MAX_UPLOAD_MIB', 1, 1_048_576, 1024),
   /** How long a bulk job's uploaded images, results and failures stay in Redis after their last write. */
   JOBS_TTL_S: intVar('JOBS_TTL_S', 60, 90 * 86_400, 7 * 86_400),
   /** Tries per image before its error is recorded as its result (exponential backoff between them). */

@@ -39,7 +39,7 @@ describe.skipIf(!HAVE_REDIS)('bulk jobs on a real Redis', () => {
 
   beforeAll(async () => {
     redis = await startRedis();
-    client = JobsClient.connect(redis.url, { maxImages: 1000, ttlS: 3600, attempts: 3 });
+    client = JobsClient.connect(redis.url, { maxImages: 1000, maxUploadBytes: 64 * 1024 * 1024, ttlS: 3600, attempts: 3 });
   });
 
   afterAll(async () => {
@@ -110,7 +110,7 @@ describe.skipIf(!HAVE_REDIS)('bulk jobs on a real Redis', () => {
   it('a job of 300 images finishes with every result exactly once', async () => {
     const images = await tinyJpegs(300);
     const w = worker('solo', standInCaptioner());
-    const { id, total } = await client.submitUploads(DEFAULT_CAPTION_OPTIONS, uploads(images));
+    const { id, total } = await client.submitUploads(uploads(images), () => DEFAULT_CAPTION_OPTIONS);
     expect(total).toBe(300);
     const s = await waitFor(id, (st) => st.state === 'completed');
     expect(s).toMatchObject({ total: 300, succeeded: 300, failed: 0, progress: 1 });
@@ -124,7 +124,7 @@ describe.skipIf(!HAVE_REDIS)('bulk jobs on a real Redis', () => {
   it('two worker processes share the work', async () => {
     const [a, b] = await Promise.all([childWorker('proc-a', 5), childWorker('proc-b', 5)]);
     const images = await tinyJpegs(200);
-    const { id } = await client.submitUploads(DEFAULT_CAPTION_OPTIONS, uploads(images));
+    const { id } = await client.submitUploads(uploads(images), () => DEFAULT_CAPTION_OPTIONS);
     await waitFor(id, (st) => st.state === 'completed');
     const got = await expectEachOnce(id, images);
     const by = (name: string) => got.filter((l) => l.worker === name).length;
@@ -137,7 +137,7 @@ describe.skipIf(!HAVE_REDIS)('bulk jobs on a real Redis', () => {
   it('a worker killed mid-job (SIGKILL) loses nothing: another takes over its held tasks', async () => {
     const victim = await childWorker('victim', 20);
     const images = await tinyJpegs(120);
-    const { id } = await client.submitUploads(DEFAULT_CAPTION_OPTIONS, uploads(images));
+    const { id } = await client.submitUploads(uploads(images), () => DEFAULT_CAPTION_OPTIONS);
     await waitFor(id, (st) => st.succeeded >= 20);
     expect(await stopChild(victim, 'SIGKILL')).toBe(null);
     const before = (await client.status(id))!;
@@ -159,7 +159,7 @@ describe.skipIf(!HAVE_REDIS)('bulk jobs on a real Redis', () => {
       yield { name: 'broken.jpg', bytes: await corruptJpeg() };
     }
     const w = worker('solo', standInCaptioner());
-    const { id } = await client.submitUploads(DEFAULT_CAPTION_OPTIONS, mixed());
+    const { id } = await client.submitUploads(mixed(), () => DEFAULT_CAPTION_OPTIONS);
     const s = await waitFor(id, (st) => st.state === 'completed');
     expect(s).toMatchObject({ total: 4, succeeded: 3, failed: 1 });
     const failure = (await lines(id)).find((l) => l.name === 'broken.jpg')!;
@@ -181,7 +181,7 @@ describe.skipIf(!HAVE_REDIS)('bulk jobs on a real Redis', () => {
       return standInCaptioner()(batch, opts);
     };
     const w = worker('flaky', flaky);
-    const { id } = await client.submitUploads(DEFAULT_CAPTION_OPTIONS, uploads(images));
+    const { id } = await client.submitUploads(uploads(images), () => DEFAULT_CAPTION_OPTIONS);
     await waitFor(id, (st) => st.state === 'completed');
     await expectEachOnce(id, images);
     expect(calls).toBeGreaterThan(1);
@@ -191,7 +191,7 @@ describe.skipIf(!HAVE_REDIS)('bulk jobs on a real Redis', () => {
   it('cancel stops the job: waiting tasks are removed and nothing more is written', async () => {
     const images = await tinyJpegs(200);
     const w = worker('slow', standInCaptioner(30));
-    const { id } = await client.submitUploads(DEFAULT_CAPTION_OPTIONS, uploads(images));
+    const { id } = await client.submitUploads(uploads(images), () => DEFAULT_CAPTION_OPTIONS);
     await waitFor(id, (st) => st.succeeded >= 8);
     const cancelled = (await client.cancel(id))!;
     expect(cancelled.status.state).toBe('cancelled');
