@@ -1,10 +1,13 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
+import type { CaptionConfig } from '../../src/caption/config.js';
+import { CaptionModel } from '../../src/caption/model.js';
 import type { CaptionMany } from '../../src/jobs/processor.js';
+import { SPECIALS } from '../../src/text/vocab.js';
 import { decodeToRgb } from '../../src/image/decode.js';
 
 /** Whether redis-server is on PATH; the Redis tests skip (saying so) without it. */
@@ -109,4 +112,27 @@ export function standInCaptioner(msPerImage = 0): CaptionMany {
     if (msPerImage > 0) await new Promise((r) => setTimeout(r, msPerImage * images.length));
     return out;
   };
+}
+
+/** An untrained tiny decoder on the shipped mobilenet_v2 (linked in), in a models folder a worker process can load. */
+export async function tinyModelsDir(dir: string): Promise<string> {
+  const config: CaptionConfig = {
+    kind: 'caption-lstm',
+    name: 'caption-tiny',
+    version: '0',
+    encoder: 'mobilenet_v2',
+    featureDim: 1280,
+    embedDim: 8,
+    hiddenDim: 16,
+    dropout: 0,
+    maxWords: 8,
+    minWordCount: 1,
+    vocab: [...SPECIALS, 'a', 'dog', 'runs', 'on', 'the', 'grass', 'man', 'red'],
+  };
+  const models = path.join(dir, 'models');
+  const m = CaptionModel.init(config, 3);
+  await m.save(path.join(models, 'caption'));
+  m.dispose();
+  await symlink(path.resolve('models/encoder'), path.join(models, 'encoder'));
+  return models;
 }

@@ -6,8 +6,6 @@ import * as tf from '@tensorflow/tfjs';
 import type { FastifyInstance } from 'fastify';
 import request, { type Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CaptionConfig } from '../../src/caption/config.js';
-import { CaptionModel } from '../../src/caption/model.js';
 import { CaptionService } from '../../src/caption/service.js';
 import { JobsClient } from '../../src/jobs/producer.js';
 import { startTaskWorker, type TaskWorker } from '../../src/jobs/task-worker.js';
@@ -15,9 +13,8 @@ import { currentBackend, initBackend } from '../../src/nn/backend.js';
 import { buildApp } from '../../src/server/app.js';
 import { loadConfig } from '../../src/server/config.js';
 import { imageLimits } from '../../src/server/context.js';
-import { SPECIALS } from '../../src/text/vocab.js';
 import { ONE_CLIENT } from '../server/tiny-services.js';
-import { corruptJpeg, HAVE_REDIS, NO_REDIS_MESSAGE, startRedis, stopChild, tinyJpegs, type TestRedis } from './helpers.js';
+import { corruptJpeg, HAVE_REDIS, NO_REDIS_MESSAGE, startRedis, stopChild, tinyJpegs, tinyModelsDir, type TestRedis } from './helpers.js';
 
 if (!HAVE_REDIS) console.warn(`skipping test/jobs/routes.test.ts: ${NO_REDIS_MESSAGE}`);
 
@@ -39,29 +36,6 @@ interface Line {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** An untrained tiny decoder on the shipped mobilenet_v2 (linked in), in a models folder a worker process can load. */
-async function tinyModelsDir(dir: string): Promise<string> {
-  const config: CaptionConfig = {
-    kind: 'caption-lstm',
-    name: 'caption-tiny',
-    version: '0',
-    encoder: 'mobilenet_v2',
-    featureDim: 1280,
-    embedDim: 8,
-    hiddenDim: 16,
-    dropout: 0,
-    maxWords: 8,
-    minWordCount: 1,
-    vocab: [...SPECIALS, 'a', 'dog', 'runs', 'on', 'the', 'grass', 'man', 'red'],
-  };
-  const models = path.join(dir, 'models');
-  const m = CaptionModel.init(config, 3);
-  await m.save(path.join(models, 'caption'));
-  m.dispose();
-  await symlink(path.resolve('models/encoder'), path.join(models, 'encoder'));
-  return models;
-}
 
 describe.skipIf(!HAVE_REDIS)('/jobs routes', () => {
   let redis: TestRedis;
