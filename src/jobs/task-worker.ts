@@ -44,8 +44,10 @@ export function startTaskWorker(opts: TaskWorkerOptions): TaskWorker {
     worker: name,
     batch: opts.batch,
   });
+  // BullMQ closes only the connections it made itself: this one is closed in close().
+  const connection = redisConnection(opts.redisUrl);
   const worker = new Worker<unknown, TaskOutcome>(TASK_QUEUE, processor, {
-    connection: redisConnection(opts.redisUrl),
+    connection,
     concurrency: opts.batch,
     lockDuration: opts.lockMs,
     stalledInterval: opts.lockMs,
@@ -64,6 +66,7 @@ export function startTaskWorker(opts: TaskWorkerOptions): TaskWorker {
     name,
     async close() {
       await worker.close();
+      connection.disconnect();
       redis.disconnect();
     },
   };

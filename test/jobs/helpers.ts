@@ -1,7 +1,5 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, symlink } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import os from 'node:os';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { symlink } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { CaptionConfig } from '../../src/caption/config.js';
@@ -15,49 +13,8 @@ export const HAVE_REDIS = spawnSync('redis-server', ['--version'], { stdio: 'ign
 export const NO_REDIS_MESSAGE =
   'redis-server is not on PATH: the bulk-job tests need it (apt-get install redis-server; .ci/run installs it)';
 
-export interface TestRedis {
-  url: string;
-  stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** A private redis-server on a free loopback port, in a temp folder, nothing persisted. */
-export async function startRedis(): Promise<TestRedis> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'captioner-redis-'));
-  const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 10_000);
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
-  });
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    async stop() {
-      await stopChild(child, 'SIGTERM');
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
+export type { LocalRedis as TestRedis } from '../../src/jobs/local.js';
+export { startRedis } from '../../src/jobs/local.js';
 
 export async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
