@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { log } from '../log.js';
 
 /** The BullMQ queue of caption tasks (one task per image); every worker takes from it. */
 export const TASK_QUEUE = 'captioner-tasks';
@@ -26,10 +27,25 @@ export function taskId(jobId: string, index: number): string {
 }
 
 /**
- * A connection for BullMQ and the results store. maxRetriesPerRequest null is
- * what BullMQ's blocking commands need; commands wait for a reconnect instead
- * of failing while Redis restarts.
+ * A connection for BullMQ and the results store. Workers wait out a Redis
+ * restart (maxRetriesPerRequest null, which BullMQ's blocking commands need);
+ * the API fails a request fast instead (`failFast`: an error after one retry,
+ * answered 503), so a client is not left hanging while Redis is away.
  */
-export function redisConnection(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
+export function redisConnection(url: string, failFast = false): Redis {
+  const redis = new Redis(url, failFast ? { maxRetriesPerRequest: 1, connectTimeout: 2000 } : { maxRetriesPerRequest: null });
+  // ioredis retries on its own; without a listener each failed try would be printed as an unhandled error.
+  let last = 0;
+  redis.on('error', (err: Error) => {
+    if (Date.now() - last < 10_000) return;
+    last = Date.now();
+    log.warn({ err: err.message }, 'Redis connection error (retrying)');
+  });
+  return redis;
+}
+
+/** Whether an error means Redis could not be reached (as opposed to a bug or a refused command). */
+export function isRedisUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return err.name === 'MaxRetriesPerRequestError' || /ECONNREFUSED|ETIMEDOUT|Connection is closed|connect ETIMEDOUT/.test(err.message);
 }

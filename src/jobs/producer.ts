@@ -61,10 +61,12 @@ export class JobsClient {
         removeOnFail: { age: settings.ttlS },
       },
     });
+    // The connection's own listener (names.ts) logs the outage; BullMQ would print each error again.
+    this.queue.on('error', () => {});
   }
 
   static connect(url: string, settings: JobsSettings): JobsClient {
-    return new JobsClient(redisConnection(url), settings);
+    return new JobsClient(redisConnection(url, true), settings);
   }
 
   /** The client the server's configuration asks for; undefined without REDIS_URL. */

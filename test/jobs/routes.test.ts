@@ -260,4 +260,14 @@ describe.skipIf(!HAVE_REDIS)('/jobs routes', () => {
     expect(await stopChild(child, 'SIGTERM')).toBe(0);
     child = undefined;
   });
+
+  it('Redis away: 503 jobs_unavailable with Retry-After, within seconds', async () => {
+    await redis.stop();
+    const t0 = Date.now();
+    const res = await request(app.server).get('/jobs/00000000-0000-4000-8000-000000000000');
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe('5');
+    expect((res.body as { error: { code: string } }).error.code).toBe('jobs_unavailable');
+    expect(Date.now() - t0).toBeLessThan(15_000);
+  });
 });

@@ -2,11 +2,12 @@ import { Readable } from 'node:stream';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { CaptionOptionsSchema, type CaptionOptions } from '../../caption/options.js';
-import { type JobsClient, SubmitError, type Upload } from '../../jobs/producer.js';
+import { isRedisUnavailable } from '../../jobs/names.js';
+import { SubmitError, type JobsClient, type Upload } from '../../jobs/producer.js';
 import { ImageNameSchema, JobIdSchema, JobStatusSchema, PathJobSchema } from '../../jobs/schemas.js';
 import { formatZodError } from '../../util/zod-error.js';
 import type { Config } from '../config.js';
-import { HttpError } from '../errors.js';
+import { handleError, HttpError } from '../errors.js';
 import { multipartError } from '../image-input.js';
 import { openApiSchema, routeSchema } from '../openapi.js';
 
@@ -91,6 +92,14 @@ function captionOptions(fields: Record<string, unknown>): CaptionOptions {
  * Redis, so any replica answers for any job.
  */
 export const jobsRoutes: FastifyPluginAsync<JobsRouteOptions> = async (app, { config, jobs }) => {
+  // Redis away: 503 with Retry-After in the error shape, rather than a 500 or a hung request.
+  app.setErrorHandler(async (err, req, reply) => {
+    const e = isRedisUnavailable(err)
+      ? new HttpError(503, 'jobs_unavailable', 'the job queue (Redis) cannot be reached; try again shortly', { 'retry-after': '5' })
+      : err;
+    return handleError(e, req, reply);
+  });
+
   app.post('/jobs', { schema: submitSchema }, async (req, reply) => {
     let status;
     try {
