@@ -37,6 +37,9 @@ export class SubmitError extends Error {
 
 const ADD_CHUNK = 1000;
 
+/** BullMQ states of a task no worker has taken yet. */
+const QUEUED_STATES: ReadonlySet<string> = new Set(['waiting', 'delayed', 'prioritized']);
+
 /**
  * Submits, inspects and cancels bulk jobs: the HTTP routes and the CLI use it.
  * It holds nothing but a Redis connection, so any number of API replicas can
@@ -161,14 +164,16 @@ export class JobsClient {
    * are removed from the queue. Tasks being captioned finish but write nothing.
    */
   async cancel(id: string): Promise<{ status: JobStatus; removed: number } | undefined> {
-    const before = await this.store.meta(id);
+    const before = await this.store.status(id);
     if (!before) return undefined;
+    // Nothing left to stop: a finished job keeps its state.
+    if (before.state === 'completed' || before.state === 'cancelled') return { status: before, removed: 0 };
     await this.store.cancel(id);
     let removed = 0;
     for (let i = 0; i < before.total; i += ADD_CHUNK) {
       const ids = Array.from({ length: Math.min(ADD_CHUNK, before.total - i) }, (_, j) => taskId(id, i + j));
-      // remove() is 0 for a task that is gone (done) or locked by a worker (it sees the cancel itself).
-      const done = await Promise.all(ids.map((t) => this.queue.remove(t)));
+      // Only tasks no worker holds; a held one (active) sees the cancel itself, a done one is gone already.
+      const done = await Promise.all(ids.map(async (t) => (QUEUED_STATES.has(await this.queue.getJobState(t)) ? this.queue.remove(t) : 0)));
       removed += done.filter((n) => n === 1).length;
     }
     return { status: (await this.store.status(id))!, removed };

@@ -118,6 +118,8 @@ describe.skipIf(!HAVE_REDIS)('bulk jobs on a real Redis', () => {
     await expectEachOnce(id, images);
     // Captioned images' bytes are dropped from Redis as their results land.
     expect(await client.redis.exists(`captioner:bulk:${id}:images`)).toBe(0);
+    // Cancelling a finished job changes nothing.
+    expect(await client.cancel(id)).toMatchObject({ status: { state: 'completed', succeeded: 300 }, removed: 0 });
     await stopWorker(w);
   });
 
@@ -202,6 +204,7 @@ describe.skipIf(!HAVE_REDIS)('bulk jobs on a real Redis', () => {
     expect(later.state).toBe('cancelled');
     expect(later.succeeded).toBeLessThanOrEqual(at);
     expect(await client.queue.getWaitingCount()).toBe(0);
+    expect(await client.cancel(id)).toMatchObject({ status: { state: 'cancelled' }, removed: 0 });
     expect(await client.redis.exists(`captioner:bulk:${id}:images`)).toBe(0);
     await stopWorker(w);
   });
