@@ -33,6 +33,8 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY models ./models
 COPY package.json tsconfig.json ./
 COPY src ./src
+# The bulk-job worker's entry point (docker-compose.yml's worker service runs it).
+COPY scripts/worker.ts ./scripts/worker.ts
 # The web page's sources: bundled in memory by esbuild when the server starts (src/server/routes/page.ts).
 COPY web ./web
 # Files stay root-owned (read-only to the service); it runs as the image's unprivileged `node` user.

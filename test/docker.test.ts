@@ -142,8 +142,16 @@ describe('Dockerfile.gpu', () => {
 const ServiceSchema = z
   .object({
     profiles: z.array(z.string()).optional(),
-    build: z.object({ context: z.string(), dockerfile: z.string() }),
-    ports: z.array(z.string()),
+    build: z.object({ context: z.string(), dockerfile: z.string() }).optional(),
+    image: z.string().optional(),
+    command: z.array(z.string()).optional(),
+    ports: z.array(z.string()).optional(),
+    environment: z.record(z.string()).optional(),
+    volumes: z.array(z.string()).optional(),
+    healthcheck: z
+      .object({ disable: z.boolean().optional(), test: z.array(z.string()).optional() })
+      .passthrough()
+      .optional(),
     deploy: z.unknown().optional(),
   })
   .passthrough();
@@ -160,9 +168,9 @@ describe('docker-compose.yml', () => {
   const defaultProfiles = (/^COMPOSE_PROFILES=(.*)$/m.exec(read('.env'))?.[1] ?? '').split(',').filter((p) => p !== '');
 
   it('a cpu and a gpu profile, each on its own Dockerfile', () => {
-    const byProfile = (p: string) => Object.values(compose.services).filter((s) => s.profiles?.includes(p));
-    expect(byProfile('cpu').map((s) => s.build.dockerfile)).toEqual(['Dockerfile']);
-    expect(byProfile('gpu').map((s) => s.build.dockerfile)).toEqual(['Dockerfile.gpu']);
+    const byProfile = (p: string) => Object.values(compose.services).filter((s) => s.profiles?.includes(p) && s.ports);
+    expect(byProfile('cpu').map((s) => s.build?.dockerfile)).toEqual(['Dockerfile']);
+    expect(byProfile('gpu').map((s) => s.build?.dockerfile)).toEqual(['Dockerfile.gpu']);
     expect(byProfile('gpu').every(usesGpu)).toBe(true);
     expect(byProfile('cpu').some(usesGpu)).toBe(false);
   });
@@ -174,10 +182,34 @@ describe('docker-compose.yml', () => {
     for (const name of names) expect(usesGpu(compose.services[name]!), name).toBe(false);
   });
 
-  it('--profile gpu (which replaces COMPOSE_PROFILES) starts the GPU service alone', () => {
-    const names = started(['gpu']);
+  it('--profile gpu (which replaces COMPOSE_PROFILES) starts the GPU service alone (and Redis)', () => {
+    const names = started(['gpu']).filter((n) => compose.services[n]!.build);
     expect(names).toHaveLength(1);
     expect(usesGpu(compose.services[names[0]!]!)).toBe(true);
+  });
+
+  it('bulk jobs: Redis (noeviction, persisted), and a worker service that --scale multiplies', () => {
+    const redis = compose.services.redis!;
+    expect(redis.image).toMatch(/^redis:7/);
+    expect(redis.command?.join(' ')).toMatch(/--maxmemory-policy noeviction/); // BullMQ's keys must not be evicted
+    expect(redis.healthcheck?.test).toBeDefined();
+    const worker = compose.services.worker!;
+    expect(started(defaultProfiles)).toEqual(expect.arrayContaining(['redis', 'worker', 'captioner']));
+    expect(worker.build?.dockerfile).toBe('Dockerfile');
+    expect(worker.command?.join(' ')).toMatch(/scripts\/worker\.ts$/);
+    expect(worker.ports, 'a published port would collide between scaled replicas').toBeUndefined();
+    expect(worker.healthcheck?.disable, 'the image checks the HTTP server, which a worker does not run').toBe(true);
+    for (const name of ['worker', 'captioner']) {
+      const env = compose.services[name]!.environment ?? {};
+      expect(env.REDIS_URL, name).toBe('redis://redis:6379');
+      expect(env.INPUT_ROOT, name).toBe('/input');
+      expect(
+        compose.services[name]!.volumes?.some((v) => v.endsWith(':/input:ro')),
+        name,
+      ).toBe(true);
+    }
+    // The image carries the worker's entry point.
+    expect(dockerfile('Dockerfile').copies).toContain('scripts/worker.ts ./scripts/worker.ts');
   });
 });
 

@@ -1,9 +1,10 @@
 import path from 'node:path';
 import { loadEncoder } from '../encoder/registry.js';
 import type { Encoder } from '../encoder/types.js';
-import { encodeImageWithDetections } from '../encoder/pixels.js';
+import * as tf from '@tensorflow/tfjs';
+import { encodeFeatures, encodeImageWithDetections } from '../encoder/pixels.js';
 import type { ObjectEntry } from '../grounding/entries.js';
-import type { ImageLimits } from '../image/decode.js';
+import { decodeToRgb, type ImageLimits, type RgbImage } from '../image/decode.js';
 import { loadCaptioner, type CaptionOut, type Captioner } from './captioner.js';
 import type { CaptionSearchOptions } from './options.js';
 
@@ -98,6 +99,53 @@ export class CaptionService {
     };
   }
 
+  /**
+   * Several images with the same options (bulk-job workers): for each, what
+   * caption() gives or the error it throws. An encoder without a detector runs
+   * the images as one [N, S, S, 3] batch; a detecting one (CenterNet) takes one
+   * image per pass, so then the images go through caption() concurrently, as
+   * concurrent requests would. A batch's decode and encode times are shared
+   * equally among its images.
+   */
+  async captionMany(images: readonly Buffer[], opts: CaptionSearchOptions, limits?: ImageLimits): Promise<(CaptionResult | Error)[]> {
+    if (this.encoder.encodeAndDetect || images.length < 2) {
+      return Promise.all(images.map((image) => this.caption(image, opts, limits).catch(asError)));
+    }
+    const t0 = performance.now();
+    const decoded = await Promise.all(images.map((image) => decodeToRgb(image, this.encoder.inputSize, limits).catch(asError)));
+    const good = decoded.filter((d): d is RgbImage => !(d instanceof Error));
+    if (good.length === 0) return decoded as Error[];
+    const t1 = performance.now();
+    const size = this.encoder.inputSize;
+    const pixels = tf.tidy(() => tf.stack(good.map((rgb) => tf.tensor3d(rgb.data, [size, size, 3], 'float32'))) as tf.Tensor4D);
+    let rows: Float32Array;
+    try {
+      rows = await encodeFeatures(this.encoder, pixels);
+    } finally {
+      pixels.dispose();
+    }
+    const t2 = performance.now();
+    const share = { decode_image: round((t1 - t0) / good.length), encode: round((t2 - t1) / good.length) };
+    const dim = this.encoder.dim;
+    let row = 0;
+    return decoded.map((d) => {
+      if (d instanceof Error) return d;
+      const features = rows.subarray(row * dim, (row + 1) * dim);
+      row++;
+      const t = performance.now();
+      try {
+        const captions = this.model.caption({ features, objects: [] }, opts);
+        return {
+          ...reportObjects(this.model.entries([]), captions),
+          model: { name: this.model.name, version: this.model.version },
+          timings_ms: { ...share, generate: round(performance.now() - t) },
+        };
+      } catch (err) {
+        return asError(err);
+      }
+    });
+  }
+
   dispose(): void {
     this.encoder.dispose();
     this.model.dispose();
@@ -105,3 +153,4 @@ export class CaptionService {
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));

@@ -18,6 +18,8 @@ import { adminRoutes } from './routes/admin.js';
 import { captionRoutes } from './routes/caption.js';
 import { generateRoutes } from './routes/generate.js';
 import { healthRoutes, Readiness, type InferenceInfo } from './routes/health.js';
+import { jobsDisabledRoutes, jobsRoutes } from './routes/jobs.js';
+import type { JobsClient } from '../jobs/producer.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { modelsRoutes } from './routes/models.js';
 import { pageRoutes } from './routes/page.js';
@@ -47,6 +49,8 @@ export interface AppDeps {
    * loader); built from caption, vqa and generate when absent.
    */
   models?: ModelRegistry;
+  /** Bulk jobs in Redis (REDIS_URL); absent: /jobs answers 404 jobs_disabled. */
+  jobs?: JobsClient;
 }
 
 const SAFE_REQUEST_ID = /^[\w.:-]{1,64}$/;
@@ -144,6 +148,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (caption) await app.register(captionRoutes, { ...ctx, models });
   if (vqa) await app.register(vqaRoutes, { ...ctx, models, vqa });
   if (generate) await app.register(generateRoutes, { ...ctx, models });
+  // No model here: the workers caption; this process only talks to Redis.
+  if (deps.jobs) await app.register(jobsRoutes, { config, jobs: deps.jobs });
+  else await app.register(jobsDisabledRoutes);
   return app;
 }
 

@@ -78,6 +78,14 @@ const AdminTokenVar = z
     message: 'ADMIN_TOKEN must be 16 to 512 printable characters without spaces (e.g. `openssl rand -hex 24`)',
   });
 
+/** Where the bulk-job queue lives: redis://[user:password@]host[:port][/db] or rediss:// (TLS). */
+const RedisUrlVar = z
+  .string()
+  .optional()
+  .refine((v) => v === undefined || /^rediss?:\/\/[^\s]+$/.test(v), {
+    message: 'REDIS_URL must look like redis://host:6379 (or rediss:// for TLS)',
+  });
+
 const EnvSchema = z.object({
   PORT: intVar('PORT', 0, 65535, 3000),
   HOST: z.string().min(1).optional().default('0.0.0.0'),
@@ -112,6 +120,22 @@ const EnvSchema = z.object({
   SHED_RSS_MIB: intVar('SHED_RSS_MIB', 0, 1_048_576, 0),
   CORS_ORIGINS: CorsOriginsVar,
   ADMIN_TOKEN: AdminTokenVar,
+  /** Bulk jobs (POST /jobs, npm run worker): their queue and results in this Redis; unset: /jobs answers 404 jobs_disabled. */
+  REDIS_URL: RedisUrlVar,
+  /** The folder POST /jobs may name images under (`paths`), and workers read them from; unset: only uploads. */
+  INPUT_ROOT: z.string().min(1).optional(),
+  /** Most images in one bulk job. */
+  JOBS_MAX_IMAGES: intVar('JOBS_MAX_IMAGES', 1, 1_000_000, 10_000),
+  /** Most megabytes of images one POST /jobs upload may bring (they wait in Redis until captioned). */
+  JOBS_MAX_UPLOAD_MIB: intVar('JOBS_MAX_UPLOAD_MIB', 1, 1_048_576, 1024),
+  /** How long a bulk job's uploaded images, results and failures stay in Redis after their last write. */
+  JOBS_TTL_S: intVar('JOBS_TTL_S', 60, 90 * 86_400, 7 * 86_400),
+  /** Tries per image before its error is recorded as its result (exponential backoff between them). */
+  JOBS_ATTEMPTS: intVar('JOBS_ATTEMPTS', 1, 20, 3),
+  /** Tasks a worker holds at once and encodes together where the encoder allows a batch. */
+  WORKER_BATCH: intVar('WORKER_BATCH', 1, 64, 4),
+  /** A worker's lock on a task; a task whose worker died is taken over this long after its last renewal. */
+  WORKER_LOCK_MS: intVar('WORKER_LOCK_MS', 500, 600_000, 30_000),
 });
 
 export type Config = z.output<typeof EnvSchema>;

@@ -75,7 +75,7 @@ async function readMultipart(req: FastifyRequest): Promise<{ image: Buffer | und
 
 // busboy's parse errors ("Malformed part header", "Unexpected end of form")
 // carry no status: they are the client's fault, so 400, not 500.
-function multipartError(err: unknown): unknown {
+export function multipartError(err: unknown): unknown {
   if (err instanceof HttpError) return err;
   const status = (err as { statusCode?: unknown } | null)?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) return err;

@@ -4,6 +4,7 @@ import { setDefaultEncoderRuntime } from '../encoder/registry.js';
 import { initBackend } from '../nn/backend.js';
 import { chooseRuntime } from '../onnx/runtime.js';
 import { buildApp } from './app.js';
+import { JobsClient } from '../jobs/producer.js';
 import { describeModels, loadServices, ModelRegistry } from './models.js';
 
 /** Load the backend and models, listen, reload the models on SIGHUP, and shut down cleanly on SIGINT/SIGTERM. */
@@ -16,7 +17,8 @@ export async function serve(config: Config): Promise<void> {
   setDefaultEncoderRuntime(choice);
   log.info(runtime, `inference runtime ${choice.runtime} (${runtime.device}): ${choice.reason}`);
   const models = new ModelRegistry(await loadServices(config), () => loadServices(config));
-  const app = await buildApp({ config, backend, runtime, models });
+  const jobs = JobsClient.fromConfig(config);
+  const app = await buildApp({ config, backend, runtime, models, ...(jobs ? { jobs } : {}) });
   const address = await app.listen({ port: config.PORT, host: config.HOST });
   log.info({ backend, url: address, docs: `${address}/docs` }, `listening on ${address} (backend ${backend})`);
 
@@ -30,6 +32,7 @@ export async function serve(config: Config): Promise<void> {
     const drained = await withDeadline(app.close(), config.SHUTDOWN_TIMEOUT_MS);
     if (!drained) log.error({ deadline_ms: config.SHUTDOWN_TIMEOUT_MS }, 'shutdown deadline passed with requests still open');
     models.dispose();
+    await jobs?.close();
     log.info('bye');
     return drained;
   };

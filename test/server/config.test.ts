@@ -27,7 +27,21 @@ describe('loadConfig', () => {
       SHED_RSS_MIB: 0,
       CORS_ORIGINS: [],
       ADMIN_TOKEN: undefined,
+      REDIS_URL: undefined,
+      INPUT_ROOT: undefined,
+      JOBS_MAX_IMAGES: 10_000,
+      JOBS_MAX_UPLOAD_MIB: 1024,
+      JOBS_TTL_S: 7 * 86_400,
+      JOBS_ATTEMPTS: 3,
+      WORKER_BATCH: 4,
+      WORKER_LOCK_MS: 30_000,
     });
+  });
+
+  it('takes redis:// and rediss:// URLs for REDIS_URL and says what it wants otherwise', () => {
+    expect(loadConfig({ REDIS_URL: 'redis://cache:6379/2' }).REDIS_URL).toBe('redis://cache:6379/2');
+    expect(loadConfig({ REDIS_URL: 'rediss://user:pw@cache:6380' }).REDIS_URL).toBe('rediss://user:pw@cache:6380');
+    expect(() => loadConfig({ REDIS_URL: 'cache:6379' })).toThrow(/REDIS_URL must look like redis:\/\/host:6379/);
   });
 
   it('reads CORS_ORIGINS as a trimmed list', () => {

@@ -1,0 +1,51 @@
+import { Redis } from 'ioredis';
+import { log } from '../log.js';
+
+/** The BullMQ queue of caption tasks (one task per image); every worker takes from it. */
+export const TASK_QUEUE = 'captioner-tasks';
+
+/** Prefix of this project's own keys (BullMQ keeps its keys under `bull:`). */
+const PREFIX = 'captioner:bulk';
+
+/** The Redis keys of one bulk job. All expire JOBS_TTL_S after their last write. */
+export function jobKeys(id: string) {
+  return {
+    /** hash: total, created_at, options, state, ttl_s, finished_at */
+    meta: `${PREFIX}:${id}`,
+    /** hash: image name → its result line (JSON); HSET makes a rewritten result replace, never add */
+    results: `${PREFIX}:${id}:results`,
+    /** hash: image name → its failure line (JSON) */
+    failures: `${PREFIX}:${id}:failures`,
+    /** hash: task index → uploaded image bytes, deleted once the image has its result */
+    images: `${PREFIX}:${id}:images`,
+  };
+}
+
+/** The BullMQ job id of one image's task: re-adding the same id is a no-op, so a resubmitted job adds nothing twice. */
+export function taskId(jobId: string, index: number): string {
+  return `${jobId}-${index}`;
+}
+
+/**
+ * A connection for BullMQ and the results store. Workers wait out a Redis
+ * restart (maxRetriesPerRequest null, which BullMQ's blocking commands need);
+ * the API fails a request fast instead (`failFast`: an error after one retry,
+ * answered 503), so a client is not left hanging while Redis is away.
+ */
+export function redisConnection(url: string, failFast = false): Redis {
+  const redis = new Redis(url, failFast ? { maxRetriesPerRequest: 1, connectTimeout: 2000 } : { maxRetriesPerRequest: null });
+  // ioredis retries on its own; without a listener each failed try would be printed as an unhandled error.
+  let last = 0;
+  redis.on('error', (err: Error) => {
+    if (Date.now() - last < 10_000) return;
+    last = Date.now();
+    log.warn({ err: err.message }, 'Redis connection error (retrying)');
+  });
+  return redis;
+}
+
+/** Whether an error means Redis could not be reached (as opposed to a bug or a refused command). */
+export function isRedisUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return err.name === 'MaxRetriesPerRequestError' || /ECONNREFUSED|ETIMEDOUT|Connection is closed|connect ETIMEDOUT/.test(err.message);
+}

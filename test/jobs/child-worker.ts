@@ -1,0 +1,20 @@
+/**
+ * A worker process for the fault tests: the project's task worker with the
+ * stand-in captioner (the model's cost would only slow the tests). Prints
+ * "ready" when it takes tasks. Env: REDIS_URL, MS_PER_IMAGE, WORKER_NAME.
+ */
+import { startTaskWorker } from '../../src/jobs/task-worker.js';
+import { DEFAULT_LIMITS } from '../../src/image/decode.js';
+import { standInCaptioner } from './helpers.js';
+
+const worker = startTaskWorker({
+  redisUrl: process.env.REDIS_URL!,
+  captionMany: standInCaptioner(Number(process.env.MS_PER_IMAGE ?? '0')),
+  limits: DEFAULT_LIMITS,
+  batch: 4,
+  lockMs: Number(process.env.LOCK_MS ?? '1000'),
+  name: process.env.WORKER_NAME!,
+});
+await worker.worker.waitUntilReady();
+process.stdout.write('ready\n');
+process.once('SIGTERM', () => void worker.close().then(() => process.exit(0)));
