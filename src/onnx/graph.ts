@@ -21,12 +21,15 @@ function attribute(name: string, value: AttrValue): onnxProto.onnx.IAttributePro
   return { name, type: T.INT, i: value };
 }
 
-function valueInfo(name: string, dims: Dim[]): onnxProto.onnx.IValueInfoProto {
+/** Element types of graph inputs and outputs. */
+export type ElemType = 'float32' | 'int32';
+
+function valueInfo(name: string, dims: Dim[], elem: ElemType = 'float32'): onnxProto.onnx.IValueInfoProto {
   return {
     name,
     type: {
       tensorType: {
-        elemType: onnx.TensorProto.DataType.FLOAT,
+        elemType: elem === 'int32' ? onnx.TensorProto.DataType.INT32 : onnx.TensorProto.DataType.FLOAT,
         shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
       },
     },
@@ -54,9 +57,9 @@ export class GraphBuilder {
     return n;
   }
 
-  input(name: string, dims: Dim[]): string {
+  input(name: string, dims: Dim[], elem: ElemType = 'float32'): string {
     const n = this.name(name);
-    this.inputs.push(valueInfo(n, dims));
+    this.inputs.push(valueInfo(n, dims, elem));
     return n;
   }
 
@@ -93,6 +96,14 @@ export class GraphBuilder {
     const attrList = Object.entries(attrs).map(([k, v]) => attribute(k, v));
     this.nodes.push({ opType, input: inputs, output: [out], name: out, attribute: attrList });
     return out;
+  }
+
+  /** Add a node with several outputs (Split), each named as given (made unique); returns their names. */
+  opMulti(opType: string, inputs: string[], outNames: string[], attrs: Record<string, AttrValue> = {}): string[] {
+    const outs = outNames.map((n) => this.name(n));
+    const attrList = Object.entries(attrs).map(([k, v]) => attribute(k, v));
+    this.nodes.push({ opType, input: inputs, output: outs, name: outs[0], attribute: attrList });
+    return outs;
   }
 
   /** The serialised ModelProto. */

@@ -30,6 +30,13 @@ export function describeModels(set: ServiceSet): Record<string, ModelInfo> {
   return models;
 }
 
+/** Where each loaded decoder runs, by task (GET /health's inference.decoders). */
+export function decoderRuntimes(set: ServiceSet): Record<string, 'onnx' | 'tfjs'> {
+  const out: Record<string, 'onnx' | 'tfjs'> = {};
+  if (set.caption) out.caption = set.caption.model.runtime;
+  return out;
+}
+
 export function disposeServices(set: ServiceSet): void {
   set.caption?.dispose();
   set.generate?.dispose();
