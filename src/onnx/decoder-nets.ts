@@ -3,9 +3,13 @@ import { ENTRY_FEATURES } from '../grounding/entries.js';
 import type { GroundedModel } from '../caption/grounded/model.js';
 import type { GroundedNet } from '../caption/grounded/step-model.js';
 import type { CaptionModel } from '../caption/model.js';
+import type { CharModel } from '../char/model.js';
+import type { CharState, CharStep } from '../char/stepper.js';
 import type { StepModel } from '../search/index.js';
 import {
   captionStepGraph,
+  charIO,
+  charStepGraph,
   GROUNDED_IO,
   groundedEntriesGraph,
   groundedFineGraph,
@@ -13,6 +17,7 @@ import {
   imageStateGraph,
   IO,
   weightOf,
+  type CharDecoderWeights,
   type GroundedDecoderWeights,
   type PlainDecoderWeights,
   type Weight,
@@ -187,5 +192,54 @@ export function onnxCaptionDecoder(model: CaptionModel, device: OrtDevice = 'cpu
       state.dispose();
       step.dispose();
     },
+  };
+}
+
+/** The char model's weights and shapes, as its step graph reads them. */
+export function charWeights(model: CharModel): CharDecoderWeights {
+  const c = model.config;
+  return {
+    layers: c.layers,
+    hiddenDim: c.hiddenDim,
+    vocabSize: model.vocab.size,
+    lstm: model.isLstm,
+    embedded: c.embedDim > 0,
+    weights: weightsOf(model.params),
+  };
+}
+
+/** The char model's step on onnxruntime, for one stream (as CharStepper on tfjs). Built once per loaded model. */
+export function onnxCharStepper(model: CharModel, device: OrtDevice = 'cpu'): CharStep {
+  const m = charWeights(model);
+  const H = m.hiddenDim;
+  const layers = Array.from({ length: m.layers }, (_, l) => charIO(l));
+  const outputs = [IO.logProbs, ...layers.flatMap((io) => (m.lstm ? [io.hOut, io.cOut] : [io.hOut]))];
+  const session = SyncSession.create(charStepGraph(m), outputs, device, DECODER_THREADS);
+  return {
+    vocabSize: m.vocabSize,
+    initialState: () => ({
+      h: layers.map(() => new Float32Array(H)),
+      c: layers.map(() => new Float32Array(m.lstm ? H : 0)),
+    }),
+    step(state: CharState, id: number) {
+      if (!(id >= 0 && id < m.vocabSize)) throw new RangeError(`character id ${id} outside [0, ${m.vocabSize})`);
+      const feeds: Record<string, { data: Float32Array | Int32Array; dims: number[] }> = {
+        [IO.ids]: { data: Int32Array.of(id), dims: [1] },
+      };
+      layers.forEach((io, l) => {
+        feeds[io.h] = { data: state.h[l]!, dims: [1, H] };
+        if (m.lstm) feeds[io.c] = { data: state.c[l]!, dims: [1, H] };
+      });
+      const [logProbs, ...rest] = session.run(feeds) as [Float32Array, ...Float32Array[]];
+      const stride = m.lstm ? 2 : 1;
+      return {
+        logProbs,
+        state: {
+          h: layers.map((_, l) => rest[l * stride]!),
+          c: layers.map((_, l) => (m.lstm ? rest[l * stride + 1]! : new Float32Array(0))),
+        },
+      };
+    },
+    dispose: () => session.dispose(),
   };
 }

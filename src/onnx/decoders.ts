@@ -64,7 +64,16 @@ function standardized(d: DecoderGraph, x: string, mean?: readonly number[], std?
  * One LSTM step from the projected input xw [N, 4H]: z = xw + h·U + b, then
  * c' = σ(f)⊙c + σ(i)⊙tanh(g), h' = σ(o)⊙tanh(c'). Writes h_out and c_out.
  */
-function lstmStep(d: DecoderGraph, xw: string, h: string, c: string, hidden: number, u = 'u', b = 'b'): void {
+function lstmStep(
+  d: DecoderGraph,
+  xw: string,
+  h: string,
+  c: string,
+  hidden: number,
+  u = 'u',
+  b = 'b',
+  out: { h: string; c: string } = { h: IO.hOut, c: IO.cOut },
+): void {
   const { g } = d;
   const z = g.op('Add', [g.op('Add', [xw, g.op('MatMul', [h, d.w(u)])]), d.w(b)], {}, 'z');
   const sizes = g.ints('gate_sizes', [hidden, hidden, hidden, hidden]);
@@ -74,9 +83,9 @@ function lstmStep(d: DecoderGraph, xw: string, h: string, c: string, hidden: num
     [g.op('Mul', [g.op('Sigmoid', [zf]), c]), g.op('Mul', [g.op('Sigmoid', [zi]), g.op('Tanh', [zg])])],
     {},
     undefined,
-    IO.cOut,
+    out.c,
   );
-  g.op('Mul', [g.op('Sigmoid', [zo]), g.op('Tanh', [cNew])], {}, undefined, IO.hOut);
+  g.op('Mul', [g.op('Sigmoid', [zo]), g.op('Tanh', [cNew])], {}, undefined, out.h);
 }
 
 /** What the plain caption decoder's graphs need (src/caption/model.ts). */
@@ -119,9 +128,9 @@ function intInput(g: GraphBuilder, name: string): string {
   return g.input(name, ['N'], 'int32');
 }
 
-/** log-softmax(h_out·Wout + bout) as the graph output "logprobs". */
-function logSoftmaxHead(d: DecoderGraph, vocab: number): void {
-  const logits = d.dense(IO.hOut, 'wout', 'bout', 'logits');
+/** log-softmax(h·Wout + bout) as the graph output "logprobs". */
+function logSoftmaxHead(d: DecoderGraph, vocab: number, h: string = IO.hOut): void {
+  const logits = d.dense(h, 'wout', 'bout', 'logits');
   d.g.op('LogSoftmax', [logits], { axis: 1 }, undefined, IO.logProbs);
   d.g.output(IO.logProbs, ['N', vocab]);
 }
@@ -198,5 +207,52 @@ export function groundedFineGraph(m: GroundedDecoderWeights): Uint8Array {
   const h = g.input(IO.h, ['N', m.hiddenDim]);
   d.g.op('Add', [g.op('MatMul', [h, d.w('wfine')]), d.w('bfine')], {}, undefined, reserveName(g, GROUNDED_IO.fine));
   g.output(GROUNDED_IO.fine, ['N', m.vocabSize]);
+  return g.encode();
+}
+
+/** What the char model's step graph needs (src/char/model.ts). */
+export interface CharDecoderWeights {
+  layers: number;
+  hiddenDim: number;
+  vocabSize: number;
+  lstm: boolean;
+  /** With an embedding, layer 0 reads embed[id]·W0; without, one-hot·W0 = W0[id]. */
+  embedded: boolean;
+  weights: Record<string, Weight>;
+}
+
+/** Names of layer l's state inputs and outputs in the char step graph. */
+export const charIO = (l: number) => ({ h: `h${l}`, c: `c${l}`, hOut: `h${l}_out`, cOut: `c${l}_out` });
+
+/**
+ * One char step over stacked layers: (ids [N] int32, h_l, c_l [N, H] per
+ * layer) → log-probabilities [N, V], h_l_out, c_l_out. A vanilla RNN layer is
+ * h' = tanh(x·W + h·U + b) and has no c.
+ */
+export function charStepGraph(m: CharDecoderWeights): Uint8Array {
+  const d = new DecoderGraph('char_step', m.weights);
+  const { g } = d;
+  const H = m.hiddenDim;
+  for (let l = 0; l < m.layers; l++) {
+    g.reserve(charIO(l).hOut);
+    if (m.lstm) g.reserve(charIO(l).cOut);
+  }
+  const ids = intInput(g, IO.ids);
+  let below = m.embedded ? g.op('Gather', [d.w('embed'), ids], { axis: 0 }, 'embedded') : '';
+  for (let l = 0; l < m.layers; l++) {
+    const io = charIO(l);
+    const h = g.input(io.h, ['N', H]);
+    const xw = l === 0 && !m.embedded ? g.op('Gather', [d.w('w0'), ids], { axis: 0 }, 'xw0') : d.dense(below, `w${l}`);
+    if (m.lstm) {
+      lstmStep(d, xw, h, g.input(io.c, ['N', H]), H, `u${l}`, `b${l}`, { h: io.hOut, c: io.cOut });
+      g.output(io.cOut, ['N', H]);
+    } else {
+      const z = g.op('Add', [g.op('Add', [xw, g.op('MatMul', [h, d.w(`u${l}`)])]), d.w(`b${l}`)]);
+      g.op('Tanh', [z], {}, undefined, io.hOut);
+    }
+    g.output(io.hOut, ['N', H]);
+    below = io.hOut;
+  }
+  logSoftmaxHead(d, m.vocabSize, below);
   return g.encode();
 }

@@ -34,6 +34,7 @@ export function describeModels(set: ServiceSet): Record<string, ModelInfo> {
 export function decoderRuntimes(set: ServiceSet): Record<string, 'onnx' | 'tfjs'> {
   const out: Record<string, 'onnx' | 'tfjs'> = {};
   if (set.caption) out.caption = set.caption.model.runtime;
+  if (set.generate) out.generate = set.generate.runtime;
   return out;
 }
 
