@@ -5,6 +5,7 @@ import type { GroundedNet } from '../caption/grounded/step-model.js';
 import type { CaptionModel } from '../caption/model.js';
 import type { CharModel } from '../char/model.js';
 import type { CharState, CharStep } from '../char/stepper.js';
+import { questionBatch, type VqaModel } from '../vqa/model.js';
 import type { StepModel } from '../search/index.js';
 import {
   captionStepGraph,
@@ -20,6 +21,9 @@ import {
   type CharDecoderWeights,
   type GroundedDecoderWeights,
   type PlainDecoderWeights,
+  type VqaDecoderWeights,
+  vqaGraph,
+  VQA_IO,
   type Weight,
 } from './decoders.js';
 import type { InferenceRuntime, OrtDevice } from './runtime.js';
@@ -239,6 +243,53 @@ export function onnxCharStepper(model: CharModel, device: OrtDevice = 'cpu'): Ch
           c: layers.map((_, l) => (m.lstm ? rest[l * stride + 1]! : new Float32Array(0))),
         },
       };
+    },
+    dispose: () => session.dispose(),
+  };
+}
+
+/** A VQA model's weights and shapes, as its graph reads them. */
+export function vqaWeights(model: VqaModel): VqaDecoderWeights {
+  const c = model.config;
+  return {
+    arch: c.arch,
+    featureDim: c.featureDim,
+    embedDim: c.embedDim,
+    hiddenDim: c.hiddenDim,
+    answers: c.answers.length,
+    maxWords: c.maxQuestionWords,
+    ...(c.featureMean && c.featureStd ? { mean: c.featureMean, std: c.featureStd } : {}),
+    weights: weightsOf(model.params),
+  };
+}
+
+/** A VQA model on onnxruntime: answer probabilities for encoded questions, as VqaModel.predict. */
+export interface OnnxVqa {
+  /** features [n, D] row-major; one encoded question per row → probabilities [n, A]. */
+  predict(features: Float32Array, questions: readonly (readonly number[])[]): Float32Array;
+  dispose(): void;
+}
+
+export function onnxVqa(model: VqaModel, device: OrtDevice = 'cpu'): OnnxVqa {
+  const m = vqaWeights(model);
+  const session = SyncSession.create(vqaGraph(m), [VQA_IO.probs], device, DECODER_THREADS);
+  const T = m.maxWords;
+  return {
+    predict(features, questions) {
+      const n = questions.length;
+      // Right-padded to the graph's length (encodeQuestion keeps at most maxQuestionWords).
+      const q = questionBatch(questions.map((ids) => ids.slice(0, T)));
+      const tokens = new Int32Array(n * T);
+      const mask = new Float32Array(n * T);
+      for (let i = 0; i < n; i++) {
+        tokens.set(q.tokens.subarray(i * q.steps, (i + 1) * q.steps), i * T);
+        mask.set(q.mask.subarray(i * q.steps, (i + 1) * q.steps), i * T);
+      }
+      return session.run({
+        [VQA_IO.features]: { data: features, dims: [n, m.featureDim] },
+        [VQA_IO.tokens]: { data: tokens, dims: [n, T] },
+        [VQA_IO.mask]: { data: mask, dims: [n, T] },
+      })[0]!;
     },
     dispose: () => session.dispose(),
   };

@@ -40,10 +40,16 @@ class DecoderGraph {
     this.g = new GraphBuilder(name);
     for (const out of [IO.hOut, IO.cOut, IO.logProbs]) this.g.reserve(out);
   }
+  private readonly added = new Map<string, string>();
+  /** Weight `name` as an initializer (added once, however often it is read). */
   w(name: string): string {
+    const known = this.added.get(name);
+    if (known) return known;
     const wt = this.weights[name];
     if (!wt) throw new Error(`decoder export: no weight "${name}"`);
-    return this.g.floats(name, wt.values, wt.dims);
+    const n = this.g.floats(name, wt.values, wt.dims);
+    this.added.set(name, n);
+    return n;
   }
   /** x·W + b (b optional). */
   dense(x: string, w: string, b?: string, out?: string): string {
@@ -62,30 +68,31 @@ function standardized(d: DecoderGraph, x: string, mean?: readonly number[], std?
 
 /**
  * One LSTM step from the projected input xw [N, 4H]: z = xw + h·U + b, then
- * c' = σ(f)⊙c + σ(i)⊙tanh(g), h' = σ(o)⊙tanh(c'). Writes h_out and c_out.
+ * c' = σ(f)⊙c + σ(i)⊙tanh(g), h' = σ(o)⊙tanh(c'). Writes h', c' to `out`
+ * (reserved names) or, when it is null, to fresh names; returns them. Without h and c the state
+ * is zero (z = xw + b: adding h·U = 0 changes no float, so tfjs agrees).
  */
 function lstmStep(
   d: DecoderGraph,
   xw: string,
-  h: string,
-  c: string,
+  state: { h: string; c: string } | undefined,
   hidden: number,
   u = 'u',
   b = 'b',
-  out: { h: string; c: string } = { h: IO.hOut, c: IO.cOut },
-): void {
+  out: { h: string; c: string } | null = { h: IO.hOut, c: IO.cOut },
+): { h: string; c: string } {
   const { g } = d;
-  const z = g.op('Add', [g.op('Add', [xw, g.op('MatMul', [h, d.w(u)])]), d.w(b)], {}, 'z');
+  const z = state
+    ? g.op('Add', [g.op('Add', [xw, g.op('MatMul', [state.h, d.w(u)])]), d.w(b)], {}, 'z')
+    : g.op('Add', [xw, d.w(b)], {}, 'z');
   const sizes = g.ints('gate_sizes', [hidden, hidden, hidden, hidden]);
   const [zi, zf, zo, zg] = g.opMulti('Split', [z, sizes], ['zi', 'zf', 'zo', 'zg'], { axis: 1 }) as [string, string, string, string];
-  const cNew = g.op(
-    'Add',
-    [g.op('Mul', [g.op('Sigmoid', [zf]), c]), g.op('Mul', [g.op('Sigmoid', [zi]), g.op('Tanh', [zg])])],
-    {},
-    undefined,
-    out.c,
-  );
-  g.op('Mul', [g.op('Sigmoid', [zo]), g.op('Tanh', [cNew])], {}, undefined, out.h);
+  const ig = g.op('Mul', [g.op('Sigmoid', [zi]), g.op('Tanh', [zg])]);
+  const cNew = state
+    ? g.op('Add', [g.op('Mul', [g.op('Sigmoid', [zf]), state.c]), ig], {}, 'c', out?.c)
+    : g.op('Identity', [ig], {}, 'c', out?.c);
+  const hNew = g.op('Mul', [g.op('Sigmoid', [zo]), g.op('Tanh', [cNew])], {}, 'h', out?.h);
+  return { h: hNew, c: cNew };
 }
 
 /** What the plain caption decoder's graphs need (src/caption/model.ts). */
@@ -117,7 +124,7 @@ export function captionStepGraph(m: PlainDecoderWeights): Uint8Array {
   const h = g.input(IO.h, ['N', H]);
   const c = g.input(IO.c, ['N', H]);
   const x = g.op('Gather', [d.w('embed'), ids], { axis: 0 }, 'embedded');
-  lstmStep(d, d.dense(x, 'w'), h, c, H);
+  lstmStep(d, d.dense(x, 'w'), { h, c }, H);
   logSoftmaxHead(d, m.vocabSize);
   g.output(IO.hOut, ['N', H]);
   g.output(IO.cOut, ['N', H]);
@@ -187,7 +194,7 @@ export function groundedStepGraph(m: GroundedDecoderWeights): Uint8Array {
   const c = g.input(IO.c, ['N', H]);
   const projected = g.input(GROUNDED_IO.projected, ['N', 'K', m.attendDim]);
   const x = g.op('Add', [g.op('Gather', [d.w('embed'), ids], { axis: 0 }, 'embedded'), d.dense(slot, 'wd')], {}, 'x');
-  lstmStep(d, d.dense(x, 'w'), h, c, H);
+  lstmStep(d, d.dense(x, 'w'), { h, c }, H);
   logSoftmaxHead(d, m.vocabSize);
   // Pointer: wp · tanh(projected + h·Wh), per entry.
   const q = g.op('Unsqueeze', [d.dense(IO.hOut, 'wh'), g.ints('axis1', [1])], {}, 'query');
@@ -244,7 +251,7 @@ export function charStepGraph(m: CharDecoderWeights): Uint8Array {
     const h = g.input(io.h, ['N', H]);
     const xw = l === 0 && !m.embedded ? g.op('Gather', [d.w('w0'), ids], { axis: 0 }, 'xw0') : d.dense(below, `w${l}`);
     if (m.lstm) {
-      lstmStep(d, xw, h, g.input(io.c, ['N', H]), H, `u${l}`, `b${l}`, { h: io.hOut, c: io.cOut });
+      lstmStep(d, xw, { h, c: g.input(io.c, ['N', H]) }, H, `u${l}`, `b${l}`, { h: io.hOut, c: io.cOut });
       g.output(io.cOut, ['N', H]);
     } else {
       const z = g.op('Add', [g.op('Add', [xw, g.op('MatMul', [h, d.w(`u${l}`)])]), d.w(`b${l}`)]);
@@ -254,5 +261,85 @@ export function charStepGraph(m: CharDecoderWeights): Uint8Array {
     below = io.hOut;
   }
   logSoftmaxHead(d, m.vocabSize, below);
+  return g.encode();
+}
+
+/** What a VQA model's graph needs (src/vqa/model.ts). */
+export interface VqaDecoderWeights {
+  arch: 'vis-lstm' | '2vis-blstm' | 'img-bow' | 'blind-lstm';
+  featureDim: number;
+  embedDim: number;
+  hiddenDim: number;
+  answers: number;
+  /** Question length the graph takes: questions are right-padded with mask 0 up to it. */
+  maxWords: number;
+  mean?: readonly number[];
+  std?: readonly number[];
+  weights: Record<string, Weight>;
+}
+
+export const VQA_IO = { features: 'features', tokens: 'tokens', mask: 'mask', probs: 'probs' } as const;
+
+/**
+ * A whole VQA model, unrolled over maxWords question steps: (features [N, D],
+ * tokens [N, T] int32, mask [N, T]) → answer probabilities [N, A]. Padding is
+ * exact: a masked step keeps the state (h + 0·(h' − h) = h), as in
+ * VqaModel.forward, so padding to T changes no value.
+ */
+export function vqaGraph(m: VqaDecoderWeights): Uint8Array {
+  const d = new DecoderGraph('vqa', m.weights);
+  const { g } = d;
+  const T = m.maxWords;
+  const H = m.hiddenDim;
+  g.reserve(VQA_IO.probs);
+  const features = g.input(VQA_IO.features, ['N', m.featureDim]);
+  const tokens = g.input(VQA_IO.tokens, ['N', T], 'int32');
+  const mask = g.input(VQA_IO.mask, ['N', T]);
+  const img = () => standardized(d, features, m.mean, m.std);
+  const word = (t: number) => {
+    const ids = g.op('Gather', [tokens, g.ints(`t${t}`, [t])], { axis: 1 }, `tokens${t}`); // [N, 1]
+    const flat = g.op('Squeeze', [ids, g.ints('axis1', [1])], {}, `ids${t}`);
+    return g.op('Gather', [d.w('embed'), flat], { axis: 0 }, `word${t}`);
+  };
+  const maskAt = (t: number) => g.op('Gather', [mask, g.ints(`t${t}`, [t])], { axis: 1 }, `mask${t}`); // [N, 1]
+  let logits: string;
+  if (m.arch === 'img-bow') {
+    // Mean of the word vectors, pads masked out: Σ m_t·e_t / max(Σ m_t, 1).
+    let sum = '';
+    for (let t = 0; t < T; t++) {
+      const term = g.op('Mul', [word(t), maskAt(t)]);
+      sum = t === 0 ? term : g.op('Add', [sum, term]);
+    }
+    const count = g.op('Max', [g.op('ReduceSum', [mask, g.ints('axes1', [1])], { keepdims: 1 }), g.floats('one', Float32Array.of(1), [])]);
+    const bow = g.op('Div', [sum, count], {}, 'bow');
+    logits = g.op('Add', [g.op('Add', [d.dense(img(), 'wimgOut'), d.dense(bow, 'wbowOut')]), d.w('bout')]);
+  } else {
+    type Step = { x: string; mask?: string };
+    const steps: Step[] = Array.from({ length: T }, (_, t) => ({ x: word(t), mask: maskAt(t) }));
+    if (m.arch !== 'blind-lstm') {
+      const v = img();
+      steps.unshift({ x: d.dense(v, 'wimg', 'bimg') });
+      if (m.arch === '2vis-blstm') steps.push({ x: d.dense(v, 'wimg2', 'bimg2') });
+    }
+    const run = (seq: Step[], [w, u, b]: [string, string, string]) => {
+      let state: { h: string; c: string } | undefined;
+      for (const s of seq) {
+        const next = lstmStep(d, d.dense(s.x, w), state, H, u, b, null);
+        // A masked step keeps the state: h + m·(h' − h), as VqaModel.runLstm.
+        const keep = (old: string | undefined, nw: string) => {
+          if (!s.mask) return nw;
+          const base = old ?? g.op('Sub', [nw, nw]);
+          return g.op('Add', [base, g.op('Mul', [s.mask, g.op('Sub', [nw, base])])]);
+        };
+        state = { h: keep(state?.h, next.h), c: keep(state?.c, next.c) };
+      }
+      return state!.h;
+    };
+    let h = run(steps, ['w', 'u', 'b']);
+    if (m.arch === '2vis-blstm') h = g.op('Concat', [h, run([...steps].reverse(), ['wb', 'ub', 'bb'])], { axis: 1 });
+    logits = g.op('Add', [g.op('MatMul', [h, d.w('wout')]), d.w('bout')]);
+  }
+  g.op('Softmax', [logits], { axis: 1 }, undefined, VQA_IO.probs);
+  g.output(VQA_IO.probs, ['N', m.answers]);
   return g.encode();
 }

@@ -35,6 +35,7 @@ export function decoderRuntimes(set: ServiceSet): Record<string, 'onnx' | 'tfjs'
   const out: Record<string, 'onnx' | 'tfjs'> = {};
   if (set.caption) out.caption = set.caption.model.runtime;
   if (set.generate) out.generate = set.generate.runtime;
+  for (const [name, rt] of set.vqa?.runtimes() ?? []) out[`vqa/${name}`] = rt;
   return out;
 }
 
