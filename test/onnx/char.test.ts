@@ -5,6 +5,8 @@ import { CharService } from '../../src/char/service.js';
 import { CharStepper } from '../../src/char/stepper.js';
 import { initBackend } from '../../src/nn/backend.js';
 import { onnxCharStepper } from '../../src/onnx/decoder-nets.js';
+import { buildApp } from '../../src/server/app.js';
+import { loadConfig } from '../../src/server/config.js';
 import { agreement } from './parity.js';
 
 // Measured here: the shipped 2×256 char LSTM's log-probabilities on ORT's CPU
@@ -61,6 +63,22 @@ describe('the char LSTM on onnxruntime', () => {
       a.dispose();
       b.dispose();
       model.dispose();
+    }
+  });
+});
+
+describe('GET /health on onnxruntime decoders', () => {
+  it('reports each decoder runtime by task, and /generate answers the seeded text', async () => {
+    const config = loadConfig({ MODELS_DIR: 'models', LOG_LEVEL: 'warn' });
+    const app = await buildApp({ config, backend: 'wasm', generate: onnx });
+    try {
+      const health = await app.inject({ method: 'GET', url: '/health' });
+      expect(health.json<{ inference: { decoders: unknown } }>().inference.decoders).toEqual({ generate: 'onnx' });
+      const opts = { prime: 'ROMEO:', length: 100, temperature: 0.8, seed: 7 };
+      const res = await app.inject({ method: 'POST', url: '/generate', payload: opts });
+      expect(res.json<{ text: string }>().text).toBe((await tfjs.generate({ ...opts, topK: 0 })).text);
+    } finally {
+      await app.close();
     }
   });
 });
