@@ -9,6 +9,7 @@ import { cli } from '../src/cli/main.js';
 import { CaptionService } from '../src/caption/service.js';
 import { setDefaultEncoderRuntime } from '../src/encoder/registry.js';
 import { chooseRuntime } from '../src/onnx/runtime.js';
+import { setDefaultDecoderRuntime } from '../src/onnx/decoder-nets.js';
 import { loadConfig } from '../src/server/config.js';
 import { log } from '../src/log.js';
 import { initBackend } from '../src/nn/backend.js';
@@ -41,30 +42,34 @@ for (const dir of args.models.split(',')) {
   // The server's runtime choice: the encoders on onnxruntime when it loads (INFERENCE_RUNTIME=tfjs forces tfjs).
   const choice = await chooseRuntime(config.INFERENCE_RUNTIME);
   setDefaultEncoderRuntime(choice);
+  setDefaultDecoderRuntime(choice);
   const caption = await CaptionService.load(config.MODELS_DIR);
   const app = await buildApp({ config, backend, caption });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   console.log(
-    `models=${dir} (${caption.model.name}) backend=${backend} image=${args.image} (${image.length} bytes) requests=${requests} sequential`,
+    `models=${dir} (${caption.model.name}) backend=${backend} runtime=${choice.runtime} (encoder ${caption.encoder.runtime ?? 'tfjs'}, decoder ${caption.model.runtime}) image=${args.image} (${image.length} bytes) requests=${requests} sequential`,
   );
   for (const query of ['mode=greedy', 'mode=beam&beam_size=3', 'mode=beam&beam_size=5&n=3', 'mode=sample&seed=1']) {
     const times: number[] = [];
     const encodes: number[] = [];
+    const generate: number[] = [];
     let text = '';
     for (let i = 0; i < requests + 2; i++) {
       const t0 = performance.now();
       const res = await fetch(`${url}/caption?${query}`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: image });
-      const body = (await res.json()) as { captions?: { text: string }[]; timings_ms?: { encode?: number } };
+      const body = (await res.json()) as { captions?: { text: string }[]; timings_ms?: { encode?: number; generate?: number } };
       if (!res.ok) throw new Error(`${res.status} ${JSON.stringify(body)}`);
       if (i >= 2) {
         // two warm-up requests
         times.push(performance.now() - t0);
         encodes.push(body.timings_ms?.encode ?? NaN);
+        generate.push(body.timings_ms?.generate ?? NaN);
       }
       text = body.captions?.[0]?.text ?? '';
     }
     console.log(
-      `${query.padEnd(28)} median ${quantile(times, 0.5).toFixed(1)} ms  p90 ${quantile(times, 0.9).toFixed(1)} ms  (encoder median ${quantile(encodes, 0.5).toFixed(1)} ms)  "${text}"`,
+      `${query.padEnd(28)} median ${quantile(times, 0.5).toFixed(1)} ms  p90 ${quantile(times, 0.9).toFixed(1)} ms  ` +
+        `(encoder median ${quantile(encodes, 0.5).toFixed(1)} ms, decoder median ${quantile(generate, 0.5).toFixed(1)} ms)  "${text}"`,
     );
   }
   await app.close();

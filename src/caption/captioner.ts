@@ -5,10 +5,12 @@ import type { DetectedObject } from '../encoder/centernet.js';
 import { objectEntries, type ObjectEntry } from '../grounding/entries.js';
 import { defaultWordTable, findMentions, type WordTable } from '../grounding/words.js';
 import { CONFIG_FILE } from '../nn/model-config.js';
-import { generateCaptions } from './generate.js';
+import { captionsFrom, generateCaptions } from './generate.js';
 import { groundedImage } from './grounded/data.js';
 import { generateGrounded, groundedDecoder, type CaptionWord } from './grounded/generate.js';
 import { GroundedModel } from './grounded/model.js';
+import { tfjsGroundedNet } from './grounded/step-model.js';
+import { defaultDecoderRuntime, onnxCaptionDecoder, onnxGroundedNet, type DecoderRuntime } from '../onnx/decoder-nets.js';
 import { CaptionModel } from './model.js';
 import type { CaptionSearchOptions } from './options.js';
 import { templateCaption } from './template.js';
@@ -29,6 +31,8 @@ export interface CaptionOut {
 /** Any caption model, as the service, the evaluation and the scripts see it. */
 export interface Captioner {
   readonly kind: 'caption-lstm' | 'caption-grounded' | 'template';
+  /** Where the decoder runs ('tfjs' for the template, which has no tensors). */
+  readonly runtime: 'tfjs' | 'onnx';
   readonly name: string;
   readonly version: string;
   /** The encoder whose features it reads ("" for the template, which reads only detections). */
@@ -71,10 +75,21 @@ export function attributeWords(table: WordTable, text: string, entries: readonly
   return words;
 }
 
-function plainCaptioner(model: CaptionModel, table: WordTable): Captioner {
+function plainCaptioner(model: CaptionModel, table: WordTable, rt: DecoderRuntime): Captioner {
   const entries = (objects: readonly DetectedObject[]) => objectEntries(objects, Infinity, PLAIN_MIN_SCORE);
+  const onnx = rt.runtime === 'onnx' ? onnxCaptionDecoder(model, rt.device) : undefined;
+  const generate = (features: Float32Array, opts: CaptionSearchOptions) => {
+    if (onnx) return captionsFrom(onnx.lm, onnx.initialState(features, 1), model.vocab, opts);
+    const v = tf.tensor2d(features, [1, features.length]);
+    try {
+      return generateCaptions(model, v, opts);
+    } finally {
+      v.dispose();
+    }
+  };
   return {
     kind: 'caption-lstm',
+    runtime: onnx ? 'onnx' : 'tfjs',
     name: model.config.name,
     version: model.config.version,
     encoder: model.config.encoder,
@@ -85,23 +100,23 @@ function plainCaptioner(model: CaptionModel, table: WordTable): Captioner {
     ...(model.config.training ? { training: model.config.training } : {}),
     entries,
     caption(image, opts) {
-      const v = tf.tensor2d(image.features, [1, image.features.length]);
-      try {
-        const found = entries(image.objects);
-        return generateCaptions(model, v, opts).map((c) => ({ ...c, words: attributeWords(table, c.text, found) }));
-      } finally {
-        v.dispose();
-      }
+      const found = entries(image.objects);
+      return generate(image.features, opts).map((c) => ({ ...c, words: attributeWords(table, c.text, found) }));
     },
-    dispose: () => model.dispose(),
+    dispose: () => {
+      onnx?.dispose();
+      model.dispose();
+    },
   };
 }
 
-function groundedCaptioner(model: GroundedModel, table: WordTable): Captioner {
+function groundedCaptioner(model: GroundedModel, table: WordTable, rt: DecoderRuntime): Captioner {
   const { maxEntries, entryMinScore } = model.config;
-  const decoder = groundedDecoder(model, table);
+  const net = rt.runtime === 'onnx' ? onnxGroundedNet(model, rt.device) : tfjsGroundedNet(model);
+  const decoder = groundedDecoder(model, table, model.config, net);
   return {
     kind: 'caption-grounded',
+    runtime: net.runtime,
     name: model.config.name,
     version: model.config.version,
     encoder: model.config.encoder,
@@ -113,7 +128,10 @@ function groundedCaptioner(model: GroundedModel, table: WordTable): Captioner {
     entries: (objects) => objectEntries(objects, maxEntries, entryMinScore),
     caption: (image, opts) =>
       generateGrounded(decoder, groundedImage(table, image.features, image.objects, maxEntries, entryMinScore), opts),
-    dispose: () => model.dispose(),
+    dispose: () => {
+      net.dispose();
+      model.dispose();
+    },
   };
 }
 
@@ -122,6 +140,7 @@ export function templateCaptioner(table: WordTable = defaultWordTable(), minScor
   const entries = (objects: readonly DetectedObject[]) => objectEntries(objects, Infinity, minScore);
   return {
     kind: 'template',
+    runtime: 'tfjs',
     name: 'detector-template',
     version: '1',
     encoder: '',
@@ -134,8 +153,15 @@ export function templateCaptioner(table: WordTable = defaultWordTable(), minScor
   };
 }
 
-/** Load the caption model in `dir`, whichever kind its config.json names. */
-export async function loadCaptioner(dir: string, table: WordTable = defaultWordTable()): Promise<Captioner> {
+/**
+ * Load the caption model in `dir`, whichever kind its config.json names; its
+ * decoder runs on `runtime` (exported to ONNX in memory for onnx).
+ */
+export async function loadCaptioner(
+  dir: string,
+  table: WordTable = defaultWordTable(),
+  runtime: DecoderRuntime = defaultDecoderRuntime(),
+): Promise<Captioner> {
   const file = path.join(dir, CONFIG_FILE);
   let kind: unknown;
   try {
@@ -143,7 +169,17 @@ export async function loadCaptioner(dir: string, table: WordTable = defaultWordT
   } catch (err) {
     throw new Error(`cannot read caption model config ${file}: ${(err as Error).message}`);
   }
-  if (kind === 'caption-grounded') return groundedCaptioner(await GroundedModel.load(dir), table);
-  if (kind === 'caption-lstm') return plainCaptioner(await CaptionModel.load(dir), table);
+  if (kind === 'caption-grounded') return withModel(await GroundedModel.load(dir), (m) => groundedCaptioner(m, table, runtime));
+  if (kind === 'caption-lstm') return withModel(await CaptionModel.load(dir), (m) => plainCaptioner(m, table, runtime));
   throw new Error(`${file}: "kind" must be caption-lstm or caption-grounded; got ${JSON.stringify(kind)}`);
+}
+
+/** build(model), disposing the model when that fails (an ONNX session that does not start). */
+function withModel<M extends { dispose(): void }>(model: M, build: (m: M) => Captioner): Captioner {
+  try {
+    return build(model);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
 }

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import { beamSearch, greedySearch, sampleSequences, type Hypothesis, type StepModel } from '../search/index.js';
-import { END_ID, START_ID } from '../text/vocab.js';
+import { END_ID, START_ID, type Vocab } from '../text/vocab.js';
 import type { CaptionModel } from './model.js';
 import type { CaptionSearchOptions } from './options.js';
 import { captionStepModel } from './step-model.js';
@@ -33,12 +33,17 @@ export function searchCaptions<S>(
   }
 }
 
+/** Captions from one state row of any runtime's step model (the caller disposes `init`). */
+export function captionsFrom<S>(lm: StepModel<S>, init: S, vocab: Vocab, opts: CaptionSearchOptions): Caption[] {
+  return searchCaptions(lm, init, opts).map((h) => ({ text: vocab.decode(h.ids).join(' '), logprob: h.logprob }));
+}
+
 /** Captions for one image's feature vector ([1, D]). */
 export function generateCaptions(model: CaptionModel, features: tf.Tensor2D, opts: CaptionSearchOptions): Caption[] {
   const lm = captionStepModel(model);
   const init = model.initialState(features);
   try {
-    return searchCaptions(lm, init, opts).map((h) => ({ text: model.vocab.decode(h.ids).join(' '), logprob: h.logprob }));
+    return captionsFrom(lm, init, model.vocab, opts);
   } finally {
     lm.dispose(init);
   }

@@ -1,7 +1,7 @@
 import { drawTokens, topIndices } from '../search/index.js';
 import type { CharModel } from './model.js';
 import type { CharSampleOptions } from './options.js';
-import { charStepModel, CharStepper, type CharState } from './stepper.js';
+import { charStepModel, CharStepper, type CharState, type CharStep } from './stepper.js';
 
 export interface Candidate {
   char: string;
@@ -23,12 +23,13 @@ export function startId(model: CharModel): number {
 /**
  * Generate characters one at a time: the prime sets the state, then each
  * step draws a character (src/search) and feeds it back. Stops early if the
- * caller stops iterating; the stepper's tensors are freed either way.
+ * caller stops iterating; a stepper made here is freed either way (`given`, one
+ * built once with the model, e.g. on onnxruntime, stays the caller's).
  */
-export function* generate(model: CharModel, opts: CharSampleOptions): Generator<SampleStep, void, undefined> {
+export function* generate(model: CharModel, opts: CharSampleOptions, given?: CharStep): Generator<SampleStep, void, undefined> {
   const ids = opts.prime.length > 0 ? model.vocab.encode(opts.prime) : Int32Array.of(startId(model));
   if (opts.length <= 0) return;
-  const stepper = new CharStepper(model);
+  const stepper = given ?? new CharStepper(model);
   try {
     const lm = charStepModel(stepper);
     // All of the prime but its last character sets the state; the search feeds that last one.
@@ -45,7 +46,7 @@ export function* generate(model: CharModel, opts: CharSampleOptions): Generator<
       if (++n >= opts.length) break; // before the next step is computed
     }
   } finally {
-    stepper.dispose();
+    if (!given) stepper.dispose();
   }
 }
 

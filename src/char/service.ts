@@ -1,8 +1,10 @@
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { defaultDecoderRuntime, onnxCharStepper, type DecoderRuntime } from '../onnx/decoder-nets.js';
 import { CharModel } from './model.js';
 import type { CharSampleOptions } from './options.js';
 import { generate, type SampleStep } from './sample.js';
+import type { CharStep } from './stepper.js';
 import { UnknownCharsError } from './vocab.js';
 
 export interface GenerateResult {
@@ -18,14 +20,33 @@ const YIELD_EVERY = 32;
 
 /** Text generation with the char-level model in `models/char`. */
 export class CharService {
-  private constructor(readonly model: CharModel) {}
+  private constructor(
+    readonly model: CharModel,
+    /** The onnxruntime step, built once at load; absent: tfjs (a CharStepper per request). */
+    private readonly onnx?: CharStep,
+  ) {}
 
-  static async load(modelsDir: string, charDir = path.join(modelsDir, 'char')): Promise<CharService> {
-    return new CharService(await CharModel.load(charDir));
+  static async load(
+    modelsDir: string,
+    charDir = path.join(modelsDir, 'char'),
+    runtime: DecoderRuntime = defaultDecoderRuntime(),
+  ): Promise<CharService> {
+    return CharService.fromModel(await CharModel.load(charDir), runtime);
   }
 
-  static fromModel(model: CharModel): CharService {
-    return new CharService(model);
+  static fromModel(model: CharModel, runtime: DecoderRuntime = { runtime: 'tfjs' }): CharService {
+    if (runtime.runtime !== 'onnx') return new CharService(model);
+    try {
+      return new CharService(model, onnxCharStepper(model, runtime.device));
+    } catch (err) {
+      model.dispose();
+      throw err;
+    }
+  }
+
+  /** Where the model runs. */
+  get runtime(): 'onnx' | 'tfjs' {
+    return this.onnx ? 'onnx' : 'tfjs';
   }
 
   get info(): { name: string; version: string } {
@@ -44,7 +65,7 @@ export class CharService {
    */
   async *stream(opts: CharSampleOptions, chunk = YIELD_EVERY): AsyncGenerator<SampleStep[], void, undefined> {
     this.checkPrime(opts.prime);
-    const it = generate(this.model, opts);
+    const it = generate(this.model, opts, this.onnx);
     try {
       let group: SampleStep[] = [];
       for (const step of it) {
@@ -74,6 +95,7 @@ export class CharService {
   }
 
   dispose(): void {
+    this.onnx?.dispose();
     this.model.dispose();
   }
 }

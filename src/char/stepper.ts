@@ -3,6 +3,15 @@ import type { StepModel } from '../search/index.js';
 import { sigmoid, tanh } from './cells.js';
 import type { CharModel } from './model.js';
 
+/** One-character-at-a-time inference for a single stream, on either runtime (onnxruntime's: src/onnx/decoder-nets.ts). */
+export interface CharStep {
+  readonly vocabSize: number;
+  initialState(): CharState;
+  /** Feed character `id`; returns log-probabilities of the next character and the new state (the old one is unchanged). */
+  step(state: CharState, id: number): { logProbs: Float32Array; state: CharState };
+  dispose(): void;
+}
+
 /**
  * One-character-at-a-time inference for a single stream, for sampling.
  * Running the model's tensor forward with T = N = 1 costs ~30 small kernels a
@@ -14,7 +23,7 @@ import type { CharModel } from './model.js';
  * The state is passed in and a new one returned (never changed in place), so
  * a state can be kept, shared between rows or forked, as the searches need.
  */
-export class CharStepper {
+export class CharStepper implements CharStep {
   readonly vocabSize: number;
   private readonly hidden: number;
   private readonly gates: number;
@@ -131,7 +140,7 @@ export interface CharState {
  * plain arrays that are never changed, so gather shares them and dispose has
  * nothing to free (the weights belong to the stepper).
  */
-export function charStepModel(stepper: CharStepper): StepModel<CharState[]> {
+export function charStepModel(stepper: CharStep): StepModel<CharState[]> {
   return {
     vocabSize: stepper.vocabSize,
     step(rows, tokens) {

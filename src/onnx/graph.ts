@@ -75,9 +75,9 @@ export class GraphBuilder {
     return n;
   }
 
-  input(name: string, dims: Dim[]): string {
+  input(name: string, dims: Dim[], elem: ElemType = 'float32'): string {
     const n = this.name(name);
-    this.inputs.push(valueInfo(n, dims));
+    this.inputs.push(valueInfo(n, dims, elem));
     return n;
   }
 

@@ -11,7 +11,7 @@ import { handleClientError, handleError, handleNotFound, HttpError } from './err
 import { jsonShapeProblem } from './json-shape.js';
 import { Limiter } from './limiter.js';
 import { Metrics } from './metrics.js';
-import { describeModels, ModelRegistry } from './models.js';
+import { decoderRuntimes, describeModels, ModelRegistry } from './models.js';
 import { registerProtection } from './protection.js';
 import { registerDocs } from './openapi.js';
 import { adminRoutes } from './routes/admin.js';
@@ -202,5 +202,6 @@ function inferenceInfo(deps: AppDeps, models: ModelRegistry): InferenceInfo {
   // The VQA models share the caption encoder (serve.ts), so it is the one to report.
   const e = models.services.caption?.encoder;
   const encoders: Record<string, string> = e ? { [e.name]: e.runtime ?? 'tfjs' } : {};
-  return { ...(deps.runtime ?? { runtime: 'tfjs', device: deps.backend, reason: 'default' }), encoders };
+  const decoders = decoderRuntimes(models.services);
+  return { ...(deps.runtime ?? { runtime: 'tfjs', device: deps.backend, reason: 'default' }), encoders, decoders };
 }

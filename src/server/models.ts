@@ -30,6 +30,15 @@ export function describeModels(set: ServiceSet): Record<string, ModelInfo> {
   return models;
 }
 
+/** Where each loaded decoder runs, by task (GET /health's inference.decoders). */
+export function decoderRuntimes(set: ServiceSet): Record<string, 'onnx' | 'tfjs'> {
+  const out: Record<string, 'onnx' | 'tfjs'> = {};
+  if (set.caption) out.caption = set.caption.model.runtime;
+  if (set.generate) out.generate = set.generate.runtime;
+  for (const [name, rt] of set.vqa?.runtimes() ?? []) out[`vqa/${name}`] = rt;
+  return out;
+}
+
 export function disposeServices(set: ServiceSet): void {
   set.caption?.dispose();
   set.generate?.dispose();

@@ -3,6 +3,7 @@ import { log } from '../log.js';
 import { setDefaultEncoderRuntime } from '../encoder/registry.js';
 import { initBackend } from '../nn/backend.js';
 import { chooseRuntime } from '../onnx/runtime.js';
+import { setDefaultDecoderRuntime } from '../onnx/decoder-nets.js';
 import { buildApp } from './app.js';
 import { JobsClient } from '../jobs/producer.js';
 import { describeModels, loadServices, ModelRegistry } from './models.js';
@@ -15,6 +16,7 @@ export async function serve(config: Config): Promise<void> {
   const choice = await chooseRuntime(config.INFERENCE_RUNTIME);
   const runtime = { runtime: choice.runtime, device: choice.device ?? backend, reason: choice.reason };
   setDefaultEncoderRuntime(choice);
+  setDefaultDecoderRuntime(choice);
   log.info(runtime, `inference runtime ${choice.runtime} (${runtime.device}): ${choice.reason}`);
   const models = new ModelRegistry(await loadServices(config), () => loadServices(config));
   const jobs = JobsClient.fromConfig(config);

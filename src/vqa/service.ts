@@ -10,6 +10,14 @@ import type { ImageLimits } from '../image/decode.js';
 import { tokenizeWords } from '../text/tokenize.js';
 import { CONFIG_FILE, type VqaConfig } from './config.js';
 import { VqaModel } from './model.js';
+import { defaultDecoderRuntime, onnxVqa, type DecoderRuntime, type OnnxVqa } from '../onnx/decoder-nets.js';
+
+/** Indices of the k largest probabilities, largest first (ties: lower index first, as tf.topk). */
+export function topAnswers(probs: Float32Array, k: number): number[] {
+  const idx = Array.from(probs.keys());
+  idx.sort((a, b) => probs[b]! - probs[a]! || a - b);
+  return idx.slice(0, Math.min(k, probs.length));
+}
 
 export interface Answer {
   answer: string;
@@ -44,6 +52,8 @@ export class VqaService {
     private readonly encoders: Map<string, Encoder>,
     private readonly owned: Encoder[],
     readonly defaultModel: string,
+    /** Each model's onnxruntime graph, when they run there (else tfjs). */
+    private readonly onnx: Map<string, OnnxVqa> = new Map(),
   ) {}
 
   /** Folder names of the VQA models in `dir` (those with a config.json). */
@@ -59,33 +69,54 @@ export class VqaService {
    * Load the models in `modelsDir/vqa`. `preferred` names the default model
    * (the first one alphabetically when absent or not found).
    */
-  static async load(modelsDir: string, opts: { shared?: Encoder[]; preferred?: string } = {}): Promise<VqaService> {
+  static async load(
+    modelsDir: string,
+    opts: { shared?: Encoder[]; preferred?: string; runtime?: DecoderRuntime } = {},
+  ): Promise<VqaService> {
+    const runtime = opts.runtime ?? defaultDecoderRuntime();
     const dir = path.join(modelsDir, 'vqa');
     const names = VqaService.modelDirs(dir);
     if (names.length === 0) throw new Error(`no VQA model in ${dir} (train one with npm run train:vqa)`);
     const encoders = new Map((opts.shared ?? []).map((e) => [e.name, e]));
     const owned: Encoder[] = [];
     const models = new Map<string, VqaModel>();
-    for (const name of names) {
-      const model = await VqaModel.load(path.join(dir, name));
-      let encoder = encoders.get(model.config.encoder);
-      if (!encoder) {
-        encoder = await loadEncoder(model.config.encoder, modelsDir);
-        encoders.set(encoder.name, encoder);
-        owned.push(encoder);
+    const onnx = new Map<string, OnnxVqa>();
+    const disposeAll = () => {
+      for (const m of models.values()) m.dispose();
+      for (const o of onnx.values()) o.dispose();
+      for (const e of owned) e.dispose();
+    };
+    try {
+      for (const name of names) {
+        const model = await VqaModel.load(path.join(dir, name));
+        models.set(name, model);
+        let encoder = encoders.get(model.config.encoder);
+        if (!encoder) {
+          encoder = await loadEncoder(model.config.encoder, modelsDir);
+          encoders.set(encoder.name, encoder);
+          owned.push(encoder);
+        }
+        const extra = model.config.detectionScores ? COCO_LABELS.length : 0;
+        if (model.config.detectionScores && !encoder.encodeAndDetect)
+          throw new Error(`VQA model ${name} needs detections; encoder ${encoder.name} has no detector`);
+        if (encoder.dim + extra !== model.config.featureDim) {
+          throw new Error(
+            `VQA model ${name} expects ${model.config.featureDim}-d features; encoder ${encoder.name} gives ${encoder.dim}${extra ? ' + 80 detection scores' : ''}`,
+          );
+        }
+        if (runtime.runtime === 'onnx') onnx.set(name, onnxVqa(model, runtime.device));
       }
-      const extra = model.config.detectionScores ? COCO_LABELS.length : 0;
-      if (model.config.detectionScores && !encoder.encodeAndDetect)
-        throw new Error(`VQA model ${name} needs detections; encoder ${encoder.name} has no detector`);
-      if (encoder.dim + extra !== model.config.featureDim) {
-        throw new Error(
-          `VQA model ${name} expects ${model.config.featureDim}-d features; encoder ${encoder.name} gives ${encoder.dim}${extra ? ' + 80 detection scores' : ''}`,
-        );
-      }
-      models.set(name, model);
+    } catch (err) {
+      disposeAll();
+      throw err;
     }
     const fallback = names[0]!;
-    return new VqaService(models, encoders, owned, opts.preferred && models.has(opts.preferred) ? opts.preferred : fallback);
+    return new VqaService(models, encoders, owned, opts.preferred && models.has(opts.preferred) ? opts.preferred : fallback, onnx);
+  }
+
+  /** Where each model runs, by name. */
+  runtimes(): [string, 'onnx' | 'tfjs'][] {
+    return this.modelNames.map((name) => [name, this.onnx.has(name) ? 'onnx' : 'tfjs']);
   }
 
   get modelNames(): string[] {
@@ -135,13 +166,18 @@ export class VqaService {
       : await encodeImage(encoder, image, limits);
     const t0 = performance.now();
     let answers: Answer[];
+    const onnx = this.onnx.get(name);
     try {
-      answers = tf.tidy(() => {
-        const probs = model.predict(features, [model.encodeQuestion(question)]);
-        const { values, indices } = tf.topk(probs, Math.min(opts.topK, model.config.answers.length));
-        const v = values.dataSync();
-        return Array.from(indices.dataSync(), (a, r) => ({ answer: model.config.answers[a]!, score: round4(v[r]!) }));
-      });
+      if (onnx) {
+        const probs = onnx.predict((await features.data()) as Float32Array, [model.encodeQuestion(question)]);
+        answers = topAnswers(probs, opts.topK).map((a) => ({ answer: model.config.answers[a]!, score: round4(probs[a]!) }));
+      } else
+        answers = tf.tidy(() => {
+          const probs = model.predict(features, [model.encodeQuestion(question)]);
+          const { values, indices } = tf.topk(probs, Math.min(opts.topK, model.config.answers.length));
+          const v = values.dataSync();
+          return Array.from(indices.dataSync(), (a, r) => ({ answer: model.config.answers[a]!, score: round4(v[r]!) }));
+        });
     } finally {
       features.dispose();
     }
@@ -154,6 +190,7 @@ export class VqaService {
   }
 
   dispose(): void {
+    for (const o of this.onnx.values()) o.dispose();
     for (const m of this.models.values()) m.dispose();
     for (const e of this.owned) e.dispose();
   }

@@ -6,7 +6,16 @@ import type { CaptionSearchOptions } from '../options.js';
 import { fineCandidates, type GroundedImage } from './data.js';
 import type { GroundedModel } from './model.js';
 import { DEFAULT_CONSTRAIN_MIN_SCORE, type GroundedConfig } from './config.js';
-import { classWordIds, groundedInitialState, type DecodeRules, groundedStepModel, slotChoice, type GroundedState } from './step-model.js';
+import {
+  classWordIds,
+  groundedInitialState,
+  type DecodeRules,
+  groundedStepModel,
+  slotChoice,
+  tfjsGroundedNet,
+  type GroundedNet,
+  type GroundedState,
+} from './step-model.js';
 
 /** A caption word; `entry` says which of the image's entries (detected classes) it names. */
 export interface CaptionWord {
@@ -23,6 +32,8 @@ export interface GroundedCaption {
 /** A grounded model with what rendering needs: the word table and each class's fine words. */
 export interface GroundedDecoder {
   model: GroundedModel;
+  /** Where its tensor work runs (tfjs, or onnxruntime: src/onnx/decoder-nets.ts). */
+  net: GroundedNet;
   table: WordTable;
   candidates: ReturnType<typeof fineCandidates>;
   rules: DecodeRules;
@@ -36,16 +47,26 @@ export interface GroundedDecoder {
 export type DecodeOptions = Pick<GroundedConfig, 'classWordsBySlotOnly' | 'pointerScorePrior' | 'coverageWeight'> &
   Partial<Pick<GroundedConfig, 'constrainTop' | 'constrainMinScore'>>;
 
-export function groundedDecoder(model: GroundedModel, table: WordTable, opts: DecodeOptions = model.config): GroundedDecoder {
+export function groundedDecoder(
+  model: GroundedModel,
+  table: WordTable,
+  opts: DecodeOptions = model.config,
+  net: GroundedNet = tfjsGroundedNet(model),
+): GroundedDecoder {
   const banned = opts.classWordsBySlotOnly ? classWordIds(table, model.vocab) : [];
   return {
     model,
+    net,
     table,
     candidates: fineCandidates(table, model.vocab),
     rules: { banned, pointerScorePrior: opts.pointerScorePrior },
     coverageWeight: opts.coverageWeight,
     constrain: { top: opts.constrainTop ?? 0, minScore: opts.constrainMinScore ?? DEFAULT_CONSTRAIN_MIN_SCORE },
   };
+}
+
+function stepModel(d: GroundedDecoder) {
+  return groundedStepModel(d.net, d.model.vocab.size, d.model.config.maxEntries, d.rules);
 }
 
 /**
@@ -55,7 +76,7 @@ export function groundedDecoder(model: GroundedModel, table: WordTable, opts: De
  */
 function fillSlots(d: GroundedDecoder, state: GroundedState, hyps: readonly Hypothesis[]): CaptionWord[][] {
   const V = d.model.vocab.size;
-  const lm = groundedStepModel(d.model, d.model.config.maxEntries, d.rules);
+  const lm = stepModel(d);
   const words: CaptionWord[][] = hyps.map(() => []);
   const longest = Math.max(0, ...hyps.map((h) => h.ids.length));
   let s = state;
@@ -68,9 +89,7 @@ function fillSlots(d: GroundedDecoder, state: GroundedState, hyps: readonly Hypo
       const slots = hyps.map((h) => slotChoice(h.ids[t] ?? END_ID, V));
       let fine: Float32Array | undefined;
       if (slots.some(Boolean)) {
-        const logits = d.model.fineLogits(s.h);
-        fine = logits.dataSync() as Float32Array;
-        logits.dispose();
+        fine = d.net.fine(s.h, s.n);
       }
       hyps.forEach((h, r) => {
         const id = h.ids[t];
@@ -134,8 +153,8 @@ function groundedBeam<S>(d: GroundedDecoder, image: GroundedImage, lm: StepModel
 
 /** Captions for one image. */
 export function generateGrounded(d: GroundedDecoder, image: GroundedImage, opts: CaptionSearchOptions): GroundedCaption[] {
-  const lm = groundedStepModel(d.model, d.model.config.maxEntries, d.rules);
-  const init = groundedInitialState(d.model, [image]);
+  const lm = stepModel(d);
+  const init = groundedInitialState(d.net, [image]);
   try {
     const hyps = searchCaptions(lm, init, opts, (m, s) => groundedBeam(d, image, m, s, opts));
     const rows = lm.gather(
@@ -154,8 +173,8 @@ export function generateGrounded(d: GroundedDecoder, image: GroundedImage, opts:
 
 /** Greedy captions for many images at once (evaluation). */
 export function greedyGrounded(d: GroundedDecoder, images: readonly GroundedImage[], maxLength: number): GroundedCaption[] {
-  const lm = groundedStepModel(d.model, d.model.config.maxEntries, d.rules);
-  const init = groundedInitialState(d.model, images);
+  const lm = stepModel(d);
+  const init = groundedInitialState(d.net, images);
   try {
     return toCaptions(d, init, greedySearch(lm, init, images.length, TOKENS, maxLength));
   } finally {

@@ -7,14 +7,91 @@ import type { GroundedImage } from './data.js';
 import type { GroundedModel } from './model.js';
 import { SLOT_ID, SLOTS_ID, slotId } from './slots.js';
 
+/** The LSTM rows of a search, row-major: h, c [n, H] and each row's entries in the pointer's attention space [n, K, A]. */
+export interface GroundedRows {
+  n: number;
+  h: Float32Array;
+  c: Float32Array;
+  projected: Float32Array;
+}
+
 /** Search state: the LSTM rows and, per row, its image's entries and which it has named. */
-export interface GroundedState {
-  h: tf.Tensor2D;
-  c: tf.Tensor2D;
-  /** [N, K, A] entries in the pointer's attention space. */
-  projected: tf.Tensor3D;
+export interface GroundedState extends GroundedRows {
   images: readonly GroundedImage[];
   used: readonly (readonly boolean[])[];
+}
+
+/**
+ * The grounded decoder's tensor work on one runtime (tfjs here, onnxruntime in
+ * src/onnx/decoder-nets.ts); everything else (slots, masks, the pointer's
+ * softmax, the searches) is shared plain JS over its arrays.
+ */
+export interface GroundedNet {
+  /** Which runtime computes it (reported by /health). */
+  readonly runtime: 'tfjs' | 'onnx';
+  /** First rows from inputs [n, D + 80] ([v; d]) and entry descriptors [n, K·F]. */
+  initial(inputs: Float32Array, entries: Float32Array, n: number): GroundedRows;
+  /** One step: token ids (slot tokens as SLOT_ID / SLOTS_ID), filled slots' descriptors [n, F] → log-probabilities [n, V], pointer scores [n, K] (unmasked), next rows. */
+  step(
+    rows: GroundedRows,
+    ids: Int32Array,
+    slotInputs: Float32Array,
+  ): { logProbs: Float32Array; pointer: Float32Array; rows: GroundedRows };
+  /** Fine-word logits [n, V] from h [n, H]. */
+  fine(h: Float32Array, n: number): Float32Array;
+  /** Frees what the net holds beyond the model's weights. */
+  dispose(): void;
+}
+
+/** The grounded model's tensors as a GroundedNet (tfjs). */
+export function tfjsGroundedNet(model: GroundedModel): GroundedNet {
+  const H = model.config.hiddenDim;
+  const F = ENTRY_FEATURES;
+  const A = model.config.attendDim;
+  const read = (t: tf.Tensor): Float32Array => {
+    const data = t.dataSync() as Float32Array;
+    t.dispose();
+    return data;
+  };
+  return {
+    runtime: 'tfjs',
+    initial(inputs, entries, n) {
+      const { h, c, projected } = tf.tidy(() => {
+        const s = model.initialState(tf.tensor2d(inputs, [n, inputs.length / n]));
+        return { ...s, projected: model.projectEntries(tf.tensor2d(entries, [n, entries.length / n]), n) };
+      });
+      return { n, h: read(h), c: read(c), projected: read(projected) };
+    },
+    step(rows, ids, slotInputs) {
+      const { n } = rows;
+      const out = tf.tidy(() => {
+        const state = { h: tf.tensor2d(rows.h, [n, H]), c: tf.tensor2d(rows.c, [n, H]) };
+        const next = model.step(state, tf.tensor1d(ids, 'int32'), tf.tensor2d(slotInputs, [n, F]));
+        const projected = tf.tensor3d(rows.projected, [n, rows.projected.length / (n * A), A]);
+        return { logProbs: next.logProbs, pointer: model.pointerScores(next.state.h, projected), h: next.state.h, c: next.state.c };
+      });
+      return {
+        logProbs: read(out.logProbs),
+        pointer: read(out.pointer),
+        rows: { n, h: read(out.h), c: read(out.c), projected: rows.projected },
+      };
+    },
+    fine(h, n) {
+      return read(tf.tidy(() => model.fineLogits(tf.tensor2d(h, [n, H]))));
+    },
+    dispose: () => undefined,
+  };
+}
+
+/** Rows picked (and possibly repeated) by index, for gather. */
+export function gatherRows(rows: GroundedRows, picked: readonly number[]): GroundedRows {
+  const pick = (a: Float32Array): Float32Array => {
+    const w = a.length / rows.n;
+    const out = new Float32Array(picked.length * w);
+    picked.forEach((r, i) => out.set(a.subarray(r * w, (r + 1) * w), i * w));
+    return out;
+  };
+  return { n: picked.length, h: pick(rows.h), c: pick(rows.c), projected: pick(rows.projected) };
 }
 
 /**
@@ -38,18 +115,14 @@ export function slotChoice(token: number, vocabSize: number): SlotChoice | undef
 const NEVER_WRITTEN = [PAD_ID, START_ID, UNK_ID, SLOT_ID, SLOTS_ID];
 
 /** The first state for rows of `images` (one row per image). */
-export function groundedInitialState(model: GroundedModel, images: readonly GroundedImage[]): GroundedState {
-  const D = model.inputDim;
+export function groundedInitialState(net: GroundedNet, images: readonly GroundedImage[]): GroundedState {
+  const D = images[0]!.input.length;
   const inputs = new Float32Array(images.length * D);
   images.forEach((img, i) => inputs.set(img.input, i * D));
   const KF = images[0]!.entryFeatures.length;
   const entries = new Float32Array(images.length * KF);
   images.forEach((img, i) => entries.set(img.entryFeatures, i * KF));
-  const tensors = tf.tidy(() => {
-    const { h, c } = model.initialState(tf.tensor2d(inputs, [images.length, D]));
-    return { h, c, projected: model.projectEntries(tf.tensor2d(entries, [images.length, KF]), images.length) };
-  });
-  return { ...tensors, images, used: images.map((img) => img.entries.map(() => false)) };
+  return { ...net.initial(inputs, entries, images.length), images, used: images.map((img) => img.entries.map(() => false)) };
 }
 
 function logSoftmaxMasked(scores: Float32Array, allowed: readonly boolean[]): Float32Array {
@@ -83,9 +156,13 @@ export interface DecodeRules {
 
 export const NO_RULES: DecodeRules = { banned: [], pointerScorePrior: 0 };
 
-export function groundedStepModel(model: GroundedModel, maxEntries: number, rules: DecodeRules = NO_RULES): StepModel<GroundedState> {
+export function groundedStepModel(
+  net: GroundedNet,
+  V: number,
+  maxEntries: number,
+  rules: DecodeRules = NO_RULES,
+): StepModel<GroundedState> {
   const { banned, pointerScorePrior: prior } = rules;
-  const V = model.vocab.size;
   const never = [...NEVER_WRITTEN, ...banned];
   const F = ENTRY_FEATURES;
   const K = maxEntries;
@@ -102,13 +179,7 @@ export function groundedStepModel(model: GroundedModel, maxEntries: number, rule
         used[r]![slot.entry] = true;
         return slotId(slot.plural);
       });
-      const { logProbs, pointer, next } = tf.tidy(() => {
-        const out = model.step({ h: state.h, c: state.c }, tf.tensor1d(Int32Array.from(ids), 'int32'), tf.tensor2d(slotInputs, [N, F]));
-        return { logProbs: out.logProbs, pointer: model.pointerScores(out.state.h, state.projected), next: out.state };
-      });
-      const lp = logProbs.dataSync() as Float32Array;
-      const ptr = pointer.dataSync() as Float32Array;
-      tf.dispose([logProbs, pointer]);
+      const { logProbs: lp, pointer: ptr, rows } = net.step(state, Int32Array.from(ids), slotInputs);
       const W = V + 2 * K;
       const out = new Float32Array(N * W).fill(-Infinity);
       for (let r = 0; r < N; r++) {
@@ -125,17 +196,12 @@ export function groundedStepModel(model: GroundedModel, maxEntries: number, rule
           out[r * W + V + 2 * j + 1] = lp[r * V + SLOTS_ID]! + pointerLp[j]!;
         }
       }
-      return { logProbs: out, state: { ...next, projected: tf.clone(state.projected), images: state.images, used } };
+      return { logProbs: out, state: { ...rows, images: state.images, used } };
     },
     gather(state, rows) {
-      const tensors = tf.tidy(() => {
-        const idx = tf.tensor1d(Int32Array.from(rows), 'int32');
-        return { h: tf.gather(state.h, idx), c: tf.gather(state.c, idx), projected: tf.gather(state.projected, idx) };
-      });
-      return { ...tensors, images: rows.map((r) => state.images[r]!), used: rows.map((r) => [...state.used[r]!]) };
+      return { ...gatherRows(state, rows), images: rows.map((r) => state.images[r]!), used: rows.map((r) => [...state.used[r]!]) };
     },
-    dispose(state) {
-      tf.dispose([state.h, state.c, state.projected]);
-    },
+    // States are plain arrays, never changed in place: nothing to free.
+    dispose: () => undefined,
   };
 }
