@@ -133,9 +133,31 @@ describe('Dockerfile.gpu', () => {
     expect(deps?.body.some((i) => i.op === 'RUN' && /scripts\/gpu-check\.ts --stage build$/.test(i.args))).toBe(true);
     const cmd = JSON.parse(d.final.body.find((i) => i.op === 'CMD')?.args ?? '[]') as string[];
     expect(cmd.at(-1)).toMatch(/gpu-check\.ts --stage start && exec node --import tsx src\/server\/main\.ts$/);
-    expect(d.final.body.some((i) => i.op === 'ENV' && /TF_BACKEND=tfjs-node-gpu/.test(i.args))).toBe(true);
-    // The marked place for onnxruntime-node's CUDA 12 provider.
-    expect(d.all.some((i) => i.op === 'ARG' && i.args.startsWith('ONNXRUNTIME_NODE_INSTALL'))).toBe(true);
+  });
+
+  it("runs the models on ORT's CUDA 12 provider: CUDA 12 + cuDNN 9 base, the provider installed by npm ci, ORT forced", () => {
+    const d = dockerfile('Dockerfile.gpu');
+    // cuDNN 9 is what the nvidia/cuda 12.x "cudnn" tags carry (the CUDA 11 ones say cudnn8).
+    expect(d.args.get('CUDA_IMAGE')).toMatch(/^nvidia\/cuda:12\.\d+\.\d+-cudnn-runtime-ubuntu22\.04$/);
+    const deps = d.stages.find((s) => s.name === 'deps')?.body ?? [];
+    const at = (re: RegExp) => deps.findIndex((i) => re.test(`${i.op} ${i.args}`));
+    // The install script reads ONNXRUNTIME_NODE_INSTALL before .npmrc's skip: it must be in the environment of npm ci.
+    const arg = at(/^ARG ONNXRUNTIME_NODE_INSTALL=cuda12$/);
+    const env = at(/^ENV ONNXRUNTIME_NODE_INSTALL=\$\{ONNXRUNTIME_NODE_INSTALL\}$/);
+    const ci = at(/^RUN npm ci\b/);
+    expect(arg).toBeGreaterThanOrEqual(0);
+    expect(env).toBeGreaterThan(arg);
+    expect(ci).toBeGreaterThan(env);
+    // The build check needs the ORT code it imports, copied before it runs.
+    expect(at(/^COPY src\/onnx /)).toBeGreaterThanOrEqual(0);
+    expect(at(/^COPY src\/onnx /)).toBeLessThan(at(/gpu-check\.ts --stage build$/));
+    // ORT forced: a server that cannot load it exits instead of serving on tfjs.
+    const finalEnv = d.final.body
+      .filter((i) => i.op === 'ENV')
+      .map((i) => i.args)
+      .join(' ');
+    expect(finalEnv).toMatch(/\bINFERENCE_RUNTIME=onnx\b/);
+    expect(finalEnv).not.toMatch(/TF_BACKEND=tfjs-node-gpu/);
   });
 });
 

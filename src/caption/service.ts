@@ -65,7 +65,12 @@ export class CaptionService {
   ) {}
 
   /** Load the caption model in `modelsDir/caption` (plain or grounded) and the encoder it was trained with. */
-  static async load(modelsDir: string, captionDir = path.join(modelsDir, 'caption')): Promise<CaptionService> {
+  /** `wrapEncoder` adapts the loaded encoder, e.g. puts it behind the server's batcher (src/encoder/batched.ts). */
+  static async load(
+    modelsDir: string,
+    captionDir = path.join(modelsDir, 'caption'),
+    opts: { wrapEncoder?: (e: Encoder) => Encoder } = {},
+  ): Promise<CaptionService> {
     const model = await loadCaptioner(captionDir);
     // A reload must not leak the decoder when the encoder fails to load or does not fit it.
     let encoder: Encoder | undefined;
@@ -79,7 +84,7 @@ export class CaptionService {
       model.dispose();
       throw err;
     }
-    return new CaptionService(encoder, model);
+    return new CaptionService(opts.wrapEncoder ? opts.wrapEncoder(encoder) : encoder, model);
   }
 
   async caption(image: Buffer, opts: CaptionSearchOptions, limits?: ImageLimits): Promise<CaptionResult> {

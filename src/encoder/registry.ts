@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { CENTERNET_NAME, loadCenterNet } from './centernet.js';
+import { CENTERNET_NAME, loadCenterNet, type DetectedObject } from './centernet.js';
 import type { InferenceRuntime, OrtDevice } from '../onnx/runtime.js';
 import { loadMobileNet, MOBILENET_NAME } from './mobilenet.js';
 import { loadOrtCenterNet } from './centernet-ort.js';
@@ -106,11 +106,27 @@ export function combineEncoders(parts: Encoder[]): Encoder {
     }
     return { features: concatRows(rows, parts, 1), objects };
   };
+  // The non-detecting parts (mobilenet_v2) encode the whole batch in one run; the detector goes image by image.
+  const encodeAndDetectBatch: Encoder['encodeAndDetectBatch'] = async (pixels, minScore) => {
+    const n = pixels.shape[0];
+    const rows: Float32Array[] = [];
+    const objects: DetectedObject[][] = [];
+    for (const p of parts) {
+      if (p === detector) {
+        const out = await detectEach(p, pixels, minScore);
+        rows.push(out.features);
+        objects.push(...out.objects);
+      } else {
+        rows.push(await encodeFeatures(p, pixels));
+      }
+    }
+    return { features: concatRows(rows, parts, n), objects };
+  };
   // Only needed when a part runs asynchronously (ORT); tfjs-only combinations keep encode().
   const encodeAsync = async (pixels: tf.Tensor4D): Promise<Float32Array> =>
     concatRows(await Promise.all(parts.map((p) => withPixelsFor(p, pixels, (x) => encodeFeatures(p, x)))), parts, pixels.shape[0]);
   return {
-    ...(detector ? { encodeAndDetect } : {}),
+    ...(detector ? { encodeAndDetect, encodeAndDetectBatch } : {}),
     ...(parts.some((p) => p.encodeAsync) ? { encodeAsync } : {}),
     name: parts.map((p) => p.name).join(COMBINE),
     runtime: runtimeOf(parts),
@@ -126,6 +142,29 @@ export function combineEncoders(parts: Encoder[]): Encoder {
       ),
     dispose: () => parts.forEach((p) => p.dispose()),
   };
+}
+
+/** A detector's encodeAndDetectBatch when it has one, else its encodeAndDetect image by image. */
+export async function detectEach(
+  detector: Encoder,
+  pixels: tf.Tensor4D,
+  minScore?: number,
+): Promise<{ features: Float32Array; objects: DetectedObject[][] }> {
+  if (detector.encodeAndDetectBatch) return detector.encodeAndDetectBatch(pixels, minScore);
+  const n = pixels.shape[0];
+  const features = new Float32Array(n * detector.dim);
+  const objects: DetectedObject[][] = [];
+  for (let i = 0; i < n; i++) {
+    const one = tf.slice(pixels, [i, 0, 0, 0], [1, -1, -1, -1]);
+    try {
+      const out = await detector.encodeAndDetect!(one, minScore);
+      features.set(out.features, i * detector.dim);
+      objects.push(out.objects);
+    } finally {
+      one.dispose();
+    }
+  }
+  return { features, objects };
 }
 
 /** Load a shipped encoder, or a combination like "mobilenet_v2+centernet". */

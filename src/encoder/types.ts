@@ -21,5 +21,14 @@ export interface Encoder {
    * first) from the same forward pass.
    */
   readonly encodeAndDetect?: (pixels: tf.Tensor4D, minScore?: number) => Promise<{ features: Float32Array; objects: DetectedObject[] }>;
+  /**
+   * Optional batched encodeAndDetect: [N, S, S, 3] → [N, dim] features (row-major)
+   * and each image's objects. Parts that can batch do; a detector that takes one
+   * image at a time runs per image inside it.
+   */
+  readonly encodeAndDetectBatch?: (
+    pixels: tf.Tensor4D,
+    minScore?: number,
+  ) => Promise<{ features: Float32Array; objects: DetectedObject[][] }>;
   dispose(): void;
 }

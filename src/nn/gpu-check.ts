@@ -20,6 +20,19 @@ export const TFJS_GPU_LIBS = [
   'libcudnn.so.8',
 ] as const;
 
+/**
+ * Shared libraries onnxruntime-node's CUDA execution provider (ORT 1.2x–1.30,
+ * built for CUDA 12 and cuDNN 9) opens at run time. A CUDA 11 / cuDNN 8 image lacks them.
+ */
+export const ORT_CUDA_LIBS = [
+  'libcudart.so.12',
+  'libcublas.so.12',
+  'libcublasLt.so.12',
+  'libcufft.so.11',
+  'libcurand.so.10',
+  'libcudnn.so.9',
+] as const;
+
 /** Library names `ldconfig -p` lists (the loader's cache). */
 export function ldconfigNames(ldconfigOutput: string): string[] {
   return ldconfigOutput

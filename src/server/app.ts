@@ -4,7 +4,7 @@ import multipart from '@fastify/multipart';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { CaptionService } from '../caption/service.js';
 import type { CharService } from '../char/service.js';
-import type { Config } from './config.js';
+import { inferenceSlots, type Config } from './config.js';
 import { log } from '../log.js';
 import { watchClient, type RouteContext } from './context.js';
 import { handleClientError, handleError, handleNotFound, HttpError } from './errors.js';
@@ -98,7 +98,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     clientErrorHandler: handleClientError,
     frameworkErrors: (err, req, reply) => void handleError(err, req, reply),
   });
-  const limiter = deps.limiter ?? new Limiter(config.MAX_CONCURRENCY, config.MAX_QUEUE);
+  const limiter = deps.limiter ?? new Limiter(inferenceSlots(config), config.MAX_QUEUE);
   const metrics = new Metrics(limiter);
   const ctx: RouteContext = { config, backend: deps.backend, limiter, metrics };
 

@@ -101,6 +101,10 @@ const EnvSchema = z.object({
   MAX_CONCURRENCY: intVar('MAX_CONCURRENCY', 1, 64, 2),
   // 0 is allowed: no waiting at all, every job beyond MAX_CONCURRENCY gets a 503.
   MAX_QUEUE: intVar('MAX_QUEUE', 0, 10_000, 32),
+  /** Dynamic batching: most requests per encoder batch (max_batch_size); 1 turns batching off. */
+  BATCH_MAX_SIZE: intVar('BATCH_MAX_SIZE', 1, 64, 8),
+  /** How long a batch's first request waits for others (max_queue_delay_ms); 0 with BATCH_MAX_SIZE 1 is off. */
+  BATCH_MAX_DELAY_MS: intVar('BATCH_MAX_DELAY_MS', 0, 1_000, 2),
   /** The whole request (headers and body) must arrive within this; a 10 MiB upload at 2 Mbit/s takes 42 s. */
   REQUEST_TIMEOUT_MS: intVar('REQUEST_TIMEOUT_MS', 100, 3_600_000, 60_000),
   KEEP_ALIVE_TIMEOUT_MS: intVar('KEEP_ALIVE_TIMEOUT_MS', 100, 3_600_000, 72_000),
@@ -139,6 +143,18 @@ const EnvSchema = z.object({
 });
 
 export type Config = z.output<typeof EnvSchema>;
+
+/** The batcher's settings, or undefined when BATCH_MAX_SIZE is 1 (every request encoded alone). */
+export function batchOptions(config: Config): { maxBatchSize: number; maxDelayMs: number; maxQueue: number } | undefined {
+  if (config.BATCH_MAX_SIZE <= 1) return undefined;
+  // Requests in flight are bounded by the limiter (MAX_CONCURRENCY × BATCH_MAX_SIZE); this bound only guards the batcher.
+  return { maxBatchSize: config.BATCH_MAX_SIZE, maxDelayMs: config.BATCH_MAX_DELAY_MS, maxQueue: Math.max(1, config.MAX_QUEUE) };
+}
+
+/** Inference jobs that may run at once: each slot of MAX_CONCURRENCY holds a whole batch when batching is on. */
+export function inferenceSlots(config: Config): number {
+  return config.MAX_CONCURRENCY * config.BATCH_MAX_SIZE;
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError';

@@ -1,7 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from './config.js';
 import type { ImageLimits } from '../image/decode.js';
-import { QueueFullError, type Limiter } from './limiter.js';
+import { requestScope } from './batcher.js';
+import { ClientGoneError, QueueFullError, type Limiter } from './limiter.js';
 import type { InferenceTask, Metrics } from './metrics.js';
 
 /** What every route module gets from buildApp, besides its own service. */
@@ -40,12 +41,37 @@ export function clientSignal(req: FastifyRequest): AbortSignal | undefined {
 
 /**
  * Run one model job under the shared concurrency limit, timed per task.
- * Throws QueueFullError (→ 503) when the queue is full, and ClientGoneError,
- * without running the job, when the client of `req` hung up while it waited.
+ * Throws QueueFullError (→ 503) when the limiter's or the batcher's queue is
+ * full, and ClientGoneError, without running the job (or its share of a batch),
+ * when the client of `req` hung up while it waited.
  */
 export async function runInference<T>(ctx: RouteContext, task: InferenceTask, job: () => Promise<T>, req?: FastifyRequest): Promise<T> {
+  const signal = req && clientSignal(req);
+  let batched = false;
+  let refused = false;
+  // The scope reaches a batching encoder (src/encoder/batched.ts) inside the job.
+  const scope = {
+    signal,
+    onBatch: (size: number) => {
+      batched = true;
+      ctx.metrics.batchSize.observe({ task }, size);
+    },
+  };
   try {
-    return await ctx.limiter.run(() => ctx.metrics.timeInference(task, job), req && clientSignal(req));
+    return await ctx.limiter.run(
+      () =>
+        requestScope.run(scope, async () => {
+          try {
+            return await ctx.metrics.timeInference(task, job);
+          } catch (err) {
+            refused = err instanceof QueueFullError || err instanceof ClientGoneError; // by the batcher: never computed
+            throw err;
+          } finally {
+            if (!batched && !refused) ctx.metrics.batchSize.observe({ task }, 1); // computed alone
+          }
+        }),
+      signal,
+    );
   } catch (err) {
     if (err instanceof QueueFullError) ctx.metrics.rejected.inc({ task });
     throw err;

@@ -58,9 +58,9 @@ export class Metrics {
     });
     this.batchSize = new Histogram({
       name: 'captioner_inference_batch_size',
-      help: 'Requests computed together per inference job, by task (1 until requests are batched)',
+      help: 'Per request, the size of the encoder batch it ran in (1: computed alone), by task',
       labelNames: ['task'],
-      buckets: [1, 2, 4, 8, 16, 32],
+      buckets: [1, 2, 4, 8, 16, 32, 64],
       registers: [this.registry],
     });
   }
@@ -68,7 +68,6 @@ export class Metrics {
   /** Run `job` and record its duration under `task`, failed or not. */
   async timeInference<T>(task: InferenceTask, job: () => Promise<T>): Promise<T> {
     const end = this.inferenceDuration.startTimer({ task });
-    this.batchSize.observe({ task }, 1); // no batching yet: each job is one request
     try {
       const out = await job();
       end({ outcome: 'ok' });

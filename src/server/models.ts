@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { CaptionService } from '../caption/service.js';
 import { CharService } from '../char/service.js';
-import type { Config } from './config.js';
+import { batchEncoder } from '../encoder/batched.js';
+import type { Encoder } from '../encoder/types.js';
+import { batchOptions, type Config } from './config.js';
 import { log } from '../log.js';
 import { VqaService } from '../vqa/service.js';
 import type { ModelInfo } from './routes/health.js';
@@ -54,7 +56,11 @@ export async function loadServices(config: Config): Promise<ServiceSet> {
   const set: ServiceSet = {};
   try {
     const t0 = performance.now();
-    const caption = await CaptionService.load(config.MODELS_DIR);
+    const batching = batchOptions(config);
+    // VQA shares this encoder, so its requests join the same batches.
+    const caption = await CaptionService.load(config.MODELS_DIR, undefined, {
+      ...(batching ? { wrapEncoder: (e: Encoder) => batchEncoder(e, batching) } : {}),
+    });
     set.caption = caption;
     const { name, version } = caption.model;
     log.info(
@@ -63,6 +69,7 @@ export async function loadServices(config: Config): Promise<ServiceSet> {
         version,
         encoder: caption.encoder.name,
         encoder_runtime: caption.encoder.runtime ?? 'tfjs',
+        batching: batching ?? 'off',
         ms: Math.round(performance.now() - t0),
       },
       'caption model loaded',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gpuDeviceLine, ldconfigNames, missingLibs, TFJS_GPU_LIBS } from '../../src/nn/gpu-check.js';
+import { gpuDeviceLine, ldconfigNames, missingLibs, ORT_CUDA_LIBS, TFJS_GPU_LIBS } from '../../src/nn/gpu-check.js';
 
 describe('GPU runtime check', () => {
   const ldconfig = [
@@ -15,6 +15,13 @@ describe('GPU runtime check', () => {
     expect(missing).toContain('libcudart.so.11.0');
     expect(missing).not.toContain('libcudnn.so.8');
     expect(missingLibs([...TFJS_GPU_LIBS, 'libfoo.so'], TFJS_GPU_LIBS)).toEqual([]);
+  });
+
+  it("names what ORT's CUDA 12 provider lacks: cuDNN 8 is no substitute for cuDNN 9", () => {
+    const missing = missingLibs(ldconfigNames(ldconfig), ORT_CUDA_LIBS);
+    expect(missing).toContain('libcudnn.so.9');
+    expect(missing).not.toContain('libcudart.so.12');
+    expect(missingLibs([...ORT_CUDA_LIBS], ORT_CUDA_LIBS)).toEqual([]);
   });
 
   it("finds TensorFlow's GPU device line, and none in a CPU-only log", () => {

@@ -15,6 +15,8 @@ describe('loadConfig', () => {
       MAX_IMAGE_ASPECT_RATIO: 20,
       MAX_CONCURRENCY: 2,
       MAX_QUEUE: 32,
+      BATCH_MAX_SIZE: 8,
+      BATCH_MAX_DELAY_MS: 2,
       REQUEST_TIMEOUT_MS: 60_000,
       KEEP_ALIVE_TIMEOUT_MS: 72_000,
       SHUTDOWN_TIMEOUT_MS: 25_000,

@@ -7,6 +7,7 @@ import { CaptionService } from '../../src/caption/service.js';
 import { CharModel } from '../../src/char/model.js';
 import { CharService } from '../../src/char/service.js';
 import { CharVocab } from '../../src/char/vocab.js';
+import type { Encoder } from '../../src/encoder/types.js';
 import { SPECIALS } from '../../src/text/vocab.js';
 import type { VqaConfig } from '../../src/vqa/config.js';
 import { VqaModel } from '../../src/vqa/model.js';
@@ -29,7 +30,7 @@ export interface TinyServices {
  * shared by captioning and VQA): every route is served and the image path is
  * real, while the decoders cost almost nothing. Tests of the HTTP layer only.
  */
-export async function tinyServices(): Promise<TinyServices> {
+export async function tinyServices(opts: { wrapEncoder?: (e: Encoder) => Encoder } = {}): Promise<TinyServices> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'captioner-tiny-'));
   const captionConfig: CaptionConfig = {
     kind: 'caption-lstm',
@@ -47,7 +48,7 @@ export async function tinyServices(): Promise<TinyServices> {
   const cm = CaptionModel.init(captionConfig, 3);
   await cm.save(path.join(dir, 'caption'));
   cm.dispose();
-  const caption = await CaptionService.load('models', path.join(dir, 'caption'));
+  const caption = await CaptionService.load('models', path.join(dir, 'caption'), opts);
   const vqaConfig: VqaConfig = {
     kind: 'vqa',
     arch: 'vis-lstm',

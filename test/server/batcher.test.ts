@@ -1,0 +1,181 @@
+import * as tf from '@tensorflow/tfjs';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { batchEncoder } from '../../src/encoder/batched.js';
+import type { DetectedObject } from '../../src/encoder/centernet.js';
+import type { Encoder } from '../../src/encoder/types.js';
+import { initBackend, parseBackendName } from '../../src/nn/backend.js';
+import { Batcher, requestScope } from '../../src/server/batcher.js';
+import { ClientGoneError, QueueFullError } from '../../src/server/limiter.js';
+
+/** A batch function that records the batches it saw and doubles each input. */
+function recorder(gate?: Promise<void>) {
+  const batches: number[][] = [];
+  const run = async (xs: number[]) => {
+    batches.push([...xs]);
+    await gate;
+    return xs.map((x) => 2 * x);
+  };
+  return { batches, run };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe('Batcher', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('groups concurrent items into batches of at most maxBatchSize, each caller getting its own output', async () => {
+    const { batches, run } = recorder();
+    const b = new Batcher(run, { maxBatchSize: 3, maxDelayMs: 50, maxQueue: 10 });
+    const outs = await Promise.all([1, 2, 3, 4, 5].map((x) => b.submit(x)));
+    expect(outs).toEqual([2, 4, 6, 8, 10]);
+    expect(batches).toEqual([
+      [1, 2, 3],
+      [4, 5],
+    ]);
+  });
+
+  it('runs a lone item after maxDelayMs, not before', async () => {
+    vi.useFakeTimers();
+    const { batches, run } = recorder();
+    const b = new Batcher(run, { maxBatchSize: 4, maxDelayMs: 20, maxQueue: 10 });
+    const out = b.submit(7);
+    await vi.advanceTimersByTimeAsync(19);
+    expect(batches).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(batches).toEqual([[7]]);
+    await expect(out).resolves.toBe(14);
+  });
+
+  it('collects what arrives while a batch runs into the next one', async () => {
+    let open = () => {};
+    const { batches, run } = recorder(new Promise<void>((r) => (open = r)));
+    const b = new Batcher(run, { maxBatchSize: 8, maxDelayMs: 0, maxQueue: 10 });
+    const first = b.submit(1); // delay 0: runs at once, alone
+    const rest = [2, 3, 4].map((x) => b.submit(x));
+    await tick();
+    expect(batches).toEqual([[1]]);
+    open();
+    await Promise.all([first, ...rest]);
+    expect(batches).toEqual([[1], [2, 3, 4]]);
+  });
+
+  it('refuses beyond maxQueue with QueueFullError (→ 503 with Retry-After)', async () => {
+    let open = () => {};
+    const { run } = recorder(new Promise<void>((r) => (open = r)));
+    const b = new Batcher(run, { maxBatchSize: 2, maxDelayMs: 0, maxQueue: 2 });
+    const running = b.submit(1);
+    await tick();
+    const queued = [b.submit(2), b.submit(3)];
+    const refused = b.submit(4);
+    await expect(refused).rejects.toBeInstanceOf(QueueFullError);
+    await expect(refused).rejects.toMatchObject({ retryAfterS: expect.any(Number) as number });
+    open();
+    await expect(Promise.all([running, ...queued])).resolves.toEqual([2, 4, 6]);
+  });
+
+  it('drops an item whose client left before its batch ran; the batch runs without it', async () => {
+    let open = () => {};
+    const { batches, run } = recorder(new Promise<void>((r) => (open = r)));
+    const b = new Batcher(run, { maxBatchSize: 4, maxDelayMs: 0, maxQueue: 10 });
+    const first = b.submit(1);
+    await tick();
+    const gone = new AbortController();
+    const left = requestScope.run({ signal: gone.signal }, () => b.submit(2));
+    const stays = b.submit(3);
+    gone.abort();
+    await expect(left).rejects.toBeInstanceOf(ClientGoneError);
+    expect(b.waiting).toBe(1);
+    open();
+    await Promise.all([first, stays]);
+    expect(batches).toEqual([[1], [3]]);
+    // Already gone when submitted: refused at once.
+    await expect(requestScope.run({ signal: gone.signal }, () => b.submit(5))).rejects.toBeInstanceOf(ClientGoneError);
+  });
+
+  it('tells each request the size of the batch it ran in, and rejects all of a failed batch', async () => {
+    const sizes: number[] = [];
+    const b = new Batcher(async (xs: number[]) => xs, { maxBatchSize: 4, maxDelayMs: 10, maxQueue: 10 });
+    await Promise.all([1, 2, 3].map((x) => requestScope.run({ onBatch: (n) => sizes.push(n) }, () => b.submit(x))));
+    expect(sizes).toEqual([3, 3, 3]);
+    const bad = new Batcher(async (xs: number[]) => xs.slice(1), { maxBatchSize: 4, maxDelayMs: 10, maxQueue: 10 });
+    const outs = await Promise.allSettled([bad.submit(1), bad.submit(2)]);
+    expect(outs.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+  });
+});
+
+/**
+ * A tfjs encoder small enough to run many times: features are each image's
+ * channel means, and it "detects" one object per image whose score is the red
+ * mean / 255, kept when ≥ minScore. Calls are counted by batch size.
+ */
+function fakeEncoder(calls: { encode: number[]; detect: number[] }): Encoder {
+  const features = (pixels: tf.Tensor4D) => tf.tidy(() => tf.mean(pixels, [1, 2]) as tf.Tensor2D);
+  return {
+    name: 'fake',
+    dim: 3,
+    inputSize: 4,
+    encode: (pixels) => {
+      calls.encode.push(pixels.shape[0]);
+      return features(pixels);
+    },
+    encodeAndDetect: async (pixels, minScore = 0) => {
+      calls.detect.push(pixels.shape[0]);
+      const f = features(pixels);
+      const row = (await f.data()) as Float32Array;
+      f.dispose();
+      const score = row[0]! / 255;
+      const objects: DetectedObject[] = score >= minScore ? [{ label: 'person', score, box: [0, 0, 1, 1] } as DetectedObject] : [];
+      return { features: row, objects };
+    },
+    dispose: () => {},
+  };
+}
+
+const image = (v: number) => tf.fill([1, 4, 4, 3], v) as tf.Tensor4D;
+
+describe('batchEncoder', () => {
+  beforeAll(async () => {
+    await initBackend(parseBackendName(process.env.TF_BACKEND));
+  });
+
+  it('stacks concurrent single images into one encoder run; each gets its own features, equal to unbatched ones', async () => {
+    const calls = { encode: [] as number[], detect: [] as number[] };
+    const inner = fakeEncoder(calls);
+    const enc = batchEncoder(inner, { maxBatchSize: 8, maxDelayMs: 10, maxQueue: 16 });
+    const xs = [10, 50, 90, 200].map(image);
+    const alone = xs.map((x) => {
+      const f = inner.encode(x);
+      const row = Array.from(f.dataSync());
+      f.dispose();
+      return row;
+    });
+    calls.encode.length = 0;
+    const before = tf.memory().numTensors;
+    const rows = await Promise.all(xs.map((x) => enc.encodeAsync!(x)));
+    expect(tf.memory().numTensors).toBe(before); // the stacked input and its features are freed
+    expect(calls.encode).toEqual([4]);
+    expect(rows.map((r) => Array.from(r))).toEqual(alone);
+    xs.forEach((x) => x.dispose());
+  });
+
+  it('batches encodeAndDetect, keeping each caller its score floor and its own objects', async () => {
+    const calls = { encode: [] as number[], detect: [] as number[] };
+    const enc = batchEncoder(fakeEncoder(calls), { maxBatchSize: 8, maxDelayMs: 10, maxQueue: 16 });
+    const xs = [100, 200, 150].map(image);
+    const before = tf.memory().numTensors;
+    const [a, b, c] = await Promise.all([
+      enc.encodeAndDetect!(xs[0]!, 0.3),
+      enc.encodeAndDetect!(xs[1]!, 0.3),
+      enc.encodeAndDetect!(xs[2]!, 0.7),
+    ]);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(Array.from(a.features)).toEqual([100, 100, 100]);
+    expect(Array.from(b.features)).toEqual([200, 200, 200]);
+    expect(a.objects.map((o) => o.score)).toEqual([100 / 255]);
+    expect(b.objects.map((o) => o.score)).toEqual([200 / 255]);
+    expect(c.objects).toEqual([]); // 150/255 < 0.7
+    // One per-image detector pass for each image: this detector has no batched form.
+    expect(calls.detect).toEqual([1, 1, 1]);
+    xs.forEach((x) => x.dispose());
+  });
+});
