@@ -7,12 +7,12 @@
  *
  *   npm run bench:load -- --image photo.jpg [--clients 50] [--seconds 60]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { cli } from '../src/cli/main.js';
+import { startChildServer, stopChildServer } from '../src/server/child.js';
+import { freePort } from '../src/util/net.js';
 
 const args = cli({
   usage: 'npm run bench:load --',
@@ -28,54 +28,10 @@ const args = cli({
   },
 });
 
-const root = path.resolve(import.meta.dirname, '..');
 const image = await readFile(args.image);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const quantile = (xs: number[], q: number) =>
   xs.length === 0 ? NaN : [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
-
-/** A port nobody listens on now (the server binds it a moment later). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Start the server; resolves once /health/ready answers 200 (it listens only after loading every model). */
-async function startServer(port: number): Promise<{ child: ChildProcess; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/main.ts'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      MODELS_DIR: path.resolve(args.models),
-      LOG_LEVEL: 'warn',
-      RATE_LIMIT_MAX: '0',
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  let gone = false;
-  void exited.then(() => (gone = true));
-  for (const t0 = Date.now(); Date.now() - t0 < 180_000; await sleep(200)) {
-    if (gone) throw new Error(`the server exited before it was ready: ${stderr.trim().split('\n').pop() ?? ''}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/health/ready`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return { child, exited };
-  }
-  child.kill('SIGKILL');
-  throw new Error('the server was not ready within 180 s');
-}
 
 /** Poll GET /health every `everyMs` until `stop` is aborted: latencies of the 200s, and the rest counted. */
 async function pollHealth(base: string, everyMs: number, stop: AbortSignal): Promise<{ ms: number[]; failed: number }> {
@@ -99,7 +55,7 @@ async function pollHealth(base: string, everyMs: number, stop: AbortSignal): Pro
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 const tStart = performance.now();
-const server = await startServer(port);
+const server = await startChildServer(port, { MODELS_DIR: path.resolve(args.models), RATE_LIMIT_MAX: '0' });
 console.log(`server ready on ${base} in ${((performance.now() - tStart) / 1000).toFixed(1)} s (models: ${args.models})`);
 try {
   const url = `${base}/caption${args.query ? `?${args.query}` : ''}`;
@@ -152,8 +108,6 @@ try {
       `max ${f(Math.max(...healthMs))} ms (n=${healthMs.length}, failed ${healthFailed})`,
   );
 } finally {
-  server.child.kill('SIGTERM');
-  const code = await Promise.race([server.exited, sleep(30_000).then(() => 'timeout' as const)]);
-  if (code === 'timeout') server.child.kill('SIGKILL');
+  const code = await stopChildServer(server);
   console.log(`server stopped with SIGTERM: exit ${code}`);
 }

@@ -8,14 +8,14 @@
  *
  *   npx tsx scripts/bench-serve.ts [--duration 5] [--concurrency 1,4,16,64] [--routes caption,vqa,generate] [--markdown]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import sharp from 'sharp';
 import { cli } from '../src/cli/main.js';
+import { startChildServer, stopChildServer } from '../src/server/child.js';
+import { freePort } from '../src/util/net.js';
 
 const ROUTES = ['caption', 'vqa', 'generate'] as const;
 type Route = (typeof ROUTES)[number];
@@ -67,7 +67,6 @@ const runtimes = list('runtimes', args.runtimes, RUNTIMES);
 const batchings = list('batching', args.batching, BATCHING);
 
 const root = path.resolve(import.meta.dirname, '..');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // A 224×224 JPEG of a real photo (the first fixture), the size the encoders take.
 const photos = path.join(root, 'test/fixtures/photos');
@@ -89,61 +88,6 @@ const requests: Record<Route, Request> = {
     body: JSON.stringify({ prime: 'the ', length: args.generateLength, seed: 1 }),
   },
 };
-
-/** A port nobody listens on now (the server binds it a moment later). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Start the server with `env`; resolves once /health/ready answers 200. */
-async function startServer(port: number, env: Record<string, string>): Promise<{ child: ChildProcess; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/main.ts'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      MODELS_DIR: path.resolve(args.models),
-      LOG_LEVEL: 'warn',
-      // One client host sending thousands of requests: no rate limit, no load shedding (src/server/protection.ts).
-      RATE_LIMIT_MAX: '0',
-      SHED_EVENT_LOOP_DELAY_MS: '0',
-      SHED_HEAP_USED_MIB: '0',
-      SHED_RSS_MIB: '0',
-      MAX_QUEUE: String(args.maxQueue),
-      ...env,
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  let gone = false;
-  void exited.then(() => (gone = true));
-  for (const t0 = Date.now(); Date.now() - t0 < 180_000; await sleep(200)) {
-    if (gone) throw new Error(`the server exited before it was ready: ${stderr.trim().split('\n').pop() ?? ''}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/health/ready`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return { child, exited };
-  }
-  child.kill('SIGKILL');
-  throw new Error('the server was not ready within 180 s');
-}
-
-async function stopServer(server: { child: ChildProcess; exited: Promise<number | null> }): Promise<void> {
-  server.child.kill('SIGTERM');
-  const code = await Promise.race([server.exited, sleep(30_000).then(() => 'timeout' as const)]);
-  if (code === 'timeout') server.child.kill('SIGKILL');
-}
 
 interface Cell {
   runtime: string;
@@ -178,7 +122,16 @@ for (const runtime of runtimes) {
     };
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    const server = await startServer(port, env);
+    const server = await startChildServer(port, {
+      MODELS_DIR: path.resolve(args.models),
+      // One client host sending thousands of requests: no rate limit, no load shedding (src/server/protection.ts).
+      RATE_LIMIT_MAX: '0',
+      SHED_EVENT_LOOP_DELAY_MS: '0',
+      SHED_HEAP_USED_MIB: '0',
+      SHED_RSS_MIB: '0',
+      MAX_QUEUE: String(args.maxQueue),
+      ...env,
+    });
     try {
       const health = (await (await fetch(`${base}/health`)).json()) as { inference?: { device?: string } };
       const device = health.inference?.device ?? '?';
@@ -216,7 +169,7 @@ for (const runtime of runtimes) {
         }
       }
     } finally {
-      await stopServer(server);
+      await stopChildServer(server);
     }
   }
 }

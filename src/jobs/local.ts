@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
+import { freePort } from '../util/net.js';
 import type { JobsClient } from './producer.js';
 import type { JobStatus } from './schemas.js';
 
@@ -97,17 +97,6 @@ export async function writeResults(client: JobsClient, id: string, file: string)
 export interface LocalRedis {
   url: string;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** A private redis-server (Debian's, on PATH) on a free loopback port, in a temp folder, nothing persisted: for tests and benchmarks. */
