@@ -57,22 +57,26 @@ export function ortEncoder(session: Ort.InferenceSession, spec: OrtEncoderSpec):
   };
 }
 
-/** MobileNetV2 on onnxruntime: the shipped model.onnx, or one exported from the weights when that is stale. */
-export async function loadOrtMobileNet(modelsDir: string, device: OrtDevice = 'cpu'): Promise<Encoder> {
+/** An exported Layers encoder on onnxruntime: its graph from `source` (a file, or exported now when stale or missing). */
+async function loadOrtLayersEncoder(
+  name: string,
+  source: () => Promise<{ bytes: Uint8Array; from: string; reason?: string }>,
+  device: OrtDevice,
+): Promise<Encoder> {
   const t0 = performance.now();
-  const { bytes, from, reason } = await mobileNetOnnx(modelsDir);
-  if (reason) log.warn({ encoder: MOBILENET_NAME, reason }, 'exported the ONNX graph at start; `npm run export:onnx` writes it once');
+  const { bytes, from, reason } = await source();
+  if (reason) log.warn({ encoder: name, reason }, 'exported the ONNX graph at start; `npm run export:onnx` writes it once');
   const session = await createSession(bytes, device);
-  log.debug({ encoder: MOBILENET_NAME, from, device, ms: Math.round(performance.now() - t0) }, 'ONNX encoder loaded');
-  return ortEncoder(session, { name: MOBILENET_NAME, input: ONNX_INPUT, output: 'features' });
+  log.debug({ encoder: name, from, device, ms: Math.round(performance.now() - t0) }, 'ONNX encoder loaded');
+  return ortEncoder(session, { name, input: ONNX_INPUT, output: 'features' });
+}
+
+/** MobileNetV2 on onnxruntime: the shipped model.onnx, or one exported from the weights when that is stale. */
+export function loadOrtMobileNet(modelsDir: string, device: OrtDevice = 'cpu'): Promise<Encoder> {
+  return loadOrtLayersEncoder(MOBILENET_NAME, () => mobileNetOnnx(modelsDir), device);
 }
 
 /** InceptionV3 on onnxruntime, serving its pooled mixed9 output. */
-export async function loadOrtInception(modelsDir: string, device: OrtDevice = 'cpu'): Promise<Encoder> {
-  const t0 = performance.now();
-  const { bytes, from, reason } = await inceptionOnnx(modelsDir);
-  if (reason) log.warn({ encoder: INCEPTION_NAME, reason }, 'exported the ONNX graph at start; `npm run export:onnx` writes it once');
-  const session = await createSession(bytes, device);
-  log.debug({ encoder: INCEPTION_NAME, from, device, ms: Math.round(performance.now() - t0) }, 'ONNX encoder loaded');
-  return ortEncoder(session, { name: INCEPTION_NAME, input: ONNX_INPUT, output: 'features' });
+export function loadOrtInception(modelsDir: string, device: OrtDevice = 'cpu'): Promise<Encoder> {
+  return loadOrtLayersEncoder(INCEPTION_NAME, () => inceptionOnnx(modelsDir), device);
 }

@@ -74,24 +74,32 @@ export function bestExtensions(logProbs: Float32Array, live: readonly Hypothesis
   const best: Extension[] = [];
   for (let r = 0; r < live.length; r++) {
     const base = live[r]!.logprob;
-    for (let w = 0; w < V; w++) {
-      const lp = base + logProbs[r * V + w]!;
-      if (best.length < k || lp > best[best.length - 1]!.logprob) {
-        let i = best.length;
-        while (i > 0 && best[i - 1]!.logprob < lp) i--;
-        best.splice(i, 0, { row: r, token: w, logprob: lp });
-        if (best.length > k) best.pop();
-      }
-    }
+    for (let w = 0; w < V; w++) keepBest(best, r, w, base + logProbs[r * V + w]!, k);
   }
   return best;
 }
 
+/** Insert the extension into `best` (best first) if it is among the k best; allocates only then. */
+export function keepBest(best: Extension[], row: number, token: number, logprob: number, k: number): void {
+  if (best.length >= k && logprob <= best[best.length - 1]!.logprob) return;
+  let i = best.length;
+  while (i > 0 && best[i - 1]!.logprob < logprob) i--;
+  best.splice(i, 0, { row, token, logprob });
+  if (best.length > k) best.pop();
+}
+
 function distinctBest(hyps: readonly Hypothesis[], n: number, alpha: number): ScoredHypothesis[] {
-  const scored = hyps.map((h) => ({ ...h, score: normalizedScore(h, alpha) })).sort((a, b) => b.score - a.score);
+  return firstDistinct(
+    hyps.map((h) => ({ ...h, score: normalizedScore(h, alpha) })).sort((a, b) => b.score - a.score),
+    n,
+  );
+}
+
+/** The first n hypotheses of `ordered` with distinct token sequences. */
+export function firstDistinct<H extends Hypothesis>(ordered: readonly H[], n: number): H[] {
   const seen = new Set<string>();
-  const out: ScoredHypothesis[] = [];
-  for (const h of scored) {
+  const out: H[] = [];
+  for (const h of ordered) {
     if (out.length >= n) break;
     const key = h.ids.join(' ');
     if (seen.has(key)) continue;

@@ -1,4 +1,4 @@
-import { normalizedScore, type BeamOptions, type ScoredHypothesis } from './beam.js';
+import { firstDistinct, keepBest, normalizedScore, type BeamOptions, type Extension, type ScoredHypothesis } from './beam.js';
 import type { Hypothesis, SearchTokens, StepModel } from './step-model.js';
 
 /** Constraints beyond this many would need 2^C beams per step. */
@@ -57,18 +57,11 @@ export function constrainedBeamSearch<S>(
     );
     if (s !== state) model.dispose(s);
     // The best extensions into each beam, best first.
-    const best: { row: number; token: number; logprob: number }[][] = Array.from({ length: beams }, () => []);
+    const best: Extension[][] = Array.from({ length: beams }, () => []);
     live.forEach((h, r) => {
       for (let w = 0; w < V; w++) {
         const lp = h.logprob + out.logProbs[r * V + w]!;
-        if (lp === -Infinity) continue;
-        const list = best[h.met | (bits.get(w) ?? 0)]!;
-        if (list.length < opts.beamSize || lp > list[list.length - 1]!.logprob) {
-          let i = list.length;
-          while (i > 0 && list[i - 1]!.logprob < lp) i--;
-          list.splice(i, 0, { row: r, token: w, logprob: lp });
-          if (list.length > opts.beamSize) list.pop();
-        }
+        if (lp !== -Infinity) keepBest(best[h.met | (bits.get(w) ?? 0)]!, r, w, lp, opts.beamSize);
       }
     });
     const next: Live[] = [];
@@ -95,16 +88,7 @@ export function constrainedBeamSearch<S>(
 function ranked(finished: readonly Live[], live: readonly Live[], opts: ConstrainedBeamOptions): ScoredHypothesis[] {
   const order = (hs: readonly Live[]) =>
     hs
-      .map((h) => ({ h, met: countBits(h.met), score: normalizedScore(h, opts.lengthPenalty) }))
+      .map((h) => ({ ids: h.ids, logprob: h.logprob, met: countBits(h.met), score: normalizedScore(h, opts.lengthPenalty) }))
       .sort((a, b) => b.met - a.met || b.score - a.score);
-  const out: ScoredHypothesis[] = [];
-  const seen = new Set<string>();
-  for (const { h, score } of [...order(finished), ...order(live)]) {
-    if (out.length >= opts.n) break;
-    const key = h.ids.join(' ');
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push({ ids: h.ids, logprob: h.logprob, score });
-  }
-  return out;
+  return firstDistinct([...order(finished), ...order(live)], opts.n).map(({ ids, logprob, score }) => ({ ids, logprob, score }));
 }

@@ -2,11 +2,10 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import { symlink } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { CaptionConfig } from '../../src/caption/config.js';
 import { CaptionModel } from '../../src/caption/model.js';
 import type { CaptionMany } from '../../src/jobs/processor.js';
-import { SPECIALS } from '../../src/text/vocab.js';
 import { decodeToRgb } from '../../src/image/decode.js';
+import { TINY_CAPTION_CONFIG } from '../server/tiny-services.js';
 
 /** Whether redis-server is on PATH; the Redis tests skip (saying so) without it. */
 export const HAVE_REDIS = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
@@ -73,21 +72,8 @@ export function standInCaptioner(msPerImage = 0): CaptionMany {
 
 /** An untrained tiny decoder on the shipped mobilenet_v2 (linked in), in a models folder a worker process can load. */
 export async function tinyModelsDir(dir: string): Promise<string> {
-  const config: CaptionConfig = {
-    kind: 'caption-lstm',
-    name: 'caption-tiny',
-    version: '0',
-    encoder: 'mobilenet_v2',
-    featureDim: 1280,
-    embedDim: 8,
-    hiddenDim: 16,
-    dropout: 0,
-    maxWords: 8,
-    minWordCount: 1,
-    vocab: [...SPECIALS, 'a', 'dog', 'runs', 'on', 'the', 'grass', 'man', 'red'],
-  };
   const models = path.join(dir, 'models');
-  const m = CaptionModel.init(config, 3);
+  const m = CaptionModel.init(TINY_CAPTION_CONFIG, 3);
   await m.save(path.join(models, 'caption'));
   m.dispose();
   await symlink(path.resolve('models/encoder'), path.join(models, 'encoder'));

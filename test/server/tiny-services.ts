@@ -25,6 +25,21 @@ export interface TinyServices {
   dispose(): Promise<void>;
 }
 
+/** A tiny, untrained plain caption model on mobilenet_v2 (fast to load, for tests of the plumbing). */
+export const TINY_CAPTION_CONFIG: CaptionConfig = {
+  kind: 'caption-lstm',
+  name: 'caption-tiny',
+  version: '0',
+  encoder: 'mobilenet_v2',
+  featureDim: 1280, // mobilenet_v2's pooled features; CaptionService.load says so if that changes
+  embedDim: 8,
+  hiddenDim: 16,
+  dropout: 0,
+  maxWords: 8,
+  minWordCount: 1,
+  vocab: [...SPECIALS, 'a', 'dog', 'runs', 'on', 'the', 'grass', 'man', 'red'],
+};
+
 /**
  * Untrained small decoders on the shipped mobilenet_v2 encoder (one copy,
  * shared by captioning and VQA): every route is served and the image path is
@@ -32,20 +47,7 @@ export interface TinyServices {
  */
 export async function tinyServices(opts: { wrapEncoder?: (e: Encoder) => Encoder } = {}): Promise<TinyServices> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'captioner-tiny-'));
-  const captionConfig: CaptionConfig = {
-    kind: 'caption-lstm',
-    name: 'caption-tiny',
-    version: '0',
-    encoder: 'mobilenet_v2',
-    featureDim: 1280, // mobilenet_v2's pooled features; CaptionService.load says so if that changes
-    embedDim: 8,
-    hiddenDim: 16,
-    dropout: 0,
-    maxWords: 8,
-    minWordCount: 1,
-    vocab: [...SPECIALS, 'a', 'dog', 'runs', 'on', 'the', 'grass', 'man', 'red'],
-  };
-  const cm = CaptionModel.init(captionConfig, 3);
+  const cm = CaptionModel.init(TINY_CAPTION_CONFIG, 3);
   await cm.save(path.join(dir, 'caption'));
   cm.dispose();
   const caption = await CaptionService.load('models', path.join(dir, 'caption'), opts);
