@@ -15,9 +15,10 @@ interface Live extends Hypothesis {
 }
 
 /** Bits of the constraints each token meets. */
-function tokenBits(constraints: readonly (readonly number[])[]): Map<number, number> {
-  const bits = new Map<number, number>();
-  constraints.forEach((tokens, c) => tokens.forEach((t) => bits.set(t, (bits.get(t) ?? 0) | (1 << c))));
+function tokenBits(constraints: readonly (readonly number[])[], vocabSize: number): Uint8Array {
+  // An array, not a Map: it is read for every token of every row at every step. Tokens past the vocabulary are never written.
+  const bits = new Uint8Array(vocabSize);
+  constraints.forEach((tokens, c) => tokens.forEach((t) => (bits[t] = (bits[t] ?? 0) | (1 << c))));
   return bits;
 }
 
@@ -45,7 +46,7 @@ export function constrainedBeamSearch<S>(
   if (C > MAX_CONSTRAINTS) throw new RangeError(`at most ${MAX_CONSTRAINTS} constraints; got ${C}`);
   if (opts.n > opts.beamSize) throw new RangeError(`n (${opts.n}) must be ≤ beamSize (${opts.beamSize})`);
   const V = model.vocabSize;
-  const bits = tokenBits(opts.constraints);
+  const bits = tokenBits(opts.constraints, V);
   const beams = 1 << C;
   let live: Live[] = [{ ids: [], logprob: 0, met: 0 }];
   const finished: Live[] = [];
@@ -61,7 +62,7 @@ export function constrainedBeamSearch<S>(
     live.forEach((h, r) => {
       for (let w = 0; w < V; w++) {
         const lp = h.logprob + out.logProbs[r * V + w]!;
-        if (lp !== -Infinity) keepBest(best[h.met | (bits.get(w) ?? 0)]!, r, w, lp, opts.beamSize);
+        if (lp !== -Infinity) keepBest(best[h.met | bits[w]!]!, r, w, lp, opts.beamSize);
       }
     });
     const next: Live[] = [];
