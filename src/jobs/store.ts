@@ -90,9 +90,14 @@ export class JobStore {
   private async finishIfDone(id: string): Promise<void> {
     const k = jobKeys(id);
     const [total, done] = await Promise.all([this.redis.hget(k.meta, 'total'), this.doneCount(id)]);
-    if (total !== null && Number(total) > 0 && done >= Number(total)) {
-      await this.redis.hsetnx(k.meta, 'finished_at', new Date().toISOString());
-    }
+    if (total !== null && Number(total) > 0 && done >= Number(total)) await this.stampFinished(id);
+  }
+
+  /** Set finished_at once (the first writer wins) and return it. */
+  private async stampFinished(id: string): Promise<string | undefined> {
+    const k = jobKeys(id);
+    await this.redis.hsetnx(k.meta, 'finished_at', new Date().toISOString());
+    return (await this.redis.hget(k.meta, 'finished_at')) ?? undefined;
   }
 
   private async doneCount(id: string): Promise<number> {
@@ -117,6 +122,9 @@ export class JobStore {
             : done > 0
               ? 'running'
               : 'queued';
+    // The last result and finished_at are two writes: a reader between them (or after a worker died
+    // between them) stamps it here, so a completed job always says when it finished.
+    const finishedAt = state === 'completed' ? (meta.finished_at ?? (await this.stampFinished(id))) : meta.finished_at;
     return {
       id,
       state,
@@ -125,7 +133,7 @@ export class JobStore {
       failed,
       progress: meta.total > 0 ? Math.min(1, done / meta.total) : 0,
       created_at: meta.created_at,
-      ...(meta.finished_at ? { finished_at: meta.finished_at } : {}),
+      ...(finishedAt ? { finished_at: finishedAt } : {}),
     };
   }
 

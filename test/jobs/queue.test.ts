@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../../src/image/decode.js';
 import { taskId } from '../../src/jobs/names.js';
 import type { CaptionMany } from '../../src/jobs/processor.js';
@@ -40,6 +40,12 @@ describe.skipIf(!HAVE_REDIS)('bulk jobs on a real Redis', () => {
   beforeAll(async () => {
     redis = await startRedis();
     client = JobsClient.connect(redis.url, { maxImages: 1000, maxUploadBytes: 64 * 1024 * 1024, ttlS: 3600, attempts: 3 });
+  });
+
+  // A test that fails midway must not leave its workers to take the next test's tasks.
+  afterEach(async () => {
+    await Promise.all(children.splice(0).map((c) => stopChild(c, 'SIGKILL')));
+    await Promise.all(workers.splice(0).map((w) => w.close()));
   });
 
   afterAll(async () => {
