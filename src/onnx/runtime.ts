@@ -56,7 +56,7 @@ export async function chooseRuntime(forced?: InferenceRuntime): Promise<RuntimeC
 
 /**
  * An ORT session on `device`: the CPU provider with one intra-op thread per
- * core, or CUDA (which fails loudly rather than falling back: a GPU deployment
+ * core (not spinning while idle), or CUDA (which fails loudly rather than falling back: a GPU deployment
  * serving on CPU would go unnoticed).
  */
 export async function createSession(model: Uint8Array, device: OrtDevice = 'cpu'): Promise<Ort.InferenceSession> {
@@ -66,6 +66,10 @@ export async function createSession(model: Uint8Array, device: OrtDevice = 'cpu'
     intraOpNumThreads: os.availableParallelism(),
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
+    // Idle intra-op threads sleep instead of spinning. Every session has its own pool, and a pool spinning after
+    // its run takes a core from the next session, the decoder and the HTTP work (2 cores here): with spinning,
+    // POST /caption took 55 ms at one client and 27 captions/s at 16; without, 33 ms and 35/s (scripts/bench-serve.ts).
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
   };
   try {
     return await ort.InferenceSession.create(model, options);
