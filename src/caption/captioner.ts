@@ -5,9 +5,10 @@ import type { DetectedObject } from '../encoder/centernet.js';
 import { objectEntries, type ObjectEntry } from '../grounding/entries.js';
 import { defaultWordTable, findMentions, type WordTable } from '../grounding/words.js';
 import { CONFIG_FILE } from '../nn/model-config.js';
-import { captionsFrom, generateCaptions } from './generate.js';
+import { captionsFrom, captionsFromMany, generateCaptions } from './generate.js';
+import { captionStepModel } from './step-model.js';
 import { groundedImage } from './grounded/data.js';
-import { generateGrounded, groundedDecoder, type CaptionWord } from './grounded/generate.js';
+import { generateGrounded, generateGroundedMany, groundedDecoder, type CaptionWord } from './grounded/generate.js';
 import { GroundedModel } from './grounded/model.js';
 import { tfjsGroundedNet } from './grounded/step-model.js';
 import { defaultDecoderRuntime, onnxCaptionDecoder, onnxGroundedNet, type DecoderRuntime } from '../onnx/decoder-nets.js';
@@ -43,6 +44,12 @@ export interface Captioner {
   /** The detected classes its words can point at (entry indexes in CaptionOut.words). */
   entries(objects: readonly DetectedObject[]): ObjectEntry[];
   caption(image: ImageEvidence, opts: CaptionSearchOptions): CaptionOut[];
+  /**
+   * Present when the decoder can caption several images in one go, each decoder
+   * step one batch over all their rows: per image, what caption() gives or the
+   * error it throws.
+   */
+  captionMany?(items: readonly { image: ImageEvidence; opts: CaptionSearchOptions }[]): (CaptionOut[] | Error)[];
   /** Vocabulary size (0 for the template). */
   readonly vocabSize: number;
   /** The model card's scores (config.json metrics). */
@@ -87,6 +94,17 @@ function plainCaptioner(model: CaptionModel, table: WordTable, rt: DecoderRuntim
       v.dispose();
     }
   };
+  /** Every image's captions, their searches in lockstep from one first-state batch. */
+  const generateMany = (features: Float32Array, opts: readonly CaptionSearchOptions[]) => {
+    if (onnx) return captionsFromMany(onnx.lm, onnx.initialState(features, opts.length), model.vocab, opts);
+    const lm = captionStepModel(model);
+    const init = tf.tidy(() => model.initialState(tf.tensor2d(features, [opts.length, model.config.featureDim])));
+    try {
+      return captionsFromMany(lm, init, model.vocab, opts);
+    } finally {
+      lm.dispose(init);
+    }
+  };
   return {
     kind: 'caption-lstm',
     runtime: onnx ? 'onnx' : 'tfjs',
@@ -103,6 +121,19 @@ function plainCaptioner(model: CaptionModel, table: WordTable, rt: DecoderRuntim
       const found = entries(image.objects);
       return generate(image.features, opts).map((c) => ({ ...c, words: attributeWords(table, c.text, found) }));
     },
+    captionMany(items) {
+      const D = model.config.featureDim;
+      const features = new Float32Array(items.length * D);
+      items.forEach((it, i) => features.set(it.image.features, i * D));
+      return generateMany(
+        features,
+        items.map((it) => it.opts),
+      ).map((r, i) => {
+        if (r instanceof Error) return r;
+        const found = entries(items[i]!.image.objects);
+        return r.map((c) => ({ ...c, words: attributeWords(table, c.text, found) }));
+      });
+    },
     dispose: () => {
       onnx?.dispose();
       model.dispose();
@@ -114,6 +145,7 @@ function groundedCaptioner(model: GroundedModel, table: WordTable, rt: DecoderRu
   const { maxEntries, entryMinScore } = model.config;
   const net = rt.runtime === 'onnx' ? onnxGroundedNet(model, rt.device) : tfjsGroundedNet(model);
   const decoder = groundedDecoder(model, table, model.config, net);
+  const prepare = (image: ImageEvidence) => groundedImage(table, image.features, image.objects, maxEntries, entryMinScore);
   return {
     kind: 'caption-grounded',
     runtime: net.runtime,
@@ -126,8 +158,12 @@ function groundedCaptioner(model: GroundedModel, table: WordTable, rt: DecoderRu
     ...(model.config.metrics ? { metrics: model.config.metrics } : {}),
     ...(model.config.training ? { training: model.config.training } : {}),
     entries: (objects) => objectEntries(objects, maxEntries, entryMinScore),
-    caption: (image, opts) =>
-      generateGrounded(decoder, groundedImage(table, image.features, image.objects, maxEntries, entryMinScore), opts),
+    caption: (image, opts) => generateGrounded(decoder, prepare(image), opts),
+    captionMany: (items) =>
+      generateGroundedMany(
+        decoder,
+        items.map((it) => ({ image: prepare(it.image), opts: it.opts })),
+      ),
     dispose: () => {
       net.dispose();
       model.dispose();

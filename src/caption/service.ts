@@ -7,6 +7,8 @@ import type { ObjectEntry } from '../grounding/entries.js';
 import { decodeToRgb, type ImageLimits, type RgbImage } from '../image/decode.js';
 import { loadCaptioner, type CaptionOut, type Captioner } from './captioner.js';
 import type { CaptionSearchOptions } from './options.js';
+import type { BatcherOptions } from '../server/batcher.js';
+import { batchDecoder, type Decode } from './batched.js';
 
 /** A detected class as the API reports it: boxes are x, y, w, h as fractions of the image. */
 export interface ReportedObject {
@@ -57,19 +59,27 @@ export function reportObjects(
   };
 }
 
+export interface CaptionLoadOptions {
+  /** Adapts the loaded encoder, e.g. puts it behind the server's batcher (src/encoder/batched.ts). */
+  wrapEncoder?: (e: Encoder) => Encoder;
+  /** Puts the decoder behind a batcher, so that concurrent captions share decoder steps (src/caption/batched.ts). */
+  batchDecoder?: BatcherOptions;
+}
+
 /** Image bytes → captions and objects: sharp decoding, the CNN encoder and detector in one pass, the decoder. */
 export class CaptionService {
   private constructor(
     readonly encoder: Encoder,
     readonly model: Captioner,
+    /** The decoder, alone or behind the server's batcher (src/caption/batched.ts). */
+    private readonly decode: Decode,
   ) {}
 
   /** Load the caption model in `modelsDir/caption` (plain or grounded) and the encoder it was trained with. */
-  /** `wrapEncoder` adapts the loaded encoder, e.g. puts it behind the server's batcher (src/encoder/batched.ts). */
   static async load(
     modelsDir: string,
     captionDir = path.join(modelsDir, 'caption'),
-    opts: { wrapEncoder?: (e: Encoder) => Encoder } = {},
+    opts: CaptionLoadOptions = {},
   ): Promise<CaptionService> {
     const model = await loadCaptioner(captionDir);
     // A reload must not leak the decoder when the encoder fails to load or does not fit it.
@@ -84,7 +94,8 @@ export class CaptionService {
       model.dispose();
       throw err;
     }
-    return new CaptionService(opts.wrapEncoder ? opts.wrapEncoder(encoder) : encoder, model);
+    const decode: Decode = opts.batchDecoder ? batchDecoder(model, opts.batchDecoder) : async (image, o) => model.caption(image, o);
+    return new CaptionService(opts.wrapEncoder ? opts.wrapEncoder(encoder) : encoder, model, decode);
   }
 
   async caption(image: Buffer, opts: CaptionSearchOptions, limits?: ImageLimits): Promise<CaptionResult> {
@@ -93,7 +104,7 @@ export class CaptionService {
     let captions: CaptionOut[];
     const objects = detections?.objects ?? [];
     try {
-      captions = this.model.caption({ features: (await features.data()) as Float32Array, objects }, opts);
+      captions = await this.decode({ features: (await features.data()) as Float32Array, objects }, opts);
     } finally {
       features.dispose();
     }

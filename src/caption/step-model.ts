@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LstmState } from '../nn/lstm.js';
-import type { StepModel } from '../search/index.js';
+import type { StackableStepModel } from '../search/index.js';
 import type { CaptionModel } from './model.js';
 
 /** Adapts the tensor decoder to the search algorithms' StepModel. */
-export function captionStepModel(model: CaptionModel): StepModel<LstmState> {
+export function captionStepModel(model: CaptionModel): StackableStepModel<LstmState> {
   return {
     vocabSize: model.vocab.size,
     step(state, tokens) {
@@ -20,6 +20,9 @@ export function captionStepModel(model: CaptionModel): StepModel<LstmState> {
         const idx = tf.tensor1d(Int32Array.from(rows), 'int32');
         return { h: tf.gather(state.h, idx), c: tf.gather(state.c, idx) };
       });
+    },
+    stack(states) {
+      return tf.tidy(() => ({ h: tf.concat(states.map((s) => s.h)), c: tf.concat(states.map((s) => s.c)) }));
     },
     dispose(state) {
       tf.dispose([state.h, state.c]);

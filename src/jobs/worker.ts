@@ -1,4 +1,6 @@
-import { CaptionService } from '../caption/service.js';
+import type { CaptionService } from '../caption/service.js';
+import { setDefaultDecoderRuntime } from '../onnx/decoder-nets.js';
+import { loadCaptionService } from '../server/models.js';
 import { setDefaultEncoderRuntime } from '../encoder/registry.js';
 import { initBackend } from '../nn/backend.js';
 import { chooseRuntime } from '../onnx/runtime.js';
@@ -6,11 +8,13 @@ import type { Config } from '../server/config.js';
 import { imageLimits } from '../server/context.js';
 import { startTaskWorker, type TaskWorker } from './task-worker.js';
 
-/** The caption service as the server loads it: same backend ladder, same runtime choice, same models. */
+/** The caption service as the server loads it: same backend ladder, same runtime choice, same models, same batching. */
 export async function loadWorkerService(config: Config): Promise<CaptionService> {
   await initBackend(config.TF_BACKEND);
-  setDefaultEncoderRuntime(await chooseRuntime(config.INFERENCE_RUNTIME));
-  return CaptionService.load(config.MODELS_DIR);
+  const choice = await chooseRuntime(config.INFERENCE_RUNTIME);
+  setDefaultEncoderRuntime(choice);
+  setDefaultDecoderRuntime(choice);
+  return loadCaptionService(config);
 }
 
 /** startTaskWorker with the settings of the environment (REDIS_URL, INPUT_ROOT, WORKER_BATCH, WORKER_LOCK_MS, limits). */

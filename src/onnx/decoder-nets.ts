@@ -6,7 +6,8 @@ import type { CaptionModel } from '../caption/model.js';
 import type { CharModel } from '../char/model.js';
 import type { CharState, CharStep } from '../char/stepper.js';
 import { questionBatch, type VqaModel } from '../vqa/model.js';
-import type { StepModel } from '../search/index.js';
+import type { StackableStepModel } from '../search/index.js';
+import { pickRows, stackRows } from '../util/rows.js';
 import {
   captionStepGraph,
   charIO,
@@ -143,21 +144,23 @@ export interface ArrayLstmState {
 
 /** Rows picked (and possibly repeated) by index. */
 export function gatherLstm(s: ArrayLstmState, picked: readonly number[]): ArrayLstmState {
-  const H = s.h.length / s.n;
-  const h = new Float32Array(picked.length * H);
-  const c = new Float32Array(picked.length * H);
-  picked.forEach((r, i) => {
-    h.set(s.h.subarray(r * H, (r + 1) * H), i * H);
-    c.set(s.c.subarray(r * H, (r + 1) * H), i * H);
-  });
-  return { n: picked.length, h, c };
+  return { n: picked.length, h: pickRows(s.h, s.n, picked), c: pickRows(s.c, s.n, picked) };
+}
+
+/** The rows of several states, one after another. */
+export function stackLstm(states: readonly ArrayLstmState[]): ArrayLstmState {
+  return {
+    n: states.reduce((n, s) => n + s.n, 0),
+    h: stackRows(states.map((s) => s.h)),
+    c: stackRows(states.map((s) => s.c)),
+  };
 }
 
 /** The plain caption decoder on onnxruntime: its first state from image vectors, and a StepModel for the searches. */
 export interface OnnxCaptionDecoder {
   /** h0 = tanh(std(v)·Wih + bih), c0 = 0 for features [n, D]. */
   initialState(features: Float32Array, n: number): ArrayLstmState;
-  readonly lm: StepModel<ArrayLstmState>;
+  readonly lm: StackableStepModel<ArrayLstmState>;
   dispose(): void;
 }
 
@@ -189,6 +192,7 @@ export function onnxCaptionDecoder(model: CaptionModel, device: OrtDevice = 'cpu
         return { logProbs, state: { n, h, c } };
       },
       gather: gatherLstm,
+      stack: stackLstm,
       // Plain arrays, never changed in place.
       dispose: () => undefined,
     },

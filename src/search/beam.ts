@@ -1,4 +1,4 @@
-import type { Hypothesis, SearchTokens, StepModel } from './step-model.js';
+import { runSearch, type Hypothesis, type Search, type SearchTokens, type StepModel } from './step-model.js';
 
 export interface BeamOptions {
   beamSize: number;
@@ -33,30 +33,42 @@ export function normalizedScore(h: Hypothesis, alpha: number): number {
  * them only when nothing finished; we fill, because the caller was promised n).
  */
 export function beamSearch<S>(model: StepModel<S>, state: S, tokens: SearchTokens, opts: BeamOptions): ScoredHypothesis[] {
+  return runSearch(model, beamSteps(model, state, tokens, opts));
+}
+
+/** beamSearch as a coroutine (see Search): the same search, its steps yielded. */
+export function* beamSteps<S>(model: StepModel<S>, state: S, tokens: SearchTokens, opts: BeamOptions): Search<S, ScoredHypothesis[]> {
   if (opts.n > opts.beamSize) throw new RangeError(`n (${opts.n}) must be ≤ beamSize (${opts.beamSize})`);
   const V = model.vocabSize;
   let live: Hypothesis[] = [{ ids: [], logprob: 0 }];
   const finished: Hypothesis[] = [];
   let s = state;
-  for (let t = 0; t < opts.maxLength && live.length > 0; t++) {
-    const prev = live.map((h) => h.ids[h.ids.length - 1] ?? tokens.start);
-    const out = model.step(s, prev);
-    if (s !== state) model.dispose(s);
-    const next: Hypothesis[] = [];
-    const parents: number[] = [];
-    for (const c of bestExtensions(out.logProbs, live, V, opts.beamSize)) {
-      const h = { ids: [...live[c.row]!.ids, c.token], logprob: c.logprob };
-      if (c.token === tokens.end) finished.push(h);
-      else {
-        next.push(h);
-        parents.push(c.row);
+  try {
+    for (let t = 0; t < opts.maxLength && live.length > 0; t++) {
+      const prev = live.map((h) => h.ids[h.ids.length - 1] ?? tokens.start);
+      const out = yield { state: s, tokens: prev };
+      if (s !== state) model.dispose(s);
+      s = out.state;
+      const next: Hypothesis[] = [];
+      const parents: number[] = [];
+      for (const c of bestExtensions(out.logProbs, live, V, opts.beamSize)) {
+        const h = { ids: [...live[c.row]!.ids, c.token], logprob: c.logprob };
+        if (c.token === tokens.end) finished.push(h);
+        else {
+          next.push(h);
+          parents.push(c.row);
+        }
       }
+      if (next.length > 0) {
+        const kept = model.gather(s, parents);
+        model.dispose(s);
+        s = kept;
+      }
+      live = next;
     }
-    s = next.length > 0 ? model.gather(out.state, parents) : out.state;
-    if (s !== out.state) model.dispose(out.state);
-    live = next;
+  } finally {
+    if (s !== state) model.dispose(s);
   }
-  if (s !== state) model.dispose(s);
   const best = distinctBest(finished, opts.n, opts.lengthPenalty);
   return best.length >= opts.n ? best : [...best, ...distinctBest(live, opts.n - best.length, opts.lengthPenalty)];
 }

@@ -1,5 +1,5 @@
 import { firstDistinct, keepBest, normalizedScore, type BeamOptions, type Extension, type ScoredHypothesis } from './beam.js';
-import type { Hypothesis, SearchTokens, StepModel } from './step-model.js';
+import { runSearch, type Hypothesis, type Search, type SearchTokens, type StepModel } from './step-model.js';
 
 /** Constraints beyond this many would need 2^C beams per step. */
 export const MAX_CONSTRAINTS = 3;
@@ -42,6 +42,16 @@ export function constrainedBeamSearch<S>(
   tokens: SearchTokens,
   opts: ConstrainedBeamOptions,
 ): ScoredHypothesis[] {
+  return runSearch(model, constrainedBeamSteps(model, state, tokens, opts));
+}
+
+/** constrainedBeamSearch as a coroutine (see Search). */
+export function* constrainedBeamSteps<S>(
+  model: StepModel<S>,
+  state: S,
+  tokens: SearchTokens,
+  opts: ConstrainedBeamOptions,
+): Search<S, ScoredHypothesis[]> {
   const C = opts.constraints.length;
   if (C > MAX_CONSTRAINTS) throw new RangeError(`at most ${MAX_CONSTRAINTS} constraints; got ${C}`);
   if (opts.n > opts.beamSize) throw new RangeError(`n (${opts.n}) must be ≤ beamSize (${opts.beamSize})`);
@@ -51,37 +61,41 @@ export function constrainedBeamSearch<S>(
   let live: Live[] = [{ ids: [], logprob: 0, met: 0 }];
   const finished: Live[] = [];
   let s = state;
-  for (let t = 0; t < opts.maxLength && live.length > 0; t++) {
-    const out = model.step(
-      s,
-      live.map((h) => h.ids[h.ids.length - 1] ?? tokens.start),
-    );
-    if (s !== state) model.dispose(s);
-    // The best extensions into each beam, best first.
-    const best: Extension[][] = Array.from({ length: beams }, () => []);
-    live.forEach((h, r) => {
-      for (let w = 0; w < V; w++) {
-        const lp = h.logprob + out.logProbs[r * V + w]!;
-        if (lp !== -Infinity) keepBest(best[h.met | bits[w]!]!, r, w, lp, opts.beamSize);
-      }
-    });
-    const next: Live[] = [];
-    const parents: number[] = [];
-    best.forEach((list, met) => {
-      for (const c of list) {
-        const h = { ids: [...live[c.row]!.ids, c.token], logprob: c.logprob, met };
-        if (c.token === tokens.end) finished.push(h);
-        else {
-          next.push(h);
-          parents.push(c.row);
+  try {
+    for (let t = 0; t < opts.maxLength && live.length > 0; t++) {
+      const out = yield { state: s, tokens: live.map((h) => h.ids[h.ids.length - 1] ?? tokens.start) };
+      if (s !== state) model.dispose(s);
+      s = out.state;
+      // The best extensions into each beam, best first.
+      const best: Extension[][] = Array.from({ length: beams }, () => []);
+      live.forEach((h, r) => {
+        for (let w = 0; w < V; w++) {
+          const lp = h.logprob + out.logProbs[r * V + w]!;
+          if (lp !== -Infinity) keepBest(best[h.met | bits[w]!]!, r, w, lp, opts.beamSize);
         }
+      });
+      const next: Live[] = [];
+      const parents: number[] = [];
+      best.forEach((list, met) => {
+        for (const c of list) {
+          const h = { ids: [...live[c.row]!.ids, c.token], logprob: c.logprob, met };
+          if (c.token === tokens.end) finished.push(h);
+          else {
+            next.push(h);
+            parents.push(c.row);
+          }
+        }
+      });
+      if (next.length > 0) {
+        const kept = model.gather(s, parents);
+        model.dispose(s);
+        s = kept;
       }
-    });
-    s = next.length > 0 ? model.gather(out.state, parents) : out.state;
-    if (s !== out.state) model.dispose(out.state);
-    live = next;
+      live = next;
+    }
+  } finally {
+    if (s !== state) model.dispose(s);
   }
-  if (s !== state) model.dispose(s);
   return ranked(finished, live, opts);
 }
 

@@ -3,8 +3,27 @@
  * sampling with temperature and top-k. Above all models: captioning, char
  * generation and any later decoder use these and nothing else.
  */
-export type { Hypothesis, SearchTokens, StepModel } from './step-model.js';
+export {
+  runSearch,
+  type Hypothesis,
+  type Search,
+  type SearchTokens,
+  type StepCall,
+  type StepModel,
+  type StepResult,
+} from './step-model.js';
+export { runLockstep, type StackableStepModel } from './lockstep.js';
 export { argmax, pickToken, sampleIndex, topIndices, type PickOptions } from './pick.js';
-export { drawTokens, greedySearch, sampleSequences, type DrawOptions, type DrawStep, type SamplingOptions } from './sampling.js';
-export { beamSearch, bestExtensions, normalizedScore, type BeamOptions, type Extension, type ScoredHypothesis } from './beam.js';
-export { constrainedBeamSearch, MAX_CONSTRAINTS, type ConstrainedBeamOptions } from './constrained.js';
+export {
+  drawSteps,
+  drawTokens,
+  greedySearch,
+  greedySteps,
+  sampleSequences,
+  sampleSteps,
+  type DrawOptions,
+  type DrawStep,
+  type SamplingOptions,
+} from './sampling.js';
+export { beamSearch, beamSteps, bestExtensions, normalizedScore, type BeamOptions, type Extension, type ScoredHypothesis } from './beam.js';
+export { constrainedBeamSearch, constrainedBeamSteps, MAX_CONSTRAINTS, type ConstrainedBeamOptions } from './constrained.js';

@@ -29,3 +29,38 @@ export interface SearchTokens {
   /** Ends a sequence. */
   end: number;
 }
+
+/** One step a search asks for: feed `tokens` (one per row) to `state`. */
+export interface StepCall<S> {
+  state: S;
+  tokens: readonly number[];
+}
+
+/** What model.step returned for a StepCall. */
+export interface StepResult<S> {
+  logProbs: Float32Array;
+  state: S;
+}
+
+/**
+ * A search written as a coroutine: it yields each step it needs and is resumed
+ * with that step's result, so one driver can run it alone (runSearch) and
+ * another can run several in lockstep, their steps stacked into one batch
+ * (runLockstep). It calls the model's gather and dispose itself, and owns the
+ * states it is resumed with exactly as if it had called step.
+ */
+export type Search<S, R> = Generator<StepCall<S>, R, StepResult<S>>;
+
+/** Run one search to its end, each step on `model`. */
+export function runSearch<S, R>(model: StepModel<S>, search: Search<S, R>): R {
+  let done = false;
+  try {
+    let next = search.next();
+    while (!next.done) next = search.next(model.step(next.value.state, next.value.tokens));
+    done = true;
+    return next.value;
+  } finally {
+    // A step that threw leaves the search suspended: return() runs its finally blocks, which free its states.
+    if (!done) search.return(undefined as R);
+  }
+}

@@ -4,8 +4,8 @@ import { ClientGoneError, QueueFullError } from './limiter.js';
 /** What a request's inference job carries down to the batcher: its client's hang-up signal and a batch-size probe. */
 export interface RequestScope {
   signal?: AbortSignal;
-  /** Called once the request's item runs, with the size of the batch it ran in. */
-  onBatch?: (size: number) => void;
+  /** Called once the request's item runs, with the size of the batch it ran in and which batcher ran it. */
+  onBatch?: (size: number, stage: BatchStage) => void;
 }
 
 /**
@@ -14,13 +14,18 @@ export interface RequestScope {
  */
 export const requestScope = new AsyncLocalStorage<RequestScope>();
 
+/** Which model part a batcher batches: the CNN encoder, or the decoder's steps. */
+export type BatchStage = 'encoder' | 'decoder';
+
 export interface BatcherOptions {
   /** Most items per batch; a full batch runs at once. */
   maxBatchSize: number;
-  /** How long the first item of a batch waits for company before the batch runs anyway. */
+  /** How long the first item of a batch waits for company before the batch runs anyway (0: to the end of this event-loop turn). */
   maxDelayMs: number;
   /** Most items waiting for a batch; beyond it, submit rejects with QueueFullError. */
   maxQueue: number;
+  /** Reported to onBatch (the metrics tell encoder and decoder batches apart); encoder when absent. */
+  stage?: BatchStage;
 }
 
 interface Item<I, O> {
@@ -40,7 +45,7 @@ interface Item<I, O> {
 export class Batcher<I, O> {
   private readonly queue: Item<I, O>[] = [];
   private running = false;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: { cancel(): void } | undefined;
   /** Moving average of batch duration, to suggest a Retry-After. */
   private avgBatchMs = 100;
 
@@ -82,15 +87,25 @@ export class Batcher<I, O> {
 
   private schedule(): void {
     if (this.running) return; // the running batch's end schedules the next
-    if (this.queue.length >= this.opts.maxBatchSize || this.opts.maxDelayMs === 0) {
+    if (this.queue.length >= this.opts.maxBatchSize) {
       this.flush();
       return;
     }
-    this.timer ??= setTimeout(() => this.flush(), this.opts.maxDelayMs);
+    if (this.timer) return;
+    // Delay 0 still waits for the end of this event-loop turn: requests that one batch upstream (the
+    // encoder's) resolved together all reach this queue within the turn, and a synchronous `run`
+    // (the decoder's) would otherwise take the first of them alone.
+    if (this.opts.maxDelayMs === 0) {
+      const t = setImmediate(() => this.flush());
+      this.timer = { cancel: () => clearImmediate(t) };
+    } else {
+      const t = setTimeout(() => this.flush(), this.opts.maxDelayMs);
+      this.timer = { cancel: () => clearTimeout(t) };
+    }
   }
 
   private flush(): void {
-    clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = undefined;
     if (this.running || this.queue.length === 0) return;
     const batch = this.queue.splice(0, this.opts.maxBatchSize);
@@ -109,7 +124,7 @@ export class Batcher<I, O> {
       const outs = await this.run(batch.map((b) => b.input));
       if (outs.length !== batch.length) throw new Error(`batch function returned ${outs.length} results for ${batch.length} inputs`);
       batch.forEach((b, i) => {
-        b.scope?.onBatch?.(batch.length);
+        b.scope?.onBatch?.(batch.length, this.opts.stage ?? 'encoder');
         b.resolve(outs[i]!);
       });
     } catch (err) {

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from './config.js';
 import type { ImageLimits } from '../image/decode.js';
-import { requestScope } from './batcher.js';
+import { requestScope, type BatchStage } from './batcher.js';
 import { ClientGoneError, QueueFullError, type Limiter } from './limiter.js';
 import type { InferenceTask, Metrics } from './metrics.js';
 
@@ -52,7 +52,8 @@ export async function runInference<T>(ctx: RouteContext, task: InferenceTask, jo
   // The scope reaches a batching encoder (src/encoder/batched.ts) inside the job.
   const scope = {
     signal,
-    onBatch: (size: number) => {
+    onBatch: (size: number, stage: BatchStage) => {
+      if (stage === 'decoder') return ctx.metrics.decoderBatchSize.observe({ task }, size);
       batched = true;
       ctx.metrics.batchSize.observe({ task }, size);
     },

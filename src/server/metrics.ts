@@ -14,6 +14,7 @@ export class Metrics {
   readonly inferenceDuration: Histogram<'task' | 'outcome'>;
   readonly rejected: Counter<'task'>;
   readonly batchSize: Histogram<'task'>;
+  readonly decoderBatchSize: Histogram<'task'>;
 
   constructor(limiter: Limiter) {
     collectDefaultMetrics({ register: this.registry });
@@ -59,6 +60,13 @@ export class Metrics {
     this.batchSize = new Histogram({
       name: 'captioner_inference_batch_size',
       help: 'Per request, the size of the encoder batch it ran in (1: computed alone), by task',
+      labelNames: ['task'],
+      buckets: [1, 2, 4, 8, 16, 32, 64],
+      registers: [this.registry],
+    });
+    this.decoderBatchSize = new Histogram({
+      name: 'captioner_decoder_batch_size',
+      help: 'Per request whose decoder is batched, how many requests stepped their searches together with it, by task',
       labelNames: ['task'],
       buckets: [1, 2, 4, 8, 16, 32, 64],
       registers: [this.registry],

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { CaptionService } from '../caption/service.js';
+import { CaptionService, type CaptionLoadOptions } from '../caption/service.js';
 import { CharService } from '../char/service.js';
 import { batchEncoder } from '../encoder/batched.js';
 import type { Encoder } from '../encoder/types.js';
@@ -17,6 +17,26 @@ export interface ServiceSet {
 }
 
 export type Task = keyof ServiceSet;
+
+/**
+ * The caption service with dynamic batching (unless BATCH_MAX_SIZE is 1): its
+ * encoder behind one batcher, its decoder behind another. The decoder's batch
+ * does not wait: the requests one encoder batch resolves reach it in the same
+ * event-loop turn. Bulk-job workers load it the same way.
+ */
+export function loadCaptionService(config: Config): Promise<CaptionService> {
+  return CaptionService.load(config.MODELS_DIR, undefined, captionBatching(config));
+}
+
+/** CaptionService.load's batching options for `config` (none when BATCH_MAX_SIZE is 1). */
+export function captionBatching(config: Config): CaptionLoadOptions {
+  const batching = batchOptions(config);
+  if (!batching) return {};
+  return {
+    wrapEncoder: (e: Encoder) => batchEncoder(e, batching),
+    batchDecoder: { ...batching, maxDelayMs: 0, stage: 'decoder' },
+  };
+}
 
 /** Loaded models by task (GET /health, /health/ready, the reload log). */
 export function describeModels(set: ServiceSet): Record<string, ModelInfo> {
@@ -58,9 +78,7 @@ export async function loadServices(config: Config): Promise<ServiceSet> {
     const t0 = performance.now();
     const batching = batchOptions(config);
     // VQA shares this encoder, so its requests join the same batches.
-    const caption = await CaptionService.load(config.MODELS_DIR, undefined, {
-      ...(batching ? { wrapEncoder: (e: Encoder) => batchEncoder(e, batching) } : {}),
-    });
+    const caption = await loadCaptionService(config);
     set.caption = caption;
     const { name, version } = caption.model;
     log.info(

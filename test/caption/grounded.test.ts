@@ -4,7 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { groundedImage } from '../../src/caption/grounded/data.js';
-import { entryConstraints, generateGrounded, groundedDecoder, type GroundedDecoder } from '../../src/caption/grounded/generate.js';
+import {
+  entryConstraints,
+  generateGrounded,
+  generateGroundedMany,
+  groundedDecoder,
+  type GroundedDecoder,
+} from '../../src/caption/grounded/generate.js';
 import { GroundedModel } from '../../src/caption/grounded/model.js';
 import { slotCaption } from '../../src/caption/grounded/slots.js';
 import { groundedTrainOptionsSchema, trainGroundedModel } from '../../src/caption/grounded/train.js';
@@ -192,6 +198,34 @@ describe('grounded decoder', () => {
       expect([...named].sort()).toEqual(['cat', 'dog']);
       expect(c!.words.map((w) => w.text).join(' ')).toBe(c!.text);
     }
+  });
+
+  it('captions several images in lockstep exactly as each alone, in fewer decoder steps', () => {
+    const image = (objects: DetectedObject[], animals: number) =>
+      groundedImage(table, Float32Array.from([...countVector(animals), 0.5, 0.5]), objects, 8, 0.1);
+    const items = [
+      { image: image([detection('giraffe', 0.7)], 1), opts: DEFAULT_CAPTION_SEARCH },
+      { image: image([], 0), opts: { ...DEFAULT_CAPTION_SEARCH, mode: 'greedy' as const } },
+      { image: image(several('dog', 2), 2), opts: { ...DEFAULT_CAPTION_SEARCH, beamSize: 5, n: 3 } },
+      {
+        image: image([detection('person', 0.8, 0.6), detection('horse', 0.7)], 1),
+        opts: { ...DEFAULT_CAPTION_SEARCH, mode: 'sample' as const, n: 2, seed: 9 },
+      },
+    ];
+    let steps = 0;
+    const counted = {
+      ...decoder,
+      net: { ...decoder.net, step: (...a: Parameters<typeof decoder.net.step>) => (steps++, decoder.net.step(...a)) },
+    };
+    const alone = items.map((it) => generateGrounded(counted, it.image, it.opts));
+    const aloneSteps = steps;
+    steps = 0;
+    const before = tf.memory().numTensors;
+    const together = generateGroundedMany(counted, items);
+    expect(together).toEqual(alone);
+    expect(steps).toBeLessThan(aloneSteps / 2);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(generateGroundedMany(counted, [])).toEqual([]);
   });
 
   it('leaks no tensors while captioning', () => {

@@ -1,4 +1,4 @@
-import type { Hypothesis, StepModel } from '../../src/search/index.js';
+import type { Hypothesis, StackableStepModel, StepModel } from '../../src/search/index.js';
 import { rng } from '../../src/util/random.js';
 
 export const START = 0;
@@ -6,7 +6,7 @@ export const END = 1;
 export const TOKENS = { start: START, end: END };
 
 /** A bigram model: log P(next | prev) from a table. The state is unused (one row per hypothesis). */
-export function bigramModel(table: number[][]): StepModel<number[]> {
+export function bigramModel(table: number[][]): StackableStepModel<number[]> {
   const V = table[0]!.length;
   return {
     vocabSize: V,
@@ -16,6 +16,7 @@ export function bigramModel(table: number[][]): StepModel<number[]> {
       return { logProbs: out, state: tokens.map(() => 0) };
     },
     gather: (_state, rows) => rows.map(() => 0),
+    stack: (states) => states.flat(),
     dispose: () => {},
   };
 }
@@ -29,12 +30,14 @@ export interface Tracked<S> {
  * dispose every state it made (by step or gather) exactly once, never use it
  * after, and never dispose the state it was given.
  */
-export class TrackedModel<S> implements StepModel<Tracked<S>> {
+export class TrackedModel<S> implements StackableStepModel<Tracked<S>> {
   steps = 0;
+  /** Rows of each step, in order. */
+  readonly rows: number[] = [];
   private readonly live = new Set<Tracked<S>>();
   private readonly given = new Set<Tracked<S>>();
 
-  constructor(private readonly model: StepModel<S>) {}
+  constructor(private readonly model: StepModel<S> & Partial<Pick<StackableStepModel<S>, 'stack'>>) {}
 
   get vocabSize(): number {
     return this.model.vocabSize;
@@ -55,6 +58,7 @@ export class TrackedModel<S> implements StepModel<Tracked<S>> {
   step(state: Tracked<S>, tokens: readonly number[]): { logProbs: Float32Array; state: Tracked<S> } {
     this.check(state);
     this.steps++;
+    this.rows.push(tokens.length);
     const out = this.model.step(state.inner, tokens);
     return { logProbs: out.logProbs, state: this.make(out.state) };
   }
@@ -62,6 +66,12 @@ export class TrackedModel<S> implements StepModel<Tracked<S>> {
   gather(state: Tracked<S>, rows: readonly number[]): Tracked<S> {
     this.check(state);
     return this.make(this.model.gather(state.inner, rows));
+  }
+
+  stack(states: readonly Tracked<S>[]): Tracked<S> {
+    states.forEach((s) => this.check(s));
+    if (!this.model.stack) throw new Error('the wrapped model cannot stack states');
+    return this.make(this.model.stack(states.map((s) => s.inner)));
   }
 
   dispose(state: Tracked<S>): void {

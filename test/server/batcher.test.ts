@@ -50,13 +50,23 @@ describe('Batcher', () => {
     let open = () => {};
     const { batches, run } = recorder(new Promise<void>((r) => (open = r)));
     const b = new Batcher(run, { maxBatchSize: 8, maxDelayMs: 0, maxQueue: 10 });
-    const first = b.submit(1); // delay 0: runs at once, alone
+    const first = b.submit(1); // delay 0: runs at the end of this turn, alone
+    await tick();
     const rest = [2, 3, 4].map((x) => b.submit(x));
     await tick();
     expect(batches).toEqual([[1]]);
     open();
     await Promise.all([first, ...rest]);
     expect(batches).toEqual([[1], [2, 3, 4]]);
+  });
+
+  it('with delay 0, batches what is submitted within one event-loop turn (a synchronous run takes them together)', async () => {
+    const batches: number[][] = [];
+    const b = new Batcher((xs: number[]) => (batches.push(xs), Promise.resolve(xs)), { maxBatchSize: 8, maxDelayMs: 0, maxQueue: 10 });
+    // As an upstream batch resolves its requests: each continues in a microtask of the same turn.
+    const outs = await Promise.all([1, 2, 3].map((x) => Promise.resolve().then(() => b.submit(x))));
+    expect(outs).toEqual([1, 2, 3]);
+    expect(batches).toEqual([[1, 2, 3]]);
   });
 
   it('refuses beyond maxQueue with QueueFullError (→ 503 with Retry-After)', async () => {

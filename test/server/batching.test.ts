@@ -1,15 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { batchEncoder } from '../../src/encoder/batched.js';
 import { currentBackend, initBackend, parseBackendName } from '../../src/nn/backend.js';
 import { buildApp } from '../../src/server/app.js';
-import { batchOptions, loadConfig } from '../../src/server/config.js';
+import { loadConfig } from '../../src/server/config.js';
+import { captionBatching } from '../../src/server/models.js';
 import { scene } from './images.js';
 import { ONE_CLIENT, tinyServices, type TinyServices } from './tiny-services.js';
 
 // Dynamic batching through the HTTP layer: concurrent /caption and /vqa
-// requests share encoder runs, and each reply is what it would be alone.
+// requests share encoder runs, concurrent captions share decoder steps, and
+// each reply is what it would be alone.
 
 const config = loadConfig({ ...ONE_CLIENT, BATCH_MAX_SIZE: '4', BATCH_MAX_DELAY_MS: '50' });
 let plain: TinyServices;
@@ -21,7 +22,7 @@ const images: Buffer[] = [];
 beforeAll(async () => {
   await initBackend(parseBackendName(process.env.TF_BACKEND));
   plain = await tinyServices();
-  batched = await tinyServices({ wrapEncoder: (e) => batchEncoder(e, batchOptions(config)!) });
+  batched = await tinyServices(captionBatching(config));
   plainApp = await buildApp({ config: loadConfig({ ...ONE_CLIENT, BATCH_MAX_SIZE: '1' }), backend: currentBackend(), ...plain });
   batchedApp = await buildApp({ config, backend: currentBackend(), ...batched });
   for (const w of [96, 128, 160, 200, 240]) images.push(await scene(w, 120).jpeg().toBuffer());
@@ -50,10 +51,14 @@ function content(body: string): unknown {
   return rest;
 }
 
-async function batchSizes(app: FastifyInstance, task: string): Promise<{ count: number; sum: number }> {
+async function batchSizes(
+  app: FastifyInstance,
+  task: string,
+  metric = 'captioner_inference_batch_size',
+): Promise<{ count: number; sum: number }> {
   const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
   const read = (name: string) => Number(new RegExp(`^${name}\\{task="${task}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
-  return { count: read('captioner_inference_batch_size_count'), sum: read('captioner_inference_batch_size_sum') };
+  return { count: read(`${metric}_count`), sum: read(`${metric}_sum`) };
 }
 
 describe('dynamic batching over HTTP', () => {
@@ -76,6 +81,11 @@ describe('dynamic batching over HTTP', () => {
     expect(c.sum + v.sum).toBeGreaterThan(6);
     const text = (await batchedApp.inject({ method: 'GET', url: '/metrics' })).body;
     expect(text).toMatch(/captioner_inference_batch_size_bucket\{le="4",task="caption"\} 5\b/);
+
+    // The five captions' decoders stepped together too (lockstep searches), whatever batches the encoder made.
+    const d = await batchSizes(batchedApp, 'caption', 'captioner_decoder_batch_size');
+    expect(d.count).toBe(5);
+    expect(d.sum).toBeGreaterThan(5);
 
     // Unbatched: every request is a batch of one.
     const p = await batchSizes(plainApp, 'caption');

@@ -3,11 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CaptionConfig } from '../../src/caption/config.js';
 import { CaptionModel } from '../../src/caption/model.js';
-import { CaptionService } from '../../src/caption/service.js';
+import { CaptionService, type CaptionLoadOptions } from '../../src/caption/service.js';
 import { CharModel } from '../../src/char/model.js';
 import { CharService } from '../../src/char/service.js';
 import { CharVocab } from '../../src/char/vocab.js';
-import type { Encoder } from '../../src/encoder/types.js';
 import { SPECIALS } from '../../src/text/vocab.js';
 import type { VqaConfig } from '../../src/vqa/config.js';
 import { VqaModel } from '../../src/vqa/model.js';
@@ -45,7 +44,7 @@ export const TINY_CAPTION_CONFIG: CaptionConfig = {
  * shared by captioning and VQA): every route is served and the image path is
  * real, while the decoders cost almost nothing. Tests of the HTTP layer only.
  */
-export async function tinyServices(opts: { wrapEncoder?: (e: Encoder) => Encoder } = {}): Promise<TinyServices> {
+export async function tinyServices(opts: CaptionLoadOptions = {}): Promise<TinyServices> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'captioner-tiny-'));
   const cm = CaptionModel.init(TINY_CAPTION_CONFIG, 3);
   await cm.save(path.join(dir, 'caption'));

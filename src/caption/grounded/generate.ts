@@ -1,6 +1,16 @@
 import { wordFor, type WordTable } from '../../grounding/words.js';
-import { beamSearch, constrainedBeamSearch, greedySearch, normalizedScore, type Hypothesis, type StepModel } from '../../search/index.js';
-import { searchCaptions, TOKENS } from '../generate.js';
+import {
+  beamSteps,
+  constrainedBeamSteps,
+  greedySearch,
+  normalizedScore,
+  runSearch,
+  type Hypothesis,
+  type Search,
+  type StackableStepModel,
+  type StepModel,
+} from '../../search/index.js';
+import { searchCaptionSteps, searchManyInLockstep, TOKENS } from '../generate.js';
 import { END_ID, START_ID } from '../../text/vocab.js';
 import type { CaptionSearchOptions } from '../options.js';
 import { fineCandidates, type GroundedImage } from './data.js';
@@ -65,7 +75,7 @@ export function groundedDecoder(
   };
 }
 
-function stepModel(d: GroundedDecoder) {
+function stepModel(d: GroundedDecoder): StackableStepModel<GroundedState> {
   return groundedStepModel(d.net, d.model.vocab.size, d.model.config.maxEntries, d.rules);
 }
 
@@ -73,17 +83,22 @@ function stepModel(d: GroundedDecoder) {
  * Fine words for the slots of `hyps` (row r of `state` is hyps[r]'s image):
  * replay each hypothesis and, where it wrote a slot, take the fine head's best
  * word among the class's words (the table's word when the vocabulary knows none).
+ * A coroutine (see Search): the replay's steps are yielded.
  */
-function fillSlots(d: GroundedDecoder, state: GroundedState, hyps: readonly Hypothesis[]): CaptionWord[][] {
+function* fillSlots(
+  d: GroundedDecoder,
+  lm: StepModel<GroundedState>,
+  state: GroundedState,
+  hyps: readonly Hypothesis[],
+): Search<GroundedState, CaptionWord[][]> {
   const V = d.model.vocab.size;
-  const lm = stepModel(d);
   const words: CaptionWord[][] = hyps.map(() => []);
   const longest = Math.max(0, ...hyps.map((h) => h.ids.length));
   let s = state;
   let prev = hyps.map(() => START_ID);
   try {
     for (let t = 0; t < longest; t++) {
-      const out = lm.step(s, prev);
+      const out = yield { state: s, tokens: prev };
       if (s !== state) lm.dispose(s);
       s = out.state;
       const slots = hyps.map((h) => slotChoice(h.ids[t] ?? END_ID, V));
@@ -111,8 +126,14 @@ function fillSlots(d: GroundedDecoder, state: GroundedState, hyps: readonly Hypo
   return words;
 }
 
-function toCaptions(d: GroundedDecoder, state: GroundedState, hyps: readonly Hypothesis[]): GroundedCaption[] {
-  const words = fillSlots(d, state, hyps);
+/** The hypotheses as captions, their slots filled (state: one row per hypothesis). */
+function* toCaptions(
+  d: GroundedDecoder,
+  lm: StepModel<GroundedState>,
+  state: GroundedState,
+  hyps: readonly Hypothesis[],
+): Search<GroundedState, GroundedCaption[]> {
+  const words = yield* fillSlots(d, lm, state, hyps);
   return hyps.map((h, r) => ({ text: words[r]!.map((w) => w.text).join(' '), logprob: h.logprob, words: words[r]! }));
 }
 
@@ -145,10 +166,37 @@ export function entryConstraints(d: GroundedDecoder, image: GroundedImage): numb
 }
 
 /** Beam mode: constrained when the decoder asks for it, else re-ranked by coverage. */
-function groundedBeam<S>(d: GroundedDecoder, image: GroundedImage, lm: StepModel<S>, init: S, opts: CaptionSearchOptions): Hypothesis[] {
+function* groundedBeam<S>(
+  d: GroundedDecoder,
+  image: GroundedImage,
+  lm: StepModel<S>,
+  init: S,
+  opts: CaptionSearchOptions,
+): Search<S, Hypothesis[]> {
   const constraints = d.constrain.top > 0 ? entryConstraints(d, image) : [];
-  if (constraints.length > 0) return constrainedBeamSearch(lm, init, TOKENS, { ...opts, constraints });
-  return coverageRanked(d, image, beamSearch(lm, init, TOKENS, { ...opts, n: d.coverageWeight > 0 ? opts.beamSize : opts.n }), opts);
+  if (constraints.length > 0) return yield* constrainedBeamSteps(lm, init, TOKENS, { ...opts, constraints });
+  const hyps = yield* beamSteps(lm, init, TOKENS, { ...opts, n: d.coverageWeight > 0 ? opts.beamSize : opts.n });
+  return coverageRanked(d, image, hyps, opts);
+}
+
+/** Captions for one image, from its first state row `init` (not disposed); a coroutine (see Search). */
+function* groundedCaptionSteps(
+  d: GroundedDecoder,
+  lm: StepModel<GroundedState>,
+  image: GroundedImage,
+  init: GroundedState,
+  opts: CaptionSearchOptions,
+): Search<GroundedState, GroundedCaption[]> {
+  const hyps = yield* searchCaptionSteps(lm, init, opts, (m, s) => groundedBeam(d, image, m, s, opts));
+  const rows = lm.gather(
+    init,
+    hyps.map(() => 0),
+  );
+  try {
+    return yield* toCaptions(d, lm, rows, hyps);
+  } finally {
+    lm.dispose(rows);
+  }
 }
 
 /** Captions for one image. */
@@ -156,16 +204,30 @@ export function generateGrounded(d: GroundedDecoder, image: GroundedImage, opts:
   const lm = stepModel(d);
   const init = groundedInitialState(d.net, [image]);
   try {
-    const hyps = searchCaptions(lm, init, opts, (m, s) => groundedBeam(d, image, m, s, opts));
-    const rows = lm.gather(
-      init,
-      hyps.map(() => 0),
-    );
-    try {
-      return toCaptions(d, rows, hyps);
-    } finally {
-      lm.dispose(rows);
-    }
+    return runSearch(lm, groundedCaptionSteps(d, lm, image, init, opts));
+  } finally {
+    lm.dispose(init);
+  }
+}
+
+/**
+ * Captions for several images, each with its own options, as generateGrounded
+ * gives them one by one; their searches run in lockstep, so each decoder step
+ * is one batch over every image's rows (concurrent requests, src/server).
+ * Returns each image's captions or the error its search threw.
+ */
+export function generateGroundedMany(
+  d: GroundedDecoder,
+  items: readonly { image: GroundedImage; opts: CaptionSearchOptions }[],
+): (GroundedCaption[] | Error)[] {
+  if (items.length === 0) return [];
+  const lm = stepModel(d);
+  const init = groundedInitialState(
+    d.net,
+    items.map((it) => it.image),
+  );
+  try {
+    return searchManyInLockstep(lm, init, items.length, (i, row) => groundedCaptionSteps(d, lm, items[i]!.image, row, items[i]!.opts));
   } finally {
     lm.dispose(init);
   }
@@ -176,7 +238,8 @@ export function greedyGrounded(d: GroundedDecoder, images: readonly GroundedImag
   const lm = stepModel(d);
   const init = groundedInitialState(d.net, images);
   try {
-    return toCaptions(d, init, greedySearch(lm, init, images.length, TOKENS, maxLength));
+    const hyps = greedySearch(lm, init, images.length, TOKENS, maxLength);
+    return runSearch(lm, toCaptions(d, lm, init, hyps));
   } finally {
     lm.dispose(init);
   }

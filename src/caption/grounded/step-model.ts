@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ENTRY_FEATURES } from '../../grounding/entries.js';
-import type { StepModel } from '../../search/index.js';
+import { pickRows, stackRows } from '../../util/rows.js';
+import type { StackableStepModel } from '../../search/index.js';
 import type { WordTable } from '../../grounding/words.js';
 import { PAD_ID, START_ID, UNK_ID, type Vocab } from '../../text/vocab.js';
 import type { GroundedImage } from './data.js';
@@ -83,14 +84,15 @@ export function tfjsGroundedNet(model: GroundedModel): GroundedNet {
   };
 }
 
+/** The rows of several row sets, in order (same widths: one model, entries padded to maxEntries). */
+export function stackGroundedRows(sets: readonly GroundedRows[]): GroundedRows {
+  const cat = (pick: (r: GroundedRows) => Float32Array) => stackRows(sets.map(pick));
+  return { n: sets.reduce((n, r) => n + r.n, 0), h: cat((r) => r.h), c: cat((r) => r.c), projected: cat((r) => r.projected) };
+}
+
 /** Rows picked (and possibly repeated) by index, for gather. */
 export function gatherRows(rows: GroundedRows, picked: readonly number[]): GroundedRows {
-  const pick = (a: Float32Array): Float32Array => {
-    const w = a.length / rows.n;
-    const out = new Float32Array(picked.length * w);
-    picked.forEach((r, i) => out.set(a.subarray(r * w, (r + 1) * w), i * w));
-    return out;
-  };
+  const pick = (a: Float32Array) => pickRows(a, rows.n, picked);
   return { n: picked.length, h: pick(rows.h), c: pick(rows.c), projected: pick(rows.projected) };
 }
 
@@ -161,7 +163,7 @@ export function groundedStepModel(
   V: number,
   maxEntries: number,
   rules: DecodeRules = NO_RULES,
-): StepModel<GroundedState> {
+): StackableStepModel<GroundedState> {
   const { banned, pointerScorePrior: prior } = rules;
   const never = [...NEVER_WRITTEN, ...banned];
   const F = ENTRY_FEATURES;
@@ -200,6 +202,9 @@ export function groundedStepModel(
     },
     gather(state, rows) {
       return { ...gatherRows(state, rows), images: rows.map((r) => state.images[r]!), used: rows.map((r) => [...state.used[r]!]) };
+    },
+    stack(states) {
+      return { ...stackGroundedRows(states), images: states.flatMap((s) => s.images), used: states.flatMap((s) => s.used) };
     },
     // States are plain arrays, never changed in place: nothing to free.
     dispose: () => undefined,

@@ -1,0 +1,28 @@
+import { Batcher, type BatcherOptions } from '../server/batcher.js';
+import type { CaptionOut, Captioner, ImageEvidence } from './captioner.js';
+import type { CaptionSearchOptions } from './options.js';
+
+interface DecodeIn {
+  image: ImageEvidence;
+  opts: CaptionSearchOptions;
+}
+
+/** Captions of one image, computed now or through a batch with other requests' images. */
+export type Decode = (image: ImageEvidence, opts: CaptionSearchOptions) => Promise<CaptionOut[]>;
+
+/**
+ * The captioner's decoder behind a dynamic batcher: concurrent requests'
+ * searches run in lockstep (Captioner.captionMany), so each decoder step is one
+ * batch over all their rows. A request's own error (its search threw) rejects
+ * only that request. Captioners without captionMany decode each image alone.
+ */
+export function batchDecoder(model: Captioner, opts: BatcherOptions): Decode {
+  const many = model.captionMany?.bind(model);
+  if (!many) return (image, o) => Promise.resolve().then(() => model.caption(image, o));
+  const batcher = new Batcher<DecodeIn, CaptionOut[] | Error>((items) => Promise.resolve(many(items)), opts);
+  return async (image, o) => {
+    const out = await batcher.submit({ image, opts: o });
+    if (out instanceof Error) throw out;
+    return out;
+  };
+}
