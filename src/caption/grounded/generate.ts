@@ -94,24 +94,26 @@ function* fillSlots(
   const V = d.model.vocab.size;
   const words: CaptionWord[][] = hyps.map(() => []);
   const longest = Math.max(0, ...hyps.map((h) => h.ids.length));
+  // The replay stops after the last slot: the words after it need no state.
+  const lastSlot = Math.max(-1, ...hyps.map((h) => lastIndexOf(h.ids, (id) => slotChoice(id, V) !== undefined)));
   let s = state;
   let prev = hyps.map(() => START_ID);
   try {
     for (let t = 0; t < longest; t++) {
-      const out = yield { state: s, tokens: prev };
-      if (s !== state) lm.dispose(s);
-      s = out.state;
       const slots = hyps.map((h) => slotChoice(h.ids[t] ?? END_ID, V));
       let fine: Float32Array | undefined;
-      if (slots.some(Boolean)) {
-        fine = d.net.fine(s.h, s.n);
+      if (t <= lastSlot) {
+        const out = yield { state: s, tokens: prev };
+        if (s !== state) lm.dispose(s);
+        s = out.state;
+        if (slots.some(Boolean)) fine = d.net.fine(s.h, s.n);
       }
       hyps.forEach((h, r) => {
         const id = h.ids[t];
         if (id === undefined || id === END_ID) return;
         const slot = slots[r];
         if (!slot) return void words[r]!.push({ text: d.model.vocab.word(id) });
-        const entry = s.images[r]!.entries[slot.entry]!;
+        const entry = state.images[r]!.entries[slot.entry]!;
         const options = d.candidates[entry.classId]![slot.plural ? 'plural' : 'singular'];
         let best = -1;
         for (const w of options) if (best < 0 || fine![r * V + w]! > fine![r * V + best]!) best = w;
@@ -124,6 +126,12 @@ function* fillSlots(
     if (s !== state) lm.dispose(s);
   }
   return words;
+}
+
+/** Index of the last element of `xs` that passes `test`, or -1. */
+function lastIndexOf<T>(xs: readonly T[], test: (x: T) => boolean): number {
+  for (let i = xs.length - 1; i >= 0; i--) if (test(xs[i]!)) return i;
+  return -1;
 }
 
 /** The hypotheses as captions, their slots filled (state: one row per hypothesis). */
