@@ -66,7 +66,7 @@ export class Metrics {
     });
     this.decoderBatchSize = new Histogram({
       name: 'captioner_decoder_batch_size',
-      help: 'Per request whose decoder is batched, how many requests stepped their searches together with it, by task',
+      help: 'Per request whose decoder is batched (caption searches, VQA question models), how many requests ran it together, by task',
       labelNames: ['task'],
       buckets: [1, 2, 4, 8, 16, 32, 64],
       registers: [this.registry],

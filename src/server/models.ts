@@ -5,6 +5,7 @@ import { CharService } from '../char/service.js';
 import { batchEncoder } from '../encoder/batched.js';
 import type { Encoder } from '../encoder/types.js';
 import { batchOptions, type Config } from './config.js';
+import type { BatcherOptions } from './batcher.js';
 import { log } from '../log.js';
 import { VqaService } from '../vqa/service.js';
 import type { ModelInfo } from './routes/health.js';
@@ -31,11 +32,19 @@ export function loadCaptionService(config: Config): Promise<CaptionService> {
 /** CaptionService.load's batching options for `config` (none when BATCH_MAX_SIZE is 1). */
 export function captionBatching(config: Config): CaptionLoadOptions {
   const batching = batchOptions(config);
-  if (!batching) return {};
-  return {
-    wrapEncoder: (e: Encoder) => batchEncoder(e, batching),
-    batchDecoder: { ...batching, maxDelayMs: 0, stage: 'decoder' },
-  };
+  const decoder = decoderBatching(config);
+  if (!batching || !decoder) return {};
+  return { wrapEncoder: (e: Encoder) => batchEncoder(e, batching), batchDecoder: decoder };
+}
+
+/**
+ * The decoders' batchers (caption searches, VQA question models): up to
+ * BATCH_MAX_SIZE requests, not waiting, since the requests one encoder batch
+ * resolves reach them in the same event-loop turn.
+ */
+export function decoderBatching(config: Config): BatcherOptions | undefined {
+  const batching = batchOptions(config);
+  return batching && { ...batching, maxDelayMs: 0, stage: 'decoder' };
 }
 
 /** Loaded models by task (GET /health, /health/ready, the reload log). */
@@ -100,7 +109,12 @@ export async function loadServices(config: Config): Promise<ServiceSet> {
 
     // VQA models reuse the caption encoder when trained on it.
     if (VqaService.modelDirs(path.join(config.MODELS_DIR, 'vqa')).length > 0) {
-      set.vqa = await VqaService.load(config.MODELS_DIR, { shared: [caption.encoder], preferred: config.VQA_DEFAULT_MODEL });
+      const batch = decoderBatching(config);
+      set.vqa = await VqaService.load(config.MODELS_DIR, {
+        shared: [caption.encoder],
+        preferred: config.VQA_DEFAULT_MODEL,
+        ...(batch ? { batch } : {}),
+      });
       log.info({ models: set.vqa.modelNames, default: set.vqa.defaultModel }, 'VQA models loaded');
     } else log.warn({ dir: path.join(config.MODELS_DIR, 'vqa') }, 'no VQA model: POST /vqa disabled');
     return set;

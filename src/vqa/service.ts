@@ -11,6 +11,7 @@ import { tokenizeWords } from '../text/tokenize.js';
 import { CONFIG_FILE, type VqaConfig } from './config.js';
 import { VqaModel } from './model.js';
 import { defaultDecoderRuntime, onnxVqa, type DecoderRuntime, type OnnxVqa } from '../onnx/decoder-nets.js';
+import { Batcher, type BatcherOptions } from '../server/batcher.js';
 
 /** Indices of the k largest probabilities, largest first (ties: lower index first, as tf.topk). */
 export function topAnswers(probs: Float32Array, k: number): number[] {
@@ -54,6 +55,8 @@ export class VqaService {
     readonly defaultModel: string,
     /** Each model's onnxruntime graph, when they run there (else tfjs). */
     private readonly onnx: Map<string, OnnxVqa> = new Map(),
+    /** Per model, a batcher over concurrent requests' questions (the server's dynamic batching), when asked for. */
+    private readonly batchers: Map<string, Batcher<Question, Float32Array>> = new Map(),
   ) {}
 
   /** Folder names of the VQA models in `dir` (those with a config.json). */
@@ -71,7 +74,7 @@ export class VqaService {
    */
   static async load(
     modelsDir: string,
-    opts: { shared?: Encoder[]; preferred?: string; runtime?: DecoderRuntime } = {},
+    opts: { shared?: Encoder[]; preferred?: string; runtime?: DecoderRuntime; batch?: BatcherOptions } = {},
   ): Promise<VqaService> {
     const runtime = opts.runtime ?? defaultDecoderRuntime();
     const dir = path.join(modelsDir, 'vqa');
@@ -111,7 +114,32 @@ export class VqaService {
       throw err;
     }
     const fallback = names[0]!;
-    return new VqaService(models, encoders, owned, opts.preferred && models.has(opts.preferred) ? opts.preferred : fallback, onnx);
+    const preferred = opts.preferred && models.has(opts.preferred) ? opts.preferred : fallback;
+    const service = new VqaService(models, encoders, owned, preferred, onnx);
+    if (opts.batch) {
+      const batch = opts.batch;
+      for (const name of names) {
+        const run = async (qs: Question[]) => splitRows(service.predictRows(name, qs), qs.length);
+        service.batchers.set(name, new Batcher(run, batch));
+      }
+    }
+    return service;
+  }
+
+  /**
+   * Answer probabilities [n, answers] (row-major) for n (features, question)
+   * pairs in one run of model `name`; questions of different lengths are
+   * padded and masked, so each row is what it would be alone.
+   */
+  predictRows(name: string, qs: readonly Question[]): Float32Array {
+    const model = this.model(name);
+    const D = model.config.featureDim;
+    const features = new Float32Array(qs.length * D);
+    qs.forEach((q, i) => features.set(q.features, i * D));
+    const questions = qs.map((q) => q.ids);
+    const onnx = this.onnx.get(name);
+    if (onnx) return onnx.predict(features, questions);
+    return tf.tidy(() => model.predict(tf.tensor2d(features, [qs.length, D]), questions).dataSync() as Float32Array);
   }
 
   /** Where each model runs, by name. */
@@ -165,22 +193,16 @@ export class VqaService {
       ? await withDetectionScores(encoder, image, limits)
       : await encodeImage(encoder, image, limits);
     const t0 = performance.now();
-    let answers: Answer[];
-    const onnx = this.onnx.get(name);
+    let row: Float32Array;
     try {
-      if (onnx) {
-        const probs = onnx.predict((await features.data()) as Float32Array, [model.encodeQuestion(question)]);
-        answers = topAnswers(probs, opts.topK).map((a) => ({ answer: model.config.answers[a]!, score: round4(probs[a]!) }));
-      } else
-        answers = tf.tidy(() => {
-          const probs = model.predict(features, [model.encodeQuestion(question)]);
-          const { values, indices } = tf.topk(probs, Math.min(opts.topK, model.config.answers.length));
-          const v = values.dataSync();
-          return Array.from(indices.dataSync(), (a, r) => ({ answer: model.config.answers[a]!, score: round4(v[r]!) }));
-        });
+      row = (await features.data()) as Float32Array;
     } finally {
       features.dispose();
     }
+    const q: Question = { features: row, ids: model.encodeQuestion(question) };
+    const batcher = this.batchers.get(name);
+    const probs = batcher ? await batcher.submit(q) : this.predictRows(name, [q]);
+    const answers = topAnswers(probs, opts.topK).map((a) => ({ answer: model.config.answers[a]!, score: round4(probs[a]!) }));
     return {
       answers,
       model: { name, version: model.config.version },
@@ -194,6 +216,18 @@ export class VqaService {
     for (const m of this.models.values()) m.dispose();
     for (const e of this.owned) e.dispose();
   }
+}
+
+/** One request's input to a VQA model: its image's features and its question's word ids. */
+export interface Question {
+  features: Float32Array;
+  ids: readonly number[];
+}
+
+/** Row i of n equal rows, copied (each request owns its row). */
+function splitRows(rows: Float32Array, n: number): Float32Array[] {
+  const w = rows.length / n;
+  return Array.from({ length: n }, (_, i) => rows.slice(i * w, (i + 1) * w));
 }
 
 const round1 = (ms: number) => Math.round(ms * 10) / 10;

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentBackend, initBackend, parseBackendName } from '../../src/nn/backend.js';
 import { buildApp } from '../../src/server/app.js';
 import { loadConfig } from '../../src/server/config.js';
-import { captionBatching } from '../../src/server/models.js';
+import { captionBatching, decoderBatching } from '../../src/server/models.js';
 import { scene } from './images.js';
 import { ONE_CLIENT, tinyServices, type TinyServices } from './tiny-services.js';
 
@@ -22,7 +22,7 @@ const images: Buffer[] = [];
 beforeAll(async () => {
   await initBackend(parseBackendName(process.env.TF_BACKEND));
   plain = await tinyServices();
-  batched = await tinyServices(captionBatching(config));
+  batched = await tinyServices({ ...captionBatching(config), vqaBatch: decoderBatching(config)! });
   plainApp = await buildApp({ config: loadConfig({ ...ONE_CLIENT, BATCH_MAX_SIZE: '1' }), backend: currentBackend(), ...plain });
   batchedApp = await buildApp({ config, backend: currentBackend(), ...batched });
   for (const w of [96, 128, 160, 200, 240]) images.push(await scene(w, 120).jpeg().toBuffer());
@@ -37,10 +37,10 @@ afterAll(async () => {
 
 const caption = (app: FastifyInstance, img: Buffer) =>
   app.inject({ method: 'POST', url: '/caption?mode=greedy', headers: { 'content-type': 'image/jpeg' }, payload: img });
-const vqa = (app: FastifyInstance, img: Buffer) =>
+const vqa = (app: FastifyInstance, img: Buffer, question = 'what is the man riding') =>
   app.inject({
     method: 'POST',
-    url: '/vqa?question=what%20is%20the%20man%20riding',
+    url: `/vqa?question=${encodeURIComponent(question)}`,
     headers: { 'content-type': 'image/jpeg' },
     payload: img,
   });
@@ -90,5 +90,18 @@ describe('dynamic batching over HTTP', () => {
     // Unbatched: every request is a batch of one.
     const p = await batchSizes(plainApp, 'caption');
     expect(p.sum).toBe(p.count);
+  });
+
+  it('runs concurrent /vqa questions of different lengths through the question model together, each answered as alone', async () => {
+    const questions = ['what color', 'what is the man riding', 'is the man riding the dog', 'what'];
+    const alone: unknown[] = [];
+    for (const [i, q] of questions.entries()) alone.push(content((await vqa(plainApp, images[i]!, q)).body));
+    const before = await batchSizes(batchedApp, 'vqa', 'captioner_decoder_batch_size');
+    const replies = await Promise.all(questions.map((q, i) => vqa(batchedApp, images[i]!, q)));
+    expect(replies.map((r) => r.statusCode)).toEqual(replies.map(() => 200));
+    expect(replies.map((r) => content(r.body))).toEqual(alone);
+    const after = await batchSizes(batchedApp, 'vqa', 'captioner_decoder_batch_size');
+    expect(after.count - before.count).toBe(4);
+    expect(after.sum - before.sum).toBeGreaterThan(4);
   });
 });

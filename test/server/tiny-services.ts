@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { CaptionConfig } from '../../src/caption/config.js';
 import { CaptionModel } from '../../src/caption/model.js';
 import { CaptionService, type CaptionLoadOptions } from '../../src/caption/service.js';
+import type { BatcherOptions } from '../../src/server/batcher.js';
 import { CharModel } from '../../src/char/model.js';
 import { CharService } from '../../src/char/service.js';
 import { CharVocab } from '../../src/char/vocab.js';
@@ -44,12 +45,13 @@ export const TINY_CAPTION_CONFIG: CaptionConfig = {
  * shared by captioning and VQA): every route is served and the image path is
  * real, while the decoders cost almost nothing. Tests of the HTTP layer only.
  */
-export async function tinyServices(opts: CaptionLoadOptions = {}): Promise<TinyServices> {
+export async function tinyServices(opts: CaptionLoadOptions & { vqaBatch?: BatcherOptions } = {}): Promise<TinyServices> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'captioner-tiny-'));
   const cm = CaptionModel.init(TINY_CAPTION_CONFIG, 3);
   await cm.save(path.join(dir, 'caption'));
   cm.dispose();
-  const caption = await CaptionService.load('models', path.join(dir, 'caption'), opts);
+  const { vqaBatch, ...captionOpts } = opts;
+  const caption = await CaptionService.load('models', path.join(dir, 'caption'), captionOpts);
   const vqaConfig: VqaConfig = {
     kind: 'vqa',
     arch: 'vis-lstm',
@@ -68,7 +70,7 @@ export async function tinyServices(opts: CaptionLoadOptions = {}): Promise<TinyS
   const vm = VqaModel.init(vqaConfig, 5);
   await vm.save(path.join(dir, 'vqa', vqaConfig.name));
   vm.dispose();
-  const vqa = await VqaService.load(dir, { shared: [caption.encoder] });
+  const vqa = await VqaService.load(dir, { shared: [caption.encoder], ...(vqaBatch ? { batch: vqaBatch } : {}) });
   const generate = CharService.fromModel(
     CharModel.init(tinyCharConfig({ name: 'char-tiny', hiddenDim: 8, layers: 1 }, [...CHAR_VOCAB.chars].join('')), 1),
   );
