@@ -65,17 +65,20 @@ export class CaptionService {
   ) {}
 
   /** Load the caption model in `modelsDir/caption` (plain or grounded) and the encoder it was trained with. */
-  /** `wrapEncoder` adapts the loaded encoder, e.g. puts it behind the server's batcher (src/encoder/batched.ts). */
+  /**
+   * `wrapEncoder` adapts the loaded encoder, e.g. puts it behind the server's batcher (src/encoder/batched.ts);
+   * `loadEncoder` loads it in place of the registry's (the server's encoder thread, src/encoder/thread.ts).
+   */
   static async load(
     modelsDir: string,
     captionDir = path.join(modelsDir, 'caption'),
-    opts: { wrapEncoder?: (e: Encoder) => Encoder } = {},
+    opts: { wrapEncoder?: (e: Encoder) => Encoder; loadEncoder?: (name: string, modelsDir: string) => Promise<Encoder> } = {},
   ): Promise<CaptionService> {
     const model = await loadCaptioner(captionDir);
     // A reload must not leak the decoder when the encoder fails to load or does not fit it.
     let encoder: Encoder | undefined;
     try {
-      encoder = await loadEncoder(model.encoder, modelsDir);
+      encoder = await (opts.loadEncoder ?? loadEncoder)(model.encoder, modelsDir);
       if (encoder.dim !== model.featureDim) {
         throw new Error(`encoder ${encoder.name} gives ${encoder.dim}-d features; the decoder expects ${model.featureDim}`);
       }

@@ -3,8 +3,10 @@ import path from 'node:path';
 import { CaptionService } from '../caption/service.js';
 import { CharService } from '../char/service.js';
 import { batchEncoder } from '../encoder/batched.js';
+import { defaultEncoderRuntime } from '../encoder/registry.js';
+import { loadThreadedEncoder } from '../encoder/thread.js';
 import type { Encoder } from '../encoder/types.js';
-import { batchOptions, type Config } from './config.js';
+import { batchOptions, encoderThread, type Config } from './config.js';
 import { log } from '../log.js';
 import { VqaService } from '../vqa/service.js';
 import type { ModelInfo } from './routes/health.js';
@@ -57,8 +59,10 @@ export async function loadServices(config: Config): Promise<ServiceSet> {
   try {
     const t0 = performance.now();
     const batching = batchOptions(config);
-    // VQA shares this encoder, so its requests join the same batches.
+    const thread = encoderThread(config, defaultEncoderRuntime().runtime);
+    // VQA shares this encoder, so its requests join the same batches (one batch = one message to the encoder thread).
     const caption = await CaptionService.load(config.MODELS_DIR, undefined, {
+      ...(thread ? { loadEncoder: (name: string, dir: string) => loadThreadedEncoder(name, dir) } : {}),
       ...(batching ? { wrapEncoder: (e: Encoder) => batchEncoder(e, batching) } : {}),
     });
     set.caption = caption;
@@ -69,6 +73,7 @@ export async function loadServices(config: Config): Promise<ServiceSet> {
         version,
         encoder: caption.encoder.name,
         encoder_runtime: caption.encoder.runtime ?? 'tfjs',
+        encoder_thread: thread ? 'on' : 'off',
         batching: batching ?? 'off',
         ms: Math.round(performance.now() - t0),
       },
