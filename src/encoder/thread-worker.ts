@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { log } from '../log.js';
 import { initBackend } from '../nn/backend.js';
+import { setIntraOpThreads } from '../onnx/runtime.js';
 import type { DetectedObject } from './centernet.js';
 import { detectEach, loadEncoder } from './registry.js';
 import { encodeFeatures } from './pixels.js';
@@ -11,7 +12,7 @@ import type { Encoder } from './types.js';
 
 const port = parentPort!;
 log.setBindings({ thread: 'encoder' }); // this thread's lines (its cpu backend, the ORT sessions) say where they come from
-const { name, modelsDir, runtime } = workerData as ThreadWorkerData;
+const { name, modelsDir, runtime, intraOpThreads } = workerData as ThreadWorkerData;
 const post = (m: ThreadReply, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
 /** One request's answer; the features' buffer is transferred back. */
@@ -41,6 +42,7 @@ async function load(): Promise<Encoder | undefined> {
   try {
     // Tensors here only carry pixels to the ORT sessions (and slice or resize them for a combination's
     // parts): the pure-JS cpu backend does that without a second wasm instance or native binding per thread.
+    setIntraOpThreads(intraOpThreads);
     await initBackend('cpu');
     tf.enableProdMode(); // only silences tfjs's warnings (its cpu backend's "install the node backend" banner)
     return await loadEncoder(name, modelsDir, runtime);

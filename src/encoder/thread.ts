@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { tsWorker } from '../util/ts-worker.js';
 import type { DetectedObject } from './centernet.js';
@@ -10,7 +11,16 @@ export interface ThreadWorkerData {
   name: string;
   modelsDir: string;
   runtime: EncoderRuntime;
+  /** Intra-op threads of the worker's ORT sessions. */
+  intraOpThreads: number;
 }
+
+/**
+ * The worker's ORT threads by default: every core but one, which the main thread keeps for HTTP and
+ * decoding. On 2 cores, 1 thread served more /vqa at 16 clients than 2 did (bench-serve, README
+ * "Benchmarks"): a pool as wide as the machine competes with the main thread for its core.
+ */
+export const defaultIntraOpThreads = (): number => Math.max(1, os.availableParallelism() - 1);
 
 type Shape4 = [number, number, number, number];
 
@@ -89,11 +99,12 @@ export async function loadThreadedEncoder(
   name: string,
   modelsDir: string,
   runtime: EncoderRuntime = defaultEncoderRuntime(),
+  intraOpThreads: number = defaultIntraOpThreads(),
 ): Promise<ThreadedEncoder> {
   if (runtime.runtime !== 'onnx')
     throw new Error(`the encoder thread runs ONNX Runtime encoders only; "${name}" would run on ${runtime.runtime}`);
   const worker = tsWorker(new URL('./thread-worker.js', import.meta.url), {
-    workerData: { name, modelsDir, runtime } satisfies ThreadWorkerData,
+    workerData: { name, modelsDir, runtime, intraOpThreads } satisfies ThreadWorkerData,
   });
   let ready: Extract<ThreadReply, { type: 'ready' }>;
   try {
