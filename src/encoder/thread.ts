@@ -98,12 +98,17 @@ function whenReady(worker: Worker, name: string): Promise<Extract<ThreadReply, {
 export async function loadThreadedEncoder(
   name: string,
   modelsDir: string,
-  runtime: EncoderRuntime = defaultEncoderRuntime(),
-  intraOpThreads: number = defaultIntraOpThreads(),
+  opts: {
+    runtime?: EncoderRuntime;
+    intraOpThreads?: number;
+    /** The worker module; tests stand in one that crashes. */
+    workerUrl?: URL;
+  } = {},
 ): Promise<ThreadedEncoder> {
+  const { runtime = defaultEncoderRuntime(), intraOpThreads = defaultIntraOpThreads() } = opts;
   if (runtime.runtime !== 'onnx')
     throw new Error(`the encoder thread runs ONNX Runtime encoders only; "${name}" would run on ${runtime.runtime}`);
-  const worker = tsWorker(new URL('./thread-worker.js', import.meta.url), {
+  const worker = tsWorker(opts.workerUrl ?? new URL('./thread-worker.js', import.meta.url), {
     workerData: { name, modelsDir, runtime, intraOpThreads } satisfies ThreadWorkerData,
   });
   let ready: Extract<ThreadReply, { type: 'ready' }>;

@@ -24,7 +24,7 @@ const photos = new Map<string, tf.Tensor4D>();
 beforeAll(async () => {
   await initBackend();
   rt = await chooseRuntime('onnx');
-  [local, threaded] = await Promise.all([loadEncoder(NAME, 'models', rt), loadThreadedEncoder(NAME, 'models', rt)]);
+  [local, threaded] = await Promise.all([loadEncoder(NAME, 'models', rt), loadThreadedEncoder(NAME, 'models', { runtime: rt })]);
   for (const p of PHOTOS)
     photos.set(p, rgbBatch(await decodeToRgb(readFileSync(new URL(`../fixtures/photos/${p}.jpg`, import.meta.url)), 224)));
 }, 120_000);
@@ -106,7 +106,7 @@ describe('the encoder in a worker thread', () => {
 
 describe('the encoder thread’s life', () => {
   it('dispose() rejects the pending calls and every later one', async () => {
-    const one = await loadThreadedEncoder('mobilenet_v2', 'models', rt);
+    const one = await loadThreadedEncoder('mobilenet_v2', 'models', { runtime: rt });
     const batch = tf.concat(Array.from({ length: 8 }, () => photo('bus')));
     const pending = one.encodeAsync(batch);
     // The pixels are read before they are posted: let the call reach the thread, which takes tens of ms over 8 images.
@@ -118,15 +118,29 @@ describe('the encoder thread’s life', () => {
   });
 
   it('a load error rejects load with one line', async () => {
-    const err = await loadThreadedEncoder('mobilenet_v2', 'no-such-models-dir', rt).then(
+    const err = await loadThreadedEncoder('mobilenet_v2', 'no-such-models-dir', { runtime: rt }).then(
       () => undefined,
       (e: unknown) => e as Error,
     );
     expect(err?.message).toMatch(/^could not load encoder "mobilenet_v2" in its worker thread: .*no-such-models-dir/);
     expect(err?.message).not.toContain('\n');
-    await expect(loadThreadedEncoder('resnet', 'models', rt)).rejects.toThrow(
+    await expect(loadThreadedEncoder('resnet', 'models', { runtime: rt })).rejects.toThrow(
       /^could not load encoder "resnet" in its worker thread: unknown encoder "resnet"/,
     );
-    await expect(loadThreadedEncoder('mobilenet_v2', 'models', { runtime: 'tfjs' })).rejects.toThrow(/ONNX Runtime encoders only/);
+    await expect(loadThreadedEncoder('mobilenet_v2', 'models', { runtime: { runtime: 'tfjs' } })).rejects.toThrow(
+      /ONNX Runtime encoders only/,
+    );
+  });
+
+  it.each([
+    ['throws', /^the worker thread of encoder "fake" crashed: boom/],
+    ['exits', /^the worker thread of encoder "fake" exited \(code 3\)/],
+  ])('a thread that %s rejects its pending calls and every later one', async (mode, message) => {
+    const fake = await loadThreadedEncoder('fake', mode, { runtime: rt, workerUrl: new URL('./crash-worker.js', import.meta.url) });
+    const x = tf.zeros([1, 2, 2, 3]) as tf.Tensor4D;
+    await expect(fake.encodeAsync(x)).rejects.toThrow(message);
+    await expect(fake.encodeAsync(x)).rejects.toThrow(message);
+    x.dispose();
+    fake.dispose();
   });
 });
