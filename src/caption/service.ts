@@ -64,6 +64,8 @@ export interface CaptionLoadOptions {
   wrapEncoder?: (e: Encoder) => Encoder;
   /** Puts the decoder behind a batcher, so that concurrent captions share decoder steps (src/caption/batched.ts). */
   batchDecoder?: BatcherOptions;
+  /** Loads the encoder in place of the registry's (the server's encoder thread, src/encoder/thread.ts). */
+  loadEncoder?: (name: string, modelsDir: string) => Promise<Encoder>;
 }
 
 /** Image bytes → captions and objects: sharp decoding, the CNN encoder and detector in one pass, the decoder. */
@@ -85,7 +87,7 @@ export class CaptionService {
     // A reload must not leak the decoder when the encoder fails to load or does not fit it.
     let encoder: Encoder | undefined;
     try {
-      encoder = await loadEncoder(model.encoder, modelsDir);
+      encoder = await (opts.loadEncoder ?? loadEncoder)(model.encoder, modelsDir);
       if (encoder.dim !== model.featureDim) {
         throw new Error(`encoder ${encoder.name} gives ${encoder.dim}-d features; the decoder expects ${model.featureDim}`);
       }

@@ -30,6 +30,11 @@ export function setDefaultEncoderRuntime(r: EncoderRuntime): void {
   defaultRuntime = r;
 }
 
+/** The runtime loadEncoder uses when its caller names none. */
+export function defaultEncoderRuntime(): EncoderRuntime {
+  return defaultRuntime;
+}
+
 async function loadSingle(name: string, modelsDir: string, rt: EncoderRuntime): Promise<Encoder> {
   switch (name) {
     case MOBILENET_NAME:

@@ -54,16 +54,27 @@ export async function chooseRuntime(forced?: InferenceRuntime): Promise<RuntimeC
   return { runtime: 'onnx', device, reason: forced ? 'INFERENCE_RUNTIME=onnx' : 'onnxruntime-node loaded (preferred)' };
 }
 
+let intraOpThreads: number | undefined;
+
+/**
+ * Intra-op threads of the CPU sessions createSession makes from now on in this thread (module
+ * state is per worker thread); unset: one per core. The encoder thread (src/encoder/thread.ts) sets it.
+ */
+export function setIntraOpThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`intra-op threads must be a positive integer; got ${n}`);
+  intraOpThreads = n;
+}
+
 /**
  * An ORT session on `device`: the CPU provider with one intra-op thread per
- * core (not spinning while idle), or CUDA (which fails loudly rather than falling back: a GPU deployment
+ * core unless setIntraOpThreads said otherwise (not spinning while idle), or CUDA (which fails loudly rather than falling back: a GPU deployment
  * serving on CPU would go unnoticed).
  */
 export async function createSession(model: Uint8Array, device: OrtDevice = 'cpu'): Promise<Ort.InferenceSession> {
   const ort = await loadOrt();
   const options: Ort.InferenceSession.SessionOptions = {
     executionProviders: [device],
-    intraOpNumThreads: os.availableParallelism(),
+    intraOpNumThreads: intraOpThreads ?? os.availableParallelism(),
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     // Idle intra-op threads sleep instead of spinning. Every session has its own pool, and a pool spinning after

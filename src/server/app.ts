@@ -34,7 +34,7 @@ export interface AppDeps {
   config: Config;
   backend: string;
   /** The inference runtime chosen at start (serve.ts); tfjs when absent. */
-  runtime?: Pick<InferenceInfo, 'runtime' | 'device' | 'reason'>;
+  runtime?: Pick<InferenceInfo, 'runtime' | 'device' | 'reason' | 'encoder_thread'>;
   caption?: CaptionService;
   /** Visual question answering (POST /vqa). */
   vqa?: VqaService;

@@ -95,6 +95,8 @@ const EnvSchema = z.object({
   TF_BACKEND: enumVar('TF_BACKEND', BACKENDS),
   /** Force the inference runtime; unset prefers onnx (onnxruntime-node) and falls back to tfjs. */
   INFERENCE_RUNTIME: enumVar('INFERENCE_RUNTIME', INFERENCE_RUNTIMES),
+  /** On the onnx runtime, run the encoders in a worker thread (ORT's run blocks its thread), leaving HTTP and decoding to the main one. */
+  ENCODER_THREAD: enumVar('ENCODER_THREAD', ['on', 'off'] as const).transform((v) => v ?? 'on'),
   MAX_IMAGE_BYTES: intVar('MAX_IMAGE_BYTES', 1, 1024 * MiB, 10 * MiB),
   MAX_IMAGE_PIXELS: intVar('MAX_IMAGE_PIXELS', 1, 1_000_000_000, 40_000_000),
   MAX_IMAGE_ASPECT_RATIO: intVar('MAX_IMAGE_ASPECT_RATIO', 1, 10_000, 20),
@@ -149,6 +151,11 @@ export function batchOptions(config: Config): { maxBatchSize: number; maxDelayMs
   if (config.BATCH_MAX_SIZE <= 1) return undefined;
   // Requests in flight are bounded by the limiter (MAX_CONCURRENCY × BATCH_MAX_SIZE); this bound only guards the batcher.
   return { maxBatchSize: config.BATCH_MAX_SIZE, maxDelayMs: config.BATCH_MAX_DELAY_MS, maxQueue: Math.max(1, config.MAX_QUEUE) };
+}
+
+/** Whether the encoders run in a worker thread: ENCODER_THREAD on and the encoders on onnx (src/encoder/thread.ts). */
+export function encoderThread(config: Config, runtime: InferenceRuntime): boolean {
+  return config.ENCODER_THREAD === 'on' && runtime === 'onnx';
 }
 
 /** Inference jobs that may run at once: each slot of MAX_CONCURRENCY holds a whole batch when batching is on. */

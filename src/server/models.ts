@@ -3,8 +3,10 @@ import path from 'node:path';
 import { CaptionService, type CaptionLoadOptions } from '../caption/service.js';
 import { CharService } from '../char/service.js';
 import { batchEncoder } from '../encoder/batched.js';
+import { defaultEncoderRuntime } from '../encoder/registry.js';
+import { loadThreadedEncoder } from '../encoder/thread.js';
 import type { Encoder } from '../encoder/types.js';
-import { batchOptions, type Config } from './config.js';
+import { batchOptions, encoderThread, type Config } from './config.js';
 import type { BatcherOptions } from './batcher.js';
 import { log } from '../log.js';
 import { VqaService } from '../vqa/service.js';
@@ -21,12 +23,21 @@ export type Task = keyof ServiceSet;
 
 /**
  * The caption service with dynamic batching (unless BATCH_MAX_SIZE is 1): its
- * encoder behind one batcher, its decoder behind another. The decoder's batch
+ * encoder behind one batcher, its decoder behind another; the encoder in a
+ * worker thread when ENCODER_THREAD says so. The decoder's batch
  * does not wait: the requests one encoder batch resolves reach it in the same
  * event-loop turn. Bulk-job workers load it the same way.
  */
 export function loadCaptionService(config: Config): Promise<CaptionService> {
-  return CaptionService.load(config.MODELS_DIR, undefined, captionBatching(config));
+  return CaptionService.load(config.MODELS_DIR, undefined, {
+    ...captionBatching(config),
+    ...(usesEncoderThread(config) ? { loadEncoder: (name: string, dir: string) => loadThreadedEncoder(name, dir) } : {}),
+  });
+}
+
+/** Whether the caption encoder runs in a worker thread (ENCODER_THREAD, on the onnx runtime only). */
+function usesEncoderThread(config: Config): boolean {
+  return encoderThread(config, defaultEncoderRuntime().runtime);
 }
 
 /** CaptionService.load's batching options for `config` (none when BATCH_MAX_SIZE is 1). */
@@ -86,7 +97,8 @@ export async function loadServices(config: Config): Promise<ServiceSet> {
   try {
     const t0 = performance.now();
     const batching = batchOptions(config);
-    // VQA shares this encoder, so its requests join the same batches.
+    const thread = usesEncoderThread(config);
+    // VQA shares this encoder, so its requests join the same batches (one batch = one message to the encoder thread).
     const caption = await loadCaptionService(config);
     set.caption = caption;
     const { name, version } = caption.model;
@@ -96,6 +108,7 @@ export async function loadServices(config: Config): Promise<ServiceSet> {
         version,
         encoder: caption.encoder.name,
         encoder_runtime: caption.encoder.runtime ?? 'tfjs',
+        encoder_thread: thread ? 'on' : 'off',
         batching: batching ?? 'off',
         ms: Math.round(performance.now() - t0),
       },

@@ -1,4 +1,4 @@
-import type { Config } from './config.js';
+import { encoderThread, type Config } from './config.js';
 import { log } from '../log.js';
 import { setDefaultEncoderRuntime } from '../encoder/registry.js';
 import { initBackend } from '../nn/backend.js';
@@ -14,7 +14,12 @@ export async function serve(config: Config): Promise<void> {
   const backend = await initBackend(config.TF_BACKEND);
   // Encoders with an ONNX export run on onnxruntime when it loads; tfjs stays for the rest and as the fallback.
   const choice = await chooseRuntime(config.INFERENCE_RUNTIME);
-  const runtime = { runtime: choice.runtime, device: choice.device ?? backend, reason: choice.reason };
+  const runtime = {
+    runtime: choice.runtime,
+    device: choice.device ?? backend,
+    reason: choice.reason,
+    encoder_thread: encoderThread(config, choice.runtime),
+  };
   setDefaultEncoderRuntime(choice);
   setDefaultDecoderRuntime(choice);
   log.info(runtime, `inference runtime ${choice.runtime} (${runtime.device}): ${choice.reason}`);

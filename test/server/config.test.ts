@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/server/config.js';
+import { ConfigError, encoderThread, loadConfig } from '../../src/server/config.js';
 
 describe('loadConfig', () => {
   it('has the documented defaults', () => {
@@ -10,6 +10,7 @@ describe('loadConfig', () => {
       VQA_DEFAULT_MODEL: 'flickr8k-qa',
       TF_BACKEND: undefined,
       INFERENCE_RUNTIME: undefined,
+      ENCODER_THREAD: 'on',
       MAX_IMAGE_BYTES: 10 * 1024 * 1024,
       MAX_IMAGE_PIXELS: 40_000_000,
       MAX_IMAGE_ASPECT_RATIO: 20,
@@ -88,9 +89,16 @@ describe('loadConfig', () => {
     ['CORS_ORIGINS', 'a.example', 'CORS_ORIGINS must be a comma-separated list of origins'],
     ['ADMIN_TOKEN', 'short', 'ADMIN_TOKEN must be 16 to 512 printable characters'],
     ['INFERENCE_RUNTIME', 'ort', 'INFERENCE_RUNTIME must be one of onnx, tfjs'],
+    ['ENCODER_THREAD', 'yes', 'ENCODER_THREAD must be one of on, off'],
   ])('%s=%s is refused with a message naming the rule', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);
+  });
+
+  it('runs the encoders in a thread only on onnx, unless ENCODER_THREAD=off', () => {
+    expect(encoderThread(loadConfig({}), 'onnx')).toBe(true);
+    expect(encoderThread(loadConfig({}), 'tfjs')).toBe(false);
+    expect(encoderThread(loadConfig({ ENCODER_THREAD: 'off' }), 'onnx')).toBe(false);
   });
 
   it('lists every invalid variable at once', () => {

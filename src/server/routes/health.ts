@@ -13,6 +13,7 @@ export const InferenceInfoSchema = z
     device: z.string().describe('where ORT runs (cpu, cuda), or the tfjs backend'),
     reason: z.string().describe('why this runtime: INFERENCE_RUNTIME, or what made onnx unavailable'),
     encoders: z.record(z.string()).describe('runtime of each loaded encoder, by encoder name ("onnx+tfjs": one per part)'),
+    encoder_thread: z.boolean().optional().describe('whether the encoders run in a worker thread (ENCODER_THREAD; onnx only)'),
     decoders: z.record(z.enum(['onnx', 'tfjs'])).describe('runtime of each loaded decoder, by task: caption, generate, vqa/<name>'),
   })
   .strict();

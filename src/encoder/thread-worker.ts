@@ -1,0 +1,64 @@
+// Worker thread behind src/encoder/thread.ts: holds one encoder on ONNX Runtime and answers its requests.
+import * as tf from '@tensorflow/tfjs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { log } from '../log.js';
+import { initBackend } from '../nn/backend.js';
+import { setIntraOpThreads } from '../onnx/runtime.js';
+import type { DetectedObject } from './centernet.js';
+import { detectEach, loadEncoder } from './registry.js';
+import { encodeFeatures } from './pixels.js';
+import type { ThreadReply, ThreadRequest, ThreadWorkerData } from './thread.js';
+import type { Encoder } from './types.js';
+
+const port = parentPort!;
+log.setBindings({ thread: 'encoder' }); // this thread's lines (its cpu backend, the ORT sessions) say where they come from
+const { name, modelsDir, runtime, intraOpThreads } = workerData as ThreadWorkerData;
+const post = (m: ThreadReply, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+
+/** One request's answer; the features' buffer is transferred back. */
+async function answer(encoder: Encoder, req: ThreadRequest): Promise<void> {
+  if (req.op === 'tensors') return post({ type: 'count', id: req.id, count: tf.memory().numTensors });
+  const x = tf.tensor4d(req.pixels, req.shape);
+  try {
+    let features: Float32Array;
+    let objects: DetectedObject[][] | undefined;
+    if (req.op === 'features') features = await encodeFeatures(encoder, x);
+    else if (req.op === 'detect-one') {
+      if (!encoder.encodeAndDetect) throw new Error(`encoder "${name}" does not detect objects`);
+      const out = await encoder.encodeAndDetect(x, req.minScore);
+      [features, objects] = [out.features, [out.objects]];
+    } else {
+      const out = await detectEach(encoder, x, req.minScore);
+      [features, objects] = [out.features, out.objects];
+    }
+    post({ type: 'result', id: req.id, features, ...(objects ? { objects } : {}) }, [features.buffer as ArrayBuffer]);
+  } finally {
+    x.dispose();
+  }
+}
+
+/** The encoder, or undefined after posting why it did not load (the main thread then ends this thread). */
+async function load(): Promise<Encoder | undefined> {
+  try {
+    // Tensors here only carry pixels to the ORT sessions (and slice or resize them for a combination's
+    // parts): the pure-JS cpu backend does that without a second wasm instance or native binding per thread.
+    setIntraOpThreads(intraOpThreads);
+    await initBackend('cpu');
+    tf.enableProdMode(); // only silences tfjs's warnings (its cpu backend's "install the node backend" banner)
+    return await loadEncoder(name, modelsDir, runtime);
+  } catch (err) {
+    post({ type: 'load-error', message: (err instanceof Error ? err.message : String(err)).split('\n')[0]! });
+    return undefined;
+  }
+}
+
+const encoder = await load();
+if (encoder) {
+  port.on('message', (req: ThreadRequest) => {
+    answer(encoder, req).catch((err: unknown) =>
+      post({ type: 'error', id: req.id, message: err instanceof Error ? err.message : String(err) }),
+    );
+  });
+  const { dim, inputSize, runtime: rt } = encoder;
+  post({ type: 'ready', dim, inputSize, detects: encoder.encodeAndDetect !== undefined, ...(rt === undefined ? {} : { runtime: rt }) });
+}

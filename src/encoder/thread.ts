@@ -1,0 +1,197 @@
+import * as tf from '@tensorflow/tfjs';
+import os from 'node:os';
+import type { Worker } from 'node:worker_threads';
+import { tsWorker } from '../util/ts-worker.js';
+import type { DetectedObject } from './centernet.js';
+import { defaultEncoderRuntime, type EncoderRuntime } from './registry.js';
+import type { Encoder } from './types.js';
+
+/** What the worker (thread-worker.ts) is started with. */
+export interface ThreadWorkerData {
+  name: string;
+  modelsDir: string;
+  runtime: EncoderRuntime;
+  /** Intra-op threads of the worker's ORT sessions. */
+  intraOpThreads: number;
+}
+
+/**
+ * The worker's ORT threads by default: every core but one, which the main thread keeps for HTTP and
+ * decoding. On 2 cores, 1 thread served more /vqa at 16 clients than 2 did (bench-serve, README
+ * "Benchmarks"): a pool as wide as the machine competes with the main thread for its core.
+ */
+export const defaultIntraOpThreads = (): number => Math.max(1, os.availableParallelism() - 1);
+
+type Shape4 = [number, number, number, number];
+
+/** Main thread → worker. `detect-one` is encodeAndDetect (one image), `detect-batch` encodeAndDetectBatch. */
+export type ThreadRequest =
+  | { id: number; op: 'features'; pixels: Float32Array; shape: Shape4 }
+  | { id: number; op: 'detect-one' | 'detect-batch'; pixels: Float32Array; shape: Shape4; minScore?: number }
+  | { id: number; op: 'tensors' };
+
+/** Worker → main thread: once `ready` or `load-error`, then one `result`/`count`/`error` per request. */
+export type ThreadReply =
+  | { type: 'ready'; dim: number; inputSize: number; runtime?: string; detects: boolean }
+  | { type: 'load-error'; message: string }
+  | { type: 'result'; id: number; features: Float32Array; objects?: DetectedObject[][] }
+  | { type: 'count'; id: number; count: number }
+  | { type: 'error'; id: number; message: string };
+
+type Done = Extract<ThreadReply, { type: 'result' | 'count' }>;
+
+/** An encoder running in its own worker thread (see loadThreadedEncoder). */
+export interface ThreadedEncoder extends Encoder {
+  readonly encodeAsync: NonNullable<Encoder['encodeAsync']>;
+  /** tf.memory().numTensors inside the worker (tests check it does not grow). */
+  workerTensors(): Promise<number>;
+}
+
+const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+
+/**
+ * The pixels as an array this thread may hand over (transfer) to the worker. The wasm backend's
+ * data() is a fresh copy; the cpu backend's is the tensor's own storage, which a transfer would
+ * detach, so other backends copy first.
+ */
+async function ownedPixels(pixels: tf.Tensor4D): Promise<Float32Array> {
+  const data = (await pixels.data()) as Float32Array;
+  return tf.getBackend() === 'wasm' ? data : data.slice();
+}
+
+/** Wait for the worker's `ready`; a load error, a crash or an early exit rejects with one line. */
+function whenReady(worker: Worker, name: string): Promise<Extract<ThreadReply, { type: 'ready' }>> {
+  return new Promise((resolve, reject) => {
+    const fail = (why: string) => {
+      off();
+      reject(new Error(`could not load encoder "${name}" in its worker thread: ${why}`));
+    };
+    const onMessage = (m: ThreadReply) => {
+      if (m.type === 'ready') {
+        off();
+        resolve(m);
+      } else if (m.type === 'load-error') fail(m.message);
+    };
+    const onError = (err: Error) => fail(firstLine(err));
+    const onExit = (code: number) => fail(`the thread exited (code ${code}) before it loaded`);
+    const off = () => {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+    };
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+  });
+}
+
+/**
+ * Load encoder `name` (as loadEncoder does, on ONNX Runtime) in a worker thread and
+ * return an Encoder that forwards to it. onnxruntime-node's run() blocks the thread it
+ * is called on; here it blocks the worker, so the main thread keeps serving HTTP and
+ * decoding while images are encoded. Each call posts the pixels (transferred, not
+ * copied) and resolves with what the worker posts back; one call = one message, so a
+ * batcher above it keeps its batches. encode() (synchronous) throws, as the ORT
+ * encoders' does. dispose() ends the thread and rejects calls still pending; a crashed
+ * thread rejects its pending calls and every later one.
+ */
+export async function loadThreadedEncoder(
+  name: string,
+  modelsDir: string,
+  opts: {
+    runtime?: EncoderRuntime;
+    intraOpThreads?: number;
+    /** The worker module; tests stand in one that crashes. */
+    workerUrl?: URL;
+  } = {},
+): Promise<ThreadedEncoder> {
+  const { runtime = defaultEncoderRuntime(), intraOpThreads = defaultIntraOpThreads() } = opts;
+  if (runtime.runtime !== 'onnx')
+    throw new Error(`the encoder thread runs ONNX Runtime encoders only; "${name}" would run on ${runtime.runtime}`);
+  const worker = tsWorker(opts.workerUrl ?? new URL('./thread-worker.js', import.meta.url), {
+    workerData: { name, modelsDir, runtime, intraOpThreads } satisfies ThreadWorkerData,
+  });
+  let ready: Extract<ThreadReply, { type: 'ready' }>;
+  try {
+    ready = await whenReady(worker, name);
+  } catch (err) {
+    void worker.terminate();
+    throw err;
+  }
+
+  const pending = new Map<number, { resolve: (m: Done) => void; reject: (err: Error) => void }>();
+  let nextId = 0;
+  let dead: Error | undefined; // set once the thread is gone: every later call rejects with it
+  // An idle thread does not keep the process alive; one with calls pending does.
+  worker.unref();
+  /** Reject the pending calls with `err` and every later call with `later`. */
+  const failAll = (err: Error, later: Error = err) => {
+    dead ??= later;
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+    worker.unref();
+  };
+  worker.on('message', (m: ThreadReply) => {
+    if (m.type !== 'result' && m.type !== 'count' && m.type !== 'error') return;
+    const p = pending.get(m.id);
+    if (!p) return;
+    pending.delete(m.id);
+    if (pending.size === 0) worker.unref();
+    if (m.type === 'error') p.reject(new Error(m.message));
+    else p.resolve(m);
+  });
+  worker.on('error', (err) => failAll(new Error(`the worker thread of encoder "${name}" crashed: ${firstLine(err)}`)));
+  worker.on('exit', (code) => failAll(new Error(`the worker thread of encoder "${name}" exited (code ${code})`)));
+
+  const call = (req: ThreadRequest, transfer: ArrayBuffer[] = []): Promise<Done> => {
+    if (dead) return Promise.reject(dead);
+    return new Promise((resolve, reject) => {
+      pending.set(req.id, { resolve, reject });
+      if (pending.size === 1) worker.ref();
+      worker.postMessage(req, transfer);
+    });
+  };
+  const withPixels = async (op: 'features' | 'detect-one' | 'detect-batch', pixels: tf.Tensor4D, minScore?: number) => {
+    const data = await ownedPixels(pixels);
+    const req: ThreadRequest =
+      op === 'features'
+        ? { id: nextId++, op, pixels: data, shape: pixels.shape }
+        : { id: nextId++, op, pixels: data, shape: pixels.shape, ...(minScore === undefined ? {} : { minScore }) };
+    const done = await call(req, [data.buffer as ArrayBuffer]);
+    if (done.type !== 'result') throw new Error(`encoder thread answered ${done.type} to ${op}`);
+    return done;
+  };
+
+  return {
+    name,
+    dim: ready.dim,
+    inputSize: ready.inputSize,
+    ...(ready.runtime === undefined ? {} : { runtime: ready.runtime }),
+    encode: () => {
+      throw new Error(`${name} runs in a worker thread, which is asynchronous: call encodeFeatures() (src/encoder/pixels.ts)`);
+    },
+    encodeAsync: async (pixels) => (await withPixels('features', pixels)).features,
+    ...(ready.detects
+      ? {
+          encodeAndDetect: async (pixels: tf.Tensor4D, minScore?: number) => {
+            const { features, objects } = await withPixels('detect-one', pixels, minScore);
+            return { features, objects: objects?.[0] ?? [] };
+          },
+          encodeAndDetectBatch: async (pixels: tf.Tensor4D, minScore?: number) => {
+            const { features, objects } = await withPixels('detect-batch', pixels, minScore);
+            return { features, objects: objects ?? [] };
+          },
+        }
+      : {}),
+    workerTensors: async () => {
+      const done = await call({ id: nextId++, op: 'tensors' });
+      if (done.type !== 'count') throw new Error(`encoder thread answered ${done.type} to tensors`);
+      return done.count;
+    },
+    dispose: () => {
+      if (!dead)
+        failAll(new Error(`encoder "${name}" was disposed while this call was pending`), new Error(`encoder "${name}" is disposed`));
+      void worker.terminate();
+    },
+  };
+}

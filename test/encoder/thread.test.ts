@@ -1,0 +1,146 @@
+import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DetectedObject } from '../../src/encoder/centernet.js';
+import { rgbBatch } from '../../src/encoder/pixels.js';
+import { loadEncoder, type EncoderRuntime } from '../../src/encoder/registry.js';
+import { loadThreadedEncoder, type ThreadedEncoder } from '../../src/encoder/thread.js';
+import type { Encoder } from '../../src/encoder/types.js';
+import { decodeToRgb } from '../../src/image/decode.js';
+import { initBackend } from '../../src/nn/backend.js';
+import { chooseRuntime } from '../../src/onnx/runtime.js';
+import { agreement } from '../onnx/parity.js';
+
+const NAME = 'mobilenet_v2+centernet'; // the shipped caption model's encoder
+const PHOTOS = ['bus', 'horses', 'zebra'] as const;
+const MIN_SCORE = 0.1;
+// The same ORT graphs on the same CPU in both threads: measured bitwise equal; the bound leaves room for nothing more.
+const MAX_ABS = 1e-6;
+
+let rt: EncoderRuntime;
+let local: Encoder;
+let threaded: ThreadedEncoder;
+const photos = new Map<string, tf.Tensor4D>();
+beforeAll(async () => {
+  await initBackend();
+  rt = await chooseRuntime('onnx');
+  [local, threaded] = await Promise.all([loadEncoder(NAME, 'models', rt), loadThreadedEncoder(NAME, 'models', { runtime: rt })]);
+  for (const p of PHOTOS)
+    photos.set(p, rgbBatch(await decodeToRgb(readFileSync(new URL(`../fixtures/photos/${p}.jpg`, import.meta.url)), 224)));
+}, 120_000);
+afterAll(() => {
+  local?.dispose();
+  threaded?.dispose();
+  tf.dispose([...photos.values()]);
+});
+
+const photo = (p: string) => photos.get(p)!;
+
+function expectSame(got: { features: Float32Array; objects: DetectedObject[] }, want: typeof got, what: string) {
+  expect(got.features.length, what).toBe(want.features.length);
+  expect(agreement(got.features, want.features).maxAbs, what).toBeLessThanOrEqual(MAX_ABS);
+  expect(
+    got.objects.map((o) => o.label),
+    what,
+  ).toEqual(want.objects.map((o) => o.label));
+  got.objects.forEach((o, i) => {
+    const w = want.objects[i]!;
+    expect(Math.abs(o.score - w.score), what).toBeLessThanOrEqual(MAX_ABS);
+    o.box.forEach((v, k) => expect(Math.abs(v - w.box[k]!), what).toBeLessThanOrEqual(MAX_ABS));
+  });
+}
+
+describe('the encoder in a worker thread', () => {
+  it('is the encoder it wraps: name, size, runtime', () => {
+    expect([threaded.name, threaded.dim, threaded.inputSize, threaded.runtime]).toEqual([local.name, local.dim, local.inputSize, 'onnx']);
+    expect(() => threaded.encode(photo('bus'))).toThrow(/worker thread, which is asynchronous/);
+  });
+
+  it('gives the in-process encoder’s features and detections on the fixture photos, without leaking tensors', async () => {
+    await threaded.encodeAndDetect!(photo('bus'), MIN_SCORE); // warm-up allocations
+    const [before, beforeWorker] = [tf.memory().numTensors, await threaded.workerTensors()];
+    for (const p of PHOTOS) {
+      const want = await local.encodeAndDetect!(photo(p), MIN_SCORE);
+      expect(want.objects.length, p).toBeGreaterThan(0);
+      expectSame(await threaded.encodeAndDetect!(photo(p), MIN_SCORE), want, p);
+      expect(agreement(await threaded.encodeAsync(photo(p)), await local.encodeAsync!(photo(p))).maxAbs, p).toBeLessThanOrEqual(MAX_ABS);
+    }
+    // A batch: one message, each image's rows and objects in order.
+    const batch = tf.concat([photo('horses'), photo('zebra')]);
+    const [want, got] = [await local.encodeAndDetectBatch!(batch, MIN_SCORE), await threaded.encodeAndDetectBatch!(batch, MIN_SCORE)];
+    const wantFeatures = await local.encodeAsync!(batch);
+    const gotFeatures = await threaded.encodeAsync(batch);
+    batch.dispose();
+    expect(got.objects).toHaveLength(2);
+    for (let i = 0; i < 2; i++) {
+      const rows = (r: Float32Array) => r.subarray(i * local.dim, (i + 1) * local.dim);
+      expectSame(
+        { features: rows(got.features), objects: got.objects[i]! },
+        { features: rows(want.features), objects: want.objects[i]! },
+        `batch ${i}`,
+      );
+    }
+    expect(agreement(gotFeatures, wantFeatures).maxAbs).toBeLessThanOrEqual(MAX_ABS);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(await threaded.workerTensors()).toBe(beforeWorker);
+  });
+
+  it('answers concurrent calls each with its own image’s result', async () => {
+    const want = new Map<string, { features: Float32Array; objects: DetectedObject[] }>();
+    for (const p of PHOTOS) want.set(p, await local.encodeAndDetect!(photo(p), MIN_SCORE));
+    // The photos differ, so a swapped answer cannot pass.
+    expect(agreement(want.get('bus')!.features, want.get('horses')!.features).maxAbs).toBeGreaterThan(0.1);
+    const order = ['bus', 'horses', 'zebra', 'horses', 'bus', 'zebra', 'bus'];
+    const got = await Promise.all(order.map((p) => threaded.encodeAndDetect!(photo(p), MIN_SCORE)));
+    got.forEach((g, i) => expectSame(g, want.get(order[i]!)!, `call ${i} (${order[i]})`));
+  });
+
+  it('rejects a bad call with the encoder’s error and keeps serving', async () => {
+    const wrong = tf.zeros([1, 224, 224, 4]) as tf.Tensor4D;
+    await expect(threaded.encodeAsync(wrong)).rejects.toThrow(/takes \[N, 224, 224, 3\] pixels; got \[1, 224, 224, 4\]/);
+    wrong.dispose();
+    const want = await local.encodeAsync!(photo('bus'));
+    expect(agreement(await threaded.encodeAsync(photo('bus')), want).maxAbs).toBeLessThanOrEqual(MAX_ABS);
+  });
+});
+
+describe('the encoder thread’s life', () => {
+  it('dispose() rejects the pending calls and every later one', async () => {
+    const one = await loadThreadedEncoder('mobilenet_v2', 'models', { runtime: rt });
+    const batch = tf.concat(Array.from({ length: 8 }, () => photo('bus')));
+    const pending = one.encodeAsync(batch);
+    // The pixels are read before they are posted: let the call reach the thread, which takes tens of ms over 8 images.
+    await new Promise((r) => setTimeout(r, 0));
+    one.dispose();
+    batch.dispose();
+    await expect(pending).rejects.toThrow('encoder "mobilenet_v2" was disposed while this call was pending');
+    await expect(one.encodeAsync(photo('bus'))).rejects.toThrow('encoder "mobilenet_v2" is disposed');
+  });
+
+  it('a load error rejects load with one line', async () => {
+    const err = await loadThreadedEncoder('mobilenet_v2', 'no-such-models-dir', { runtime: rt }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toMatch(/^could not load encoder "mobilenet_v2" in its worker thread: .*no-such-models-dir/);
+    expect(err?.message).not.toContain('\n');
+    await expect(loadThreadedEncoder('resnet', 'models', { runtime: rt })).rejects.toThrow(
+      /^could not load encoder "resnet" in its worker thread: unknown encoder "resnet"/,
+    );
+    await expect(loadThreadedEncoder('mobilenet_v2', 'models', { runtime: { runtime: 'tfjs' } })).rejects.toThrow(
+      /ONNX Runtime encoders only/,
+    );
+  });
+
+  it.each([
+    ['throws', /^the worker thread of encoder "fake" crashed: boom/],
+    ['exits', /^the worker thread of encoder "fake" exited \(code 3\)/],
+  ])('a thread that %s rejects its pending calls and every later one', async (mode, message) => {
+    const fake = await loadThreadedEncoder('fake', mode, { runtime: rt, workerUrl: new URL('./crash-worker.js', import.meta.url) });
+    const x = tf.zeros([1, 2, 2, 3]) as tf.Tensor4D;
+    await expect(fake.encodeAsync(x)).rejects.toThrow(message);
+    await expect(fake.encodeAsync(x)).rejects.toThrow(message);
+    x.dispose();
+    fake.dispose();
+  });
+});
