@@ -7,7 +7,7 @@ import { setIntraOpThreads } from '../onnx/runtime.js';
 import type { DetectedObject } from './centernet.js';
 import { detectEach, loadEncoder } from './registry.js';
 import { encodeFeatures } from './pixels.js';
-import type { ThreadReply, ThreadRequest, ThreadWorkerData } from './thread.js';
+import type { CallRequest, ThreadReply, ThreadRequest, ThreadWorkerData } from './thread.js';
 import type { Encoder } from './types.js';
 
 const port = parentPort!;
@@ -16,7 +16,7 @@ const { name, modelsDir, runtime, intraOpThreads } = workerData as ThreadWorkerD
 const post = (m: ThreadReply, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
 /** One request's answer; the features' buffer is transferred back. */
-async function answer(encoder: Encoder, req: ThreadRequest): Promise<void> {
+async function answer(encoder: Encoder, req: CallRequest): Promise<void> {
   if (req.op === 'tensors') return post({ type: 'count', id: req.id, count: tf.memory().numTensors });
   const x = tf.tensor4d(req.pixels, req.shape);
   try {
@@ -54,10 +54,25 @@ async function load(): Promise<Encoder | undefined> {
 
 const encoder = await load();
 if (encoder) {
+  let running = 0;
+  let closing = false;
+  // Released once closing and idle; the thread then ends by itself (no listener holds it), never mid-run.
+  const releaseIfDone = () => {
+    if (closing && running === 0) encoder.dispose();
+  };
   port.on('message', (req: ThreadRequest) => {
-    answer(encoder, req).catch((err: unknown) =>
-      post({ type: 'error', id: req.id, message: err instanceof Error ? err.message : String(err) }),
-    );
+    if (req.op === 'close') {
+      closing = true;
+      port.removeAllListeners('message');
+      return releaseIfDone();
+    }
+    running++;
+    answer(encoder, req)
+      .catch((err: unknown) => post({ type: 'error', id: req.id, message: err instanceof Error ? err.message : String(err) }))
+      .finally(() => {
+        running--;
+        releaseIfDone();
+      });
   });
   const { dim, inputSize, runtime: rt } = encoder;
   post({ type: 'ready', dim, inputSize, detects: encoder.encodeAndDetect !== undefined, ...(rt === undefined ? {} : { runtime: rt }) });

@@ -28,7 +28,10 @@ type Shape4 = [number, number, number, number];
 export type ThreadRequest =
   | { id: number; op: 'features'; pixels: Float32Array; shape: Shape4 }
   | { id: number; op: 'detect-one' | 'detect-batch'; pixels: Float32Array; shape: Shape4; minScore?: number }
-  | { id: number; op: 'tensors' };
+  | { id: number; op: 'tensors' }
+  | { op: 'close' };
+/** A request that is answered (all but close). */
+export type CallRequest = Exclude<ThreadRequest, { op: 'close' }>;
 
 /** Worker → main thread: once `ready` or `load-error`, then one `result`/`count`/`error` per request. */
 export type ThreadReply =
@@ -45,6 +48,26 @@ export interface ThreadedEncoder extends Encoder {
   readonly encodeAsync: NonNullable<Encoder['encodeAsync']>;
   /** tf.memory().numTensors inside the worker (tests check it does not grow). */
   workerTensors(): Promise<number>;
+  /** dispose(), resolving once the thread has ended. */
+  close(): Promise<void>;
+}
+
+/** Threads started and not yet ended, for closeEncoderThreads. */
+const live = new Set<ThreadedEncoder>();
+
+/** How long a closing thread may take to finish its run before it is terminated. */
+const CLOSE_GRACE_MS = 10_000;
+
+/**
+ * Close every encoder thread, waiting (at most `ms`) for each to finish the run it is in. Call it
+ * before process.exit(): exiting, or terminating a worker, while ORT runs in it aborts the process
+ * (onnxruntime-node throws a C++ exception into a stopping thread: SIGABRT instead of the exit code).
+ */
+export async function closeEncoderThreads(ms = CLOSE_GRACE_MS): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  await Promise.race([Promise.all([...live].map((t) => t.close())), deadline]);
+  clearTimeout(timer);
 }
 
 const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
@@ -92,7 +115,8 @@ function whenReady(worker: Worker, name: string): Promise<Extract<ThreadReply, {
  * decoding while images are encoded. Each call posts the pixels (transferred, not
  * copied) and resolves with what the worker posts back; one call = one message, so a
  * batcher above it keeps its batches. encode() (synchronous) throws, as the ORT
- * encoders' does. dispose() ends the thread and rejects calls still pending; a crashed
+ * encoders' does. dispose() rejects calls still pending and asks the thread to end once its
+ * current run is done (terminating it mid-run would abort the process); a crashed
  * thread rejects its pending calls and every later one.
  */
 export async function loadThreadedEncoder(
@@ -141,9 +165,27 @@ export async function loadThreadedEncoder(
     else p.resolve(m);
   });
   worker.on('error', (err) => failAll(new Error(`the worker thread of encoder "${name}" crashed: ${firstLine(err)}`)));
-  worker.on('exit', (code) => failAll(new Error(`the worker thread of encoder "${name}" exited (code ${code})`)));
+  const exited = new Promise<void>((resolve) =>
+    worker.once('exit', (code) => {
+      failAll(new Error(`the worker thread of encoder "${name}" exited (code ${code})`));
+      live.delete(encoder);
+      resolve();
+    }),
+  );
+  let closing = false;
+  const close = (): Promise<void> => {
+    if (!closing) {
+      closing = true;
+      if (!dead)
+        failAll(new Error(`encoder "${name}" was disposed while this call was pending`), new Error(`encoder "${name}" is disposed`));
+      worker.postMessage({ op: 'close' } satisfies ThreadRequest);
+      // A run that never ends must not keep the thread for ever; the timer does not keep the process.
+      setTimeout(() => void worker.terminate(), CLOSE_GRACE_MS).unref();
+    }
+    return exited;
+  };
 
-  const call = (req: ThreadRequest, transfer: ArrayBuffer[] = []): Promise<Done> => {
+  const call = (req: CallRequest, transfer: ArrayBuffer[] = []): Promise<Done> => {
     if (dead) return Promise.reject(dead);
     return new Promise((resolve, reject) => {
       pending.set(req.id, { resolve, reject });
@@ -153,7 +195,7 @@ export async function loadThreadedEncoder(
   };
   const withPixels = async (op: 'features' | 'detect-one' | 'detect-batch', pixels: tf.Tensor4D, minScore?: number) => {
     const data = await ownedPixels(pixels);
-    const req: ThreadRequest =
+    const req: CallRequest =
       op === 'features'
         ? { id: nextId++, op, pixels: data, shape: pixels.shape }
         : { id: nextId++, op, pixels: data, shape: pixels.shape, ...(minScore === undefined ? {} : { minScore }) };
@@ -162,7 +204,7 @@ export async function loadThreadedEncoder(
     return done;
   };
 
-  return {
+  const encoder: ThreadedEncoder = {
     name,
     dim: ready.dim,
     inputSize: ready.inputSize,
@@ -188,10 +230,9 @@ export async function loadThreadedEncoder(
       if (done.type !== 'count') throw new Error(`encoder thread answered ${done.type} to tensors`);
       return done.count;
     },
-    dispose: () => {
-      if (!dead)
-        failAll(new Error(`encoder "${name}" was disposed while this call was pending`), new Error(`encoder "${name}" is disposed`));
-      void worker.terminate();
-    },
+    close,
+    dispose: () => void close(),
   };
+  live.add(encoder);
+  return encoder;
 }

@@ -1,6 +1,7 @@
 import { encoderThread, type Config } from './config.js';
 import { log } from '../log.js';
 import { setDefaultEncoderRuntime } from '../encoder/registry.js';
+import { closeEncoderThreads } from '../encoder/thread.js';
 import { initBackend } from '../nn/backend.js';
 import { chooseRuntime } from '../onnx/runtime.js';
 import { setDefaultDecoderRuntime } from '../onnx/decoder-nets.js';
@@ -39,6 +40,8 @@ export async function serve(config: Config): Promise<void> {
     const drained = await withDeadline(app.close(), config.SHUTDOWN_TIMEOUT_MS);
     if (!drained) log.error({ deadline_ms: config.SHUTDOWN_TIMEOUT_MS }, 'shutdown deadline passed with requests still open');
     models.dispose();
+    // process.exit while ORT runs in the encoder thread would abort the process (SIGABRT, not this exit code).
+    await closeEncoderThreads();
     await jobs?.close();
     log.info('bye');
     return drained;

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DetectedObject } from '../../src/encoder/centernet.js';
 import { rgbBatch } from '../../src/encoder/pixels.js';
 import { loadEncoder, type EncoderRuntime } from '../../src/encoder/registry.js';
-import { loadThreadedEncoder, type ThreadedEncoder } from '../../src/encoder/thread.js';
+import { closeEncoderThreads, loadThreadedEncoder, type ThreadedEncoder } from '../../src/encoder/thread.js';
 import type { Encoder } from '../../src/encoder/types.js';
 import { decodeToRgb } from '../../src/image/decode.js';
 import { initBackend } from '../../src/nn/backend.js';
@@ -115,6 +115,19 @@ describe('the encoder thread’s life', () => {
     batch.dispose();
     await expect(pending).rejects.toThrow('encoder "mobilenet_v2" was disposed while this call was pending');
     await expect(one.encodeAsync(photo('bus'))).rejects.toThrow('encoder "mobilenet_v2" is disposed');
+    await one.close(); // the thread ends (after the run it was in)
+  });
+
+  // This closes every thread, the shared one of the first describe included: it runs after those tests.
+  it('closeEncoderThreads() waits for a thread in the middle of a run to finish and end', async () => {
+    const one = await loadThreadedEncoder('mobilenet_v2', 'models', { runtime: rt });
+    const batch = tf.concat(Array.from({ length: 8 }, () => photo('bus')));
+    const pending = one.encodeAsync(batch).catch((e: unknown) => e as Error);
+    await new Promise((r) => setTimeout(r, 0));
+    await closeEncoderThreads();
+    batch.dispose();
+    expect((await pending) as Error).toBeInstanceOf(Error);
+    await expect(one.workerTensors()).rejects.toThrow(/is disposed|exited/);
   });
 
   it('a load error rejects load with one line', async () => {
