@@ -6,6 +6,7 @@
  *   REDIS_URL=redis://localhost:6379 INPUT_ROOT=/photos npm run worker
  */
 import { cli } from '../src/cli/main.js';
+import { closeEncoderThreads } from '../src/encoder/thread.js';
 import { workerFromConfig, loadWorkerService } from '../src/jobs/worker.js';
 import { log } from '../src/log.js';
 import { loadConfig } from '../src/server/config.js';
@@ -35,8 +36,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     log.info({ signal }, 'worker stopping: finishing the tasks it holds');
     worker.close().then(
-      () => {
+      async () => {
         service.dispose();
+        // Exiting while ORT runs in the encoder thread aborts the process: let the thread end first.
+        await closeEncoderThreads();
         process.exit(0);
       },
       (err: unknown) => {
