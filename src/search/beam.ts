@@ -49,28 +49,45 @@ export function* beamSteps<S>(model: StepModel<S>, state: S, tokens: SearchToken
       const out = yield { state: s, tokens: prev };
       if (s !== state) model.dispose(s);
       s = out.state;
-      const next: Hypothesis[] = [];
-      const parents: number[] = [];
+      const kept: Kept<Hypothesis> = { finished, next: [], parents: [] };
       for (const c of bestExtensions(out.logProbs, live, V, opts.beamSize)) {
-        const h = { ids: [...live[c.row]!.ids, c.token], logprob: c.logprob };
-        if (c.token === tokens.end) finished.push(h);
-        else {
-          next.push(h);
-          parents.push(c.row);
-        }
+        place({ ids: [...live[c.row]!.ids, c.token], logprob: c.logprob }, c.row, tokens.end, kept);
       }
-      if (next.length > 0) {
-        const kept = model.gather(s, parents);
-        model.dispose(s);
-        s = kept;
-      }
-      live = next;
+      s = keptRows(model, s, kept.parents);
+      live = kept.next;
     }
   } finally {
     if (s !== state) model.dispose(s);
   }
   const best = distinctBest(finished, opts.n, opts.lengthPenalty);
   return best.length >= opts.n ? best : [...best, ...distinctBest(live, opts.n - best.length, opts.lengthPenalty)];
+}
+
+/** Where a step's extensions go: finished ones, and the next live ones with their parent rows. */
+export interface Kept<H extends Hypothesis> {
+  finished: H[];
+  next: H[];
+  parents: number[];
+}
+
+/** File extension `h` of live row `row`: finished when it ends in `end`, else live. */
+export function place<H extends Hypothesis>(h: H, row: number, end: number, kept: Kept<H>): void {
+  if (h.ids[h.ids.length - 1] === end) kept.finished.push(h);
+  else {
+    kept.next.push(h);
+    kept.parents.push(row);
+  }
+}
+
+/**
+ * The rows of the hypotheses that stay live (their parents in `s`, which is
+ * freed once gathered); `s` itself when none stay, for the caller to free.
+ */
+export function keptRows<S>(model: StepModel<S>, s: S, parents: readonly number[]): S {
+  if (parents.length === 0) return s;
+  const kept = model.gather(s, parents);
+  model.dispose(s);
+  return kept;
 }
 
 export interface Extension {

@@ -1,4 +1,14 @@
-import { firstDistinct, keepBest, normalizedScore, type BeamOptions, type Extension, type ScoredHypothesis } from './beam.js';
+import {
+  firstDistinct,
+  keepBest,
+  keptRows,
+  place,
+  type Kept,
+  normalizedScore,
+  type BeamOptions,
+  type Extension,
+  type ScoredHypothesis,
+} from './beam.js';
 import { runSearch, type Hypothesis, type Search, type SearchTokens, type StepModel } from './step-model.js';
 
 /** Constraints beyond this many would need 2^C beams per step. */
@@ -74,24 +84,12 @@ export function* constrainedBeamSteps<S>(
           if (lp !== -Infinity) keepBest(best[h.met | bits[w]!]!, r, w, lp, opts.beamSize);
         }
       });
-      const next: Live[] = [];
-      const parents: number[] = [];
+      const kept: Kept<Live> = { finished, next: [], parents: [] };
       best.forEach((list, met) => {
-        for (const c of list) {
-          const h = { ids: [...live[c.row]!.ids, c.token], logprob: c.logprob, met };
-          if (c.token === tokens.end) finished.push(h);
-          else {
-            next.push(h);
-            parents.push(c.row);
-          }
-        }
+        for (const c of list) place({ ids: [...live[c.row]!.ids, c.token], logprob: c.logprob, met }, c.row, tokens.end, kept);
       });
-      if (next.length > 0) {
-        const kept = model.gather(s, parents);
-        model.dispose(s);
-        s = kept;
-      }
-      live = next;
+      s = keptRows(model, s, kept.parents);
+      live = kept.next;
     }
   } finally {
     if (s !== state) model.dispose(s);
