@@ -10,6 +10,11 @@ interface DecodeIn {
 /** Captions of one image, computed now or through a batch with other requests' images. */
 export type Decode = (image: ImageEvidence, opts: CaptionSearchOptions) => Promise<CaptionOut[]>;
 
+/** Each image decoded alone, as it comes. */
+export function decodeAlone(model: Captioner): Decode {
+  return async (image, opts) => model.caption(image, opts);
+}
+
 /**
  * The captioner's decoder behind a dynamic batcher: concurrent requests'
  * searches run in lockstep (Captioner.captionMany), so each decoder step is one
@@ -18,7 +23,7 @@ export type Decode = (image: ImageEvidence, opts: CaptionSearchOptions) => Promi
  */
 export function batchDecoder(model: Captioner, opts: BatcherOptions): Decode {
   const many = model.captionMany?.bind(model);
-  if (!many) return (image, o) => Promise.resolve().then(() => model.caption(image, o));
+  if (!many) return decodeAlone(model);
   const batcher = new Batcher<DecodeIn, CaptionOut[] | Error>((items) => Promise.resolve(many(items)), opts);
   return async (image, o) => {
     const out = await batcher.submit({ image, opts: o });

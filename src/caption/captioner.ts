@@ -5,7 +5,7 @@ import type { DetectedObject } from '../encoder/centernet.js';
 import { objectEntries, type ObjectEntry } from '../grounding/entries.js';
 import { defaultWordTable, findMentions, type WordTable } from '../grounding/words.js';
 import { CONFIG_FILE } from '../nn/model-config.js';
-import { captionsFrom, captionsFromMany, generateCaptions } from './generate.js';
+import { captionsFromMany } from './generate.js';
 import { captionStepModel } from './step-model.js';
 import { groundedImage } from './grounded/data.js';
 import { generateGrounded, generateGroundedMany, groundedDecoder, type CaptionWord } from './grounded/generate.js';
@@ -85,16 +85,7 @@ export function attributeWords(table: WordTable, text: string, entries: readonly
 function plainCaptioner(model: CaptionModel, table: WordTable, rt: DecoderRuntime): Captioner {
   const entries = (objects: readonly DetectedObject[]) => objectEntries(objects, Infinity, PLAIN_MIN_SCORE);
   const onnx = rt.runtime === 'onnx' ? onnxCaptionDecoder(model, rt.device) : undefined;
-  const generate = (features: Float32Array, opts: CaptionSearchOptions) => {
-    if (onnx) return captionsFrom(onnx.lm, onnx.initialState(features, 1), model.vocab, opts);
-    const v = tf.tensor2d(features, [1, features.length]);
-    try {
-      return generateCaptions(model, v, opts);
-    } finally {
-      v.dispose();
-    }
-  };
-  /** Every image's captions, their searches in lockstep from one first-state batch. */
+  /** Every image's captions, their searches in lockstep from one first-state batch (one image: its search alone). */
   const generateMany = (features: Float32Array, opts: readonly CaptionSearchOptions[]) => {
     if (onnx) return captionsFromMany(onnx.lm, onnx.initialState(features, opts.length), model.vocab, opts);
     const lm = captionStepModel(model);
@@ -104,6 +95,19 @@ function plainCaptioner(model: CaptionModel, table: WordTable, rt: DecoderRuntim
     } finally {
       lm.dispose(init);
     }
+  };
+  const captionMany: NonNullable<Captioner['captionMany']> = (items) => {
+    const D = model.config.featureDim;
+    const features = new Float32Array(items.length * D);
+    items.forEach((it, i) => features.set(it.image.features, i * D));
+    return generateMany(
+      features,
+      items.map((it) => it.opts),
+    ).map((r, i) => {
+      if (r instanceof Error) return r;
+      const found = entries(items[i]!.image.objects);
+      return r.map((c) => ({ ...c, words: attributeWords(table, c.text, found) }));
+    });
   };
   return {
     kind: 'caption-lstm',
@@ -118,22 +122,11 @@ function plainCaptioner(model: CaptionModel, table: WordTable, rt: DecoderRuntim
     ...(model.config.training ? { training: model.config.training } : {}),
     entries,
     caption(image, opts) {
-      const found = entries(image.objects);
-      return generate(image.features, opts).map((c) => ({ ...c, words: attributeWords(table, c.text, found) }));
+      const [out] = captionMany([{ image, opts }]);
+      if (out instanceof Error) throw out;
+      return out!;
     },
-    captionMany(items) {
-      const D = model.config.featureDim;
-      const features = new Float32Array(items.length * D);
-      items.forEach((it, i) => features.set(it.image.features, i * D));
-      return generateMany(
-        features,
-        items.map((it) => it.opts),
-      ).map((r, i) => {
-        if (r instanceof Error) return r;
-        const found = entries(items[i]!.image.objects);
-        return r.map((c) => ({ ...c, words: attributeWords(table, c.text, found) }));
-      });
-    },
+    captionMany,
     dispose: () => {
       onnx?.dispose();
       model.dispose();

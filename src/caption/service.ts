@@ -8,7 +8,7 @@ import { decodeToRgb, type ImageLimits, type RgbImage } from '../image/decode.js
 import { loadCaptioner, type CaptionOut, type Captioner } from './captioner.js';
 import type { CaptionSearchOptions } from './options.js';
 import type { BatcherOptions } from '../server/batcher.js';
-import { batchDecoder, type Decode } from './batched.js';
+import { batchDecoder, decodeAlone, type Decode } from './batched.js';
 
 /** A detected class as the API reports it: boxes are x, y, w, h as fractions of the image. */
 export interface ReportedObject {
@@ -96,7 +96,7 @@ export class CaptionService {
       model.dispose();
       throw err;
     }
-    const decode: Decode = opts.batchDecoder ? batchDecoder(model, opts.batchDecoder) : async (image, o) => model.caption(image, o);
+    const decode = opts.batchDecoder ? batchDecoder(model, opts.batchDecoder) : decodeAlone(model);
     return new CaptionService(opts.wrapEncoder ? opts.wrapEncoder(encoder) : encoder, model, decode);
   }
 

@@ -67,8 +67,9 @@ export function setIntraOpThreads(n: number): void {
 
 /**
  * An ORT session on `device`: the CPU provider with one intra-op thread per
- * core unless setIntraOpThreads said otherwise (not spinning while idle), or CUDA (which fails loudly rather than falling back: a GPU deployment
- * serving on CPU would go unnoticed).
+ * core unless setIntraOpThreads said otherwise (not spinning while idle), or
+ * CUDA (which fails loudly rather than falling back: a GPU deployment serving
+ * on CPU would go unnoticed).
  */
 export async function createSession(model: Uint8Array, device: OrtDevice = 'cpu'): Promise<Ort.InferenceSession> {
   const ort = await loadOrt();
