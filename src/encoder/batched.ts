@@ -68,6 +68,7 @@ export function batchEncoder(inner: Encoder, opts: BatcherOptions): Encoder {
           encodeAndDetectBatch: (pixels: tf.Tensor4D, minScore?: number) => detectEach(inner, pixels, minScore),
         }
       : {}),
+    ...(inner.status ? { status: inner.status } : {}),
     dispose: () => inner.dispose(),
   };
 }

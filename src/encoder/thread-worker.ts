@@ -56,9 +56,13 @@ const encoder = await load();
 if (encoder) {
   let running = 0;
   let closing = false;
-  // Released once closing and idle; the thread then ends by itself (no listener holds it), never mid-run.
+  // Released once closing and idle, and the thread ends then, never mid-run. It exits explicitly: left to
+  // itself it lingered (something in the loaded modules keeps its event loop alive) until the main
+  // thread's grace timer terminated it, which made every stop 10 s long.
   const releaseIfDone = () => {
-    if (closing && running === 0) encoder.dispose();
+    if (!closing || running > 0) return;
+    encoder.dispose();
+    process.exit(0);
   };
   port.on('message', (req: ThreadRequest) => {
     if (req.op === 'close') {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
+import { log } from '../log.js';
 import { tsWorker } from '../util/ts-worker.js';
 import type { DetectedObject } from './centernet.js';
 import { defaultEncoderRuntime, type EncoderRuntime } from './registry.js';
@@ -43,11 +44,40 @@ export type ThreadReply =
 
 type Done = Extract<ThreadReply, { type: 'result' | 'count' }>;
 
+/** Restarts of a thread that died (see loadThreadedEncoder's `restart`). */
+export interface RestartPolicy {
+  /** Wait before the first restart; each failed or short-lived restart doubles it. */
+  firstDelayMs: number;
+  maxDelayMs: number;
+  /** A thread that ran this long before it died resets the delay to firstDelayMs. */
+  stableMs: number;
+}
+
+/**
+ * By default: 0.5 s, doubling to 30 s. A thread that crashes on every request (a bad model file, a
+ * corrupt install) then costs a reload every 30 s, not a busy loop of reloads.
+ */
+export const DEFAULT_RESTART: RestartPolicy = { firstDelayMs: 500, maxDelayMs: 30_000, stableMs: 60_000 };
+
+/** Thrown for calls made while the encoder's thread is down and being restarted (HTTP 503). */
+export class EncoderUnavailableError extends Error {
+  override name = 'EncoderUnavailableError';
+  constructor(
+    message: string,
+    readonly retryAfterS: number,
+  ) {
+    super(message);
+  }
+}
+
 /** An encoder running in its own worker thread (see loadThreadedEncoder). */
 export interface ThreadedEncoder extends Encoder {
   readonly encodeAsync: NonNullable<Encoder['encodeAsync']>;
+  readonly status: NonNullable<Encoder['status']>;
   /** tf.memory().numTensors inside the worker (tests check it does not grow). */
   workerTensors(): Promise<number>;
+  /** End the current thread abruptly, as a crash would (tests, fault drills); the supervisor restarts it. */
+  kill(): Promise<void>;
   /** dispose(), resolving once the thread has ended. */
   close(): Promise<void>;
 }
@@ -55,8 +85,12 @@ export interface ThreadedEncoder extends Encoder {
 /** Threads started and not yet ended, for closeEncoderThreads. */
 const live = new Set<ThreadedEncoder>();
 
-/** How long a closing thread may take to finish its run before it is terminated. */
-const CLOSE_GRACE_MS = 10_000;
+/**
+ * How long a closing thread may take to finish its run before it is terminated. A run is one
+ * encoder batch (tens of ms); a thread ends as soon as its run is done, so this bounds only a run
+ * that hangs. Kept small so SHUTDOWN_TIMEOUT_MS plus this fits a 30 s stop grace period.
+ */
+export const CLOSE_GRACE_MS = 3_000;
 
 /**
  * Close every encoder thread, waiting (at most `ms`) for each to finish the run it is in. Call it
@@ -83,7 +117,7 @@ async function ownedPixels(pixels: tf.Tensor4D): Promise<Float32Array> {
 }
 
 /** Wait for the worker's `ready`; a load error, a crash or an early exit rejects with one line. */
-function whenReady(worker: Worker, name: string): Promise<Extract<ThreadReply, { type: 'ready' }>> {
+function whenReady(worker: Worker, name: string): Promise<Ready> {
   return new Promise((resolve, reject) => {
     const fail = (why: string) => {
       off();
@@ -108,52 +142,45 @@ function whenReady(worker: Worker, name: string): Promise<Extract<ThreadReply, {
   });
 }
 
+type Ready = Extract<ThreadReply, { type: 'ready' }>;
+
+/** One started worker thread: its calls, and how it ends. */
+interface ThreadLink {
+  ready: Ready;
+  call(req: CallRequest, transfer?: ArrayBuffer[]): Promise<Done>;
+  /** Reject what is pending with `err`; ask the thread to end after its current run. */
+  close(err: Error): Promise<void>;
+  /** Terminate now. */
+  kill(): Promise<void>;
+}
+
 /**
- * Load encoder `name` (as loadEncoder does, on ONNX Runtime) in a worker thread and
- * return an Encoder that forwards to it. onnxruntime-node's run() blocks the thread it
- * is called on; here it blocks the worker, so the main thread keeps serving HTTP and
- * decoding while images are encoded. Each call posts the pixels (transferred, not
- * copied) and resolves with what the worker posts back; one call = one message, so a
- * batcher above it keeps its batches. encode() (synchronous) throws, as the ORT
- * encoders' does. dispose() rejects calls still pending and asks the thread to end once its
- * current run is done (terminating it mid-run would abort the process); a crashed
- * thread rejects its pending calls and every later one.
+ * Start one worker thread and wait until it has loaded. `onDeath` is called once if it crashes or
+ * exits before close(); its pending calls are rejected with the same error.
  */
-export async function loadThreadedEncoder(
-  name: string,
-  modelsDir: string,
-  opts: {
-    runtime?: EncoderRuntime;
-    intraOpThreads?: number;
-    /** The worker module; tests stand in one that crashes. */
-    workerUrl?: URL;
-  } = {},
-): Promise<ThreadedEncoder> {
-  const { runtime = defaultEncoderRuntime(), intraOpThreads = defaultIntraOpThreads() } = opts;
-  if (runtime.runtime !== 'onnx')
-    throw new Error(`the encoder thread runs ONNX Runtime encoders only; "${name}" would run on ${runtime.runtime}`);
-  const worker = tsWorker(opts.workerUrl ?? new URL('./thread-worker.js', import.meta.url), {
-    workerData: { name, modelsDir, runtime, intraOpThreads } satisfies ThreadWorkerData,
-  });
-  let ready: Extract<ThreadReply, { type: 'ready' }>;
+async function startThread(name: string, workerUrl: URL, data: ThreadWorkerData, onDeath: (err: Error) => void): Promise<ThreadLink> {
+  const worker = tsWorker(workerUrl, { workerData: data });
+  let ready: Ready;
   try {
     ready = await whenReady(worker, name);
   } catch (err) {
     void worker.terminate();
     throw err;
   }
-
   const pending = new Map<number, { resolve: (m: Done) => void; reject: (err: Error) => void }>();
-  let nextId = 0;
-  let dead: Error | undefined; // set once the thread is gone: every later call rejects with it
+  let over: Error | undefined; // set once the thread is closing or gone: later calls reject with it
   // An idle thread does not keep the process alive; one with calls pending does.
   worker.unref();
-  /** Reject the pending calls with `err` and every later call with `later`. */
-  const failAll = (err: Error, later: Error = err) => {
-    dead ??= later;
+  const failAll = (err: Error) => {
     for (const p of pending.values()) p.reject(err);
     pending.clear();
     worker.unref();
+  };
+  const die = (err: Error) => {
+    if (over) return;
+    over = err;
+    failAll(err);
+    onDeath(err);
   };
   worker.on('message', (m: ThreadReply) => {
     if (m.type !== 'result' && m.type !== 'count' && m.type !== 'error') return;
@@ -164,44 +191,142 @@ export async function loadThreadedEncoder(
     if (m.type === 'error') p.reject(new Error(m.message));
     else p.resolve(m);
   });
-  worker.on('error', (err) => failAll(new Error(`the worker thread of encoder "${name}" crashed: ${firstLine(err)}`)));
+  worker.on('error', (err) => die(new Error(`the worker thread of encoder "${name}" crashed: ${firstLine(err)}`)));
   const exited = new Promise<void>((resolve) =>
     worker.once('exit', (code) => {
-      failAll(new Error(`the worker thread of encoder "${name}" exited (code ${code})`));
-      live.delete(encoder);
+      die(new Error(`the worker thread of encoder "${name}" exited (code ${code})`));
       resolve();
     }),
   );
-  let closing = false;
-  const close = (): Promise<void> => {
-    if (!closing) {
-      closing = true;
-      if (!dead)
-        failAll(new Error(`encoder "${name}" was disposed while this call was pending`), new Error(`encoder "${name}" is disposed`));
-      worker.postMessage({ op: 'close' } satisfies ThreadRequest);
-      // A run that never ends must not keep the thread for ever; the timer does not keep the process.
-      setTimeout(() => void worker.terminate(), CLOSE_GRACE_MS).unref();
+  return {
+    ready,
+    call: (req, transfer = []) => {
+      if (over) return Promise.reject(over);
+      return new Promise((resolve, reject) => {
+        pending.set(req.id, { resolve, reject });
+        if (pending.size === 1) worker.ref();
+        worker.postMessage(req, transfer);
+      });
+    },
+    close: (err) => {
+      if (!over) {
+        over = err;
+        failAll(err);
+        worker.postMessage({ op: 'close' } satisfies ThreadRequest);
+        // A run that never ends must not keep the thread for ever; the timer does not keep the process.
+        setTimeout(() => void worker.terminate(), CLOSE_GRACE_MS).unref();
+      }
+      return exited;
+    },
+    kill: async () => {
+      await worker.terminate();
+      await exited;
+    },
+  };
+}
+
+/**
+ * Load encoder `name` (as loadEncoder does, on ONNX Runtime) in a worker thread and
+ * return an Encoder that forwards to it. onnxruntime-node's run() blocks the thread it
+ * is called on; here it blocks the worker, so the main thread keeps serving HTTP and
+ * decoding while images are encoded. Each call posts the pixels (transferred, not
+ * copied) and resolves with what the worker posts back; one call = one message, so a
+ * batcher above it keeps its batches. encode() (synchronous) throws, as the ORT
+ * encoders' does. dispose() rejects calls still pending and asks the thread to end once its
+ * current run is done (terminating it mid-run would abort the process).
+ *
+ * A thread that crashes or exits is supervised: its pending calls reject, calls while it is
+ * down reject at once with EncoderUnavailableError, status() says so (the server's readiness
+ * answers 503), and a new thread is started after a backoff (`restart`).
+ */
+export async function loadThreadedEncoder(
+  name: string,
+  modelsDir: string,
+  opts: {
+    runtime?: EncoderRuntime;
+    intraOpThreads?: number;
+    /** The worker module; tests stand in one that crashes. */
+    workerUrl?: URL;
+    restart?: RestartPolicy;
+  } = {},
+): Promise<ThreadedEncoder> {
+  const { runtime = defaultEncoderRuntime(), intraOpThreads = defaultIntraOpThreads(), restart = DEFAULT_RESTART } = opts;
+  if (runtime.runtime !== 'onnx')
+    throw new Error(`the encoder thread runs ONNX Runtime encoders only; "${name}" would run on ${runtime.runtime}`);
+  const workerUrl = opts.workerUrl ?? new URL('./thread-worker.js', import.meta.url);
+  const data: ThreadWorkerData = { name, modelsDir, runtime, intraOpThreads };
+
+  let link: ThreadLink | undefined;
+  let down: EncoderUnavailableError | undefined; // set while no thread runs (between a death and its restart)
+  let disposed: Error | undefined;
+  let restarts = 0;
+  let delayMs = restart.firstDelayMs;
+  let startedAt = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  let starting: Promise<void> | undefined;
+
+  const scheduleRestart = (why: string) => {
+    if (disposed) return;
+    down = new EncoderUnavailableError(`encoder "${name}" is restarting after ${why}; try again shortly`, Math.ceil(delayMs / 1000));
+    log.error({ encoder: name, retry_in_ms: delayMs }, `encoder thread down (${why}); restarting in ${delayMs} ms`);
+    timer = setTimeout(() => {
+      starting = attempt().finally(() => (starting = undefined));
+    }, delayMs);
+    timer.unref(); // a server with nothing else to do may still exit
+    delayMs = Math.min(restart.maxDelayMs, delayMs * 2);
+  };
+  const onDeath = (err: Error) => {
+    link = undefined;
+    if (performance.now() - startedAt >= restart.stableMs) delayMs = restart.firstDelayMs;
+    scheduleRestart(firstLine(err).replace(/^the worker thread of /, 'the thread of '));
+  };
+  const attempt = async () => {
+    try {
+      const next = await startThread(name, workerUrl, data, onDeath);
+      if (disposed) return void (await next.close(disposed));
+      link = next;
+      down = undefined;
+      restarts++;
+      startedAt = performance.now();
+      log.info({ encoder: name, restarts }, 'encoder thread restarted');
+    } catch (err) {
+      scheduleRestart(`a failed restart (${firstLine(err)})`);
     }
-    return exited;
   };
 
-  const call = (req: CallRequest, transfer: ArrayBuffer[] = []): Promise<Done> => {
-    if (dead) return Promise.reject(dead);
-    return new Promise((resolve, reject) => {
-      pending.set(req.id, { resolve, reject });
-      if (pending.size === 1) worker.ref();
-      worker.postMessage(req, transfer);
-    });
+  link = await startThread(name, workerUrl, data, onDeath);
+  const ready = link.ready;
+  let nextId = 0;
+  const call = (req: CallRequest, transfer?: ArrayBuffer[]): Promise<Done> => {
+    if (disposed) return Promise.reject(disposed);
+    if (!link) return Promise.reject(down ?? new EncoderUnavailableError(`encoder "${name}" is restarting`, 1));
+    return link.call(req, transfer);
   };
   const withPixels = async (op: 'features' | 'detect-one' | 'detect-batch', pixels: tf.Tensor4D, minScore?: number) => {
-    const data = await ownedPixels(pixels);
+    const unavailable = disposed ?? down;
+    if (unavailable) throw unavailable; // before reading the pixels: a thread that is down answers at once
+    const px = await ownedPixels(pixels);
     const req: CallRequest =
       op === 'features'
-        ? { id: nextId++, op, pixels: data, shape: pixels.shape }
-        : { id: nextId++, op, pixels: data, shape: pixels.shape, ...(minScore === undefined ? {} : { minScore }) };
-    const done = await call(req, [data.buffer as ArrayBuffer]);
+        ? { id: nextId++, op, pixels: px, shape: pixels.shape }
+        : { id: nextId++, op, pixels: px, shape: pixels.shape, ...(minScore === undefined ? {} : { minScore }) };
+    const done = await call(req, [px.buffer as ArrayBuffer]);
     if (done.type !== 'result') throw new Error(`encoder thread answered ${done.type} to ${op}`);
     return done;
+  };
+
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closed ??= (async () => {
+      disposed = new Error(`encoder "${name}" is disposed`);
+      clearTimeout(timer);
+      const current = link;
+      link = undefined;
+      await current?.close(new Error(`encoder "${name}" was disposed while this call was pending`));
+      await starting; // a restart under way closes its new thread itself
+      live.delete(encoder);
+    })();
+    return closed;
   };
 
   const encoder: ThreadedEncoder = {
@@ -225,10 +350,14 @@ export async function loadThreadedEncoder(
           },
         }
       : {}),
+    status: () => ({ restarts, ...(down && !disposed ? { down: down.message } : {}) }),
     workerTensors: async () => {
       const done = await call({ id: nextId++, op: 'tensors' });
       if (done.type !== 'count') throw new Error(`encoder thread answered ${done.type} to tensors`);
       return done.count;
+    },
+    kill: async () => {
+      await link?.kill();
     },
     close,
     dispose: () => void close(),

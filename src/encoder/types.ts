@@ -30,5 +30,15 @@ export interface Encoder {
     pixels: tf.Tensor4D,
     minScore?: number,
   ) => Promise<{ features: Float32Array; objects: DetectedObject[][] }>;
+  /**
+   * Present when the encoder runs in a supervised thread (src/encoder/thread.ts): why it cannot
+   * encode now (`down`, while its thread restarts) and how often its thread was restarted.
+   */
+  readonly status?: () => EncoderStatus;
   dispose(): void;
+}
+
+export interface EncoderStatus {
+  restarts: number;
+  down?: string;
 }

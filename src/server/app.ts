@@ -11,7 +11,7 @@ import { handleClientError, handleError, handleNotFound, HttpError } from './err
 import { jsonShapeProblem } from './json-shape.js';
 import { Limiter } from './limiter.js';
 import { Metrics } from './metrics.js';
-import { decoderRuntimes, describeModels, ModelRegistry } from './models.js';
+import { decoderRuntimes, describeModels, encoderStatus, ModelRegistry } from './models.js';
 import { registerProtection } from './protection.js';
 import { registerDocs } from './openapi.js';
 import { adminRoutes } from './routes/admin.js';
@@ -99,7 +99,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     frameworkErrors: (err, req, reply) => void handleError(err, req, reply),
   });
   const limiter = deps.limiter ?? new Limiter(inferenceSlots(config), config.MAX_QUEUE);
-  const metrics = new Metrics(limiter);
+  const models = deps.models ?? new ModelRegistry({ caption: deps.caption, vqa: deps.vqa, generate: deps.generate });
+  const metrics = new Metrics(limiter, () => encoderStatus(models.services)?.restarts ?? 0);
   const ctx: RouteContext = { config, backend: deps.backend, limiter, metrics };
 
   // Route schemas are generated from zod for the OpenAPI docs (openapi.ts);
@@ -130,12 +131,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onSend', async (_req, reply) => {
     if (readiness.draining) reply.header('connection', 'close');
   });
-  const models = deps.models ?? new ModelRegistry({ caption: deps.caption, vqa: deps.vqa, generate: deps.generate });
   // Read per request: a reload changes the versions they report.
   await app.register(healthRoutes, {
     backend: deps.backend,
     models: () => describeModels(models.services),
     readiness,
+    encoderDown: () => encoderStatus(models.services)?.down,
     inference: inferenceInfo(deps, models),
   });
   await app.register(metricsRoutes, { metrics });

@@ -2,6 +2,7 @@ import { STATUS_CODES as REASONS } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { z, ZodError } from 'zod';
+import { EncoderUnavailableError } from '../encoder/thread.js';
 import { ImageError } from '../image/decode.js';
 import { formatZodError } from '../util/zod-error.js';
 import { ClientGoneError, QueueFullError } from './limiter.js';
@@ -78,6 +79,9 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof ImageError) return new HttpError(err.status, err.code, err.message);
   if (err instanceof ZodError) return new HttpError(400, 'invalid_request', formatZodError(err, 5));
+  if (err instanceof EncoderUnavailableError) {
+    return new HttpError(503, 'encoder_unavailable', err.message, { 'retry-after': String(Math.max(1, err.retryAfterS)) });
+  }
   if (err instanceof QueueFullError) {
     return new HttpError(503, 'overloaded', err.message, { 'retry-after': String(err.retryAfterS) });
   }

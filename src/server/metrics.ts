@@ -16,7 +16,8 @@ export class Metrics {
   readonly batchSize: Histogram<'task'>;
   readonly decoderBatchSize: Histogram<'task'>;
 
-  constructor(limiter: Limiter) {
+  /** `encoderRestarts`: how often the encoder thread has been restarted (read at scrape time). */
+  constructor(limiter: Limiter, encoderRestarts: () => number = () => 0) {
     collectDefaultMetrics({ register: this.registry });
     this.httpDuration = new Histogram({
       name: 'captioner_http_request_duration_seconds',
@@ -55,6 +56,16 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(tf.memory().numTensors);
+      },
+    });
+    // A counter read at scrape time from the encoder's supervisor; a reload starts a new encoder at 0 (a counter reset).
+    new Counter({
+      name: 'captioner_encoder_thread_restarts_total',
+      help: 'Times the encoder thread died and was restarted (src/encoder/thread.ts)',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(encoderRestarts());
       },
     });
     this.batchSize = new Histogram({

@@ -5,7 +5,7 @@ import { CharService } from '../char/service.js';
 import { batchEncoder } from '../encoder/batched.js';
 import { defaultEncoderRuntime } from '../encoder/registry.js';
 import { loadThreadedEncoder } from '../encoder/thread.js';
-import type { Encoder } from '../encoder/types.js';
+import type { Encoder, EncoderStatus } from '../encoder/types.js';
 import { batchOptions, encoderThread, type Config } from './config.js';
 import type { BatcherOptions } from './batcher.js';
 import { log } from '../log.js';
@@ -79,6 +79,11 @@ export function decoderRuntimes(set: ServiceSet): Record<string, 'onnx' | 'tfjs'
   if (set.generate) out.generate = set.generate.runtime;
   for (const [name, rt] of set.vqa?.runtimes() ?? []) out[`vqa/${name}`] = rt;
   return out;
+}
+
+/** The caption encoder's supervision state (the VQA models share that encoder); undefined when not supervised. */
+export function encoderStatus(set: ServiceSet): EncoderStatus | undefined {
+  return set.caption?.encoder.status?.();
 }
 
 export function disposeServices(set: ServiceSet): void {

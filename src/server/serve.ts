@@ -3,13 +3,17 @@ import { log } from '../log.js';
 import { setDefaultEncoderRuntime } from '../encoder/registry.js';
 import { closeEncoderThreads } from '../encoder/thread.js';
 import { initBackend } from '../nn/backend.js';
+import { onStopSignals } from '../util/stop-signals.js';
 import { chooseRuntime } from '../onnx/runtime.js';
 import { setDefaultDecoderRuntime } from '../onnx/decoder-nets.js';
 import { buildApp } from './app.js';
 import { JobsClient } from '../jobs/producer.js';
 import { describeModels, loadServices, ModelRegistry } from './models.js';
 
-/** Load the backend and models, listen, reload the models on SIGHUP, and shut down cleanly on SIGINT/SIGTERM. */
+/**
+ * Load the backend and models, listen, reload the models on SIGHUP, and shut down cleanly on SIGINT/SIGTERM
+ * (a second signal is ignored, a third ends the drain: src/util/stop-signals.ts).
+ */
 export async function serve(config: Config): Promise<void> {
   log.level = config.LOG_LEVEL;
   const backend = await initBackend(config.TF_BACKEND);
@@ -30,15 +34,15 @@ export async function serve(config: Config): Promise<void> {
   const address = await app.listen({ port: config.PORT, host: config.HOST });
   log.info({ backend, url: address, docs: `${address}/docs` }, `listening on ${address} (backend ${backend})`);
 
-  let closing = false;
+  // The third stop signal resolves this: the drain is given up.
+  let forceStop = () => {};
+  const forced = new Promise<false>((resolve) => (forceStop = () => resolve(false)));
   const shutdown = async (signal: NodeJS.Signals): Promise<boolean> => {
-    if (closing) return true; // SIGTERM after SIGINT: the first drain goes on
-    closing = true;
     log.info({ signal, deadline_ms: config.SHUTDOWN_TIMEOUT_MS }, 'shutting down: draining in-flight and queued requests');
     // app.close() stops accepting, marks /health/ready 503 and waits for every
     // open request, queued ones included; past the deadline we give up on them.
-    const drained = await withDeadline(app.close(), config.SHUTDOWN_TIMEOUT_MS);
-    if (!drained) log.error({ deadline_ms: config.SHUTDOWN_TIMEOUT_MS }, 'shutdown deadline passed with requests still open');
+    const drained = await Promise.race([withDeadline(app.close(), config.SHUTDOWN_TIMEOUT_MS), forced]);
+    if (!drained) log.error({ deadline_ms: config.SHUTDOWN_TIMEOUT_MS }, 'shutdown deadline passed or forced with requests still open');
     models.dispose();
     // process.exit while ORT runs in the encoder thread would abort the process (SIGABRT, not this exit code).
     await closeEncoderThreads();
@@ -46,6 +50,7 @@ export async function serve(config: Config): Promise<void> {
     log.info('bye');
     return drained;
   };
+  let closing = false;
   // SIGHUP reloads the models from disk (as POST /admin/reload does); a failure keeps the old ones.
   process.on('SIGHUP', () => {
     if (closing) return;
@@ -55,9 +60,9 @@ export async function serve(config: Config): Promise<void> {
       (err: unknown) => log.error({ err }, err instanceof Error ? err.message : 'reload failed'),
     );
   });
-  // once: a second Ctrl-C falls back to the default handler and kills at once.
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
+  onStopSignals({
+    stop: (signal) => {
+      closing = true;
       shutdown(signal).then(
         (drained) => process.exit(drained ? 0 : 1),
         (err: unknown) => {
@@ -65,8 +70,13 @@ export async function serve(config: Config): Promise<void> {
           process.exit(1);
         },
       );
-    });
-  }
+    },
+    ignore: (signal) => log.warn({ signal }, `${signal} again while draining: ignored (a third stop signal ends the drain)`),
+    force: (signal) => {
+      log.warn({ signal }, `third stop signal (${signal}): giving up on the drain`);
+      forceStop();
+    },
+  });
 }
 
 /** Whether `work` settled within `ms` (a rejection counts as settled and is rethrown). */

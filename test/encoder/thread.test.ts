@@ -1,10 +1,16 @@
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { DetectedObject } from '../../src/encoder/centernet.js';
 import { rgbBatch } from '../../src/encoder/pixels.js';
 import { loadEncoder, type EncoderRuntime } from '../../src/encoder/registry.js';
-import { closeEncoderThreads, loadThreadedEncoder, type ThreadedEncoder } from '../../src/encoder/thread.js';
+import {
+  CLOSE_GRACE_MS,
+  closeEncoderThreads,
+  EncoderUnavailableError,
+  loadThreadedEncoder,
+  type ThreadedEncoder,
+} from '../../src/encoder/thread.js';
 import type { Encoder } from '../../src/encoder/types.js';
 import { decodeToRgb } from '../../src/image/decode.js';
 import { initBackend } from '../../src/nn/backend.js';
@@ -16,6 +22,7 @@ const PHOTOS = ['bus', 'horses', 'zebra'] as const;
 const MIN_SCORE = 0.1;
 // The same ORT graphs on the same CPU in both threads: measured bitwise equal; the bound leaves room for nothing more.
 const MAX_ABS = 1e-6;
+const CRASH_WORKER = new URL('./crash-worker.js', import.meta.url);
 
 let rt: EncoderRuntime;
 let local: Encoder;
@@ -148,12 +155,59 @@ describe('the encoder thread’s life', () => {
   it.each([
     ['throws', /^the worker thread of encoder "fake" crashed: boom/],
     ['exits', /^the worker thread of encoder "fake" exited \(code 3\)/],
-  ])('a thread that %s rejects its pending calls and every later one', async (mode, message) => {
-    const fake = await loadThreadedEncoder('fake', mode, { runtime: rt, workerUrl: new URL('./crash-worker.js', import.meta.url) });
+  ])('a thread that %s rejects its pending calls, then every call while it is down', async (mode, message) => {
+    const restart = { firstDelayMs: 60_000, maxDelayMs: 60_000, stableMs: 60_000 };
+    const fake = await loadThreadedEncoder('fake', mode, { runtime: rt, workerUrl: CRASH_WORKER, restart });
     const x = tf.zeros([1, 2, 2, 3]) as tf.Tensor4D;
     await expect(fake.encodeAsync(x)).rejects.toThrow(message);
-    await expect(fake.encodeAsync(x)).rejects.toThrow(message);
+    const later = await fake.encodeAsync(x).then(
+      () => new Error('resolved'),
+      (e: unknown) => e as Error,
+    );
+    expect(later).toBeInstanceOf(EncoderUnavailableError);
+    expect(later.message).toMatch(
+      /^encoder "fake" is restarting after the thread of encoder "fake" (crashed: boom|exited \(code 3\)); try again shortly$/,
+    );
+    expect(fake.status()).toEqual({ restarts: 0, down: later.message });
     x.dispose();
-    fake.dispose();
+    await fake.close();
+    expect(fake.status()).toEqual({ restarts: 0 }); // closed, not down: no restart is pending
   });
+
+  it('a thread that dies is restarted after the backoff, which doubles while restarts keep dying', async () => {
+    const restart = { firstDelayMs: 50, maxDelayMs: 200, stableMs: 60_000 };
+    const fake = await loadThreadedEncoder('fake', 'exits', { runtime: rt, workerUrl: CRASH_WORKER, restart });
+    const x = tf.zeros([1, 2, 2, 3]) as tf.Tensor4D;
+    const upAfter = async () => {
+      const t0 = performance.now();
+      await vi.waitFor(() => expect(fake.status().down).toBeUndefined(), { timeout: 20_000, interval: 5 });
+      return performance.now() - t0;
+    };
+    await expect(fake.encodeAsync(x)).rejects.toThrow(/exited/);
+    expect(fake.status().down).toBeDefined();
+    const first = await upAfter();
+    expect(fake.status().restarts).toBe(1);
+    await expect(fake.encodeAsync(x)).rejects.toThrow(/exited/); // the new thread serves (and dies) again
+    const second = await upAfter();
+    expect(fake.status().restarts).toBe(2);
+    // 50 ms then 100 ms of backoff, each plus a thread's start.
+    expect(first).toBeGreaterThanOrEqual(45);
+    expect(second).toBeGreaterThanOrEqual(95);
+    x.dispose();
+    await fake.close();
+  }, 60_000);
+
+  it('kill() ends the real thread as a crash would; it comes back and encodes as before', async () => {
+    const restart = { firstDelayMs: 10, maxDelayMs: 10, stableMs: 60_000 };
+    const one = await loadThreadedEncoder('mobilenet_v2', 'models', { runtime: rt, restart });
+    const want = await one.encodeAsync(photo('bus'));
+    await one.kill();
+    await expect(one.encodeAsync(photo('bus'))).rejects.toBeInstanceOf(EncoderUnavailableError);
+    await vi.waitFor(() => expect(one.status()).toEqual({ restarts: 1 }), { timeout: 30_000, interval: 10 });
+    expect(agreement(await one.encodeAsync(photo('bus')), want).maxAbs).toBe(0);
+    // The thread ends as soon as it is idle, not after the close grace (it took 10 s when it waited for it).
+    const t0 = performance.now();
+    await one.close();
+    expect(performance.now() - t0).toBeLessThan(CLOSE_GRACE_MS / 2);
+  }, 60_000);
 });

@@ -1,6 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CaptionService } from '../../src/caption/service.js';
+import { loadThreadedEncoder, type ThreadedEncoder } from '../../src/encoder/thread.js';
+import { buildApp } from '../../src/server/app.js';
 import { DEFAULT_CAPTION_SEARCH } from '../../src/caption/options.js';
 import { setDefaultEncoderRuntime } from '../../src/encoder/registry.js';
 import { initBackend } from '../../src/nn/backend.js';
@@ -56,4 +60,41 @@ describe('ENCODER_THREAD in the server’s models', () => {
       expect(await answers(threaded), photo).toEqual(await answers(inline));
     }
   });
+});
+
+describe('a crashed encoder thread in the server', () => {
+  it('answers 503 (readiness and captions) while the thread restarts, counts the restart, then serves again', async () => {
+    let thread: ThreadedEncoder | undefined;
+    const restart = { firstDelayMs: 300, maxDelayMs: 300, stableMs: 60_000 };
+    const caption = await CaptionService.load('models', undefined, {
+      loadEncoder: async (name, dir) => (thread = await loadThreadedEncoder(name, dir, { restart })),
+    });
+    const app = await buildApp({ config: loadConfig({ RATE_LIMIT_MAX: '0' }), backend: 'cpu', caption });
+    await app.ready();
+    try {
+      const image = await readFile('test/fixtures/photos/bus.jpg');
+      const post = () => request(app.server).post('/caption').set('content-type', 'image/jpeg').send(image);
+      expect((await post()).status).toBe(200);
+      await thread!.kill();
+
+      const ready = await request(app.server).get('/health/ready');
+      expect(ready.status).toBe(503);
+      expect(ready.body.error.message).toMatch(/^encoder "mobilenet_v2\+centernet" is restarting after the thread of encoder .* exited/);
+      const refused = await post();
+      expect(refused.status).toBe(503);
+      expect(refused.body.error.code).toBe('encoder_unavailable');
+      expect(refused.headers['retry-after']).toBe('1');
+
+      await vi.waitFor(async () => expect((await request(app.server).get('/health/ready')).status).toBe(200), {
+        timeout: 30_000,
+        interval: 50,
+      });
+      expect((await request(app.server).get('/metrics')).text).toMatch(/^captioner_encoder_thread_restarts_total 1$/m);
+      expect((await post()).status).toBe(200);
+    } finally {
+      await app.close();
+      caption.dispose();
+      await thread?.close();
+    }
+  }, 120_000);
 });

@@ -56,21 +56,28 @@ export interface HealthRouteOptions {
   /** Loaded models by task, now (a reload changes them). */
   models: () => Readonly<Record<string, ModelInfo>>;
   readiness: Readiness;
+  /** Why the encoder cannot encode now (its thread is restarting), read per probe. */
+  encoderDown: () => string | undefined;
 }
 
 const healthSchema = routeSchema({ summary: 'Liveness and loaded models', tags: ['ops'], reply: HealthReplySchema, errors: false });
 const liveSchema = routeSchema({ summary: 'Liveness probe: the process is up', tags: ['ops'], reply: LiveReplySchema, errors: false });
 const readySchema = routeSchema({
-  summary: 'Readiness probe: 200 when models are loaded, 503 (error shape) while shutting down or with no model',
+  summary:
+    'Readiness probe: 200 when models are loaded, 503 (error shape) while shutting down, with no model or while the encoder thread restarts',
   tags: ['ops'],
   reply: ReadyReplySchema,
 });
 
-/** The reason the server is not ready, or undefined when it is. */
-export function notReadyReason(readiness: Readiness, models: Readonly<Record<string, ModelInfo>>): string | undefined {
+/** The reason the server is not ready, or undefined when it is. `encoderDown`: why the encoder thread is down. */
+export function notReadyReason(
+  readiness: Readiness,
+  models: Readonly<Record<string, ModelInfo>>,
+  encoderDown?: string,
+): string | undefined {
   if (readiness.draining) return 'the server is shutting down; send new work elsewhere';
   if (Object.keys(models).length === 0) return 'no model is loaded; check MODELS_DIR';
-  return undefined;
+  return encoderDown;
 }
 
 /** GET /health, /health/live and /health/ready: cheap, never touch a model. */
@@ -86,7 +93,7 @@ export const healthRoutes: FastifyPluginAsync<HealthRouteOptions> = async (app, 
   app.get('/health/live', { schema: liveSchema }, async () => ({ status: 'live' as const }));
   app.get('/health/ready', { schema: readySchema }, async () => {
     const models = opts.models();
-    const reason = notReadyReason(opts.readiness, models);
+    const reason = notReadyReason(opts.readiness, models, opts.encoderDown());
     if (reason) throw new HttpError(503, 'not_ready', reason, { 'retry-after': '5' });
     return { status: 'ready' as const, models: Object.keys(models) };
   });
