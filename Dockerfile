@@ -12,7 +12,11 @@ WORKDIR /app
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json .npmrc ./
+# onnxruntime-node's install script downloads the CUDA 12 provider by default on linux/x64: a CPU
+# image must not carry it (nor need the internet for it). The variable is read before .npmrc, whose
+# onnxruntime-node-install key npm 11 warns it will stop passing on; both say skip.
+ENV ONNXRUNTIME_NODE_INSTALL=skip
 # --omit=dev drops test tools and nsfwjs (only scripts/extract-nsfwjs.ts needs it).
 # Never --omit=optional: sharp's prebuilt binary and tfjs-node are optional dependencies.
 # Then what the server never reads: the GPU binding (no CUDA here; it would shadow
@@ -33,7 +37,7 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY models ./models
 COPY package.json tsconfig.json ./
 COPY src ./src
-# The bulk-job worker's entry point (docker-compose.yml's worker service runs it).
+# The bulk-job worker's entry point (docker-compose.yml's worker services run it).
 COPY scripts/worker.ts ./scripts/worker.ts
 # The web page's sources: bundled in memory by esbuild when the server starts (src/server/routes/page.ts).
 COPY web ./web

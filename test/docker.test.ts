@@ -3,6 +3,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { CLOSE_GRACE_MS } from '../src/encoder/thread.js';
+import { loadConfig } from '../src/server/config.js';
 
 // No Docker engine runs here: the Dockerfiles and the compose file are read
 // and their essentials checked, so a careless edit fails in CI.
@@ -101,6 +103,15 @@ function commonEssentials(file: string): ReturnType<typeof dockerfile> {
   expect(d.final.body.some((i) => i.op === 'RUN' && /apt-get install/.test(i.args))).toBe(false);
   // A failure must not be turned into success.
   expect(text).not.toMatch(/\|\|\s*(echo|true)\b/);
+  // The server bundles web/ at start (it does not start without it); the worker services run scripts/worker.ts.
+  expect(
+    d.copies.some((c) => /^web /.test(c)),
+    `${file}: COPY web`,
+  ).toBe(true);
+  expect(
+    d.copies.some((c) => /\bscripts\/worker\.ts\b/.test(c)),
+    `${file}: COPY scripts/worker.ts`,
+  ).toBe(true);
   // Every local file copied exists.
   for (const c of d.all.filter((i) => i.op === 'COPY' && !i.args.startsWith('--from'))) {
     for (const src of c.args.split(/\s+/).slice(0, -1)) expect(existsSync(path.join(root, src)), `${file}: COPY ${src}`).toBe(true);
@@ -115,6 +126,12 @@ describe('Dockerfile (CPU)', () => {
     expect(node).toMatch(/^node:(22|24)(\.\d+)*-(bookworm|trixie)-slim$/);
     for (const s of d.stages) expect(resolveImage(s.from, d.args)).toBe(node);
     expect(d.all.map((i) => i.args).join('\n')).not.toMatch(/cuda/i);
+    // onnxruntime-node's install script fetches the CUDA provider unless told to skip, before npm ci runs.
+    const deps = d.stages.find((st) => st.name === 'deps')?.body ?? [];
+    const at = (re: RegExp) => deps.findIndex((i) => re.test(`${i.op} ${i.args}`));
+    expect(at(/^ENV ONNXRUNTIME_NODE_INSTALL=skip$/), 'ONNXRUNTIME_NODE_INSTALL=skip in the deps stage').toBeGreaterThanOrEqual(0);
+    expect(at(/^ENV ONNXRUNTIME_NODE_INSTALL=skip$/)).toBeLessThan(at(/^RUN npm ci\b/));
+    expect(at(/^COPY .*\.npmrc/)).toBeLessThan(at(/^RUN npm ci\b/));
     // node itself as the command, so SIGTERM reaches the server.
     const cmd = d.final.body.find((i) => i.op === 'CMD')?.args ?? '';
     expect(JSON.parse(cmd)).toEqual(['node', '--import', 'tsx', 'src/server/main.ts']);
@@ -204,10 +221,27 @@ describe('docker-compose.yml', () => {
     for (const name of names) expect(usesGpu(compose.services[name]!), name).toBe(false);
   });
 
-  it('--profile gpu (which replaces COMPOSE_PROFILES) starts the GPU service alone (and Redis)', () => {
+  it('--profile gpu (which replaces COMPOSE_PROFILES) starts the GPU server and GPU workers (and Redis), all on the GPU image', () => {
     const names = started(['gpu']).filter((n) => compose.services[n]!.build);
-    expect(names).toHaveLength(1);
-    expect(usesGpu(compose.services[names[0]!]!)).toBe(true);
+    expect(names.sort()).toEqual(['captioner-gpu', 'worker-gpu']);
+    for (const name of names) {
+      expect(usesGpu(compose.services[name]!), name).toBe(true);
+      expect(compose.services[name]!.build?.dockerfile, name).toBe('Dockerfile.gpu');
+    }
+    const worker = compose.services['worker-gpu']!;
+    // The GPU check before the worker (&&), as the GPU image's own command does for the server.
+    expect(worker.command?.join(' ')).toMatch(/gpu-check\.ts --stage start && exec node --import tsx scripts\/worker\.ts$/);
+    expect(worker.ports).toBeUndefined();
+    expect(worker.environment?.REDIS_URL).toBe('redis://redis:6379');
+  });
+
+  it("the servers' stop grace period holds the drain (SHUTDOWN_TIMEOUT_MS) plus the encoder thread's end", () => {
+    const seconds = (v: unknown) => Number(/^(\d+)s$/.exec(String(v))?.[1] ?? NaN);
+    for (const name of ['captioner', 'captioner-gpu']) {
+      const service = compose.services[name]!;
+      const drainMs = Number(service.environment?.SHUTDOWN_TIMEOUT_MS ?? loadConfig({}).SHUTDOWN_TIMEOUT_MS);
+      expect(seconds(service.stop_grace_period) * 1000, name).toBeGreaterThanOrEqual(drainMs + CLOSE_GRACE_MS + 1000);
+    }
   });
 
   it('bulk jobs: Redis (noeviction, persisted), and a worker service that --scale multiplies', () => {
