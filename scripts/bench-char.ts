@@ -22,7 +22,7 @@ import { readCharConfig, type CharConfig } from '../src/char/config.js';
 import { StreamBatcher } from '../src/char/data.js';
 import { CharModel, disposeState } from '../src/char/model.js';
 import { generate } from '../src/char/sample.js';
-import { onnxCharStepper } from '../src/onnx/decoder-nets.js';
+import { onnxCharStepper } from '../src/char/onnx.js';
 import { chooseRuntime } from '../src/onnx/runtime.js';
 import { trainChunk } from '../src/char/train.js';
 import { createOptimizer } from '../src/train/optimizer.js';

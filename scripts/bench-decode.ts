@@ -14,8 +14,7 @@ import { encodeImageWithDetections } from '../src/encoder/pixels.js';
 import { setDefaultEncoderRuntime } from '../src/encoder/registry.js';
 import { log } from '../src/log.js';
 import { initBackend } from '../src/nn/backend.js';
-import { setDefaultDecoderRuntime } from '../src/onnx/decoder-nets.js';
-import { chooseRuntime } from '../src/onnx/runtime.js';
+import { chooseRuntime, setDefaultDecoderRuntime } from '../src/onnx/runtime.js';
 import { loadConfig } from '../src/server/config.js';
 
 const args = cli({

@@ -12,8 +12,7 @@ import { initBackend } from '../src/nn/backend.js';
 import { buildApp } from '../src/server/app.js';
 import { VqaService } from '../src/vqa/service.js';
 import { setDefaultEncoderRuntime } from '../src/encoder/registry.js';
-import { setDefaultDecoderRuntime } from '../src/onnx/decoder-nets.js';
-import { chooseRuntime } from '../src/onnx/runtime.js';
+import { chooseRuntime, setDefaultDecoderRuntime } from '../src/onnx/runtime.js';
 
 const args = cli({
   usage: 'npx tsx scripts/bench-vqa.ts',

@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { featureNorm, standardize, type FeatureNorm } from '../nn/feature-norm.js';
-import { imageState, lstmBias, lstmStep, timeMajor, unroll, weightedNll, type LstmState } from '../nn/lstm.js';
+import { dense, imageState, lstmCell, standardized, type CellState, type InputStats } from '../nn/blocks.js';
+import { inputStats } from '../nn/feature-norm.js';
+import { lstmBias, timeMajor, unroll, weightedNll, type LstmState } from '../nn/lstm.js';
 import { glorotUniform, matMul } from '../nn/ops.js';
+import { tfOps, type Ops } from '../nn/tensor-ops.js';
 import { loadWeightsModel, trainable, WeightsModel } from '../nn/weights-model.js';
 import { Vocab } from '../text/vocab.js';
 import { readCaptionConfig, type CaptionConfig } from './config.js';
@@ -19,6 +21,26 @@ export type CaptionParams = {
   bout: tf.Variable; // [V]
 };
 
+/** The decoder's weights by name, on any runtime (tfjs tensors, or graph initializers). */
+export type CaptionWeights<T> = Readonly<Record<keyof CaptionParams, T>>;
+
+/** h0 = tanh(std(v)·Wih + bih), c0 = 0 for image vectors v [N, D]. */
+export function captionInitial<T>(o: Ops<T>, p: CaptionWeights<T>, v: T, stats: InputStats | undefined): CellState<T> {
+  return imageState(o, standardized(o, v, stats), p.wih, p.bih);
+}
+
+/** One decoding step for N rows: previous tokens [N] (int32) → log-probabilities of the next [N, V] and the next state. */
+export function captionStep<T>(
+  o: Ops<T>,
+  p: CaptionWeights<T>,
+  tokens: T,
+  state: CellState<T>,
+  hidden: number,
+): { logProbs: T; state: CellState<T> } {
+  const next = lstmCell(o, o.matMul(o.gather(p.embed, tokens), p.w), state, p.u, p.b, hidden);
+  return { logProbs: o.logSoftmax(dense(o, next.h, p.wout, p.bout)), state: next };
+}
+
 /**
  * Show-and-Tell style decoder. The image vector v sets the first hidden
  * state, h0 = tanh(Wih·v + bih) (the recurrence h = tanh(Wxh·x + Whh·h + Wih·v)
@@ -28,12 +50,12 @@ export type CaptionParams = {
 export class CaptionModel extends WeightsModel<CaptionConfig, CaptionParams> {
   readonly vocab: Vocab;
   /** (v - mean) / std applied to image vectors, when the config has the statistics. */
-  private readonly featureNorm?: FeatureNorm;
+  readonly stats?: InputStats;
 
   constructor(config: CaptionConfig, params: CaptionParams) {
     super(config, params);
     this.vocab = new Vocab(config.vocab);
-    this.featureNorm = featureNorm(config);
+    this.stats = inputStats(config);
   }
 
   static init(config: CaptionConfig, seed: number): CaptionModel {
@@ -54,7 +76,7 @@ export class CaptionModel extends WeightsModel<CaptionConfig, CaptionParams> {
 
   /** h0 = tanh(v·Wih + bih), c0 = 0 (v standardised when the config says how). */
   initialState(features: tf.Tensor2D): LstmState {
-    return tf.tidy(() => imageState(standardize(features, this.featureNorm), this.params.wih as tf.Tensor2D, this.params.bih));
+    return tf.tidy(() => captionInitial(tfOps, this.params, features, this.stats) as LstmState);
   }
 
   /**
@@ -74,27 +96,18 @@ export class CaptionModel extends WeightsModel<CaptionConfig, CaptionParams> {
       unroll(xw, T, this.initialState(features), p.u as tf.Tensor2D, p.b as tf.Tensor1D),
       (dropoutSeed ?? 0) + 2,
     ) as tf.Tensor2D;
-    const logits = tf.add(matMul(hAll, p.wout as tf.Tensor2D), p.bout) as tf.Tensor2D;
+    const logits = dense(tfOps, hAll, p.wout, p.bout) as tf.Tensor2D;
     return tf.div(weightedNll(logits, targets, weights), tf.maximum(tf.sum(weights), 1)) as tf.Scalar;
   }
 
   /** One decoding step for N rows: previous tokens → log-probabilities of the next. */
   step(state: LstmState, tokens: tf.Tensor1D): { logProbs: tf.Tensor2D; state: LstmState } {
-    return tf.tidy(() => {
-      const p = this.params;
-      const xw = matMul(tf.gather(p.embed, tokens) as tf.Tensor2D, p.w as tf.Tensor2D);
-      const next = lstmStep(xw, state, p.u as tf.Tensor2D, p.b as tf.Tensor1D);
-      const logits = tf.add(matMul(next.h, p.wout as tf.Tensor2D), p.bout) as tf.Tensor2D;
-      return { logProbs: tf.logSoftmax(logits) as tf.Tensor2D, state: next };
-    });
+    return tf.tidy(
+      () => captionStep(tfOps, this.params, tokens, state, this.config.hiddenDim) as { logProbs: tf.Tensor2D; state: LstmState },
+    );
   }
 
   static load(dir: string): Promise<CaptionModel> {
     return loadWeightsModel(dir, readCaptionConfig, (config) => CaptionModel.init(config, 0));
-  }
-
-  override dispose(): void {
-    super.dispose();
-    if (this.featureNorm) tf.dispose([this.featureNorm.mean, this.featureNorm.std]);
   }
 }

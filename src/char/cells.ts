@@ -1,10 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-import { matMul } from '../nn/ops.js';
-
-/** One vanilla RNN step (min-char-rnn): h' = tanh(x·Wxh + b + h·Whh). */
-export function rnnCell(xb: tf.Tensor2D, h: tf.Tensor2D, u: tf.Tensor2D): tf.Tensor2D {
-  return tf.tanh(tf.add(xb, matMul(h, u))) as tf.Tensor2D;
-}
 
 /**
  * σ by linear interpolation in a table over [−20, 20] (step 1/256): max error

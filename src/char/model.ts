@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
+import { dense, lstmCell, rnnCell } from '../nn/blocks.js';
 import { lstmBias } from '../nn/lstm.js';
 import { glorotUniform, matMul } from '../nn/ops.js';
+import { tfOps, type Ops } from '../nn/tensor-ops.js';
 import { loadWeightsModel, trainable, WeightsModel } from '../nn/weights-model.js';
 import { readCharConfig, type CharConfig } from './config.js';
-import { gatherRows, lstmLayer, rnnCell, softmaxCrossEntropy } from './cells.js';
+import { gatherRows, lstmLayer, softmaxCrossEntropy } from './cells.js';
 import { CharVocab } from './vocab.js';
 
 /**
@@ -34,6 +36,44 @@ export function paramNames(config: Pick<CharConfig, 'layers' | 'embedDim'>): str
   for (let l = 0; l < config.layers; l++) names.push(`w${l}`, `u${l}`, `b${l}`);
   names.push('wout', 'bout');
   return names;
+}
+
+/** Every layer's h (and c for the LSTM), [N, H] each, on any runtime. */
+export interface CharLayers<T> {
+  h: T[];
+  c: T[];
+}
+
+/**
+ * One step of the char model for N streams, its inference maths written once (tfjs, and the
+ * ONNX export in src/char/onnx.ts): character ids [N] (int32) → log-probabilities of the next [N, V]
+ * and every layer's next state. Layer 0 reads embed[id]·W0, or without an embedding one-hot·W0 =
+ * W0[id]; an LSTM layer is lstmCell, a vanilla RNN layer h' = tanh(x·W + b + h·U). Training runs the
+ * same maths over whole chunks in CharModel.forward, with a hand-written LSTM gradient (cells.ts).
+ */
+export function charStep<T>(
+  o: Ops<T>,
+  config: Pick<CharConfig, 'cell' | 'embedDim' | 'hiddenDim' | 'layers'>,
+  w: (name: string) => T,
+  ids: T,
+  state: CharLayers<T>,
+): { logProbs: T; state: CharLayers<T> } {
+  const next: CharLayers<T> = { h: [], c: [] };
+  let below: T | undefined;
+  for (let l = 0; l < config.layers; l++) {
+    const xw =
+      l > 0 ? o.matMul(below!, w(`w${l}`)) : config.embedDim > 0 ? o.matMul(o.gather(w('embed'), ids), w('w0')) : o.gather(w('w0'), ids);
+    if (config.cell === 'lstm') {
+      const s = lstmCell(o, xw, { h: state.h[l]!, c: state.c[l]! }, w(`u${l}`), w(`b${l}`), config.hiddenDim);
+      next.h.push(s.h);
+      next.c.push(s.c);
+      below = s.h;
+    } else {
+      below = rnnCell(o, o.add(xw, w(`b${l}`)), state.h[l]!, w(`u${l}`));
+      next.h.push(below);
+    }
+  }
+  return { logProbs: o.logSoftmax(dense(o, below!, w('wout'), w('bout'))), state: next };
 }
 
 /**
@@ -120,7 +160,7 @@ export class CharModel extends WeightsModel<CharConfig> {
       let h = state.h[l]!;
       const hs: tf.Tensor2D[] = [];
       for (const x of xs) {
-        h = rnnCell(x, h, u);
+        h = rnnCell(tfOps, x, h, u) as tf.Tensor2D;
         hs.push(h);
       }
       next.h.push(h);
@@ -146,12 +186,11 @@ export class CharModel extends WeightsModel<CharConfig> {
     return { loss: softmaxCrossEntropy(out.logits, targets), state: out.state };
   }
 
-  /** One step for N rows: previous characters → log-probabilities of the next [N, V]. */
+  /** One step for N rows (charStep on tfjs): previous characters → log-probabilities of the next [N, V]. */
   step(state: CharState, ids: tf.Tensor1D): { logProbs: tf.Tensor2D; state: CharState } {
-    return tf.tidy(() => {
-      const out = this.forward(ids, 1, state);
-      return { logProbs: tf.logSoftmax(out.logits) as tf.Tensor2D, state: out.state };
-    });
+    return tf.tidy(
+      () => charStep(tfOps, this.config, (name) => this.params[name]!, ids, state) as { logProbs: tf.Tensor2D; state: CharState },
+    );
   }
 
   static load(dir: string): Promise<CharModel> {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { defaultDecoderRuntime, onnxCharStepper, type DecoderRuntime } from '../onnx/decoder-nets.js';
+import { defaultDecoderRuntime, type DecoderRuntime } from '../onnx/runtime.js';
+import { onnxCharStepper } from './onnx.js';
 import { CharModel } from './model.js';
 import type { CharSampleOptions } from './options.js';
 import { generate, type SampleStep } from './sample.js';

@@ -3,7 +3,7 @@ import type { StepModel } from '../search/index.js';
 import { sigmoid, tanh } from './cells.js';
 import type { CharModel } from './model.js';
 
-/** One-character-at-a-time inference for a single stream, on either runtime (onnxruntime's: src/onnx/decoder-nets.ts). */
+/** One-character-at-a-time inference for a single stream, on either runtime (onnxruntime's: src/char/onnx.ts). */
 export interface CharStep {
   readonly vocabSize: number;
   initialState(): CharState;

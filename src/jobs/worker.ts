@@ -1,9 +1,8 @@
 import type { CaptionService } from '../caption/service.js';
-import { setDefaultDecoderRuntime } from '../onnx/decoder-nets.js';
 import { loadCaptionService } from '../server/models.js';
 import { setDefaultEncoderRuntime } from '../encoder/registry.js';
 import { initBackend } from '../nn/backend.js';
-import { chooseRuntime } from '../onnx/runtime.js';
+import { chooseRuntime, setDefaultDecoderRuntime } from '../onnx/runtime.js';
 import type { Config } from '../server/config.js';
 import { imageLimits } from '../server/context.js';
 import { startTaskWorker, type TaskWorker } from './task-worker.js';

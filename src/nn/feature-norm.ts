@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
+import type { InputStats } from './blocks.js';
 
 /**
  * Config fields of a model that reads image vectors: the encoder and its
@@ -33,6 +34,16 @@ export function featureNorm(config: ImageInputConfig): FeatureNorm | undefined {
     throw new Error(`feature statistics have ${featureMean.length}/${featureStd.length} values; featureDim is ${featureDim}`);
   }
   return { mean: tf.tensor1d(featureMean), std: tf.tensor1d(featureStd) };
+}
+
+/** The statistics a config describes, checked against its width, or undefined when it has none. */
+export function inputStats(config: ImageInputConfig): InputStats | undefined {
+  const { featureMean, featureStd, featureDim } = config;
+  if (!featureMean || !featureStd) return undefined;
+  if (featureMean.length !== featureDim || featureStd.length !== featureDim) {
+    throw new Error(`feature statistics have ${featureMean.length}/${featureStd.length} values; featureDim is ${featureDim}`);
+  }
+  return { mean: featureMean, std: featureStd };
 }
 
 /** (v - mean) / std, or v itself without statistics. */

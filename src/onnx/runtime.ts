@@ -17,6 +17,26 @@ export interface RuntimeChoice {
   reason: string;
 }
 
+/** Where a loaded decoder runs: tfjs, or onnxruntime on `device`. */
+export interface DecoderRuntime {
+  runtime: InferenceRuntime;
+  device?: OrtDevice;
+}
+
+let defaultDecoder: DecoderRuntime = { runtime: 'tfjs' };
+
+/**
+ * The runtime decoders load on when their loader is given none. The server
+ * sets it once at start from its runtime choice; scripts and training keep tfjs.
+ */
+export function setDefaultDecoderRuntime(r: DecoderRuntime): void {
+  defaultDecoder = { runtime: r.runtime, ...(r.device ? { device: r.device } : {}) };
+}
+
+export function defaultDecoderRuntime(): DecoderRuntime {
+  return defaultDecoder;
+}
+
 let ortModule: Promise<typeof Ort> | undefined;
 
 /** onnxruntime-node, loaded on first use so tfjs-only paths never load its native library. */

@@ -1,8 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { featureNorm, standardize, type FeatureNorm } from '../nn/feature-norm.js';
+import { dense, lstmCell, standardized, type CellState, type InputStats } from '../nn/blocks.js';
+import { inputStats } from '../nn/feature-norm.js';
 import { loadWeightsModel, trainable, WeightsModel } from '../nn/weights-model.js';
-import { lstmBias, lstmStep, type LstmState } from '../nn/lstm.js';
-import { glorotUniform, matMul } from '../nn/ops.js';
+import { lstmBias } from '../nn/lstm.js';
+import { glorotUniform } from '../nn/ops.js';
+import { tfOps, type Ops } from '../nn/tensor-ops.js';
 import { tokenizeWords } from '../text/tokenize.js';
 import { UNK_ID, Vocab } from '../text/vocab.js';
 import { readVqaConfig, type VqaConfig } from './config.js';
@@ -31,12 +33,6 @@ export function questionBatch(questions: readonly (readonly number[])[]): Questi
   return { size: questions.length, steps, tokens, mask };
 }
 
-/** One LSTM input step: [B, E] rows and, for word steps, the [B, 1] mask of real words. */
-interface LstmInput {
-  x: tf.Tensor2D;
-  mask?: tf.Tensor2D;
-}
-
 /** Parameter names per architecture (also the on-disk weight names). */
 const PARAMS = {
   'vis-lstm': ['embed', 'wimg', 'bimg', 'w', 'u', 'b', 'wout', 'bout'],
@@ -47,6 +43,79 @@ const PARAMS = {
 
 export type VqaParams = Record<string, tf.Variable>;
 
+/** What the forward pass reads of a model: its config and weights (tfjs tensors, or graph initializers). */
+export interface VqaNet<T> {
+  config: Pick<VqaConfig, 'arch' | 'hiddenDim'>;
+  stats: InputStats | undefined;
+  /** Weight `name` (PARAMS[arch] lists them). */
+  w: (name: string) => T;
+}
+
+/** One LSTM input step: [B, E] rows and, for word steps, the [B] mask of real words. */
+interface LstmInput<T> {
+  x: T;
+  mask?: T;
+}
+
+/** Dropout hook of the forward pass (training), by site; identity when not training. */
+export type Drop<T> = (x: T, site: number) => T;
+
+/**
+ * Answer logits [B, A] of the architecture `net.config.arch`, for features [B, D] and questions
+ * as tokens [B, steps] (int32) with mask [B, steps] (1 where a word is real, right-padded).
+ */
+export function vqaLogits<T>(o: Ops<T>, net: VqaNet<T>, features: T, tokens: T, mask: T, steps: number, drop: Drop<T> = (x) => x): T {
+  const { w } = net;
+  const word = (t: number) => drop(o.gather(w('embed'), o.column(tokens, t)), 10 + t);
+  const maskAt = (t: number) => o.expandDims(o.column(mask, t), 1);
+  const image = () => standardized(o, features, net.stats);
+  if (net.config.arch === 'img-bow') {
+    // Mean of the question's word vectors, pads masked out: Σ m_t·e_t / max(Σ m_t, 1).
+    let sum = o.mul(word(0), maskAt(0));
+    for (let t = 1; t < steps; t++) sum = o.add(sum, o.mul(word(t), maskAt(t)));
+    const bow = o.div(sum, o.max(o.sumKeep(mask, 1), o.constant([1], [])));
+    return o.add(o.add(o.matMul(drop(image(), 1), w('wimgOut')), o.matMul(drop(bow, 2), w('wbowOut'))), w('bout'));
+  }
+  const seq: LstmInput<T>[] = Array.from({ length: steps }, (_, t) => ({ x: word(t), mask: maskAt(t) }));
+  const arch = net.config.arch;
+  if (arch === 'vis-lstm' || arch === '2vis-blstm') {
+    // The image as a "word": v·Wimg + b, in the word-embedding space.
+    const v = drop(image(), 3);
+    seq.unshift({ x: dense(o, v, w('wimg'), w('bimg')) });
+    if (arch === '2vis-blstm') seq.push({ x: dense(o, v, w('wimg2'), w('bimg2')) });
+  }
+  let h = lastState(o, net, seq, ['w', 'u', 'b']);
+  // Backward: the end image, the words last to first (padding first, a no-op), the first image.
+  if (arch === '2vis-blstm') h = o.concat([h, lastState(o, net, [...seq].reverse(), ['wb', 'ub', 'bb'])], 1);
+  return dense(o, drop(h, 4), w('wout'), w('bout'));
+}
+
+/** The LSTM's last hidden state over `seq`; a masked-out step keeps the state as it was. */
+function lastState<T>(o: Ops<T>, net: VqaNet<T>, seq: LstmInput<T>[], [w, u, b]: [string, string, string]): T {
+  const H = net.config.hiddenDim;
+  // The whole sequence's input projection as one matMul.
+  const xw = o.split(
+    o.matMul(
+      o.concat(
+        seq.map((s) => s.x),
+        0,
+      ),
+      net.w(w),
+    ),
+    seq.length,
+    0,
+  );
+  let state: CellState<T> | undefined;
+  xw.forEach((x, t) => {
+    const next = lstmCell(o, x, state, net.w(u), net.w(b), H);
+    const m = seq[t]!.mask;
+    // Padding keeps the previous state (h + m·(h' − h)), so the last state is that of the question's last word.
+    const keep = (old: T | undefined, nw: T) => (!m ? nw : old === undefined ? o.mul(m, nw) : o.add(old, o.mul(m, o.sub(nw, old))));
+    state = { h: keep(state?.h, next.h), c: keep(state?.c, next.c) };
+  });
+  return state!.h;
+}
+
 /**
  * VIS+LSTM, IMG+BOW and the blind LSTM of Ren et al. 2015 over cached image
  * vectors. forward() gives answer logits; the caller picks the top answers.
@@ -54,13 +123,13 @@ export type VqaParams = Record<string, tf.Variable>;
 export class VqaModel extends WeightsModel<VqaConfig, VqaParams> {
   readonly vocab: Vocab;
   private readonly answerIds: Map<string, number>;
-  private readonly featureNorm?: FeatureNorm;
+  readonly stats?: InputStats;
 
   constructor(config: VqaConfig, params: VqaParams) {
     super(config, params);
     this.vocab = new Vocab(config.questionVocab);
     this.answerIds = new Map(config.answers.map((a, i) => [a, i]));
-    this.featureNorm = featureNorm(config);
+    this.stats = inputStats(config);
   }
 
   static init(config: VqaConfig, seed: number): VqaModel {
@@ -109,63 +178,19 @@ export class VqaModel extends WeightsModel<VqaConfig, VqaParams> {
     return t as tf.Tensor as T;
   }
 
+  /** The forward pass's view of this model on tfjs. */
+  get net(): VqaNet<tf.Tensor> {
+    return { config: this.config, stats: this.stats, w: (name) => this.p(name) };
+  }
+
   /**
    * Answer logits [B, A]. features [B, D]; tokens/mask [B, T] (right-padded).
    * With `dropoutSeed` dropout is on (training).
    */
   forward(features: tf.Tensor2D, tokens: tf.Tensor2D, mask: tf.Tensor2D, dropoutSeed?: number): tf.Tensor2D {
     const rate = dropoutSeed === undefined ? 0 : this.config.dropout;
-    const drop = (x: tf.Tensor2D, s: number): tf.Tensor2D =>
-      rate > 0 ? (tf.dropout(x, rate, undefined, (dropoutSeed ?? 0) + s) as tf.Tensor2D) : x;
-    const [B, T] = tokens.shape;
-    if (this.config.arch === 'img-bow') {
-      const emb = tf.gather(this.p('embed'), tokens.reshape([B * T])).reshape([B, T, this.config.embedDim]);
-      // Mean of the question's word vectors (pads masked out).
-      const bow = tf.div(tf.sum(tf.mul(emb, mask.expandDims(2)), 1), tf.maximum(tf.sum(mask, 1, true), 1)) as tf.Tensor2D;
-      const img = drop(standardize(features, this.featureNorm), 1);
-      return tf.add(tf.add(matMul(img, this.p('wimgOut')), matMul(drop(bow, 2), this.p('wbowOut'))), this.p('bout')) as tf.Tensor2D;
-    }
-    // Time-major so each step's rows are one contiguous slice.
-    const ids = tf.transpose(tokens).reshape([T * B]) as tf.Tensor1D;
-    const words = tf.split(drop(tf.gather(this.p('embed'), ids) as tf.Tensor2D, 1), T, 0) as tf.Tensor2D[];
-    const masks = tf.split(tf.transpose(mask).reshape([T * B, 1]), T, 0) as tf.Tensor2D[];
-    const steps: LstmInput[] = words.map((x, t) => ({ x, mask: masks[t] }));
-    const arch = this.config.arch;
-    if (arch === 'vis-lstm' || arch === '2vis-blstm') {
-      // The image as a "word": v·Wimg + b, in the word-embedding space.
-      const image = drop(standardize(features, this.featureNorm), 3);
-      const imageWord = (w: string, b: string): LstmInput => ({ x: tf.add(matMul(image, this.p(w)), this.p(b)) as tf.Tensor2D });
-      steps.unshift(imageWord('wimg', 'bimg'));
-      if (arch === '2vis-blstm') steps.push(imageWord('wimg2', 'bimg2'));
-    }
-    let h = this.runLstm(steps, B, ['w', 'u', 'b']);
-    // Backward: the end image, the words last to first (padding first, a no-op), the first image.
-    if (arch === '2vis-blstm') h = tf.concat([h, this.runLstm([...steps].reverse(), B, ['wb', 'ub', 'bb'])], 1);
-    return tf.add(matMul(drop(h, 4), this.p('wout')), this.p('bout')) as tf.Tensor2D;
-  }
-
-  /** The LSTM's last hidden state over `steps`; a masked-out step keeps the state as it was. */
-  private runLstm(steps: LstmInput[], batch: number, [w, u, b]: [string, string, string]): tf.Tensor2D {
-    const xw = tf.split(
-      matMul(
-        tf.concat(
-          steps.map((s) => s.x),
-          0,
-        ),
-        this.p(w),
-      ),
-      steps.length,
-      0,
-    ) as tf.Tensor2D[];
-    const H = this.config.hiddenDim;
-    let state: LstmState = { h: tf.zeros([batch, H]), c: tf.zeros([batch, H]) };
-    xw.forEach((x, t) => {
-      const next = lstmStep(x, state, this.p(u), this.p<tf.Tensor1D>(b));
-      const m = steps[t]!.mask;
-      // Padding keeps the previous state, so the last state is that of the question's last word.
-      state = m ? { h: tf.add(state.h, tf.mul(m, tf.sub(next.h, state.h))), c: tf.add(state.c, tf.mul(m, tf.sub(next.c, state.c))) } : next;
-    });
-    return state.h;
+    const drop: Drop<tf.Tensor> = (x, site) => (rate > 0 ? tf.dropout(x, rate, undefined, (dropoutSeed ?? 0) + site) : x);
+    return vqaLogits(tfOps, this.net, features, tokens, mask, tokens.shape[1], drop) as tf.Tensor2D;
   }
 
   /** Mean softmax cross-entropy (nats) of the answer classes `answers` [B] int32. */
@@ -187,10 +212,5 @@ export class VqaModel extends WeightsModel<VqaConfig, VqaParams> {
 
   static load(dir: string): Promise<VqaModel> {
     return loadWeightsModel(dir, readVqaConfig, (config) => VqaModel.init(config, 0));
-  }
-
-  override dispose(): void {
-    super.dispose();
-    if (this.featureNorm) tf.dispose([this.featureNorm.mean, this.featureNorm.std]);
   }
 }

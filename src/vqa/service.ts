@@ -10,7 +10,8 @@ import type { ImageLimits } from '../image/decode.js';
 import { tokenizeWords } from '../text/tokenize.js';
 import { CONFIG_FILE, type VqaConfig } from './config.js';
 import { VqaModel } from './model.js';
-import { defaultDecoderRuntime, onnxVqa, type DecoderRuntime, type OnnxVqa } from '../onnx/decoder-nets.js';
+import { defaultDecoderRuntime, type DecoderRuntime } from '../onnx/runtime.js';
+import { onnxVqa, type OnnxVqa } from './onnx.js';
 import { Batcher, type BatcherOptions } from '../server/batcher.js';
 
 /** Indices of the k largest probabilities, largest first (ties: lower index first, as tf.topk). */

@@ -74,7 +74,7 @@ describe('CharStepper', () => {
     { cell: 'rnn', layers: 1, embedDim: 4 },
   ] as const;
   for (const c of configs) {
-    it(`matches the tensor forward pass step by step (${c.cell}, ${c.layers} layers, embed ${c.embedDim})`, () => {
+    it(`matches the training forward pass and the one step definition, step by step (${c.cell}, ${c.layers} layers, embed ${c.embedDim})`, () => {
       const model = tinyModel({ ...c, dropout: 0.5 }, 21); // dropout must be off at inference
       const ids = model.vocab.encode(TEXT.slice(0, 12));
       const expected = tf.tidy(() =>
@@ -82,11 +82,19 @@ describe('CharStepper', () => {
       );
       const stepper = new CharStepper(model);
       let state = stepper.initialState();
+      // The one definition of a step (charStep, which the ONNX graph is exported from), on tfjs.
+      let defined = model.zeroState(1);
       ids.forEach((id, t) => {
         const out = stepper.step(state, id);
         out.logProbs.forEach((v, k) => expect(v).toBeCloseTo(expected[t]![k]!, 4));
+        const next = model.step(defined, tf.tensor1d([id], 'int32'));
+        const want = next.logProbs.dataSync();
+        out.logProbs.forEach((v, k) => expect(v).toBeCloseTo(want[k]!, 4));
+        tf.dispose([next.logProbs, ...defined.h, ...defined.c]);
+        defined = next.state;
         state = out.state;
       });
+      tf.dispose([...defined.h, ...defined.c]);
       stepper.dispose();
       model.dispose();
     });

@@ -42,7 +42,7 @@ export interface GroundedCaption {
 /** A grounded model with what rendering needs: the word table and each class's fine words. */
 export interface GroundedDecoder {
   model: GroundedModel;
-  /** Where its tensor work runs (tfjs, or onnxruntime: src/onnx/decoder-nets.ts). */
+  /** Where its tensor work runs (tfjs, or onnxruntime: src/caption/grounded/onnx.ts). */
   net: GroundedNet;
   table: WordTable;
   candidates: ReturnType<typeof fineCandidates>;

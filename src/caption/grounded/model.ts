@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { COCO_LABELS } from '../../encoder/centernet.js';
 import { ENTRY_FEATURES } from '../../grounding/entries.js';
-import { featureNorm, standardize, type FeatureNorm } from '../../nn/feature-norm.js';
-import { imageState, lstmBias, lstmStep, timeMajor, unroll, weightedNll, type LstmState } from '../../nn/lstm.js';
+import { dense, imageState, lstmCell, standardized, type CellState, type InputStats } from '../../nn/blocks.js';
+import { inputStats } from '../../nn/feature-norm.js';
+import { lstmBias, timeMajor, unroll, weightedNll, type LstmState } from '../../nn/lstm.js';
 import { glorotUniform, matMul } from '../../nn/ops.js';
+import { tfOps, type Ops } from '../../nn/tensor-ops.js';
 import { loadWeightsModel, trainable, WeightsModel } from '../../nn/weights-model.js';
 import { Vocab } from '../../text/vocab.js';
 import { readGroundedConfig, type GroundedConfig } from './config.js';
@@ -49,6 +51,47 @@ export interface GroundedBatchTensors {
   fineWeights: tf.Tensor1D;
 }
 
+/** The decoder's weights by name, on any runtime (tfjs tensors, or graph initializers). */
+export type GroundedWeights<T> = Readonly<Record<keyof GroundedParams, T>>;
+
+/** h0 = tanh(std([v; d])·Wih + bih), c0 = 0 for inputs [N, D + 80]. */
+export function groundedInitial<T>(o: Ops<T>, p: GroundedWeights<T>, inputs: T, stats: InputStats | undefined): CellState<T> {
+  return imageState(o, standardized(o, inputs, stats), p.wih, p.bih);
+}
+
+/** Entry descriptors [N, K·F] in the pointer's attention space, [N, K, A]: once per image. */
+export function projectEntries<T>(o: Ops<T>, p: GroundedWeights<T>, entries: T): T {
+  return o.matMul(o.reshape(entries, [0, -1, ENTRY_FEATURES]), p.we);
+}
+
+/** Pointer scores [N, K] of hidden states h [N, H] over projected entries [N, K, A] (unmasked): wp · tanh(projected + h·Wh). */
+export function pointerScores<T>(o: Ops<T>, p: GroundedWeights<T>, h: T, projected: T): T {
+  const query = o.expandDims(o.matMul(h, p.wh), 1);
+  return o.squeeze(o.matMul(o.tanh(o.add(projected, query)), p.wp), 2);
+}
+
+/** Fine-word logits [N, V] for slots predicted from h [N, H]. */
+export function fineLogits<T>(o: Ops<T>, p: GroundedWeights<T>, h: T): T {
+  return dense(o, h, p.wfine, p.bfine);
+}
+
+/**
+ * One decoding step for N rows: the previous token (a word id, or a slot id with its entry's
+ * descriptor in `slotInputs` [N, F], zeros otherwise) → word/slot log-probabilities [N, V] and the next state.
+ */
+export function groundedStep<T>(
+  o: Ops<T>,
+  p: GroundedWeights<T>,
+  tokens: T,
+  slotInputs: T,
+  state: CellState<T>,
+  hidden: number,
+): { logProbs: T; state: CellState<T> } {
+  const x = o.add(o.gather(p.embed, tokens), o.matMul(slotInputs, p.wd));
+  const next = lstmCell(o, o.matMul(x, p.w), state, p.u, p.b, hidden);
+  return { logProbs: o.logSoftmax(dense(o, next.h, p.wout, p.bout)), state: next };
+}
+
 /** Large enough to zero a probability after softmax, small enough to stay finite in float32. */
 const MASKED = -1e9;
 
@@ -63,15 +106,13 @@ const MASKED = -1e9;
  */
 export class GroundedModel extends WeightsModel<GroundedConfig, GroundedParams> {
   readonly vocab: Vocab;
-  private readonly norm?: FeatureNorm;
+  /** Standardisation statistics of [v; d], when the config has them. */
+  readonly stats?: InputStats;
 
   constructor(config: GroundedConfig, params: GroundedParams) {
     super(config, params);
     this.vocab = new Vocab(config.vocab);
-    this.norm =
-      config.inputMean && config.inputStd
-        ? featureNorm({ featureDim: this.inputDim, featureMean: config.inputMean, featureStd: config.inputStd })
-        : undefined;
+    this.stats = inputStats({ featureDim: this.inputDim, featureMean: config.inputMean, featureStd: config.inputStd });
   }
 
   get inputDim(): number {
@@ -104,31 +145,22 @@ export class GroundedModel extends WeightsModel<GroundedConfig, GroundedParams> 
 
   /** h0 = tanh([v; d]·Wih + bih), c0 = 0; `inputs` is [N, D + 80]. */
   initialState(inputs: tf.Tensor2D): LstmState {
-    return tf.tidy(() => imageState(standardize(inputs, this.norm), this.params.wih as tf.Tensor2D, this.params.bih));
+    return tf.tidy(() => groundedInitial(tfOps, this.params, inputs, this.stats) as LstmState);
   }
 
-  /** Entry descriptors [N·K, F] in attention space, [N, K, A]: computed once per image. */
-  projectEntries(entries: tf.Tensor2D, rows: number): tf.Tensor3D {
-    return tf.tidy(() => {
-      const K = entries.shape[1] / ENTRY_FEATURES;
-      const flat = entries.reshape([rows * K, ENTRY_FEATURES]) as tf.Tensor2D;
-      return matMul(flat, this.params.we as tf.Tensor2D).reshape([rows, K, this.config.attendDim]) as tf.Tensor3D;
-    });
+  /** Entry descriptors [N, K·F] in attention space, [N, K, A]: computed once per image. */
+  projectEntries(entries: tf.Tensor2D): tf.Tensor3D {
+    return tf.tidy(() => projectEntries(tfOps, this.params, entries) as tf.Tensor3D);
   }
 
   /** Pointer scores [N, K] of hidden states h [N, H] over projected entries [N, K, A] (unmasked). */
   pointerScores(h: tf.Tensor2D, projected: tf.Tensor3D): tf.Tensor2D {
-    return tf.tidy(() => {
-      const [N, K, A] = projected.shape;
-      const q = matMul(h, this.params.wh as tf.Tensor2D).reshape([N, 1, A]);
-      const act = tf.tanh(tf.add(projected, q)).reshape([N * K, A]) as tf.Tensor2D;
-      return matMul(act, this.params.wp as tf.Tensor2D).reshape([N, K]) as tf.Tensor2D;
-    });
+    return tf.tidy(() => pointerScores(tfOps, this.params, h, projected) as tf.Tensor2D);
   }
 
   /** Fine-word logits [N, V] for slots predicted from h [N, H]. */
   fineLogits(h: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => tf.add(matMul(h, this.params.wfine as tf.Tensor2D), this.params.bfine) as tf.Tensor2D);
+    return tf.tidy(() => fineLogits(tfOps, this.params, h) as tf.Tensor2D);
   }
 
   /**
@@ -147,13 +179,13 @@ export class GroundedModel extends WeightsModel<GroundedConfig, GroundedParams> 
     const xw = matMul(emb, p.w as tf.Tensor2D);
     const state = this.initialState(batch.inputs);
     const hAll = drop(unroll(xw, T, state, p.u as tf.Tensor2D, p.b as tf.Tensor1D), (dropoutSeed ?? 0) + 2) as tf.Tensor2D;
-    const logits = tf.add(matMul(hAll, p.wout as tf.Tensor2D), p.bout) as tf.Tensor2D;
+    const logits = dense(tfOps, hAll, p.wout, p.bout) as tf.Tensor2D;
     let total = weightedNll(logits, targets, weights);
 
     const S = batch.slotRows.shape[0];
     if (S > 0) {
       const hSlot = tf.gather(hAll, batch.slotRows) as tf.Tensor2D;
-      const projected = this.projectEntries(tf.gather(batch.entries, batch.slotImages) as tf.Tensor2D, S);
+      const projected = this.projectEntries(tf.gather(batch.entries, batch.slotImages) as tf.Tensor2D);
       const absent = tf.mul(tf.sub(1, tf.gather(batch.entryMask, batch.slotImages)), MASKED);
       const masked = tf.add(this.pointerScores(hSlot, projected), absent) as tf.Tensor2D;
       const fine = tf.add(this.fineLogits(hSlot), tf.mul(tf.sub(1, batch.fineMask), MASKED)) as tf.Tensor2D;
@@ -169,21 +201,13 @@ export class GroundedModel extends WeightsModel<GroundedConfig, GroundedParams> 
    * the new state and its word/slot log-probabilities [N, V].
    */
   step(state: LstmState, tokens: tf.Tensor1D, slotInputs: tf.Tensor2D): { logProbs: tf.Tensor2D; state: LstmState } {
-    return tf.tidy(() => {
-      const p = this.params;
-      const x = tf.add(tf.gather(p.embed, tokens), matMul(slotInputs, p.wd as tf.Tensor2D)) as tf.Tensor2D;
-      const next = lstmStep(matMul(x, p.w as tf.Tensor2D), state, p.u as tf.Tensor2D, p.b as tf.Tensor1D);
-      const logits = tf.add(matMul(next.h, p.wout as tf.Tensor2D), p.bout) as tf.Tensor2D;
-      return { logProbs: tf.logSoftmax(logits) as tf.Tensor2D, state: next };
-    });
+    return tf.tidy(
+      () =>
+        groundedStep(tfOps, this.params, tokens, slotInputs, state, this.config.hiddenDim) as { logProbs: tf.Tensor2D; state: LstmState },
+    );
   }
 
   static load(dir: string): Promise<GroundedModel> {
     return loadWeightsModel(dir, readGroundedConfig, (config) => GroundedModel.init(config, 0));
-  }
-
-  override dispose(): void {
-    super.dispose();
-    if (this.norm) tf.dispose([this.norm.mean, this.norm.std]);
   }
 }

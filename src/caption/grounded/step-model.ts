@@ -24,7 +24,7 @@ export interface GroundedState extends GroundedRows {
 
 /**
  * The grounded decoder's tensor work on one runtime (tfjs here, onnxruntime in
- * src/onnx/decoder-nets.ts); everything else (slots, masks, the pointer's
+ * src/caption/grounded/onnx.ts); everything else (slots, masks, the pointer's
  * softmax, the searches) is shared plain JS over its arrays.
  */
 export interface GroundedNet {
@@ -59,7 +59,7 @@ export function tfjsGroundedNet(model: GroundedModel): GroundedNet {
     initial(inputs, entries, n) {
       const { h, c, projected } = tf.tidy(() => {
         const s = model.initialState(tf.tensor2d(inputs, [n, inputs.length / n]));
-        return { ...s, projected: model.projectEntries(tf.tensor2d(entries, [n, entries.length / n]), n) };
+        return { ...s, projected: model.projectEntries(tf.tensor2d(entries, [n, entries.length / n])) };
       });
       return { n, h: read(h), c: read(c), projected: read(projected) };
     },

@@ -12,8 +12,9 @@ import { encodeImageWithDetections } from '../../src/encoder/pixels.js';
 import { loadEncoder } from '../../src/encoder/registry.js';
 import { defaultWordTable } from '../../src/grounding/words.js';
 import { initBackend } from '../../src/nn/backend.js';
-import { onnxCaptionDecoder, onnxGroundedNet } from '../../src/onnx/decoder-nets.js';
-import { agreement } from './parity.js';
+import { onnxGroundedNet } from '../../src/caption/grounded/onnx.js';
+import { onnxCaptionDecoder } from '../../src/caption/onnx.js';
+import { agreement } from '../onnx/parity.js';
 
 // Measured here: ORT's CPU provider and tfjs-wasm give step log-probabilities
 // within ~1e-4 of each other on the shipped grounded decoder (the image state,

@@ -4,10 +4,10 @@ import type { CharSampleOptions } from '../../src/char/options.js';
 import { CharService } from '../../src/char/service.js';
 import { CharStepper } from '../../src/char/stepper.js';
 import { initBackend } from '../../src/nn/backend.js';
-import { onnxCharStepper } from '../../src/onnx/decoder-nets.js';
+import { onnxCharStepper } from '../../src/char/onnx.js';
 import { buildApp } from '../../src/server/app.js';
 import { loadConfig } from '../../src/server/config.js';
-import { agreement } from './parity.js';
+import { agreement } from '../onnx/parity.js';
 
 // Measured here: the shipped 2×256 char LSTM's log-probabilities on ORT's CPU
 // provider are within 2.4e-5 of the tfjs stepper's (which uses a table sigmoid,

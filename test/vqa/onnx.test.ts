@@ -4,11 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEncoder } from '../../src/encoder/registry.js';
 import type { Encoder } from '../../src/encoder/types.js';
 import { initBackend } from '../../src/nn/backend.js';
-import { onnxVqa } from '../../src/onnx/decoder-nets.js';
+import { onnxVqa } from '../../src/vqa/onnx.js';
 import { VQA_ARCHS } from '../../src/vqa/config.js';
 import { VqaModel } from '../../src/vqa/model.js';
 import { VqaService } from '../../src/vqa/service.js';
-import { agreement } from './parity.js';
+import { agreement } from '../onnx/parity.js';
 
 // Measured here: answer probabilities of ORT and tfjs within 6e-8 (they are
 // at most 1; the shipped models' 4-decimal scores were equal); the bound leaves
