@@ -8,6 +8,8 @@ import { inferenceSlots, type Config } from './config.js';
 import { log } from '../log.js';
 import { watchClient, type RouteContext } from './context.js';
 import { handleClientError, handleError, handleNotFound, HttpError } from './errors.js';
+import { MULTIPART_FIELDS } from './image-input.js';
+import { formRefused } from './multipart.js';
 import { jsonShapeProblem } from './json-shape.js';
 import { Limiter } from './limiter.js';
 import { Metrics } from './metrics.js';
@@ -126,9 +128,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     readiness.draining = true;
   });
   // While draining, each reply closes its connection, so server.close() is not
-  // held open by keep-alive sockets until KEEP_ALIVE_TIMEOUT_MS.
-  app.addHook('onSend', async (_req, reply) => {
-    if (readiness.draining) reply.header('connection', 'close');
+  // held open by keep-alive sockets until KEEP_ALIVE_TIMEOUT_MS. So does a
+  // refusal that left the body unread: kept alive, the connection would wait
+  // for the rest of a body nobody reads (CLOSE-WAIT for a minute), or read a
+  // declared 10 GB to its end; with `Connection: close` node ends the socket
+  // once the reply is out, and what was not read is dropped with it.
+  app.addHook('onSend', async (req, reply) => {
+    if (readiness.draining || (reply.statusCode >= 400 && (bodyLeftUnread(req.raw) || formRefused(req.raw))))
+      reply.header('connection', 'close');
   });
   const models = deps.models ?? new ModelRegistry({ caption: deps.caption, vqa: deps.vqa, generate: deps.generate });
   // Read per request: a reload changes the versions they report.
@@ -181,13 +188,22 @@ async function registerBodyParsers(app: FastifyInstance, config: Config): Promis
     limits: {
       fileSize: config.MAX_IMAGE_BYTES,
       files: 1,
-      fields: 16,
+      fields: MULTIPART_FIELDS,
       fieldSize: 1024,
       fieldNameSize: 64,
       parts: 20,
       headerPairs: 32,
     },
   });
+}
+
+/**
+ * Whether the request has a body that was not read to its end: still
+ * arriving, waiting in the stream, or stuck in a parser that stopped at an error.
+ */
+export function bodyLeftUnread(raw: IncomingMessage): boolean {
+  const declaresBody = raw.headers['transfer-encoding'] !== undefined || Number(raw.headers['content-length'] ?? 0) > 0;
+  return declaresBody && !raw.readableEnded;
 }
 
 function registerHttpMetrics(app: FastifyInstance, metrics: Metrics): void {
