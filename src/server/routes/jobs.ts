@@ -83,7 +83,8 @@ async function* readUploads(req: FastifyRequest, fields: Record<string, unknown>
     } else {
       if (part.valueTruncated) throw new HttpError(413, 'payload_too_large', `form field "${part.fieldname}" is too long`);
       if (Object.hasOwn(fields, part.fieldname)) throw new HttpError(400, 'invalid_request', `form field "${part.fieldname}" given twice`);
-      if (Object.keys(fields).length >= MAX_FORM_FIELDS) throw new HttpError(413, 'payload_too_large', `too many form fields: at most ${MAX_FORM_FIELDS}`);
+      if (Object.keys(fields).length >= MAX_FORM_FIELDS)
+        throw new HttpError(413, 'payload_too_large', `too many form fields: at most ${MAX_FORM_FIELDS}`);
       fields[part.fieldname] = part.value;
     }
   }
