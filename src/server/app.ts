@@ -7,7 +7,7 @@ import type { CharService } from '../char/service.js';
 import { inferenceSlots, type Config } from './config.js';
 import { log } from '../log.js';
 import { watchClient, type RouteContext } from './context.js';
-import { handleClientError, handleError, handleNotFound, HttpError } from './errors.js';
+import { handleClientError, handleError, handleExpectation, handleNotFound, HttpError } from './errors.js';
 import { MULTIPART_FIELDS } from './image-input.js';
 import { formRefused } from './multipart.js';
 import { jsonShapeProblem } from './json-shape.js';
@@ -86,6 +86,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       headersTimeout: Math.min(60_000, config.REQUEST_TIMEOUT_MS),
       // How often node checks those deadlines (its default, 30 s, would let a trickle run that much longer).
       connectionsCheckingInterval: Math.max(50, Math.min(5_000, Math.floor(config.REQUEST_TIMEOUT_MS / 4))),
+      // node's own 400 for an HTTP/1.1 request without Host has an empty body
+      // and no request id; the onRequest hook below refuses it in our shape.
+      requireHostHeader: false,
     },
     // During app.close() requests on open keep-alive connections are still
     // served (in-flight work finishes) and /health/ready answers the 503 in
@@ -116,6 +119,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
+  app.addHook('onRequest', async (req) => {
+    if (req.raw.httpVersion === '1.1' && req.headers.host === undefined) {
+      throw new HttpError(400, 'invalid_request', 'the Host header is missing; HTTP/1.1 requests must send one');
+    }
+  });
+  // Expect other than 100-continue: node's 417 would have an empty body.
+  app.server.on('checkExpectation', handleExpectation);
   app.addHook('onRequest', watchClient);
   await registerProtection(app, config);
   await registerBodyParsers(app, config);
