@@ -10,7 +10,7 @@ import { watchClient, type RouteContext } from './context.js';
 import { handleClientError, handleError, handleExpectation, handleNotFound, HttpError } from './errors.js';
 import { MULTIPART_FIELDS } from './image-input.js';
 import { formRefused } from './multipart.js';
-import { jsonShapeProblem } from './json-shape.js';
+import { jsonShapeProblem, notJsonProblem } from './json-shape.js';
 import { Limiter } from './limiter.js';
 import { Metrics } from './metrics.js';
 import { decoderRuntimes, describeModels, ModelRegistry } from './models.js';
@@ -178,12 +178,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
  */
 async function registerBodyParsers(app: FastifyInstance, config: Config): Promise<void> {
   app.removeContentTypeParser('text/plain');
-  // JSON: the shape (depth, key count) is checked on the text before
+  // JSON: that it can be JSON at all, then its shape (depth, key count), is checked on the text before
   // fastify's own parser (with its __proto__ checks) builds anything.
   const parseJson = app.getDefaultJsonParser('error', 'ignore');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
+    const notJson = notJsonProblem(text);
+    if (notJson) {
+      done(new HttpError(400, 'invalid_json', notJson), undefined);
+      return;
+    }
     const problem = jsonShapeProblem(text);
     if (problem) {
       done(new HttpError(400, 'json_too_complex', `${problem}; send the options as one flat object`), undefined);

@@ -103,7 +103,11 @@ export function errorBody(e: HttpError): ErrorBody {
 export function handleError(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   const e = toHttpError(err);
   if (e.status >= 500 && e.status !== 503) req.log.error({ err }, 'request failed');
-  else req.log.info({ status: e.status, code: e.code, reason: e.message }, 'request rejected');
+  else {
+    // The library's own words behind a message rewritten for the caller (sharp's, for a corrupt image), first line only.
+    const detail = err instanceof Error && err.cause instanceof Error ? err.cause.message.split('\n')[0] : undefined;
+    req.log.info({ status: e.status, code: e.code, reason: e.message, ...(detail ? { detail } : {}) }, 'request rejected');
+  }
   // The id again: framework errors (a bad URL) can come before the onRequest hook that sets it.
   return reply.status(e.status).headers(e.headers).header('x-request-id', req.id).send(errorBody(e));
 }
