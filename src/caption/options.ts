@@ -60,18 +60,22 @@ export const CaptionOptionsObject = z
   .strict();
 
 /**
- * The fields and the rules between them: n > beam_size in beam mode and
- * n > 1 in greedy mode are refused rather than clamped, since the caller
- * would otherwise get fewer captions than asked for without knowing why.
+ * The rules between fields: n > beam_size in beam mode and n > 1 in greedy
+ * mode are refused rather than clamped, since the caller would otherwise get
+ * fewer captions than asked for without knowing why. A field already refused
+ * holds no number, so its comparisons are false and it is not reported again.
  */
-export const CaptionOptionsSchema = CaptionOptionsObject.superRefine((o, ctx) => {
+export function checkCaptionRules(o: z.output<typeof CaptionOptionsObject>, ctx: z.RefinementCtx): void {
   if (o.mode === 'beam' && o.n > o.beam_size) {
     ctx.addIssue({ code: 'custom', path: ['n'], message: `must be ≤ beam_size (${o.beam_size}) in beam mode; got ${o.n}` });
   }
   if (o.mode === 'greedy' && o.n !== 1) {
     ctx.addIssue({ code: 'custom', path: ['n'], message: `must be 1 in greedy mode; got ${o.n}` });
   }
-});
+}
+
+/** The fields and the rules between them. */
+export const CaptionOptionsSchema = CaptionOptionsObject.superRefine(checkCaptionRules);
 
 export type CaptionOptions = z.output<typeof CaptionOptionsSchema>;
 

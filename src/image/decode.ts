@@ -97,6 +97,33 @@ export function checkImageBytes(buf: Buffer, limits: ImageLimits): void {
   }
 }
 
+const FORMAT_NAMES: Readonly<Record<string, string>> = {
+  jpeg: 'JPEG',
+  png: 'PNG',
+  webp: 'WebP',
+  gif: 'GIF',
+  tiff: 'TIFF',
+  heif: 'HEIF/AVIF',
+};
+
+/**
+ * The 422 for bytes whose magic number says image but which sharp cannot
+ * read. sharp's own words ("Unknown error", "libspng read error", libheif's
+ * lines of "bad seek") tell the caller nothing to do, so the message names the
+ * format and the fix; sharp's text stays on the error as its cause (the
+ * HTTP layer logs its first line as `detail`).
+ */
+function undecodable(buf: Buffer, cause: unknown): ImageError {
+  const format = FORMAT_NAMES[sniffFormat(buf) ?? ''] ?? 'image';
+  const e = new ImageError(
+    'corrupt_image',
+    `the image could not be decoded (a corrupt or truncated ${format}); send a complete JPEG, PNG, WebP, GIF, TIFF, HEIF or AVIF file`,
+    422,
+  );
+  e.cause = cause;
+  return e;
+}
+
 /** Check the bytes and header of an upload; throws ImageError naming the problem. */
 export async function inspectImage(buf: Buffer, limits: ImageLimits = DEFAULT_LIMITS): Promise<ImageInfo> {
   checkImageBytes(buf, limits);
@@ -107,7 +134,7 @@ export async function inspectImage(buf: Buffer, limits: ImageLimits = DEFAULT_LI
     meta = await sharp(buf, { limitInputPixels: false }).metadata();
   } catch (err) {
     // The magic bytes said image: the rest of it is broken.
-    throw new ImageError('corrupt_image', `the ${sniffFormat(buf)} image is corrupt or truncated: ${(err as Error).message}`, 422);
+    throw undecodable(buf, err);
   }
   const format = meta.format ?? 'unknown';
   if (!(SUPPORTED_FORMATS as readonly string[]).includes(format)) {
@@ -157,6 +184,6 @@ export async function decodeToRgb(buf: Buffer, size: number, limits: ImageLimits
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
   } catch (err) {
     if (err instanceof ImageError) throw err;
-    throw new ImageError('corrupt_image', `the image could not be decoded: ${(err as Error).message}`, 422);
+    throw undecodable(buf, err);
   }
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CaptionOptionsObject, CaptionOptionsSchema } from '../caption/options.js';
+import { CaptionOptionsObject, CaptionOptionsSchema, checkCaptionRules } from '../caption/options.js';
 
 /** Job ids are UUIDs the server makes; anything else in a URL is refused before Redis is asked. */
 export const JobIdSchema = z.string().uuid({ message: 'must be a job id (a UUID as POST /jobs returned)' });
@@ -53,11 +53,9 @@ export const PathJobSchema = CaptionOptionsObject.extend({
     .describe('files or folders under INPUT_ROOT, relative to it; a folder gives every image in it and below'),
 })
   .strict()
-  .superRefine((o, ctx) => {
-    const { paths: _, ...options } = o;
-    const checked = CaptionOptionsSchema.safeParse(options);
-    if (!checked.success) for (const issue of checked.error.issues) ctx.addIssue(issue);
-  });
+  // The rules between the options only: parsing them again would report a bad field twice, the second time its
+  // parsed stand-in ("got [object Object]").
+  .superRefine(checkCaptionRules);
 
 export const JOB_STATES = ['submitting', 'queued', 'running', 'completed', 'cancelled'] as const;
 

@@ -7,8 +7,10 @@ import type { CharService } from '../char/service.js';
 import { inferenceSlots, type Config } from './config.js';
 import { log } from '../log.js';
 import { watchClient, type RouteContext } from './context.js';
-import { handleClientError, handleError, handleNotFound, HttpError } from './errors.js';
-import { jsonShapeProblem } from './json-shape.js';
+import { handleClientError, handleError, handleExpectation, handleNotFound, HttpError } from './errors.js';
+import { MULTIPART_FIELDS } from './image-input.js';
+import { formRefused } from './multipart.js';
+import { jsonShapeProblem, notJsonProblem } from './json-shape.js';
 import { Limiter } from './limiter.js';
 import { Metrics } from './metrics.js';
 import { decoderRuntimes, describeModels, encoderStatus, ModelRegistry } from './models.js';
@@ -84,6 +86,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       headersTimeout: Math.min(60_000, config.REQUEST_TIMEOUT_MS),
       // How often node checks those deadlines (its default, 30 s, would let a trickle run that much longer).
       connectionsCheckingInterval: Math.max(50, Math.min(5_000, Math.floor(config.REQUEST_TIMEOUT_MS / 4))),
+      // node's own 400 for an HTTP/1.1 request without Host has an empty body
+      // and no request id; the onRequest hook below refuses it in our shape.
+      requireHostHeader: false,
     },
     // During app.close() requests on open keep-alive connections are still
     // served (in-flight work finishes) and /health/ready answers the 503 in
@@ -115,6 +120,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
+  app.addHook('onRequest', async (req) => {
+    if (req.raw.httpVersion === '1.1' && req.headers.host === undefined) {
+      throw new HttpError(400, 'invalid_request', 'the Host header is missing; HTTP/1.1 requests must send one');
+    }
+  });
+  // Expect other than 100-continue: node's 417 would have an empty body.
+  app.server.on('checkExpectation', handleExpectation);
   app.addHook('onRequest', watchClient);
   await registerProtection(app, config);
   await registerBodyParsers(app, config);
@@ -127,9 +139,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     readiness.draining = true;
   });
   // While draining, each reply closes its connection, so server.close() is not
-  // held open by keep-alive sockets until KEEP_ALIVE_TIMEOUT_MS.
-  app.addHook('onSend', async (_req, reply) => {
-    if (readiness.draining) reply.header('connection', 'close');
+  // held open by keep-alive sockets until KEEP_ALIVE_TIMEOUT_MS. So does a
+  // refusal that left the body unread: kept alive, the connection would wait
+  // for the rest of a body nobody reads (CLOSE-WAIT for a minute), or read a
+  // declared 10 GB to its end; with `Connection: close` node ends the socket
+  // once the reply is out, and what was not read is dropped with it.
+  app.addHook('onSend', async (req, reply) => {
+    if (readiness.draining || (reply.statusCode >= 400 && (bodyLeftUnread(req.raw) || formRefused(req.raw))))
+      reply.header('connection', 'close');
   });
   // Read per request: a reload changes the versions they report.
   await app.register(healthRoutes, {
@@ -162,12 +179,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
  */
 async function registerBodyParsers(app: FastifyInstance, config: Config): Promise<void> {
   app.removeContentTypeParser('text/plain');
-  // JSON: the shape (depth, key count) is checked on the text before
+  // JSON: that it can be JSON at all, then its shape (depth, key count), is checked on the text before
   // fastify's own parser (with its __proto__ checks) builds anything.
   const parseJson = app.getDefaultJsonParser('error', 'ignore');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
+    const notJson = notJsonProblem(text);
+    if (notJson) {
+      done(new HttpError(400, 'invalid_json', notJson), undefined);
+      return;
+    }
     const problem = jsonShapeProblem(text);
     if (problem) {
       done(new HttpError(400, 'json_too_complex', `${problem}; send the options as one flat object`), undefined);
@@ -182,13 +204,22 @@ async function registerBodyParsers(app: FastifyInstance, config: Config): Promis
     limits: {
       fileSize: config.MAX_IMAGE_BYTES,
       files: 1,
-      fields: 16,
+      fields: MULTIPART_FIELDS,
       fieldSize: 1024,
       fieldNameSize: 64,
       parts: 20,
       headerPairs: 32,
     },
   });
+}
+
+/**
+ * Whether the request has a body that was not read to its end: still
+ * arriving, waiting in the stream, or stuck in a parser that stopped at an error.
+ */
+export function bodyLeftUnread(raw: IncomingMessage): boolean {
+  const declaresBody = raw.headers['transfer-encoding'] !== undefined || Number(raw.headers['content-length'] ?? 0) > 0;
+  return declaresBody && !raw.readableEnded;
 }
 
 function registerHttpMetrics(app: FastifyInstance, metrics: Metrics): void {

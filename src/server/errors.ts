@@ -1,4 +1,5 @@
-import { STATUS_CODES as REASONS } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES as REASONS, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { z, ZodError } from 'zod';
@@ -106,7 +107,11 @@ export function errorBody(e: HttpError): ErrorBody {
 export function handleError(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   const e = toHttpError(err);
   if (e.status >= 500 && e.status !== 503) req.log.error({ err }, 'request failed');
-  else req.log.info({ status: e.status, code: e.code, reason: e.message }, 'request rejected');
+  else {
+    // The library's own words behind a message rewritten for the caller (sharp's, for a corrupt image), first line only.
+    const detail = err instanceof Error && err.cause instanceof Error ? err.cause.message.split('\n')[0] : undefined;
+    req.log.info({ status: e.status, code: e.code, reason: e.message, ...(detail ? { detail } : {}) }, 'request rejected');
+  }
   // The id again: framework errors (a bad URL) can come before the onRequest hook that sets it.
   return reply.status(e.status).headers(e.headers).header('x-request-id', req.id).send(errorBody(e));
 }
@@ -120,25 +125,63 @@ export function handleNotFound(req: FastifyRequest, reply: FastifyReply): Fastif
 /** Status and code of the errors node's HTTP parser raises before a request reaches fastify. */
 function clientError(code: string | undefined): { status: number; code: string; message: string } {
   if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return { status: 408, code: 'request_timeout', message: 'the request took too long to arrive' };
-  if (code === 'HPE_HEADER_OVERFLOW') return { status: 431, code: 'headers_too_large', message: 'the request headers are too large' };
+  if (code === 'HPE_HEADER_OVERFLOW') {
+    // node's maxHeaderSize counts the request line too: a long query string lands here.
+    return {
+      status: 431,
+      code: 'headers_too_large',
+      message: 'the URL and headers are over 16 KB together; shorten the query string or the headers',
+    };
+  }
+  if (code === 'HPE_INVALID_METHOD')
+    return { status: 400, code: 'invalid_request', message: 'unknown HTTP method; this API takes GET and POST' };
   return { status: 400, code: 'invalid_request', message: 'malformed HTTP request' };
 }
 
 /**
+ * A reply written straight on the socket or a bare ServerResponse, where no
+ * fastify request exists: the error shape, a fresh request id (there is no
+ * request to take one from, nor a log line to match) and nosniff, as fastify's replies have.
+ */
+function rawErrorHead(e: HttpError, body: string): Record<string, string> {
+  return {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': String(Buffer.byteLength(body)),
+    'X-Request-Id': randomUUID(),
+    'X-Content-Type-Options': 'nosniff',
+    Connection: 'close',
+    ...e.headers,
+  };
+}
+
+/**
  * fastify's clientErrorHandler: what node's parser refuses (bad chunking,
- * oversized headers, a request that took too long) gets the documented
- * error shape too, unless a reply has already begun on the socket.
+ * oversized headers or URLs, unknown methods, a request that took too long)
+ * gets the documented error shape too, unless a reply has already begun on the socket.
  */
 export function handleClientError(err: Error & { code?: string }, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  const e = clientError(err.code);
+  const c = clientError(err.code);
   const replying = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
   if (socket.writable && !replying) {
-    const body = JSON.stringify(errorBody(new HttpError(e.status, e.code, e.message)));
-    socket.write(
-      `HTTP/1.1 ${e.status} ${REASONS[e.status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
+    const e = new HttpError(c.status, c.code, c.message);
+    const body = JSON.stringify(errorBody(e));
+    const head = Object.entries(rawErrorHead(e, body))
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('');
+    socket.write(`HTTP/1.1 ${e.status} ${REASONS[e.status] ?? ''}\r\n${head}\r\n${body}`);
   }
   socket.destroy();
+}
+
+/**
+ * node's 'checkExpectation' event (an Expect header other than
+ * 100-continue): left to node it is a 417 with an empty body. The body the
+ * client holds back is never read, so the connection closes.
+ */
+export function handleExpectation(req: IncomingMessage, res: ServerResponse): void {
+  const given = (req.headers.expect ?? '').slice(0, 40);
+  const e = new HttpError(417, 'expectation_failed', `unsupported Expect header ${JSON.stringify(given)}; only 100-continue is understood`);
+  const body = JSON.stringify(errorBody(e));
+  res.writeHead(e.status, rawErrorHead(e, body)).end(body);
 }

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { checkImageBytes, ImageError, type ImageLimits } from '../image/decode.js';
 import { HttpError } from './errors.js';
+import { FORM_OVERHEAD_BYTES, readForm, type FormLimits } from './multipart.js';
 
 /** How the image reached us; options come from the query string plus the body's own fields. */
 export type BodyKind = 'multipart' | 'raw' | 'json';
@@ -21,7 +22,7 @@ const HOW_TO_SEND = 'send the image as multipart/form-data field "image", as a r
 export async function readImageRequest(req: FastifyRequest, limits: ImageLimits): Promise<ImageRequest> {
   const query = asRecord(req.query);
   let read: { kind: BodyKind; image: Buffer | undefined; fields: Record<string, unknown> };
-  if (req.isMultipart()) read = { kind: 'multipart', ...(await readMultipart(req)) };
+  if (req.isMultipart()) read = { kind: 'multipart', ...(await readMultipart(req, limits)) };
   else if (Buffer.isBuffer(req.body)) read = { kind: 'raw', image: req.body, fields: {} };
   else if (isPlainObject(req.body)) read = { kind: 'json', ...readJson(req.body, limits) };
   else if (req.body === undefined || req.body === null) throw new HttpError(400, 'missing_image', `no body; ${HOW_TO_SEND}`);
@@ -49,39 +50,35 @@ function mergeFields(query: Record<string, unknown>, body: Record<string, unknow
   return { ...query, ...body };
 }
 
-async function readMultipart(req: FastifyRequest): Promise<{ image: Buffer | undefined; fields: Record<string, unknown> }> {
+async function readMultipart(
+  req: FastifyRequest,
+  limits: ImageLimits,
+): Promise<{ image: Buffer | undefined; fields: Record<string, unknown> }> {
   let image: Buffer | undefined;
   const fields: Record<string, unknown> = {};
-  try {
-    for await (const part of req.parts()) {
-      if (part.type === 'file') {
-        if (part.fieldname !== 'image') {
-          throw new HttpError(400, 'invalid_request', `unexpected file field "${part.fieldname}"; the image goes in field "image"`);
-        }
-        if (image) throw new HttpError(400, 'invalid_request', 'more than one "image" file');
-        image = await part.toBuffer(); // bounded by the multipart fileSize limit
-      } else {
-        if (part.valueTruncated) throw new HttpError(413, 'payload_too_large', `form field "${part.fieldname}" is too long`);
-        if (Object.hasOwn(fields, part.fieldname))
-          throw new HttpError(400, 'invalid_request', `form field "${part.fieldname}" given twice`);
-        fields[part.fieldname] = part.value;
+  for await (const part of readForm(req, imageFormLimits(limits.maxBytes))) {
+    if (part.type === 'file') {
+      if (part.fieldname !== 'image') {
+        throw new HttpError(400, 'invalid_request', `unexpected file field "${part.fieldname}"; the image goes in field "image"`);
       }
+      if (image) throw new HttpError(400, 'invalid_request', 'more than one "image" file');
+      image = part.bytes;
+    } else {
+      if (part.valueTruncated) throw new HttpError(413, 'payload_too_large', `form field "${part.fieldname}" is too long`);
+      if (Object.hasOwn(fields, part.fieldname)) throw new HttpError(400, 'invalid_request', `form field "${part.fieldname}" given twice`);
+      fields[part.fieldname] = part.value;
     }
-  } catch (err) {
-    throw multipartError(err);
   }
   return { image, fields };
 }
 
-// busboy's parse errors ("Malformed part header", "Unexpected end of form")
-// carry no status: they are the client's fault, so 400, not 500.
-export function multipartError(err: unknown): unknown {
-  if (err instanceof HttpError) return err;
-  const status = (err as { statusCode?: unknown } | null)?.statusCode;
-  if (typeof status === 'number' && status >= 400 && status < 500) return err;
-  const reason = err instanceof Error ? err.message : 'unreadable';
-  return new HttpError(400, 'invalid_multipart', `malformed multipart body: ${reason.slice(0, 200)}`);
+/** The image routes' form: one file, "image", and the multipart plugin's field limits (app.ts). */
+export function imageFormLimits(maxImageBytes: number): FormLimits {
+  return { maxBytes: maxImageBytes + FORM_OVERHEAD_BYTES, fileSize: maxImageBytes, files: 1, fields: MULTIPART_FIELDS, fileField: 'image' };
 }
+
+/** Option fields a multipart request may carry (the plugin's `fields` limit, app.ts). */
+export const MULTIPART_FIELDS = 16;
 
 function readJson(body: Record<string, unknown>, limits: ImageLimits): { image: Buffer | undefined; fields: Record<string, unknown> } {
   const { image, ...fields } = body;

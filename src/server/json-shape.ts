@@ -35,6 +35,23 @@ export function jsonShapeProblem(text: string, limits: JsonShapeLimits = JSON_SH
   return undefined;
 }
 
+/**
+ * Why `text` cannot be JSON at all, or undefined: it does not start like a
+ * JSON value, or it holds a control character (JSON allows only tab, CR and
+ * LF between tokens, and none raw in strings). An image sent as
+ * application/json is caught here, before its bytes are counted as brackets
+ * ("nests deeper than 8 levels") or parsed.
+ */
+export function notJsonProblem(text: string): string | undefined {
+  const first = /\S/.exec(text.slice(0, 1024))?.[0];
+  if (first === undefined) return undefined; // empty: fastify's own "empty JSON body" says so
+  // eslint-disable-next-line no-control-regex -- control characters are what it looks for
+  if (!/[{["\-\dtfn]/.test(first) || /[\x00-\x08\x0b\x0c\x0e-\x1f]/.test(text)) {
+    return 'the body is not JSON; send a JSON object (an image goes as a raw image/* body, or base64 in {"image": ...})';
+  }
+  return undefined;
+}
+
 /** Index of the quote closing the string opened at `open` (text.length if unterminated). */
 function stringEnd(text: string, open: number): number {
   let i = open;

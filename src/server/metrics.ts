@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Limiter } from './limiter.js';
+import { ClientGoneError, type Limiter } from './limiter.js';
 
 export type InferenceTask = 'caption' | 'vqa' | 'generate';
 
@@ -28,7 +28,7 @@ export class Metrics {
     });
     this.inferenceDuration = new Histogram({
       name: 'captioner_inference_duration_seconds',
-      help: 'Model inference duration (image decoding included, queueing excluded) by task',
+      help: 'Model inference duration (image decoding included, queueing excluded) by task and outcome (ok, error, cancelled: the client left)',
       labelNames: ['task', 'outcome'],
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [this.registry],
@@ -84,7 +84,11 @@ export class Metrics {
     });
   }
 
-  /** Run `job` and record its duration under `task`, failed or not. */
+  /**
+   * Run `job` and record its duration under `task` and its outcome: ok,
+   * cancelled (its client hung up while it waited for a batch, so it was never
+   * computed: not a failure of the model) or error.
+   */
   async timeInference<T>(task: InferenceTask, job: () => Promise<T>): Promise<T> {
     const end = this.inferenceDuration.startTimer({ task });
     try {
@@ -92,7 +96,7 @@ export class Metrics {
       end({ outcome: 'ok' });
       return out;
     } catch (err) {
-      end({ outcome: 'error' });
+      end({ outcome: err instanceof ClientGoneError ? 'cancelled' : 'error' });
       throw err;
     }
   }

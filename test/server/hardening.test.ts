@@ -65,10 +65,11 @@ function raw(chunks: string[], gapMs = 0): Promise<{ text: string; ms: number }>
   });
 }
 
-/** The status and {error:{code,message}} of a raw HTTP reply. */
+/** The status and {error:{code,message}} of a raw HTTP reply, which must carry a request id like every reply. */
 function parseReply(text: string): { status: number; code: string; message: string } {
   const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]);
   expect(text).toMatch(/\r\ncontent-type: application\/json/i);
+  expect(text).toMatch(/\r\nx-request-id: [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\r\n/i);
   const body = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as { error: { code: string; message: string } };
   expect(Object.keys(body)).toEqual(['error']);
   expect(Object.keys(body.error).sort()).toEqual(['code', 'message']);
@@ -137,11 +138,29 @@ describe('framework rejections in the documented shape', () => {
   });
 
   it('an unknown method → 4xx', async () => {
-    for (const method of ['PROPFIND', 'FOO']) {
+    for (const method of ['PROPFIND', 'FOO', 'BREW']) {
       const { text } = await raw([`${method} /generate HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`]);
       const reply = parseReply(text);
       expect([400, 404, 405], method).toContain(reply.status);
     }
+  });
+
+  it('a 60 KB query string → 431 saying to shorten it', async () => {
+    const { text } = await raw([`GET /health?q=${'a'.repeat(60_000)} HTTP/1.1\r\nHost: x\r\n\r\n`]);
+    expect(parseReply(text)).toMatchObject({ status: 431, code: 'headers_too_large', message: expect.stringMatching(/query string/) });
+  });
+
+  it('an HTTP/1.1 request without Host → 400 (node said it with an empty body)', async () => {
+    const { text } = await raw(['GET /health HTTP/1.1\r\nConnection: close\r\n\r\n']);
+    expect(parseReply(text)).toMatchObject({ status: 400, code: 'invalid_request', message: expect.stringMatching(/Host header/) });
+  });
+
+  it('Expect: bogus → 417 in the error shape (node said it with an empty body)', async () => {
+    const { text } = await raw([
+      'POST /generate HTTP/1.1\r\nHost: x\r\nExpect: bogus\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}',
+    ]);
+    expect(parseReply(text)).toMatchObject({ status: 417, code: 'expectation_failed' });
+    expect(text).toMatch(/\r\nconnection: close\r\n/i);
   });
 });
 

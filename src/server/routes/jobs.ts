@@ -8,7 +8,7 @@ import { ImageNameSchema, JobIdSchema, JobStatusSchema, PathJobSchema } from '..
 import { formatZodError } from '../../util/zod-error.js';
 import type { Config } from '../config.js';
 import { handleError, HttpError } from '../errors.js';
-import { multipartError } from '../image-input.js';
+import { FORM_OVERHEAD_BYTES, readForm, type FormLimits } from '../multipart.js';
 import { openApiSchema, routeSchema } from '../openapi.js';
 
 export const CancelReplySchema = JobStatusSchema.extend({
@@ -42,41 +42,51 @@ function submitError(err: unknown): unknown {
   return err;
 }
 
+/** Bytes of part headers allowed per file beside its data (a file name may take 1,024). */
+const PART_OVERHEAD_BYTES = 2048;
+
+/** The form of a multipart POST /jobs: many files in field `images`, the caption options as fields. */
+function jobFormLimits(config: Config): FormLimits {
+  return {
+    maxBytes: config.JOBS_MAX_UPLOAD_MIB * 1024 * 1024 + config.JOBS_MAX_IMAGES * PART_OVERHEAD_BYTES + FORM_OVERHEAD_BYTES,
+    fileSize: config.MAX_IMAGE_BYTES,
+    files: config.JOBS_MAX_IMAGES,
+    fields: MAX_FORM_FIELDS,
+    fileField: 'images',
+  };
+}
+
 /**
  * The files of a multipart POST /jobs as they arrive (field `images`, one
  * part each, each at most MAX_IMAGE_BYTES), collecting the option fields into
  * `fields` on the way. The file name is the image's name in the results.
  */
-async function* readUploads(req: FastifyRequest, fields: Record<string, unknown>, maxImages: number): AsyncGenerator<Upload> {
+async function* readUploads(req: FastifyRequest, fields: Record<string, unknown>, config: Config): AsyncGenerator<Upload> {
   let n = 0;
-  try {
-    // This route's limits: many files, where the image routes take one.
-    for await (const part of req.parts({ limits: { files: maxImages, parts: maxImages + MAX_FORM_FIELDS } })) {
-      if (part.type === 'file') {
-        if (part.fieldname !== 'images') {
-          throw new HttpError(
-            400,
-            'invalid_request',
-            `unexpected file field "${part.fieldname}"; send each image as a file in field "images"`,
-          );
-        }
-        const bytes = await part.toBuffer(); // bounded by the multipart fileSize limit (MAX_IMAGE_BYTES)
-        const given = part.filename.trim();
-        const name = ImageNameSchema.safeParse(given);
-        if (given !== '' && !name.success)
-          throw new HttpError(400, 'invalid_request', `file name "${given.slice(0, 80)}": ${formatZodError(name.error)}`);
-        yield { name: given === '' ? `image-${n}` : given, bytes };
-        n++;
-      } else {
-        if (part.valueTruncated) throw new HttpError(413, 'payload_too_large', `form field "${part.fieldname}" is too long`);
-        if (Object.hasOwn(fields, part.fieldname))
-          throw new HttpError(400, 'invalid_request', `form field "${part.fieldname}" given twice`);
-        if (Object.keys(fields).length >= MAX_FORM_FIELDS) throw new HttpError(413, 'payload_too_large', 'too many form fields');
-        fields[part.fieldname] = part.value;
+  const limits = jobFormLimits(config);
+  // This route's limits: many files, where the image routes take one.
+  for await (const part of readForm(req, limits, { limits: { files: limits.files, parts: limits.files + MAX_FORM_FIELDS } })) {
+    if (part.type === 'file') {
+      if (part.fieldname !== 'images') {
+        throw new HttpError(
+          400,
+          'invalid_request',
+          `unexpected file field "${part.fieldname}"; send each image as a file in field "images"`,
+        );
       }
+      const given = part.filename.trim();
+      const name = ImageNameSchema.safeParse(given);
+      if (given !== '' && !name.success)
+        throw new HttpError(400, 'invalid_request', `file name "${given.slice(0, 80)}": ${formatZodError(name.error)}`);
+      yield { name: given === '' ? `image-${n}` : given, bytes: part.bytes };
+      n++;
+    } else {
+      if (part.valueTruncated) throw new HttpError(413, 'payload_too_large', `form field "${part.fieldname}" is too long`);
+      if (Object.hasOwn(fields, part.fieldname)) throw new HttpError(400, 'invalid_request', `form field "${part.fieldname}" given twice`);
+      if (Object.keys(fields).length >= MAX_FORM_FIELDS)
+        throw new HttpError(413, 'payload_too_large', `too many form fields: at most ${MAX_FORM_FIELDS}`);
+      fields[part.fieldname] = part.value;
     }
-  } catch (err) {
-    throw multipartError(err);
   }
 }
 
@@ -105,7 +115,7 @@ export const jobsRoutes: FastifyPluginAsync<JobsRouteOptions> = async (app, { co
     try {
       if (req.isMultipart()) {
         const fields: Record<string, unknown> = { ...(req.query as Record<string, unknown>) };
-        status = await jobs.submitUploads(readUploads(req, fields, config.JOBS_MAX_IMAGES), () => captionOptions(fields));
+        status = await jobs.submitUploads(readUploads(req, fields, config), () => captionOptions(fields));
       } else {
         const parsed = PathJobSchema.safeParse(req.body ?? {});
         if (!parsed.success) throw new HttpError(400, 'invalid_request', formatZodError(parsed.error));
