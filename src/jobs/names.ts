@@ -18,6 +18,8 @@ export function jobKeys(id: string) {
     failures: `${PREFIX}:${id}:failures`,
     /** hash: task index → uploaded image bytes, deleted once the image has its result */
     images: `${PREFIX}:${id}:images`,
+    /** list: image names in the order their lines were written (a name again when a line is rewritten), for readers that follow the job */
+    done: `${PREFIX}:${id}:done`,
   };
 }
 
