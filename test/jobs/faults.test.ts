@@ -21,6 +21,7 @@ interface Line {
   name: string;
   index: number;
   ok: boolean;
+  worker: string;
 }
 
 interface Run {
@@ -92,6 +93,9 @@ async function workerPids(run: Run): Promise<number[]> {
   );
   return pids;
 }
+
+/** Whether each of the worker processes has written lines (a line names its worker, host:pid). */
+const byWorkers = (lines: Line[], pids: number[]) => pids.every((pid) => lines.some((l) => l.worker.endsWith(`:${pid}`)));
 
 const expectEachOnce = (lines: Line[], n: number) => {
   expect(lines.map((l) => l.index).sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
@@ -202,7 +206,7 @@ describe.skipIf(!HAVE_REDIS)('caption:bulk through Redis outages and dead proces
     children.push(run.child);
     const workers = await workerPids(run);
     pids.push(...workers);
-    await waitUntil('the first lines', async () => (await outLines(out)).length >= 8, 40_000);
+    await waitUntil('lines from both workers', async () => byWorkers(await outLines(out), workers), 40_000);
     run.child.kill('SIGKILL');
     await run.exit;
     const t0 = Date.now();
@@ -233,9 +237,11 @@ describe.skipIf(!HAVE_REDIS)('caption:bulk through Redis outages and dead proces
       r.url,
     ]);
     children.push(run.child);
-    const [victim] = await workerPids(run);
-    pids.push(victim!);
-    await waitUntil('the first lines', async () => (await outLines(out)).length >= 8, 40_000);
+    const workers = await workerPids(run);
+    pids.push(...workers);
+    const victim = workers[0];
+    // Both are captioning (one still loading would hold nothing).
+    await waitUntil('lines from both workers', async () => byWorkers(await outLines(out), workers), 40_000);
     process.kill(victim!, 'SIGKILL');
     expect(await run.exit, run.stderr()).toBe(0);
     const m = /worker 1 \(pid (\d+)\) died \(SIGKILL\): (\d) tasks held by a dead worker, retried in ~(\d+) s/.exec(run.stderr());
