@@ -130,9 +130,13 @@ export async function heldTasks(client: JobsClient, worker: string, stalledInter
   return { tasks: held.length, retryInS: Math.ceil(last / 1000) };
 }
 
-/** Redis's run id: a new one means it restarted (and, without persistence, forgot every job). */
+/** Redis's run id: a new one means it restarted (and, without persistence, forgot every job). Undefined where INFO is refused. */
 export async function redisRunId(redis: Redis): Promise<string | undefined> {
-  return /run_id:(\w+)/.exec(await redis.info('server'))?.[1];
+  try {
+    return /run_id:(\w+)/.exec(await redis.info('server'))?.[1];
+  } catch {
+    return undefined;
+  }
 }
 
 /** The job disappeared from Redis while it was being followed. */
@@ -140,13 +144,15 @@ export class JobLostError extends Error {
   override name = 'JobLostError';
   constructor(
     readonly id: string,
-    /** Redis restarted (a new run id): it came back without its data. */
-    readonly restarted: boolean,
+    /** Redis restarted (a new run id): it came back without its data. Undefined: unknown (INFO refused). */
+    readonly restarted: boolean | undefined,
   ) {
     super(
       restarted
         ? `job ${id} was lost with Redis: it restarted without its data (no persistence; appendonly yes keeps jobs across a restart)`
-        : `job ${id} is gone (expired or deleted)`,
+        : restarted === false
+          ? `job ${id} is gone (expired or deleted)`
+          : `job ${id} is gone from Redis (lost in a restart without persistence, expired, or deleted)`,
     );
   }
 }
@@ -232,7 +238,10 @@ export async function waitForJob(
   const runId = await redisRunId(client.redis);
   for (;;) {
     const s = await client.status(id);
-    if (!s) throw new JobLostError(id, (await redisRunId(client.redis)) !== runId);
+    if (!s) {
+      const now = await redisRunId(client.redis);
+      throw new JobLostError(id, runId === undefined || now === undefined ? undefined : now !== runId);
+    }
     if (results) await results.follow(client.store, id);
     onStatus(s);
     if (s.state === 'completed' || s.state === 'cancelled') return s;
