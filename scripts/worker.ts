@@ -21,6 +21,20 @@ cli({
   options: {},
 });
 
+/** How long a worker whose parent died may take to finish the tasks it holds (longer: Redis is away, say). */
+const PARENT_GONE_GRACE_MS = 10_000;
+
+// Started by a parent with an IPC channel (caption:bulk): when the parent ends, however it ends, the channel
+// closes and this worker stops too, rather than living on as an orphan. Its stderr was the parent's pipe, so
+// the log goes nowhere now (and writing to the closed pipe would fail). Still loading, it holds nothing: it exits.
+let parentGone: () => void = () => process.exit(0);
+if (process.connected) {
+  process.once('disconnect', () => {
+    log.level = 'silent';
+    parentGone();
+  });
+}
+
 const config = loadConfig();
 if (!config.REDIS_URL) throw new Error('REDIS_URL is not set; a worker takes its tasks from Redis (e.g. REDIS_URL=redis://localhost:6379)');
 log.level = config.LOG_LEVEL;
@@ -32,20 +46,37 @@ log.info(
   'worker ready',
 );
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    log.info({ signal }, 'worker stopping: finishing the tasks it holds');
-    worker.close().then(
-      async () => {
-        service.dispose();
-        // Exiting while ORT runs in the encoder thread aborts the process: let the thread end first.
-        await closeEncoderThreads();
-        process.exit(0);
-      },
-      (err: unknown) => {
-        log.error({ err }, 'worker close failed');
-        process.exit(1);
-      },
-    );
+let stopping = false;
+/** Finish the tasks held (results written), then exit; past `graceMs`, exit without them (their locks lapse and BullMQ retries them). */
+function stop(why: Record<string, unknown>, graceMs?: number): void {
+  if (stopping) return;
+  stopping = true;
+  log.info(why, 'worker stopping: finishing the tasks it holds');
+  const closed = worker.close().then(
+    () => true,
+    (err: unknown) => {
+      log.error({ err }, 'worker close failed');
+      return false;
+    },
+  );
+  const deadline =
+    graceMs === undefined
+      ? undefined
+      : new Promise<false>((resolve) =>
+          setTimeout(() => {
+            log.warn({ grace_ms: graceMs }, 'worker stopping: gave up on the tasks it holds');
+            resolve(false);
+          }, graceMs).unref(),
+        );
+  void Promise.race(deadline ? [closed, deadline] : [closed]).then(async (ok) => {
+    if (ok) service.dispose();
+    // Exiting while ORT runs in the encoder thread aborts the process: let the thread end first. With the
+    // parent gone and the held tasks done, nothing runs in it: a second is plenty, and the orphan goes at once.
+    await closeEncoderThreads(ok && graceMs !== undefined ? 1000 : undefined);
+    process.exit(ok ? 0 : 1);
   });
 }
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stop({ signal }));
+
+parentGone = () => stop({ reason: 'parent_gone' }, PARENT_GONE_GRACE_MS);

@@ -18,6 +18,8 @@ export function jobKeys(id: string) {
     failures: `${PREFIX}:${id}:failures`,
     /** hash: task index → uploaded image bytes, deleted once the image has its result */
     images: `${PREFIX}:${id}:images`,
+    /** list: image names in the order their lines were written (a name again when a line is rewritten), for readers that follow the job */
+    done: `${PREFIX}:${id}:done`,
   };
 }
 
@@ -26,20 +28,37 @@ export function taskId(jobId: string, index: number): string {
   return `${jobId}-${index}`;
 }
 
+export interface ConnectionOptions {
+  /**
+   * The API's request path: a command fails after one reconnection attempt
+   * (answered 503), so no client hangs while Redis is away. Otherwise
+   * (workers, the CLI) commands wait for Redis to come back, retried with
+   * ioredis's backoff (50 ms more each try, at most 2 s apart):
+   * maxRetriesPerRequest null, which BullMQ's blocking commands need.
+   */
+  failFast?: boolean;
+}
+
 /**
- * A connection for BullMQ and the results store. Workers wait out a Redis
- * restart (maxRetriesPerRequest null, which BullMQ's blocking commands need);
- * the API fails a request fast instead (`failFast`: an error after one retry,
- * answered 503), so a client is not left hanging while Redis is away.
+ * A connection for BullMQ and the results store. It logs once that Redis is
+ * unreachable and once that it is back (ioredis reconnects on its own; without
+ * a listener each failed try would be printed as an unhandled error).
  */
-export function redisConnection(url: string, failFast = false): Redis {
+export function redisConnection(url: string, { failFast = false }: ConnectionOptions = {}): Redis {
   const redis = new Redis(url, failFast ? { maxRetriesPerRequest: 1, connectTimeout: 2000 } : { maxRetriesPerRequest: null });
-  // ioredis retries on its own; without a listener each failed try would be printed as an unhandled error.
-  let last = 0;
+  let downSince: number | undefined;
   redis.on('error', (err: Error) => {
-    if (Date.now() - last < 10_000) return;
-    last = Date.now();
-    log.warn({ err: err.message }, 'Redis connection error (retrying)');
+    if (downSince !== undefined) return;
+    downSince = Date.now();
+    log.warn(
+      { err: err.message },
+      failFast ? 'Redis is unreachable: its requests fail (503) until it is back' : 'Redis is unreachable: waiting for it to come back',
+    );
+  });
+  redis.on('ready', () => {
+    if (downSince === undefined) return;
+    log.info({ down_s: Math.round((Date.now() - downSince) / 100) / 10 }, 'Redis is back');
+    downSince = undefined;
   });
   return redis;
 }

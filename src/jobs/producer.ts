@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import type { CaptionOptions } from '../caption/options.js';
 import type { Config } from '../server/config.js';
 import { InputPathError, listInputs } from './inputs.js';
-import { redisConnection, TASK_QUEUE, taskId } from './names.js';
+import { redisConnection, TASK_QUEUE, taskId, type ConnectionOptions } from './names.js';
 import type { JobStatus, Task } from './schemas.js';
 import { JobStore } from './store.js';
 
@@ -68,8 +68,12 @@ export class JobsClient {
     this.queue.on('error', () => {});
   }
 
-  static connect(url: string, settings: JobsSettings): JobsClient {
-    return new JobsClient(redisConnection(url, true), settings);
+  /**
+   * The API's client fails fast while Redis is away (503, `failFast`); the
+   * CLI's (`failFast: false`) waits for it to come back.
+   */
+  static connect(url: string, settings: JobsSettings, { failFast = true }: ConnectionOptions = {}): JobsClient {
+    return new JobsClient(redisConnection(url, { failFast }), settings);
   }
 
   /** The client the server's configuration asks for; undefined without REDIS_URL. */

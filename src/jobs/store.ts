@@ -67,7 +67,9 @@ export class JobStore {
       .hset(k.results, line.name, JSON.stringify(line))
       .hdel(k.failures, line.name)
       .hdel(k.images, String(index))
+      .rpush(k.done, line.name)
       .expire(k.results, ttlS)
+      .expire(k.done, ttlS)
       .expire(k.meta, ttlS)
       .exec();
     await this.finishIfDone(id);
@@ -81,7 +83,9 @@ export class JobStore {
       .multi()
       .hset(k.failures, line.name, JSON.stringify(line))
       .hdel(k.images, String(index))
+      .rpush(k.done, line.name)
       .expire(k.failures, ttlS)
+      .expire(k.done, ttlS)
       .expire(k.meta, ttlS)
       .exec();
     await this.finishIfDone(id);
@@ -146,7 +150,26 @@ export class JobStore {
   /** Every key of the job, for a submission that failed half-way. */
   async remove(id: string): Promise<void> {
     const k = jobKeys(id);
-    await this.redis.del(k.meta, k.results, k.failures, k.images);
+    await this.redis.del(k.meta, k.results, k.failures, k.images, k.done);
+  }
+
+  /**
+   * The lines written since the `from`-th (JSON text, the result if the image
+   * has one, else its failure), at most `count`, and where the next read
+   * starts: a reader that follows a running job reads each line as it lands.
+   * An image whose line was rewritten (a failure, then a result) comes again;
+   * the reader keeps the first. A list shorter than `from` (Redis lost its
+   * last writes) is read again from its start.
+   */
+  async linesSince(id: string, from: number, count = 1000): Promise<{ lines: string[]; next: number }> {
+    const k = jobKeys(id);
+    let start = from;
+    if (start > 0 && (await this.redis.llen(k.done)) < start) start = 0;
+    const names = await this.redis.lrange(k.done, start, start + count - 1);
+    if (names.length === 0) return { lines: [], next: start };
+    const [ok, failed] = await Promise.all([this.redis.hmget(k.results, ...names), this.redis.hmget(k.failures, ...names)]);
+    const lines = names.flatMap((_, i) => ok[i] ?? failed[i] ?? []);
+    return { lines, next: start + names.length };
   }
 
   /**

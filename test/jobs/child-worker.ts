@@ -1,7 +1,7 @@
 /**
  * A worker process for the fault tests: the project's task worker with the
  * stand-in captioner (the model's cost would only slow the tests). Prints
- * "ready" when it takes tasks. Env: REDIS_URL, MS_PER_IMAGE, WORKER_NAME.
+ * "ready" when it takes tasks. Env: REDIS_URL, MS_PER_IMAGE, WORKER_NAME, LOCK_MS, INPUT_ROOT (for jobs of paths).
  */
 import { startTaskWorker } from '../../src/jobs/task-worker.js';
 import { DEFAULT_LIMITS } from '../../src/image/decode.js';
@@ -14,6 +14,7 @@ const worker = startTaskWorker({
   batch: 4,
   lockMs: Number(process.env.LOCK_MS ?? '1000'),
   name: process.env.WORKER_NAME!,
+  ...(process.env.INPUT_ROOT ? { inputRoot: process.env.INPUT_ROOT } : {}),
 });
 await worker.worker.waitUntilReady();
 process.stdout.write('ready\n');

@@ -1,8 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../../src/image/decode.js';
-import { taskId } from '../../src/jobs/names.js';
+import { ResultsFile } from '../../src/jobs/local.js';
+import { jobKeys, taskId } from '../../src/jobs/names.js';
 import type { CaptionMany } from '../../src/jobs/processor.js';
 import { JobsClient, type Upload } from '../../src/jobs/producer.js';
 import { startTaskWorker, type TaskWorker } from '../../src/jobs/task-worker.js';
@@ -158,6 +161,32 @@ describe.skipIf(!HAVE_REDIS)('bulk jobs on a real Redis', () => {
     expect(got.filter((l) => l.worker === 'victim').length).toBe(before.succeeded);
     expect(got.filter((l) => l.worker === 'rescuer').length).toBe(120 - before.succeeded);
     await stopWorker(rescuer);
+  });
+
+  it('a results file follows the job as lines land, each image once even when its line is written twice', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'captioner-follow-'));
+    const file = await ResultsFile.create(path.join(dir, 'out.jsonl'));
+    const images = await tinyJpegs(40);
+    const w = worker('slow', standInCaptioner(20));
+    const { id } = await client.submitUploads(uploads(images), () => DEFAULT_CAPTION_OPTIONS);
+    await waitFor(id, (st) => st.succeeded >= 8);
+    await file.follow(client.store, id);
+    const early = file.count;
+    expect(early).toBeGreaterThanOrEqual(8);
+    expect(early).toBeLessThan(40);
+    // As a task retried after a stall would: its image's line written (and listed) again.
+    const first = (await lines(id))[0]!;
+    await client.store.writeResult(id, first.index, { ...first, ok: true, worker: 'again' }, 3600);
+    await waitFor(id, (st) => st.state === 'completed');
+    await file.follow(client.store, id);
+    await file.complete(client.store, id);
+    await file.close();
+    expect(await client.redis.llen(jobKeys(id).done)).toBe(41);
+    const written = (await readFile(path.join(dir, 'out.jsonl'), 'utf8')).trimEnd().split('\n');
+    expect(written).toHaveLength(40);
+    expect(new Set(written.map((l) => (JSON.parse(l) as Line).index)).size).toBe(40);
+    await stopWorker(w);
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('a corrupt image ends as a recorded failure, tried once; its neighbours succeed', async () => {
