@@ -10,6 +10,7 @@ import { closeEncoderThreads } from '../src/encoder/thread.js';
 import { workerFromConfig, loadWorkerService } from '../src/jobs/worker.js';
 import { log } from '../src/log.js';
 import { loadConfig } from '../src/server/config.js';
+import { onStopSignals } from '../src/util/stop-signals.js';
 
 cli({
   usage: 'npm run worker',
@@ -70,13 +71,20 @@ function stop(why: Record<string, unknown>, graceMs?: number): void {
         );
   void Promise.race(deadline ? [closed, deadline] : [closed]).then(async (ok) => {
     if (ok) service.dispose();
-    // Exiting while ORT runs in the encoder thread aborts the process: let the thread end first. With the
-    // parent gone and the held tasks done, nothing runs in it: a second is plenty, and the orphan goes at once.
-    await closeEncoderThreads(ok && graceMs !== undefined ? 1000 : undefined);
+    // Exiting while ORT runs in the encoder thread aborts the process: let the thread end first (at once when idle).
+    await closeEncoderThreads();
     process.exit(ok ? 0 : 1);
   });
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stop({ signal }));
+// As the server: a second signal (a process group's, forwarded by npm) is ignored, a third gives up the held tasks.
+onStopSignals({
+  stop: (signal) => stop({ signal }),
+  ignore: (signal) => log.warn({ signal }, `${signal} again while stopping: ignored (a third gives up the tasks held)`),
+  force: (signal) => {
+    log.warn({ signal }, `third stop signal (${signal}): exiting without the tasks held (BullMQ retries them)`);
+    void closeEncoderThreads().then(() => process.exit(1));
+  },
+});
 
 parentGone = () => stop({ reason: 'parent_gone' }, PARENT_GONE_GRACE_MS);
