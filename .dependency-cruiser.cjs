@@ -4,10 +4,12 @@
 const folders = (...names) => `^src/(${names.join('|')})(/|\\.ts$)`;
 const LAYERS = [
   ['util', 'log'],
-  ['nn', 'search', 'text', 'image', 'onnx', 'eval'],
+  ['nn', 'search', 'text', 'image', 'onnx', 'eval', 'batching'],
   ['encoder', 'data', 'train', 'grounding', 'qagen'],
   ['caption', 'vqa', 'char'],
-  ['app', 'server', 'jobs', 'cli', 'report'],
+  // The composition root: configuration, loading the services, the runtime choice; server and jobs both use it.
+  ['app'],
+  ['server', 'jobs', 'cli', 'report'],
 ];
 
 /** One rule per layer: nothing in it imports a layer above. */
