@@ -185,7 +185,10 @@ describe.skipIf(!hasChromium)('the page in headless Chromium', () => {
       await page.click('#caption-form button[type=submit]');
       const groups = page.locator('#boxes g.object');
       // Wait for this reply's labels: the photo is still showing the previous test's reply until then.
-      await expect.poll(() => page.locator('#boxes text').allTextContents()).toEqual(['person 0.91', 'skateboard 0.62']);
+      // The stand-in reply waits on a real beam search: seconds on a loaded machine, past expect.poll's 1 s default.
+      await expect
+        .poll(() => page.locator('#boxes text').allTextContents(), { timeout: 20_000 })
+        .toEqual(['person 0.91', 'skateboard 0.62']);
       await expect.poll(() => groups.count()).toBe(2);
       expect(await groups.nth(0).locator('rect').count()).toBe(2);
       expect(await page.locator('#boxes text').allTextContents()).toEqual(['person 0.91', 'skateboard 0.62']);
