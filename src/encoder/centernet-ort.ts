@@ -11,9 +11,9 @@ import {
   labelsOf,
   peaksToRows,
   type CenterNetEncoder,
-  type DetectedObject,
 } from './centernet.js';
 import { ortEncoder } from './ort.js';
+import type { DetectedObject } from './types.js';
 
 /**
  * CenterNet on onnxruntime: the graph exported from human's tfjs model
