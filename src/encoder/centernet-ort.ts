@@ -1,6 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
 import { log } from '../log.js';
-import { CENTERNET_OUTPUTS, centerNetOnnx, ONNX_INPUT } from '../onnx/encoders.js';
 import { pruneToOutputs } from '../onnx/graph.js';
 import { createSession, loadOrt, type OrtDevice } from '../onnx/runtime.js';
 import {
@@ -12,6 +11,7 @@ import {
   peaksToRows,
   type CenterNetEncoder,
 } from './centernet.js';
+import { CENTERNET_OUTPUTS, centerNetOnnx, ONNX_INPUT } from './onnx.js';
 import { ortEncoder } from './ort.js';
 import type { DetectedObject } from './types.js';
 
