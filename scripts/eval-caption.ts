@@ -13,7 +13,7 @@ import { readFeatureSet } from '../src/data/features.js';
 import { loadEncoder } from '../src/encoder/registry.js';
 import { evaluateCaptions, type FeatureSource } from '../src/eval/caption-eval.js';
 import { log } from '../src/log.js';
-import { objectMentionTable, objectTableMarkdown } from '../src/eval/object-mentions.js';
+import { objectMentionTable, objectTableMarkdown } from '../src/grounding/object-mentions.js';
 import { defaultWordTable } from '../src/grounding/words.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
 
