@@ -13,14 +13,9 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { cli } from '../src/cli/main.js';
 import { loadCaptions } from '../src/data/captions.js';
-import {
-  CENTERNET_DETECT_SIZE,
-  CENTERNET_INPUT_SIZE,
-  loadCenterNet,
-  type CenterNetEncoder,
-  type DetectedObject,
-} from '../src/encoder/centernet.js';
+import { CENTERNET_DETECT_SIZE, CENTERNET_INPUT_SIZE, loadCenterNet, type CenterNetEncoder } from '../src/encoder/centernet.js';
 import { rgbBatch } from '../src/encoder/pixels.js';
+import type { DetectedObject } from '../src/encoder/types.js';
 import { mentionedClasses, scoreDetections } from '../src/grounding/recall.js';
 import { defaultWordTable } from '../src/grounding/words.js';
 import { decodeToRgb } from '../src/image/decode.js';

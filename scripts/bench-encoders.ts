@@ -16,7 +16,7 @@ import { ortEncoder } from '../src/encoder/ort.js';
 import { encodeFeatures } from '../src/encoder/pixels.js';
 import type { Encoder } from '../src/encoder/types.js';
 import { initBackend } from '../src/nn/backend.js';
-import { inceptionOnnx, mobileNetOnnx, ONNX_INPUT, type ExportableName } from '../src/onnx/encoders.js';
+import { inceptionOnnx, mobileNetOnnx, ONNX_INPUT, type ExportableName } from '../src/encoder/onnx.js';
 import { loadInception } from '../src/encoder/inception.js';
 import { createSession } from '../src/onnx/runtime.js';
 

@@ -6,14 +6,14 @@ import { writeFile } from 'node:fs/promises';
 import { cli, UsageError } from '../src/cli/main.js';
 import { progress } from '../src/cli/progress.js';
 import { loadCaptioner, templateCaptioner } from '../src/caption/captioner.js';
+import { evaluateCaptions, type FeatureSource } from '../src/caption/evaluate.js';
 import { CaptionOptionsObject, CaptionOptionsSchema, toCaptionSearchOptions } from '../src/caption/options.js';
 import { pickValues, schemaOptions } from '../src/cli/schema-options.js';
 import { loadCaptions } from '../src/data/captions.js';
 import { readFeatureSet } from '../src/data/features.js';
 import { loadEncoder } from '../src/encoder/registry.js';
-import { evaluateCaptions, type FeatureSource } from '../src/eval/caption-eval.js';
 import { log } from '../src/log.js';
-import { objectMentionTable, objectTableMarkdown } from '../src/eval/object-mentions.js';
+import { objectMentionTable, objectTableMarkdown } from '../src/grounding/object-mentions.js';
 import { defaultWordTable } from '../src/grounding/words.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
 

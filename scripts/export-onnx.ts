@@ -14,7 +14,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { cli, UsageError } from '../src/cli/main.js';
 import { CENTERNET_NAME } from '../src/encoder/centernet.js';
-import { EXPORTABLE, exportCenterNet, exportEncoder, onnxPath, type ExportableName } from '../src/onnx/encoders.js';
+import { EXPORTABLE, exportCenterNet, exportEncoder, onnxPath, type ExportableName } from '../src/encoder/onnx.js';
 import { initBackend } from '../src/nn/backend.js';
 
 const NAMES = [...(Object.keys(EXPORTABLE) as ExportableName[]), CENTERNET_NAME] as const;

@@ -16,7 +16,8 @@ import { cli } from '../src/cli/main.js';
 import { progress } from '../src/cli/progress.js';
 import { tsWorker } from '../src/util/ts-worker.js';
 import { writeFeatureSet } from '../src/data/features.js';
-import { DEFAULT_MIN_SCORE, labelsOf, type DetectedObject } from '../src/encoder/centernet.js';
+import { DEFAULT_MIN_SCORE, labelsOf } from '../src/encoder/centernet.js';
+import type { DetectedObject } from '../src/encoder/types.js';
 import type { FeatureMessage } from '../src/encoder/feature-worker.js';
 import { log } from '../src/log.js';
 

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { DetectedObject } from '../encoder/centernet.js';
+import type { DetectedObject } from '../encoder/types.js';
 import { objectEntries, type ObjectEntry } from '../grounding/entries.js';
 import { defaultWordTable, findMentions, type WordTable } from '../grounding/words.js';
 import { CONFIG_FILE } from '../nn/model-config.js';

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { invalidFile } from '../util/zod-error.js';
-import { COCO_LABELS, type DetectedObject } from '../encoder/centernet.js';
+import { COCO_LABELS, type DetectedObject } from '../encoder/types.js';
 
 /**
  * Feature cache: encoder outputs for a set of images, computed once per

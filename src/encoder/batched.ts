@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { Batcher, type BatcherOptions } from '../server/batcher.js';
-import type { DetectedObject } from './centernet.js';
 import { encodeFeatures } from './pixels.js';
 import { detectEach } from './registry.js';
-import type { Encoder } from './types.js';
+import type { DetectedObject, Encoder } from './types.js';
 
 interface DetectIn {
   pixels: tf.Tensor4D;

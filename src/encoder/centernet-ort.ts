@@ -1,6 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
 import { log } from '../log.js';
-import { CENTERNET_OUTPUTS, centerNetOnnx, ONNX_INPUT } from '../onnx/encoders.js';
 import { pruneToOutputs } from '../onnx/graph.js';
 import { createSession, loadOrt, type OrtDevice } from '../onnx/runtime.js';
 import {
@@ -11,9 +10,10 @@ import {
   labelsOf,
   peaksToRows,
   type CenterNetEncoder,
-  type DetectedObject,
 } from './centernet.js';
+import { CENTERNET_OUTPUTS, centerNetOnnx, ONNX_INPUT } from './onnx.js';
 import { ortEncoder } from './ort.js';
+import type { DetectedObject } from './types.js';
 
 /**
  * CenterNet on onnxruntime: the graph exported from human's tfjs model

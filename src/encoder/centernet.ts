@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileLoader } from '../nn/io.js';
-import type { Encoder } from './types.js';
+import { COCO_LABELS, type DetectedObject, type Encoder } from './types.js';
 
 export const CENTERNET_NAME = 'centernet';
 
@@ -57,32 +57,10 @@ export const CENTERNET_INPUT_SIZE = 224;
  */
 export const CENTERNET_DETECT_SIZE = CENTERNET_INPUT_SIZE;
 
-/** COCO detection classes as human's src/object/labels.ts lists them; the model's class k is COCO_LABELS[k] (kept compact). */
-// prettier-ignore
-export const COCO_LABELS = [
-  'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train', 'truck', 'boat', 'traffic light',
-  'fire hydrant', 'stop sign', 'parking meter', 'bench', 'bird', 'cat', 'dog', 'horse', 'sheep', 'cow', 'elephant',
-  'bear', 'zebra', 'giraffe', 'backpack', 'umbrella', 'handbag', 'tie', 'suitcase', 'frisbee', 'skis', 'snowboard',
-  'sports ball', 'kite', 'baseball bat', 'baseball glove', 'skateboard', 'surfboard', 'tennis racket', 'bottle',
-  'wine glass', 'cup', 'fork', 'knife', 'spoon', 'bowl', 'banana', 'apple', 'sandwich', 'orange', 'broccoli',
-  'carrot', 'hot dog', 'pizza', 'donut', 'cake', 'chair', 'couch', 'potted plant', 'bed', 'dining table', 'toilet',
-  'tv', 'laptop', 'mouse', 'remote', 'keyboard', 'cell phone', 'microwave', 'oven', 'toaster', 'sink',
-  'refrigerator', 'book', 'clock', 'vase', 'scissors', 'teddy bear', 'hair drier', 'toothbrush',
-] as const;
-
 /** Default score threshold for reported objects (human's own default is 0.2). */
 export const DEFAULT_MIN_SCORE = 0.3;
 /** Same-class boxes overlapping more than this are one object (human: 0.4, but across classes). */
 const IOU_THRESHOLD = 0.4;
-
-export interface DetectedObject {
-  label: string;
-  /** Index into COCO_LABELS. */
-  classId: number;
-  score: number;
-  /** x, y, width, height as fractions of the image. */
-  box: [number, number, number, number];
-}
 
 /** One entry per detected class: its best score and how many boxes of it were found. */
 export interface ObjectLabel {

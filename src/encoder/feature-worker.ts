@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { decodeToRgb } from '../image/decode.js';
 import { initBackend, parseBackendName } from '../nn/backend.js';
-import type { DetectedObject } from './centernet.js';
+import type { DetectedObject } from './types.js';
 import { chooseRuntime, INFERENCE_RUNTIMES } from '../onnx/runtime.js';
 import { loadEncoder } from './registry.js';
 import { encodeRgb, rgbBatch } from './pixels.js';

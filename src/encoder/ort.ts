@@ -1,10 +1,10 @@
 import type * as tf from '@tensorflow/tfjs';
 import type * as Ort from 'onnxruntime-node';
-import { inceptionOnnx, mobileNetOnnx, ONNX_INPUT } from '../onnx/encoders.js';
 import { createSession, loadOrt, type OrtDevice } from '../onnx/runtime.js';
 import { log } from '../log.js';
 import { INCEPTION_NAME } from './inception.js';
 import { MOBILENET_NAME } from './mobilenet.js';
+import { inceptionOnnx, mobileNetOnnx, ONNX_INPUT } from './onnx.js';
 import type { Encoder } from './types.js';
 
 export interface OrtEncoderSpec {

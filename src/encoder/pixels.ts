@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { decodeToRgb, type ImageLimits, type RgbImage } from '../image/decode.js';
-import { labelsOf, type DetectedObject, type ObjectLabel } from './centernet.js';
-import type { Encoder } from './types.js';
+import { labelsOf, type ObjectLabel } from './centernet.js';
+import type { DetectedObject, Encoder } from './types.js';
 
 /** One decoded RGB image as the [1, H, W, 3] float batch the encoders take (0..255). */
 export function rgbBatch(rgb: RgbImage): tf.Tensor4D {

@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import { CENTERNET_NAME, loadCenterNet, type DetectedObject } from './centernet.js';
+import { CENTERNET_NAME, loadCenterNet } from './centernet.js';
 import type { InferenceRuntime, OrtDevice } from '../onnx/runtime.js';
 import { loadMobileNet, MOBILENET_NAME } from './mobilenet.js';
 import { loadOrtCenterNet } from './centernet-ort.js';
 import { INCEPTION_NAME, loadInception } from './inception.js';
 import { loadOrtInception, loadOrtMobileNet } from './ort.js';
 import { encodeFeatures } from './pixels.js';
-import type { Encoder } from './types.js';
+import type { DetectedObject, Encoder } from './types.js';
 
 export const ENCODER_NAMES = [MOBILENET_NAME, CENTERNET_NAME, INCEPTION_NAME] as const;
 export type EncoderName = (typeof ENCODER_NAMES)[number];

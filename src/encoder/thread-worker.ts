@@ -4,11 +4,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { log } from '../log.js';
 import { initBackend } from '../nn/backend.js';
 import { setIntraOpThreads } from '../onnx/runtime.js';
-import type { DetectedObject } from './centernet.js';
 import { detectEach, loadEncoder } from './registry.js';
 import { encodeFeatures } from './pixels.js';
 import type { CallRequest, ThreadReply, ThreadRequest, ThreadWorkerData } from './thread.js';
-import type { Encoder } from './types.js';
+import type { DetectedObject, Encoder } from './types.js';
 
 const port = parentPort!;
 log.setBindings({ thread: 'encoder' }); // this thread's lines (its cpu backend, the ORT sessions) say where they come from

@@ -3,9 +3,8 @@ import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { log } from '../log.js';
 import { tsWorker } from '../util/ts-worker.js';
-import type { DetectedObject } from './centernet.js';
 import { defaultEncoderRuntime, type EncoderRuntime } from './registry.js';
-import type { Encoder } from './types.js';
+import type { DetectedObject, Encoder } from './types.js';
 
 /** What the worker (thread-worker.ts) is started with. */
 export interface ThreadWorkerData {

@@ -1,5 +1,44 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { DetectedObject } from './centernet.js';
+
+/** COCO detection classes as human's src/object/labels.ts lists them; CenterNet's class k is COCO_LABELS[k] (kept compact). */
+// prettier-ignore
+export const COCO_LABELS = [
+  'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train', 'truck', 'boat', 'traffic light',
+  'fire hydrant', 'stop sign', 'parking meter', 'bench', 'bird', 'cat', 'dog', 'horse', 'sheep', 'cow', 'elephant',
+  'bear', 'zebra', 'giraffe', 'backpack', 'umbrella', 'handbag', 'tie', 'suitcase', 'frisbee', 'skis', 'snowboard',
+  'sports ball', 'kite', 'baseball bat', 'baseball glove', 'skateboard', 'surfboard', 'tennis racket', 'bottle',
+  'wine glass', 'cup', 'fork', 'knife', 'spoon', 'bowl', 'banana', 'apple', 'sandwich', 'orange', 'broccoli',
+  'carrot', 'hot dog', 'pizza', 'donut', 'cake', 'chair', 'couch', 'potted plant', 'bed', 'dining table', 'toilet',
+  'tv', 'laptop', 'mouse', 'remote', 'keyboard', 'cell phone', 'microwave', 'oven', 'toaster', 'sink',
+  'refrigerator', 'book', 'clock', 'vase', 'scissors', 'teddy bear', 'hair drier', 'toothbrush',
+] as const;
+
+/** The 12 official COCO super-categories. */
+export const SUPERCATEGORIES = [
+  'person',
+  'vehicle',
+  'outdoor',
+  'animal',
+  'accessory',
+  'sports',
+  'kitchen',
+  'food',
+  'furniture',
+  'electronic',
+  'appliance',
+  'indoor',
+] as const;
+export type Supercategory = (typeof SUPERCATEGORIES)[number];
+
+/** An object a detector found in an image. */
+export interface DetectedObject {
+  label: string;
+  /** Index into COCO_LABELS. */
+  classId: number;
+  score: number;
+  /** x, y, width, height as fractions of the image. */
+  box: [number, number, number, number];
+}
 
 /** A pretrained CNN that turns images into fixed-length vectors. */
 export interface Encoder {

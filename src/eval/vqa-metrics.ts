@@ -19,8 +19,21 @@
  *  - Scores are fractions in [0, 1], not percentages rounded to 2 decimals
  *    (formatVqaTable prints percentages).
  */
-import type { QaExample } from '../data/qa.js';
 import type { Wups } from './wups.js';
+
+/**
+ * What scoreVqa reads of a question: the fields it shares with data/qa.ts's
+ * QaExample, which passes as it is (metrics know no file format).
+ */
+export interface VqaReference {
+  question: string;
+  /** The single answer: exact match and WUPS compare against it. */
+  answer: string;
+  /** Every annotator's answer, for VQA accuracy. */
+  answers: readonly string[];
+  /** Question type: scores are also given per type. */
+  type: string;
+}
 
 /** vqaEval.py `contractions` (keys are looked up after lower-casing, so the
  * capitalised ones, e.g. "Im", never match: kept as in the original). */
@@ -289,7 +302,7 @@ function finish(s: Sums, withWups: boolean): VqaTypeScores {
  * as vqaEval.py does since its 2021 fix). WUPS is computed only when a loaded
  * Wups is given, on the raw prediction and `example.answer` (Ren et al. 2015).
  */
-export function scoreVqa(predictions: readonly string[], examples: readonly QaExample[], opts: { wups?: Wups } = {}): VqaScores {
+export function scoreVqa(predictions: readonly string[], examples: readonly VqaReference[], opts: { wups?: Wups } = {}): VqaScores {
   if (predictions.length !== examples.length) {
     throw new Error(`scoreVqa: ${predictions.length} predictions for ${examples.length} examples`);
   }

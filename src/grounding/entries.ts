@@ -1,5 +1,5 @@
-import { COCO_LABELS, type DetectedObject } from '../encoder/centernet.js';
-import { SUPERCATEGORIES, supercategoryOf, type WordTable } from './words.js';
+import { COCO_LABELS, SUPERCATEGORIES, type DetectedObject } from '../encoder/types.js';
+import { supercategoryOf, type WordTable } from './words.js';
 
 /**
  * What a grounded decoder can point at: one entry per detected class, best

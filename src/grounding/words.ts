@@ -7,25 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { COCO_LABELS } from '../encoder/centernet.js';
+import { COCO_LABELS, SUPERCATEGORIES, type Supercategory } from '../encoder/types.js';
 import { formatZodIssue } from '../util/zod-error.js';
-
-/** The 12 official COCO super-categories. */
-export const SUPERCATEGORIES = [
-  'person',
-  'vehicle',
-  'outdoor',
-  'animal',
-  'accessory',
-  'sports',
-  'kitchen',
-  'food',
-  'furniture',
-  'electronic',
-  'appliance',
-  'indoor',
-] as const;
-export type Supercategory = (typeof SUPERCATEGORIES)[number];
 
 export const DEFAULT_TABLE_FILE = fileURLToPath(new URL('./classes.json', import.meta.url));
 

@@ -17,7 +17,7 @@ import { groundedTrainOptionsSchema, trainGroundedModel } from '../../src/captio
 import { DEFAULT_CAPTION_SEARCH, type CaptionSearchOptions } from '../../src/caption/options.js';
 import type { CaptionedImage } from '../../src/data/captions.js';
 import type { FeatureSet } from '../../src/data/features.js';
-import { COCO_LABELS, type DetectedObject } from '../../src/encoder/centernet.js';
+import { COCO_LABELS, type DetectedObject } from '../../src/encoder/types.js';
 import { objectEntries } from '../../src/grounding/entries.js';
 import { defaultWordTable } from '../../src/grounding/words.js';
 import { initBackend } from '../../src/nn/backend.js';

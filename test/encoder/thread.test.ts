@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { DetectedObject } from '../../src/encoder/centernet.js';
 import { rgbBatch } from '../../src/encoder/pixels.js';
 import { loadEncoder, type EncoderRuntime } from '../../src/encoder/registry.js';
 import {
@@ -11,7 +10,7 @@ import {
   loadThreadedEncoder,
   type ThreadedEncoder,
 } from '../../src/encoder/thread.js';
-import type { Encoder } from '../../src/encoder/types.js';
+import type { DetectedObject, Encoder } from '../../src/encoder/types.js';
 import { decodeToRgb } from '../../src/image/decode.js';
 import { initBackend } from '../../src/nn/backend.js';
 import { chooseRuntime } from '../../src/onnx/runtime.js';

@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { COCO_LABELS } from '../../src/encoder/centernet.js';
+import { COCO_LABELS, SUPERCATEGORIES } from '../../src/encoder/types.js';
 import {
   DEFAULT_TABLE_FILE,
   defaultWordTable,
   findMentions,
   parseWordTable,
-  SUPERCATEGORIES,
   senseOf,
   supercategoryOf,
   wordFor,

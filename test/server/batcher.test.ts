@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { batchEncoder } from '../../src/encoder/batched.js';
-import type { DetectedObject } from '../../src/encoder/centernet.js';
-import type { Encoder } from '../../src/encoder/types.js';
+import type { DetectedObject, Encoder } from '../../src/encoder/types.js';
 import { initBackend, parseBackendName } from '../../src/nn/backend.js';
 import { Batcher, requestScope } from '../../src/server/batcher.js';
 import { ClientGoneError, QueueFullError } from '../../src/server/limiter.js';

@@ -1,6 +1,6 @@
 import { MAX_CONSTRAINTS } from '../../search/constrained.js';
 import { z } from 'zod';
-import { COCO_LABELS } from '../../encoder/centernet.js';
+import { COCO_LABELS } from '../../encoder/types.js';
 import { CONFIG_FILE, modelIdentityFields, readModelConfig } from '../../nn/model-config.js';
 import { vocabSchema } from '../../text/vocab.js';
 import { SLOT, SLOTS, SLOT_ID, SLOTS_ID } from './slots.js';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { COCO_LABELS, type DetectedObject } from '../../encoder/centernet.js';
+import { COCO_LABELS, type DetectedObject } from '../../encoder/types.js';
 import { classScores, ENTRY_FEATURES, entryFeatures, objectEntries, type ObjectEntry } from '../../grounding/entries.js';
 import type { WordTable } from '../../grounding/words.js';
 import { END_ID, PAD_ID, START_ID, UNK_ID, type Vocab } from '../../text/vocab.js';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { COCO_LABELS } from '../../encoder/centernet.js';
+import { COCO_LABELS } from '../../encoder/types.js';
 import { ENTRY_FEATURES } from '../../grounding/entries.js';
 import { dense, imageState, lstmCell, standardized, type CellState, type InputStats } from '../../nn/blocks.js';
 import { inputStats } from '../../nn/feature-norm.js';

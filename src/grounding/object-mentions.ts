@@ -1,5 +1,5 @@
-import { mentionedClasses } from '../grounding/recall.js';
-import type { WordTable } from '../grounding/words.js';
+import { mentionedClasses } from './recall.js';
+import type { WordTable } from './words.js';
 
 /** Per class: how often the caption names it when the references do, and when they do not. */
 export interface ObjectMentionRow {

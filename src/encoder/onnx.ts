@@ -1,17 +1,26 @@
+/**
+ * The encoders' ONNX graphs: MobileNetV2 and InceptionV3 exported from their
+ * tfjs Keras models, CenterNet from human's tfjs graph (with onnx/'s exporters,
+ * which know no encoder), and the shipped model.onnx files read back (MobileNetV2's
+ * and CenterNet's only when they were exported from the weights beside them).
+ */
 import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { readMetadata } from '../onnx/graph.js';
+import { exportLayersModel, type OutputSpec } from '../onnx/keras.js';
+import { exportGraphModel } from '../onnx/tf-graph.js';
 import {
   loadMobileNetLayers,
   MOBILENET_FEATURE_LAYER,
   MOBILENET_INPUT_DIVISOR,
   MOBILENET_NAME,
   mobileNetWeightsFiles,
-} from '../encoder/mobilenet.js';
-import { INCEPTION_FEATURE_LAYER, INCEPTION_INPUT_DIVISOR, INCEPTION_NAME } from '../encoder/inception.js';
-import { loadNsfwjsArtifacts } from '../encoder/nsfwjs-bundle.js';
+} from './mobilenet.js';
+import { INCEPTION_FEATURE_LAYER, INCEPTION_INPUT_DIVISOR, INCEPTION_NAME } from './inception.js';
+import { loadNsfwjsArtifacts } from './nsfwjs-bundle.js';
 import {
   CENTERNET_DETECT_SIZE,
   CENTERNET_DIM,
@@ -23,10 +32,7 @@ import {
   INPUT_NODE,
   TOPK_NODE,
   WH_NODE,
-} from '../encoder/centernet.js';
-import { readMetadata } from './graph.js';
-import { exportLayersModel, type OutputSpec } from './keras.js';
-import { exportGraphModel } from './tf-graph.js';
+} from './centernet.js';
 
 /** File name of an exported encoder, beside its tfjs weights in MODELS_DIR/encoder/<name>/. */
 export const ONNX_FILE = 'model.onnx';

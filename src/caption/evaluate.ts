@@ -1,13 +1,18 @@
+/**
+ * Caption evaluation (npm run eval:caption): caption every image of a
+ * references file, from cached features or the encoder run on the images, and
+ * score the captions with eval/'s metrics (BLEU, ROUGE-L, CIDEr-D).
+ */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Captioner, ImageEvidence } from '../caption/captioner.js';
-import type { CaptionSearchOptions } from '../caption/options.js';
 import type { CaptionedImage } from '../data/captions.js';
 import { featureRow, indexKeys, type FeatureSet } from '../data/features.js';
 import { rgbBatch } from '../encoder/pixels.js';
 import type { Encoder } from '../encoder/types.js';
+import { scoreCaptions, type CaptionScores } from '../eval/caption-metrics.js';
 import { decodeToRgb } from '../image/decode.js';
-import { scoreCaptions, type CaptionScores } from './caption-metrics.js';
+import type { Captioner, ImageEvidence } from './captioner.js';
+import type { CaptionSearchOptions } from './options.js';
 
 /** One line of a COCO results file. */
 export interface CocoResult {

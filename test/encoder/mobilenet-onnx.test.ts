@@ -7,9 +7,9 @@ import { encodeFeatures } from '../../src/encoder/pixels.js';
 import { loadEncoder, setDefaultEncoderRuntime } from '../../src/encoder/registry.js';
 import type { Encoder } from '../../src/encoder/types.js';
 import { initBackend } from '../../src/nn/backend.js';
-import { exportEncoder, mobileNetOnnx } from '../../src/onnx/encoders.js';
+import { exportEncoder, mobileNetOnnx } from '../../src/encoder/onnx.js';
 import { VqaService } from '../../src/vqa/service.js';
-import { agreement } from './parity.js';
+import { agreement } from '../onnx/parity.js';
 
 // Measured here: the shipped MobileNetV2 gives features (max ≈ 1.8) within 1e-5
 // of tfjs-wasm's on ORT's CPU provider; the bounds leave room for other CPUs'
@@ -81,7 +81,7 @@ describe('MobileNetV2 on onnxruntime against tfjs', () => {
       expect(maxAbs, `image ${i}`).toBeLessThan(MAX_ABS);
       expect(cosine, `image ${i}`).toBeGreaterThan(MIN_COSINE);
     }
-    // The centernet part (ORT against tfjs too; test/onnx/centernet.test.ts compares it on photos).
+    // The centernet part (ORT against tfjs too; test/encoder/centernet-onnx.test.ts compares it on photos).
     expect(agreement(want, got).maxAbs).toBeLessThan(MAX_ABS);
     x.dispose();
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { objectMentionTable, objectTableMarkdown } from '../../src/eval/object-mentions.js';
+import { objectMentionTable, objectTableMarkdown } from '../../src/grounding/object-mentions.js';
 import { defaultWordTable } from '../../src/grounding/words.js';
 
 describe('objectMentionTable', () => {

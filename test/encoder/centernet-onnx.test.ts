@@ -3,14 +3,15 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCenterNet, type CenterNetEncoder, type DetectedObject } from '../../src/encoder/centernet.js';
+import { loadCenterNet, type CenterNetEncoder } from '../../src/encoder/centernet.js';
 import { loadOrtCenterNet } from '../../src/encoder/centernet-ort.js';
 import { encodeFeatures, rgbBatch } from '../../src/encoder/pixels.js';
 import { loadEncoder } from '../../src/encoder/registry.js';
+import type { DetectedObject } from '../../src/encoder/types.js';
 import { decodeToRgb } from '../../src/image/decode.js';
 import { initBackend } from '../../src/nn/backend.js';
-import { centerNetOnnx, exportCenterNet } from '../../src/onnx/encoders.js';
-import { agreement } from './parity.js';
+import { centerNetOnnx, exportCenterNet } from '../../src/encoder/onnx.js';
+import { agreement } from '../onnx/parity.js';
 
 // Measured here (ORT CPU provider against tfjs-wasm, the five photos below, 98
 // objects scoring ≥ 0.1): features (largest 2.1) within 2.4e-6, scores within
