@@ -1,6 +1,6 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { toCaptionSearchOptions, type CaptionOptions, type CaptionSearchOptions } from '../caption/options.js';
-import type { CaptionResult } from '../caption/service.js';
+import type { CaptionResult } from '../caption/reply.js';
 import { ImageError, type ImageLimits } from '../image/decode.js';
 import { MicroBatcher } from './batcher.js';
 import { InputPathError, readInput } from './inputs.js';
