@@ -15,7 +15,7 @@ import { CaptionReplySchema } from '../../src/caption/reply.js';
 import { GenerateReplySchema } from '../../src/char/reply.js';
 import { GenerateBodySchema, StreamEventSchema } from '../../src/server/routes/generate.js';
 import { HealthReplySchema, LiveReplySchema, ReadyReplySchema } from '../../src/server/routes/health.js';
-import { ModelsReplySchema } from '../../src/server/routes/models.js';
+import { ModelsReplySchema } from '../../src/server/replies.js';
 import { VqaReplySchema } from '../../src/vqa/reply.js';
 import { vqaOptionsSchema } from '../../src/vqa/question.js';
 import { VqaService } from '../../src/vqa/service.js';
