@@ -1,8 +1,15 @@
 /**
  * Calls to the captioner API from the page, and the reply shapes it reads.
  * Replies are checked just enough to render them safely; an error reply is
- * the server's `{"error": {"code", "message"}}`, read into an ApiError.
+ * the server's `{"error": {"code", "message"}}`, read into an ApiError. The
+ * shapes are the server's own (src/caption/reply.ts, src/vqa/reply.ts,
+ * src/server/replies.ts), imported as types only: esbuild erases them, so
+ * nothing of src/ (nor zod) is bundled, and those files import only zod.
  */
+
+import type { Box, CaptionReply as CaptionReplySent, CaptionWord, ReportedCaption, ReportedObject } from '../src/caption/reply';
+import type { ModelCard as ModelCardSent, TrainingSummary as TrainingSummarySent } from '../src/server/replies';
+import type { VqaReply as VqaReplySent } from '../src/vqa/reply';
 
 export class ApiError extends Error {
   constructor(
@@ -14,60 +21,24 @@ export class ApiError extends Error {
   }
 }
 
-export type Box = [number, number, number, number];
+/** A detected class: `box` is the best instance's, x, y, width, height as fractions of the image. */
+export type DetectedObject = ReportedObject;
+export type Caption = ReportedCaption;
+export type { Box, CaptionWord };
 
-export interface DetectedObject {
-  label: string;
-  score: number;
-  count: number;
-  /** The best instance: x, y, width, height as fractions of the image. */
-  box: Box;
-  boxes: Box[];
-}
+/** What the page reads of a POST /caption reply: the captions and objects, and the total time when sent. */
+export type CaptionReply = Pick<CaptionReplySent, 'captions' | 'objects'> & {
+  timings_ms?: Partial<Pick<CaptionReplySent['timings_ms'], 'total'>>;
+};
 
-export interface CaptionWord {
-  text: string;
-  /** Index into `objects` of the detection this word names. */
-  object?: number;
-}
+/** What the page reads of a POST /vqa reply. */
+export type VqaReply = Pick<VqaReplySent, 'answers' | 'unknown_words'>;
 
-export interface Caption {
-  text: string;
-  logprob: number;
-  words: CaptionWord[];
-}
+/** A card of GET /models; a task this page does not know is still shown, by its name. */
+export type ModelCard = Omit<ModelCardSent, 'task'> & { task: string };
 
-export interface CaptionReply {
-  captions: Caption[];
-  objects: DetectedObject[];
-  timings_ms?: { total?: number };
-}
-
-export interface VqaReply {
-  answers: { answer: string; score: number }[];
-  unknown_words: string[];
-}
-
-export interface ModelCard {
-  task: string;
-  name: string;
-  version: string;
-  kind: string;
-  encoder?: string;
-  vocab_size: number;
-  answers?: number;
-  metrics?: Record<string, unknown>;
-}
-
-export interface TrainingSummary {
-  task: string;
-  name: string;
-  trainingSeconds?: number;
-  epochsRun?: number;
-  examples?: number;
-  curves?: string;
-  description?: string;
-}
+/** A model's training summary (GET /assets/training.json); a task this page does not know is still shown. */
+export type TrainingSummary = Omit<TrainingSummarySent, 'task'> & { task: string };
 
 type Json = Record<string, unknown>;
 const isObject = (x: unknown): x is Json => typeof x === 'object' && x !== null && !Array.isArray(x);

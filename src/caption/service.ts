@@ -9,29 +9,7 @@ import { loadCaptioner, type CaptionOut, type Captioner } from './captioner.js';
 import type { CaptionSearchOptions } from './options.js';
 import type { BatcherOptions } from '../server/batcher.js';
 import { batchDecoder, decodeAlone, type Decode } from './batched.js';
-
-/** A detected class as the API reports it: boxes are x, y, w, h as fractions of the image. */
-export interface ReportedObject {
-  label: string;
-  score: number;
-  count: number;
-  box: [number, number, number, number];
-  boxes: [number, number, number, number][];
-}
-
-export interface ReportedCaption {
-  text: string;
-  logprob: number;
-  /** `object` indexes CaptionResult.objects. */
-  words: { text: string; object?: number }[];
-}
-
-export interface CaptionResult {
-  captions: ReportedCaption[];
-  objects: ReportedObject[];
-  model: { name: string; version: string };
-  timings_ms: { decode_image: number; encode: number; generate: number };
-}
+import type { Box, CaptionResult } from './reply.js';
 
 /** Objects at or above this are always reported; weaker ones only when a caption names them. */
 export const REPORT_MIN_SCORE = 0.3;
@@ -48,7 +26,7 @@ export function reportObjects(
   const shown = entries.map((e, j) => ({ e, j })).filter(({ e, j }) => e.score >= REPORT_MIN_SCORE || named.has(j));
   const at = new Map(shown.map(({ j }, i) => [j, i]));
   const round = (v: number) => Math.round(v * 1000) / 1000;
-  const box = (b: readonly number[]) => b.map(round) as [number, number, number, number];
+  const box = (b: readonly number[]) => b.map(round) as Box;
   return {
     objects: shown.map(({ e }) => ({ label: e.label, score: round(e.score), count: e.count, box: box(e.box), boxes: e.boxes.map(box) })),
     captions: captions.map((c) => ({

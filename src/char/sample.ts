@@ -1,19 +1,8 @@
 import { drawTokens, topIndices } from '../search/index.js';
 import type { CharModel } from './model.js';
 import type { CharSampleOptions } from './options.js';
+import type { SampleStep } from './reply.js';
 import { charStepModel, CharStepper, type CharState, type CharStep } from './stepper.js';
-
-export interface Candidate {
-  char: string;
-  /** The model's probability (temperature 1, before top-k). */
-  prob: number;
-}
-
-export interface SampleStep {
-  char: string;
-  /** Top candidates for this step, most likely first (when asked for). */
-  top?: Candidate[];
-}
 
 /** Character that primes the state when the prompt is empty (not output). */
 export function startId(model: CharModel): number {

@@ -4,17 +4,11 @@ import { defaultDecoderRuntime, type DecoderRuntime } from '../onnx/runtime.js';
 import { onnxCharStepper } from './onnx.js';
 import { CharModel } from './model.js';
 import type { CharSampleOptions } from './options.js';
-import { generate, type SampleStep } from './sample.js';
+import type { GenerateResult, SampleStep } from './reply.js';
+import { generate } from './sample.js';
 import type { CharStep } from './stepper.js';
 import { UnknownCharsError } from './vocab.js';
-
-export interface GenerateResult {
-  text: string;
-  model: { name: string; version: string };
-  /** Per generated character, when candidates were asked for. */
-  steps?: SampleStep[];
-  timings_ms: { generate: number };
-}
+import type { ModelRef } from '../util/reply.js';
 
 /** Characters generated between two yields to the event loop, so a long request never stalls the server. */
 const YIELD_EVERY = 32;
@@ -50,7 +44,7 @@ export class CharService {
     return this.onnx ? 'onnx' : 'tfjs';
   }
 
-  get info(): { name: string; version: string } {
+  get info(): ModelRef {
     return { name: this.model.config.name, version: this.model.config.version };
   }
 

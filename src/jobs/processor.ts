@@ -1,11 +1,11 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { toCaptionSearchOptions, type CaptionOptions, type CaptionSearchOptions } from '../caption/options.js';
-import type { CaptionResult } from '../caption/service.js';
+import type { CaptionResult } from '../caption/reply.js';
 import { ImageError, type ImageLimits } from '../image/decode.js';
 import { MicroBatcher } from './batcher.js';
 import { InputPathError, readInput } from './inputs.js';
 import { TaskSchema, type Failure, type JobMeta, type Task } from './schemas.js';
-import type { JobStore, ResultLine } from './store.js';
+import type { Captioned, JobStore, ResultLine } from './store.js';
 
 /** Several images of one job, one options set: each one's result or error (CaptionService.captionMany). */
 export type CaptionMany = (images: Buffer[], opts: CaptionSearchOptions) => Promise<(CaptionResult | Error)[]>;
@@ -37,8 +37,6 @@ interface Item {
   image: Buffer;
   options: CaptionOptions;
 }
-
-type Captioned = CaptionResult & { seed?: number };
 
 /**
  * The BullMQ processor of one image's task: read the image (uploaded bytes

@@ -2,11 +2,13 @@ import type { Redis } from 'ioredis';
 import { jobKeys } from './names.js';
 import { JobMetaSchema, type Failure, type JobMeta, type JobStatus } from './schemas.js';
 import type { CaptionOptions } from '../caption/options.js';
+import type { CaptionResult } from '../caption/reply.js';
+
+/** An image's captions as a job records them: what POST /caption replies less backend and total time (caption/reply.ts). */
+export type Captioned = CaptionResult & { seed?: number };
 
 /** A result line as stored and streamed: one JSON object per image. */
-export type ResultLine = { name: string; index: number; worker: string } & (
-  ({ ok: true } & Record<string, unknown>) | { ok: false; error: Failure }
-);
+export type ResultLine = { name: string; index: number; worker: string } & (({ ok: true } & Captioned) | { ok: false; error: Failure });
 
 /**
  * A bulk job's state in Redis: its meta hash, the uploaded images, and one

@@ -29,10 +29,6 @@ export function openApiSchema(schema: z.ZodType): JsonSchema {
   return json;
 }
 
-/** Shared reply pieces. */
-export const ModelRefSchema = z.object({ name: z.string(), version: z.string() }).strict().describe('the model that answered');
-export const BackendSchema = z.string().describe('TensorFlow.js backend that ran the model, e.g. wasm, tensorflow');
-
 export interface RouteDoc {
   summary: string;
   description?: string;

@@ -12,26 +12,13 @@ import { VqaModel } from './model.js';
 import { defaultDecoderRuntime, type DecoderRuntime } from '../onnx/runtime.js';
 import { onnxVqa, type OnnxVqa } from './onnx.js';
 import { Batcher, type BatcherOptions } from '../server/batcher.js';
+import type { VqaResult } from './reply.js';
 
 /** Indices of the k largest probabilities, largest first (ties: lower index first, as tf.topk). */
 export function topAnswers(probs: Float32Array, k: number): number[] {
   const idx = Array.from(probs.keys());
   idx.sort((a, b) => probs[b]! - probs[a]! || a - b);
   return idx.slice(0, Math.min(k, probs.length));
-}
-
-export interface Answer {
-  answer: string;
-  /** Softmax probability. */
-  score: number;
-}
-
-export interface VqaResult {
-  answers: Answer[];
-  model: { name: string; version: string };
-  /** Question words the model never saw in training (read as <unk>). */
-  unknown_words: string[];
-  timings_ms: { decode_image: number; encode: number; answer: number };
 }
 
 export interface ModelSummary {

@@ -8,6 +8,7 @@ import request, { type Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaptionService } from '../../src/caption/service.js';
 import { JobsClient } from '../../src/jobs/producer.js';
+import type { JobStatus } from '../../src/jobs/schemas.js';
 import { startTaskWorker, type TaskWorker } from '../../src/jobs/task-worker.js';
 import { currentBackend, initBackend } from '../../src/nn/backend.js';
 import { buildApp } from '../../src/server/app.js';
@@ -18,14 +19,6 @@ import { corruptJpeg, HAVE_REDIS, NO_REDIS_MESSAGE, startRedis, stopChild, tinyJ
 
 if (!HAVE_REDIS) console.warn(`skipping test/jobs/routes.test.ts: ${NO_REDIS_MESSAGE}`);
 
-interface Status {
-  id: string;
-  state: string;
-  total: number;
-  succeeded: number;
-  failed: number;
-  progress: number;
-}
 interface Line {
   name: string;
   index: number;
@@ -79,11 +72,11 @@ describe.skipIf(!HAVE_REDIS)('/jobs routes', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  const waitDone = async (id: string): Promise<Status> => {
+  const waitDone = async (id: string): Promise<JobStatus> => {
     for (let i = 0; i < 600; i++) {
       const res = await request(app.server).get(`/jobs/${id}`);
       expect(res.status).toBe(200);
-      const s = res.body as Status;
+      const s = res.body as JobStatus;
       if (s.state === 'completed') return s;
       await sleep(50);
     }
@@ -142,7 +135,7 @@ describe.skipIf(!HAVE_REDIS)('/jobs routes', () => {
       { mode: 'greedy' },
     );
     expect(res.status).toBe(202);
-    const submitted = res.body as Status;
+    const submitted = res.body as JobStatus;
     expect(res.headers.location).toBe(`/jobs/${submitted.id}`);
     expect(submitted).toMatchObject({ total: 4, state: 'queued' });
     const done = await waitDone(submitted.id);
@@ -163,8 +156,8 @@ describe.skipIf(!HAVE_REDIS)('/jobs routes', () => {
       .post('/jobs')
       .send({ paths: ['album'], mode: 'greedy' });
     expect(res.status).toBe(202);
-    await waitDone((res.body as Status).id);
-    const lines = await results((res.body as Status).id);
+    await waitDone((res.body as JobStatus).id);
+    const lines = await results((res.body as JobStatus).id);
     expect(lines.map((l) => l.name).sort()).toEqual(['album/a.jpg', 'album/inner/c.jpg']);
     expect(lines.every((l) => l.ok)).toBe(true);
   });
@@ -206,7 +199,7 @@ describe.skipIf(!HAVE_REDIS)('/jobs routes', () => {
       ['x.jpg', images[0]!],
       ['y.jpg', images[1]!],
     ]);
-    const del = await request(app.server).delete(`/jobs/${(res.body as Status).id}`);
+    const del = await request(app.server).delete(`/jobs/${(res.body as JobStatus).id}`);
     expect(del.status).toBe(200);
     expect(del.body).toMatchObject({ state: 'cancelled', removed: 2, succeeded: 0 });
   });
@@ -253,8 +246,8 @@ describe.skipIf(!HAVE_REDIS)('/jobs routes', () => {
     const res = await request(app.server)
       .post('/jobs')
       .send({ paths: ['album/a.jpg'], mode: 'greedy' });
-    await waitDone((res.body as Status).id);
-    const [line] = await results((res.body as Status).id);
+    await waitDone((res.body as JobStatus).id);
+    const [line] = await results((res.body as JobStatus).id);
     expect(line!.worker).not.toBe('in-process');
     expect(line!.captions!.map((c) => c.text)).toEqual((await single(images[0]!)).map((c) => c.text));
     expect(await stopChild(child, 'SIGTERM')).toBe(0);

@@ -3,20 +3,13 @@ import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
 import request, { type Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CaptionReply } from '../../src/caption/reply.js';
 import { CaptionService } from '../../src/caption/service.js';
 import { loadConfig } from '../../src/server/config.js';
 import { currentBackend, initBackend, parseBackendName } from '../../src/nn/backend.js';
 import { buildApp } from '../../src/server/app.js';
 import { Limiter } from '../../src/server/limiter.js';
 import { formatSamples, jpeg } from './images.js';
-
-interface CaptionBody {
-  captions: { text: string; logprob: number }[];
-  model: { name: string; version: string };
-  backend: string;
-  seed?: number;
-  timings_ms: Record<'decode_image' | 'encode' | 'generate' | 'total', number>;
-}
 
 const SMALL_BYTES = 64 * 1024;
 const SMALL_PIXELS = 100_000;
@@ -47,12 +40,12 @@ afterAll(async () => {
 
 const post = (a: FastifyInstance = app, path = '/caption') => request(a.server).post(path);
 
-function captionBody(res: Response): CaptionBody {
+function captionBody(res: Response): CaptionReply {
   expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return res.body as CaptionBody;
+  return res.body as CaptionReply;
 }
 
-function expectCaptionReply(body: CaptionBody, n: number): void {
+function expectCaptionReply(body: CaptionReply, n: number): void {
   expect(body.captions).toHaveLength(n);
   for (const c of body.captions) {
     expect(typeof c.text).toBe('string');
@@ -146,7 +139,7 @@ describe('POST /caption: image formats', () => {
     for (const [name, { body, type }] of Object.entries(samples)) {
       const res = await post(app, '/caption?mode=greedy').set('content-type', type).send(body);
       expect(res.status, `${name}: ${JSON.stringify(res.body)}`).toBe(200);
-      expectCaptionReply(res.body as CaptionBody, 1);
+      expectCaptionReply(res.body as CaptionReply, 1);
     }
   });
 });

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import request, { type Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CharModel } from '../../src/char/model.js';
+import type { GenerateReply } from '../../src/char/reply.js';
 import { CharService } from '../../src/char/service.js';
 import { CharVocab } from '../../src/char/vocab.js';
 import { loadConfig } from '../../src/server/config.js';
@@ -9,15 +10,6 @@ import { currentBackend, initBackend, parseBackendName } from '../../src/nn/back
 import { buildApp } from '../../src/server/app.js';
 import { Limiter } from '../../src/server/limiter.js';
 import { tinyConfig } from '../char/helpers.js';
-
-interface GenerateBody {
-  text: string;
-  model: { name: string; version: string };
-  backend: string;
-  seed: number;
-  steps?: { char: string; top: { char: string; prob: number }[] }[];
-  timings_ms: { generate: number; total: number };
-}
 
 // A small untrained model: the route's behaviour does not depend on the weights.
 const VOCAB = CharVocab.build("abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ.,:;!?'\n");
@@ -39,9 +31,9 @@ afterAll(async () => {
 
 const post = (a: FastifyInstance = app) => request(a.server).post('/generate');
 
-function ok(res: Response): GenerateBody {
+function ok(res: Response): GenerateReply {
   expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return res.body as GenerateBody;
+  return res.body as GenerateReply;
 }
 
 function expectError(res: Response, status: number, code: string): string {
@@ -89,8 +81,8 @@ describe('POST /generate', () => {
     body.steps!.forEach((s, i) => {
       expect(s.char).toBe([...body.text][i]);
       expect(s.top).toHaveLength(3);
-      expect(s.top[0]!.char).toBe(s.char); // greedy
-      expect(s.top[0]!.prob).toBeGreaterThanOrEqual(s.top[2]!.prob);
+      expect(s.top![0]!.char).toBe(s.char); // greedy
+      expect(s.top![0]!.prob).toBeGreaterThanOrEqual(s.top![2]!.prob);
     });
   });
 

@@ -7,7 +7,7 @@ import { currentBackend, initBackend, parseBackendName } from '../../src/nn/back
 import { buildApp } from '../../src/server/app.js';
 import { loadConfig } from '../../src/server/config.js';
 import { Readiness } from '../../src/server/routes/health.js';
-import { ModelsReplySchema } from '../../src/server/routes/models.js';
+import { ModelsReplySchema } from '../../src/server/replies.js';
 import { tinyConfig } from '../char/helpers.js';
 
 // Operator routes against a real server on loopback: probes, /models, request ids.

@@ -8,7 +8,7 @@ import { buildApp } from '../../src/server/app.js';
 import { loadConfig } from '../../src/server/config.js';
 import { Limiter } from '../../src/server/limiter.js';
 import { ModelRegistry, type ServiceSet } from '../../src/server/models.js';
-import { ModelsReplySchema } from '../../src/server/routes/models.js';
+import { ModelsReplySchema } from '../../src/server/replies.js';
 import { tinyConfig } from '../char/helpers.js';
 
 // Model reload without dropping requests: POST /admin/reload behind the token,

@@ -13,17 +13,9 @@ import { buildApp } from '../../src/server/app.js';
 import type { VqaConfig } from '../../src/vqa/config.js';
 import { MAX_QUESTION_CHARS } from '../../src/vqa/question.js';
 import { VqaModel } from '../../src/vqa/model.js';
+import type { VqaReply } from '../../src/vqa/reply.js';
 import { VqaService } from '../../src/vqa/service.js';
 import { jpeg } from './images.js';
-
-interface VqaBody {
-  question: string;
-  answers: { answer: string; score: number }[];
-  model: { name: string; version: string };
-  backend: string;
-  unknown_words: string[];
-  timings_ms: Record<'decode_image' | 'encode' | 'answer' | 'total', number>;
-}
 
 const ANSWERS = ['yes', 'no', 'dog', 'horse', 'red', 'two'];
 
@@ -76,9 +68,9 @@ afterAll(async () => {
 
 const post = (url = '/vqa') => request(app.server).post(url);
 
-function vqaBody(res: Response): VqaBody {
+function vqaBody(res: Response): VqaReply {
   expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return res.body as VqaBody;
+  return res.body as VqaReply;
 }
 
 function expectError(res: Response, status: number, code: string): string {

@@ -2,12 +2,20 @@ import { Readable } from 'node:stream';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { CharOptionsSchema, toCharSampleOptions, type CharSampleOptions } from '../../char/options.js';
+import {
+  DoneEventSchema,
+  GenerateReplySchema,
+  TextEventSchema,
+  type DoneEvent,
+  type GenerateReply,
+  type TextEvent,
+} from '../../char/reply.js';
 import type { CharService } from '../../char/service.js';
 import { UnknownCharsError } from '../../char/vocab.js';
 import { clientSignal, runInference, type RouteContext } from '../context.js';
 import type { Lease, ModelRegistry } from '../models.js';
 import { errorBody, ErrorBodySchema, HttpError, toHttpError } from '../errors.js';
-import { BackendSchema, jsonRouteSchema, ModelRefSchema } from '../openapi.js';
+import { jsonRouteSchema } from '../openapi.js';
 
 /**
  * The JSON body: the char generation options, and whether to stream. Unknown
@@ -20,38 +28,7 @@ export const GenerateBodySchema = CharOptionsSchema.extend({
     .describe('reply as server-sent events: text events, then done'),
 });
 
-const StepSchema = z
-  .object({
-    char: z.string(),
-    top: z
-      .array(z.object({ char: z.string(), prob: z.number().describe('model probability (temperature 1, before top_k)') }).strict())
-      .optional()
-      .describe('the likeliest next characters, most likely first'),
-  })
-  .strict();
-
-const TimingsSchema = z.object({ generate: z.number(), total: z.number().describe('includes waiting for a free slot') }).strict();
-
-export const GenerateReplySchema = z
-  .object({
-    text: z.string().describe('the generated characters (the prime is not repeated)'),
-    model: ModelRefSchema,
-    backend: BackendSchema,
-    seed: z.number().int().describe('the seed used: send it back to get the same text'),
-    steps: z.array(StepSchema).optional().describe('only with candidates > 0: one per generated character'),
-    timings_ms: TimingsSchema,
-  })
-  .strict()
-  .describe('the generated text (application/json), or with stream: true server-sent events (text/event-stream)');
-
-export type GenerateReply = z.infer<typeof GenerateReplySchema>;
-
-/** Payloads of the server-sent events (stream: true). */
-const TextEventSchema = z
-  .object({ text: z.string(), steps: z.array(StepSchema).optional() })
-  .strict()
-  .describe('event: text');
-const DoneEventSchema = GenerateReplySchema.pick({ model: true, backend: true, seed: true, timings_ms: true }).describe('event: done');
+/** The stream's events: the char service's text and done events, or an error. */
 export const StreamEventSchema = z
   .union([TextEventSchema, DoneEventSchema, ErrorBodySchema.describe('event: error')])
   .describe(
@@ -127,8 +104,8 @@ function holdSlot(ctx: RouteContext, req: FastifyRequest): Promise<() => void> {
 }
 
 interface StreamEvents {
-  text: z.infer<typeof TextEventSchema>;
-  done: z.infer<typeof DoneEventSchema>;
+  text: TextEvent;
+  done: DoneEvent;
   error: z.infer<typeof ErrorBodySchema>;
 }
 const sse = <E extends keyof StreamEvents>(event: E, data: StreamEvents[E]) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { HttpError } from '../errors.js';
-import { BackendSchema, routeSchema } from '../openapi.js';
+import { BackendSchema } from '../../util/reply.js';
+import { routeSchema } from '../openapi.js';
 
 export const ModelInfoSchema = z.object({ name: z.string(), version: z.string(), encoder: z.string().optional() }).strict();
 

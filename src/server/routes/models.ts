@@ -1,29 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { z } from 'zod';
 import type { ModelRegistry, ServiceSet } from '../models.js';
 import { routeSchema } from '../openapi.js';
-
-export const ModelCardSchema = z
-  .object({
-    task: z.enum(['caption', 'vqa', 'generate']),
-    name: z.string(),
-    version: z.string(),
-    kind: z.string().describe('architecture family from config.json: caption-lstm, caption-grounded, vqa, char-rnn'),
-    encoder: z.string().optional().describe('image encoder the model was trained on (image models)'),
-    vocab_size: z.number().int().describe('words (caption), question words (vqa) or characters (generate)'),
-    answers: z.number().int().optional().describe('answer classes (vqa)'),
-    metrics: z.record(z.unknown()).optional().describe("the model card's scores from config.json, e.g. metrics.val"),
-  })
-  .strict();
-
-export type ModelCard = z.infer<typeof ModelCardSchema>;
-
-export const ModelsReplySchema = z
-  .object({ models: z.array(ModelCardSchema) })
-  .strict()
-  .describe('every loaded model');
-
-export type ModelsReply = z.infer<typeof ModelsReplySchema>;
+import { ModelsReplySchema, type ModelCard, type ModelsReply } from '../replies.js';
 
 export interface ModelsRouteOptions {
   models: ModelRegistry;

@@ -8,6 +8,7 @@ import type { CharService } from '../../char/service.js';
 import { curvesSvg, describeCurves, trainingCurves } from '../../report/curves.js';
 import type { VqaService } from '../../vqa/service.js';
 import { HttpError } from '../errors.js';
+import type { TrainingReply, TrainingSummary } from '../replies.js';
 
 /**
  * The web page at `/` (browser sources in web/). esbuild bundles web/main.ts
@@ -60,18 +61,6 @@ function pageAssets(dir: string): Promise<PageAssets> {
     p.catch(() => builds.delete(dir));
   }
   return p;
-}
-
-/** A loaded model's training summary for the models view; `curves` is the SVG's URL when it has a history. */
-export interface TrainingSummary {
-  task: 'caption' | 'vqa' | 'generate';
-  name: string;
-  trainingSeconds?: number;
-  epochsRun?: number;
-  examples?: number;
-  curves?: string;
-  /** The curves in words (the picture's alt text). */
-  description?: string;
 }
 
 export interface PageRouteOptions {
@@ -143,7 +132,9 @@ export const pageRoutes: FastifyPluginAsync<PageRouteOptions> = async (app, opts
   app.get('/', hide, async (_req, reply) => send(reply, 'text/html', assets.html).header('content-security-policy', CSP));
   app.get('/assets/app.js', hide, async (_req, reply) => send(reply, 'text/javascript', assets.js));
   app.get('/assets/app.css', hide, async (_req, reply) => send(reply, 'text/css', assets.css));
-  app.get('/assets/training.json', hide, async (_req, reply) => send(reply, 'application/json', JSON.stringify({ models: summaries })));
+  app.get('/assets/training.json', hide, async (_req, reply) =>
+    send(reply, 'application/json', JSON.stringify({ models: summaries } satisfies TrainingReply)),
+  );
   app.get<{ Params: { task: string; file: string } }>('/assets/curves/:task/:file', hide, async (req, reply) => {
     const { task, file } = req.params;
     const record = records.find((r) => r.task === task && `${r.name}.svg` === file);

@@ -1,32 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { toAnswerOptions, vqaOptionsSchema } from '../../vqa/question.js';
+import { VqaReplySchema, type VqaReply } from '../../vqa/reply.js';
 import type { VqaService } from '../../vqa/service.js';
 import { imageLimits, runInference, type RouteContext } from '../context.js';
 import type { ModelRegistry } from '../models.js';
 import { readImageRequest } from '../image-input.js';
-import { BackendSchema, imageRouteSchema, ModelRefSchema } from '../openapi.js';
-
-export const VqaReplySchema = z
-  .object({
-    question: z.string().describe('the question as read (trimmed)'),
-    answers: z.array(z.object({ answer: z.string(), score: z.number().describe('softmax probability') }).strict()).describe('best first'),
-    model: ModelRefSchema,
-    backend: BackendSchema,
-    unknown_words: z.array(z.string()).describe('question words the model never saw (read as <unk>)'),
-    timings_ms: z
-      .object({
-        decode_image: z.number(),
-        encode: z.number(),
-        answer: z.number(),
-        total: z.number().describe('includes reading the body and waiting for a free slot'),
-      })
-      .strict(),
-  })
-  .strict()
-  .describe('ranked answers');
-
-export type VqaReply = z.infer<typeof VqaReplySchema>;
+import { imageRouteSchema } from '../openapi.js';
 
 export interface VqaRouteOptions extends RouteContext {
   models: ModelRegistry;
