@@ -7,7 +7,7 @@ import type { ObjectEntry } from '../grounding/entries.js';
 import { decodeToRgb, type ImageLimits, type RgbImage } from '../image/decode.js';
 import { loadCaptioner, type CaptionOut, type Captioner } from './captioner.js';
 import type { CaptionSearchOptions } from './options.js';
-import type { BatcherOptions } from '../server/batcher.js';
+import type { BatcherOptions } from '../batching/batcher.js';
 import { batchDecoder, decodeAlone, type Decode } from './batched.js';
 
 /** A detected class as the API reports it: boxes are x, y, w, h as fractions of the image. */
@@ -60,7 +60,7 @@ export function reportObjects(
 }
 
 export interface CaptionLoadOptions {
-  /** Adapts the loaded encoder, e.g. puts it behind the server's batcher (src/encoder/batched.ts). */
+  /** Adapts the loaded encoder, e.g. puts it behind a dynamic batcher (src/encoder/batched.ts). */
   wrapEncoder?: (e: Encoder) => Encoder;
   /** Puts the decoder behind a batcher, so that concurrent captions share decoder steps (src/caption/batched.ts). */
   batchDecoder?: BatcherOptions;
@@ -73,7 +73,7 @@ export class CaptionService {
   private constructor(
     readonly encoder: Encoder,
     readonly model: Captioner,
-    /** The decoder, alone or behind the server's batcher (src/caption/batched.ts). */
+    /** The decoder, alone or behind a dynamic batcher (src/caption/batched.ts). */
     private readonly decode: Decode,
   ) {}
 

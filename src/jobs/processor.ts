@@ -2,7 +2,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { toCaptionSearchOptions, type CaptionOptions, type CaptionSearchOptions } from '../caption/options.js';
 import type { CaptionResult } from '../caption/service.js';
 import { ImageError, type ImageLimits } from '../image/decode.js';
-import { MicroBatcher } from './batcher.js';
+import { KeyedBatcher } from '../batching/keyed.js';
 import { InputPathError, readInput } from './inputs.js';
 import { TaskSchema, type Failure, type JobMeta, type Task } from './schemas.js';
 import type { JobStore, ResultLine } from './store.js';
@@ -50,7 +50,7 @@ type Captioned = CaptionResult & { seed?: number };
  * anything else is retried with backoff and recorded on the last attempt.
  */
 export function taskProcessor(deps: ProcessorDeps): (job: Job) => Promise<TaskOutcome> {
-  const batcher = new MicroBatcher<Item, Captioned>(
+  const batcher = new KeyedBatcher<Item, Captioned>(
     async (_jobId, items) => {
       const opts = toCaptionSearchOptions(items[0]!.options);
       const out = await deps.captionMany(

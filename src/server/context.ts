@@ -1,8 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from './config.js';
 import type { ImageLimits } from '../image/decode.js';
-import { requestScope, type BatchStage } from './batcher.js';
-import { ClientGoneError, QueueFullError, type Limiter } from './limiter.js';
+import { requestScope, type BatchStage } from '../batching/batcher.js';
+import { ClientGoneError, QueueFullError } from '../batching/errors.js';
+import type { Limiter } from './limiter.js';
 import type { InferenceTask, Metrics } from './metrics.js';
 
 /** What every route module gets from buildApp, besides its own service. */

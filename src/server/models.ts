@@ -7,7 +7,7 @@ import { defaultEncoderRuntime } from '../encoder/registry.js';
 import { loadThreadedEncoder } from '../encoder/thread.js';
 import type { Encoder, EncoderStatus } from '../encoder/types.js';
 import { batchOptions, encoderThread, type Config } from './config.js';
-import type { BatcherOptions } from './batcher.js';
+import type { BatcherOptions } from '../batching/batcher.js';
 import { log } from '../log.js';
 import { VqaService } from '../vqa/service.js';
 import type { ModelInfo } from './routes/health.js';

@@ -12,7 +12,7 @@ import { CONFIG_FILE, type VqaConfig } from './config.js';
 import { VqaModel } from './model.js';
 import { defaultDecoderRuntime, type DecoderRuntime } from '../onnx/runtime.js';
 import { onnxVqa, type OnnxVqa } from './onnx.js';
-import { Batcher, type BatcherOptions } from '../server/batcher.js';
+import { Batcher, type BatcherOptions } from '../batching/batcher.js';
 
 /** Indices of the k largest probabilities, largest first (ties: lower index first, as tf.topk). */
 export function topAnswers(probs: Float32Array, k: number): number[] {
