@@ -3,12 +3,12 @@ import path from 'node:path';
 import { CaptionService, type CaptionLoadOptions } from '../caption/service.js';
 import { CharService } from '../char/service.js';
 import { batchEncoder } from '../encoder/batched.js';
-import { defaultEncoderRuntime } from '../encoder/registry.js';
 import { loadThreadedEncoder } from '../encoder/thread.js';
 import type { Encoder, EncoderStatus } from '../encoder/types.js';
 import { batchOptions, encoderThread, type Config } from './config.js';
 import type { BatcherOptions } from '../batching/batcher.js';
 import { log } from '../log.js';
+import type { ModelRuntime } from '../onnx/runtime.js';
 import { VqaService } from '../vqa/service.js';
 import type { ModelInfo } from './routes/health.js';
 
@@ -26,18 +26,16 @@ export type Task = keyof ServiceSet;
  * encoder behind one batcher, its decoder behind another; the encoder in a
  * worker thread when ENCODER_THREAD says so. The decoder's batch
  * does not wait: the requests one encoder batch resolves reach it in the same
- * event-loop turn. Bulk-job workers load it the same way.
+ * event-loop turn. Bulk-job workers load it the same way. Encoder and decoder run on `runtime`.
  */
-export function loadCaptionService(config: Config): Promise<CaptionService> {
+export function loadCaptionService(config: Config, runtime: ModelRuntime): Promise<CaptionService> {
   return CaptionService.load(config.MODELS_DIR, undefined, {
+    runtime,
     ...captionBatching(config),
-    ...(usesEncoderThread(config) ? { loadEncoder: (name: string, dir: string) => loadThreadedEncoder(name, dir) } : {}),
+    ...(encoderThread(config, runtime.runtime)
+      ? { loadEncoder: (name: string, dir: string) => loadThreadedEncoder(name, dir, { runtime }) }
+      : {}),
   });
-}
-
-/** Whether the caption encoder runs in a worker thread (ENCODER_THREAD, on the onnx runtime only). */
-function usesEncoderThread(config: Config): boolean {
-  return encoderThread(config, defaultEncoderRuntime().runtime);
 }
 
 /** CaptionService.load's batching options for `config` (none when BATCH_MAX_SIZE is 1). */
@@ -93,18 +91,18 @@ export function disposeServices(set: ServiceSet): void {
 }
 
 /**
- * Load every model under MODELS_DIR: the caption model (required), the char
+ * Load every model under MODELS_DIR, to run on `runtime`: the caption model (required), the char
  * model and the VQA models (optional). On a failure, what was loaded is
  * disposed and the error (naming the file) is rethrown.
  */
-export async function loadServices(config: Config): Promise<ServiceSet> {
+export async function loadServices(config: Config, runtime: ModelRuntime): Promise<ServiceSet> {
   const set: ServiceSet = {};
   try {
     const t0 = performance.now();
     const batching = batchOptions(config);
-    const thread = usesEncoderThread(config);
+    const thread = encoderThread(config, runtime.runtime);
     // VQA shares this encoder, so its requests join the same batches (one batch = one message to the encoder thread).
-    const caption = await loadCaptionService(config);
+    const caption = await loadCaptionService(config, runtime);
     set.caption = caption;
     const { name, version } = caption.model;
     log.info(
@@ -121,7 +119,7 @@ export async function loadServices(config: Config): Promise<ServiceSet> {
     );
 
     if (existsSync(path.join(config.MODELS_DIR, 'char', 'config.json'))) {
-      set.generate = await CharService.load(config.MODELS_DIR);
+      set.generate = await CharService.load(config.MODELS_DIR, undefined, runtime);
       log.info({ model: set.generate.info.name, version: set.generate.info.version }, 'char model loaded');
     } else log.warn({ dir: path.join(config.MODELS_DIR, 'char') }, 'no char model: POST /generate disabled');
 
@@ -131,6 +129,7 @@ export async function loadServices(config: Config): Promise<ServiceSet> {
       set.vqa = await VqaService.load(config.MODELS_DIR, {
         shared: [caption.encoder],
         preferred: config.VQA_DEFAULT_MODEL,
+        runtime,
         ...(batch ? { batch } : {}),
       });
       log.info({ models: set.vqa.modelNames, default: set.vqa.defaultModel }, 'VQA models loaded');

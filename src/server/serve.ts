@@ -1,10 +1,9 @@
 import { encoderThread, type Config } from './config.js';
 import { log } from '../log.js';
-import { setDefaultEncoderRuntime } from '../encoder/registry.js';
 import { closeEncoderThreads } from '../encoder/thread.js';
 import { initBackend } from '../nn/backend.js';
 import { onStopSignals } from '../util/stop-signals.js';
-import { chooseRuntime, setDefaultDecoderRuntime } from '../onnx/runtime.js';
+import { chooseRuntime } from '../onnx/runtime.js';
 import { buildApp } from './app.js';
 import { JobsClient } from '../jobs/producer.js';
 import { describeModels, loadServices, ModelRegistry } from './models.js';
@@ -24,10 +23,8 @@ export async function serve(config: Config): Promise<void> {
     reason: choice.reason,
     encoder_thread: encoderThread(config, choice.runtime),
   };
-  setDefaultEncoderRuntime(choice);
-  setDefaultDecoderRuntime(choice);
   log.info(runtime, `inference runtime ${choice.runtime} (${runtime.device}): ${choice.reason}`);
-  const models = new ModelRegistry(await loadServices(config), () => loadServices(config));
+  const models = new ModelRegistry(await loadServices(config, choice), () => loadServices(config, choice));
   const jobs = JobsClient.fromConfig(config);
   const app = await buildApp({ config, backend, runtime, models, ...(jobs ? { jobs } : {}) });
   const address = await app.listen({ port: config.PORT, host: config.HOST });
