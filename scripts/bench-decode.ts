@@ -14,7 +14,7 @@ import { encodeImageWithDetections } from '../src/encoder/pixels.js';
 import { log } from '../src/log.js';
 import { initBackend } from '../src/nn/backend.js';
 import { chooseRuntime } from '../src/onnx/runtime.js';
-import { loadConfig } from '../src/server/config.js';
+import { loadConfig } from '../src/app/config.js';
 
 const args = cli({
   usage: 'npx tsx scripts/bench-decode.ts',

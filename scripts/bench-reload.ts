@@ -11,8 +11,9 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { cli } from '../src/cli/main.js';
 import { log } from '../src/log.js';
 import { initBackend } from '../src/nn/backend.js';
-import { loadConfig } from '../src/server/config.js';
-import { loadServices, ModelRegistry } from '../src/server/models.js';
+import { loadConfig } from '../src/app/config.js';
+import { loadServices } from '../src/app/services.js';
+import { ModelRegistry } from '../src/server/models.js';
 import { TFJS_RUNTIME } from '../src/onnx/runtime.js';
 
 const args = cli({

@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { cli } from '../src/cli/main.js';
-import { loadConfig } from '../src/server/config.js';
+import { loadConfig } from '../src/app/config.js';
 import { log } from '../src/log.js';
 import { initBackend } from '../src/nn/backend.js';
 import { buildApp } from '../src/server/app.js';

@@ -3,9 +3,9 @@ import { toCaptionSearchOptions, type CaptionOptions, type CaptionSearchOptions 
 import type { CaptionResult } from '../caption/service.js';
 import { ImageError, type ImageLimits } from '../image/decode.js';
 import { KeyedBatcher } from '../batching/keyed.js';
-import { InputPathError, readInput } from './inputs.js';
-import { TaskSchema, type Failure, type JobMeta, type Task } from './schemas.js';
-import type { JobStore, ResultLine } from './store.js';
+import { InputPathError, readInput } from '../app/jobs/inputs.js';
+import { TaskSchema, type Failure, type JobMeta, type Task } from '../app/jobs/schemas.js';
+import type { JobStore, ResultLine } from '../app/jobs/store.js';
 
 /** Several images of one job, one options set: each one's result or error (CaptionService.captionMany). */
 export type CaptionMany = (images: Buffer[], opts: CaptionSearchOptions) => Promise<(CaptionResult | Error)[]>;

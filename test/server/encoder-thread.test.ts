@@ -8,8 +8,8 @@ import { buildApp } from '../../src/server/app.js';
 import { DEFAULT_CAPTION_SEARCH } from '../../src/caption/options.js';
 import { initBackend } from '../../src/nn/backend.js';
 import { chooseRuntime, type RuntimeChoice } from '../../src/onnx/runtime.js';
-import { loadConfig } from '../../src/server/config.js';
-import { disposeServices, loadServices, type ServiceSet } from '../../src/server/models.js';
+import { loadConfig } from '../../src/app/config.js';
+import { disposeServices, loadServices, type ServiceSet } from '../../src/app/services.js';
 
 // The server's models with the encoder in a worker thread (the default on onnx) and without:
 // the same captions, objects and answers, through the batcher as the server serves them.

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import type { ModelRegistry, ServiceSet } from '../models.js';
+import type { ServiceSet } from '../../app/services.js';
+import type { ModelRegistry } from '../models.js';
 import { routeSchema } from '../openapi.js';
 
 export const ModelCardSchema = z

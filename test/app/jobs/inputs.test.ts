@@ -2,8 +2,8 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ImageError } from '../../src/image/decode.js';
-import { InputPathError, listInputs, readInput, relativeInputPath } from '../../src/jobs/inputs.js';
+import { ImageError } from '../../../src/image/decode.js';
+import { InputPathError, listInputs, readInput, relativeInputPath } from '../../../src/app/jobs/inputs.js';
 
 describe('paths under INPUT_ROOT', () => {
   let dir: string;

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { jobKeys } from './names.js';
 import { JobMetaSchema, type Failure, type JobMeta, type JobStatus } from './schemas.js';
-import type { CaptionOptions } from '../caption/options.js';
+import type { CaptionOptions } from '../../caption/options.js';
 
 /** A result line as stored and streamed: one JSON object per image. */
 export type ResultLine = { name: string; index: number; worker: string } & (
