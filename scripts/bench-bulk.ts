@@ -14,14 +14,13 @@ import path from 'node:path';
 import { CaptionOptionsSchema, toCaptionSearchOptions } from '../src/caption/options.js';
 import { cli } from '../src/cli/main.js';
 import { spawnWorkers, startRedis, waitForJob } from '../src/jobs/local.js';
-import { redisConnection } from '../src/jobs/names.js';
-import { JobsClient } from '../src/jobs/producer.js';
+import { redisConnection } from '../src/app/jobs/names.js';
+import { JobsClient } from '../src/app/jobs/producer.js';
 import { startTaskWorker } from '../src/jobs/task-worker.js';
 import { loadWorkerService } from '../src/jobs/worker.js';
-import { readInput } from '../src/jobs/inputs.js';
+import { readInput } from '../src/app/jobs/inputs.js';
 import { log } from '../src/log.js';
-import { loadConfig } from '../src/server/config.js';
-import { imageLimits } from '../src/server/context.js';
+import { imageLimits, loadConfig } from '../src/app/config.js';
 
 const args = cli({
   usage: 'npx tsx scripts/bench-bulk.ts',

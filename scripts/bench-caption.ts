@@ -7,9 +7,8 @@
 import { readFile } from 'node:fs/promises';
 import { cli } from '../src/cli/main.js';
 import { CaptionService } from '../src/caption/service.js';
-import { setDefaultEncoderRuntime } from '../src/encoder/registry.js';
-import { chooseRuntime, setDefaultDecoderRuntime } from '../src/onnx/runtime.js';
-import { loadConfig } from '../src/server/config.js';
+import { chooseRuntime } from '../src/onnx/runtime.js';
+import { loadConfig } from '../src/app/config.js';
 import { log } from '../src/log.js';
 import { initBackend } from '../src/nn/backend.js';
 import { buildApp } from '../src/server/app.js';
@@ -40,9 +39,7 @@ for (const dir of args.models.split(',')) {
   const backend = await initBackend(config.TF_BACKEND);
   // The server's runtime choice: the encoders on onnxruntime when it loads (INFERENCE_RUNTIME=tfjs forces tfjs).
   const choice = await chooseRuntime(config.INFERENCE_RUNTIME);
-  setDefaultEncoderRuntime(choice);
-  setDefaultDecoderRuntime(choice);
-  const caption = await CaptionService.load(config.MODELS_DIR);
+  const caption = await CaptionService.load(config.MODELS_DIR, undefined, { runtime: choice });
   const app = await buildApp({ config, backend, caption });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   console.log(

@@ -11,11 +11,10 @@ import { cli } from '../src/cli/main.js';
 import { CaptionService } from '../src/caption/service.js';
 import { DEFAULT_CAPTION_SEARCH, type CaptionSearchOptions } from '../src/caption/options.js';
 import { encodeImageWithDetections } from '../src/encoder/pixels.js';
-import { setDefaultEncoderRuntime } from '../src/encoder/registry.js';
 import { log } from '../src/log.js';
 import { initBackend } from '../src/nn/backend.js';
-import { chooseRuntime, setDefaultDecoderRuntime } from '../src/onnx/runtime.js';
-import { loadConfig } from '../src/server/config.js';
+import { chooseRuntime } from '../src/onnx/runtime.js';
+import { loadConfig } from '../src/app/config.js';
 
 const args = cli({
   usage: 'npx tsx scripts/bench-decode.ts',
@@ -38,9 +37,7 @@ const config = loadConfig({ ...process.env, MODELS_DIR: args.models, LOG_LEVEL: 
 log.level = config.LOG_LEVEL;
 await initBackend(config.TF_BACKEND);
 const choice = await chooseRuntime(config.INFERENCE_RUNTIME);
-setDefaultEncoderRuntime(choice);
-setDefaultDecoderRuntime(choice);
-const service = await CaptionService.load(config.MODELS_DIR);
+const service = await CaptionService.load(config.MODELS_DIR, undefined, { runtime: choice });
 const model = service.model;
 if (!model.captionMany) throw new Error(`the ${model.kind} captioner cannot decode in lockstep`);
 const many = model.captionMany.bind(model);

@@ -11,8 +11,10 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { cli } from '../src/cli/main.js';
 import { log } from '../src/log.js';
 import { initBackend } from '../src/nn/backend.js';
-import { loadConfig } from '../src/server/config.js';
-import { loadServices, ModelRegistry } from '../src/server/models.js';
+import { loadConfig } from '../src/app/config.js';
+import { loadServices } from '../src/app/services.js';
+import { ModelRegistry } from '../src/server/models.js';
+import { TFJS_RUNTIME } from '../src/onnx/runtime.js';
 
 const args = cli({
   usage: 'npx tsx scripts/bench-reload.ts',
@@ -28,7 +30,8 @@ const config = loadConfig({ ...process.env, MODELS_DIR: args.models, LOG_LEVEL: 
 log.level = config.LOG_LEVEL;
 const backend = await initBackend(config.TF_BACKEND);
 let t0 = performance.now();
-const registry = new ModelRegistry(await loadServices(config), () => loadServices(config));
+// tfjs, as before the runtime was passed explicitly: this times reloading the models, not inference.
+const registry = new ModelRegistry(await loadServices(config, TFJS_RUNTIME), () => loadServices(config, TFJS_RUNTIME));
 console.log(
   `backend=${backend} models=${args.models} first load ${Math.round(performance.now() - t0)} ms, ${tf.memory().numTensors} tensors`,
 );

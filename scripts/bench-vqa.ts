@@ -6,13 +6,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { cli } from '../src/cli/main.js';
-import { loadConfig } from '../src/server/config.js';
+import { loadConfig } from '../src/app/config.js';
 import { log } from '../src/log.js';
 import { initBackend } from '../src/nn/backend.js';
 import { buildApp } from '../src/server/app.js';
 import { VqaService } from '../src/vqa/service.js';
-import { setDefaultEncoderRuntime } from '../src/encoder/registry.js';
-import { chooseRuntime, setDefaultDecoderRuntime } from '../src/onnx/runtime.js';
+import { chooseRuntime } from '../src/onnx/runtime.js';
 
 const args = cli({
   usage: 'npx tsx scripts/bench-vqa.ts',
@@ -33,9 +32,7 @@ log.level = config.LOG_LEVEL;
 const backend = await initBackend(config.TF_BACKEND);
 // The server's runtime choice (INFERENCE_RUNTIME=onnx|tfjs forces one): the encoder and the VQA models follow it.
 const choice = await chooseRuntime(config.INFERENCE_RUNTIME);
-setDefaultEncoderRuntime(choice);
-setDefaultDecoderRuntime(choice);
-const vqa = await VqaService.load(config.MODELS_DIR);
+const vqa = await VqaService.load(config.MODELS_DIR, { runtime: choice });
 const app = await buildApp({ config, backend, vqa });
 const url = await app.listen({ port: 0, host: '127.0.0.1' });
 

@@ -12,8 +12,8 @@ import { cli } from '../src/cli/main.js';
 import { progress } from '../src/cli/progress.js';
 import { pickValues, schemaOptions } from '../src/cli/schema-options.js';
 import { heldTasks, JobLostError, ResultsFile, spawnWorkers, waitForJob, type WorkerDeath } from '../src/jobs/local.js';
-import { JobsClient } from '../src/jobs/producer.js';
-import type { JobStatus } from '../src/jobs/schemas.js';
+import { JobsClient } from '../src/app/jobs/producer.js';
+import type { JobStatus } from '../src/app/jobs/schemas.js';
 import { log } from '../src/log.js';
 
 const search = schemaOptions(CaptionOptionsObject);

@@ -14,7 +14,7 @@ import { cli } from '../src/cli/main.js';
 import { currentBackend, initBackend, parseBackendName } from '../src/nn/backend.js';
 import { buildApp } from '../src/server/app.js';
 import { log } from '../src/log.js';
-import { loadConfig } from '../src/server/config.js';
+import { loadConfig } from '../src/app/config.js';
 import { VqaService } from '../src/vqa/service.js';
 
 const args = cli({

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { cli } from '../src/cli/main.js';
 import { z } from 'zod';
-import { loadConfig } from '../src/server/config.js';
+import { loadConfig } from '../src/app/config.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
 import { numberField } from '../src/util/option-fields.js';
 import { DEFAULT_TOP_K, questionField, TOP_K } from '../src/vqa/question.js';

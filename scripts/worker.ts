@@ -9,7 +9,7 @@ import { cli } from '../src/cli/main.js';
 import { closeEncoderThreads } from '../src/encoder/thread.js';
 import { workerFromConfig, loadWorkerService } from '../src/jobs/worker.js';
 import { log } from '../src/log.js';
-import { loadConfig } from '../src/server/config.js';
+import { loadConfig } from '../src/app/config.js';
 import { onStopSignals } from '../src/util/stop-signals.js';
 
 cli({

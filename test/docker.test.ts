@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { CLOSE_GRACE_MS } from '../src/encoder/thread.js';
-import { loadConfig } from '../src/server/config.js';
+import { loadConfig } from '../src/app/config.js';
 
 // No Docker engine runs here: the Dockerfiles and the compose file are read
 // and their essentials checked, so a careless edit fails in CI.

@@ -9,13 +9,12 @@ import { CaptionModel } from '../src/caption/model.js';
 import { DEFAULT_CAPTION_SEARCH, type CaptionSearchOptions } from '../src/caption/options.js';
 import { CharModel } from '../src/char/model.js';
 import { CharService } from '../src/char/service.js';
-import { setDefaultEncoderRuntime } from '../src/encoder/registry.js';
 import { defaultWordTable } from '../src/grounding/words.js';
 import { initBackend } from '../src/nn/backend.js';
-import { chooseRuntime, setDefaultDecoderRuntime, type DecoderRuntime } from '../src/onnx/runtime.js';
+import type { DecoderRuntime } from '../src/onnx/runtime.js';
 import { onnxVqa } from '../src/vqa/onnx.js';
-import { loadConfig } from '../src/server/config.js';
-import { disposeServices, loadServices } from '../src/server/models.js';
+import { loadConfig } from '../src/app/config.js';
+import { disposeServices, loadServices } from '../src/app/services.js';
 import type { VqaConfig } from '../src/vqa/config.js';
 import { VqaModel } from '../src/vqa/model.js';
 import { tinyConfig as tinyCharConfig } from './char/helpers.js';
@@ -53,9 +52,7 @@ function seeded(n: number, seed: number): Float32Array {
 
 /** The shipped models as the server loads them (encoder on the main thread, no batching), on `rt`. */
 async function shipped(rt: DecoderRuntime): Promise<Json> {
-  setDefaultEncoderRuntime(rt.runtime === 'onnx' ? await chooseRuntime('onnx') : { runtime: 'tfjs' });
-  setDefaultDecoderRuntime(rt);
-  const set = await loadServices(loadConfig({ ENCODER_THREAD: 'off', BATCH_MAX_SIZE: '1' }));
+  const set = await loadServices(loadConfig({ ENCODER_THREAD: 'off', BATCH_MAX_SIZE: '1' }), rt);
   try {
     const out: Record<string, Json> = {};
     for (const photo of PHOTOS) {
@@ -80,8 +77,6 @@ async function shipped(rt: DecoderRuntime): Promise<Json> {
     return out;
   } finally {
     disposeServices(set);
-    setDefaultEncoderRuntime({ runtime: 'tfjs' });
-    setDefaultDecoderRuntime({ runtime: 'tfjs' });
   }
 }
 

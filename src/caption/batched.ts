@@ -1,4 +1,4 @@
-import { Batcher, type BatcherOptions } from '../server/batcher.js';
+import { Batcher, type BatcherOptions } from '../batching/batcher.js';
 import type { CaptionOut, Captioner, ImageEvidence } from './captioner.js';
 import type { CaptionSearchOptions } from './options.js';
 

@@ -11,7 +11,7 @@ import { groundedImage } from './grounded/data.js';
 import { generateGrounded, generateGroundedMany, groundedDecoder, type CaptionWord } from './grounded/generate.js';
 import { GroundedModel } from './grounded/model.js';
 import { tfjsGroundedNet } from './grounded/step-model.js';
-import { defaultDecoderRuntime, type DecoderRuntime } from '../onnx/runtime.js';
+import { TFJS_RUNTIME, type DecoderRuntime } from '../onnx/runtime.js';
 import { onnxGroundedNet } from './grounded/onnx.js';
 import { onnxCaptionDecoder } from './onnx.js';
 import { CaptionModel } from './model.js';
@@ -186,12 +186,12 @@ export function templateCaptioner(table: WordTable = defaultWordTable(), minScor
 
 /**
  * Load the caption model in `dir`, whichever kind its config.json names; its
- * decoder runs on `runtime` (exported to ONNX in memory for onnx).
+ * decoder runs on `runtime` (exported to ONNX in memory for onnx; tfjs when not given).
  */
 export async function loadCaptioner(
   dir: string,
   table: WordTable = defaultWordTable(),
-  runtime: DecoderRuntime = defaultDecoderRuntime(),
+  runtime: DecoderRuntime = TFJS_RUNTIME,
 ): Promise<Captioner> {
   const file = path.join(dir, CONFIG_FILE);
   let kind: unknown;

@@ -7,7 +7,8 @@ import type { ObjectEntry } from '../grounding/entries.js';
 import { decodeToRgb, type ImageLimits, type RgbImage } from '../image/decode.js';
 import { loadCaptioner, type CaptionOut, type Captioner } from './captioner.js';
 import type { CaptionSearchOptions } from './options.js';
-import type { BatcherOptions } from '../server/batcher.js';
+import { TFJS_RUNTIME, type ModelRuntime } from '../onnx/runtime.js';
+import type { BatcherOptions } from '../batching/batcher.js';
 import { batchDecoder, decodeAlone, type Decode } from './batched.js';
 import type { Box, CaptionResult } from './reply.js';
 
@@ -38,7 +39,9 @@ export function reportObjects(
 }
 
 export interface CaptionLoadOptions {
-  /** Adapts the loaded encoder, e.g. puts it behind the server's batcher (src/encoder/batched.ts). */
+  /** Where the decoder, and the encoder unless `loadEncoder` is given, run; tfjs when not given. */
+  runtime?: ModelRuntime;
+  /** Adapts the loaded encoder, e.g. puts it behind a dynamic batcher (src/encoder/batched.ts). */
   wrapEncoder?: (e: Encoder) => Encoder;
   /** Puts the decoder behind a batcher, so that concurrent captions share decoder steps (src/caption/batched.ts). */
   batchDecoder?: BatcherOptions;
@@ -51,7 +54,7 @@ export class CaptionService {
   private constructor(
     readonly encoder: Encoder,
     readonly model: Captioner,
-    /** The decoder, alone or behind the server's batcher (src/caption/batched.ts). */
+    /** The decoder, alone or behind a dynamic batcher (src/caption/batched.ts). */
     private readonly decode: Decode,
   ) {}
 
@@ -61,11 +64,12 @@ export class CaptionService {
     captionDir = path.join(modelsDir, 'caption'),
     opts: CaptionLoadOptions = {},
   ): Promise<CaptionService> {
-    const model = await loadCaptioner(captionDir);
+    const runtime = opts.runtime ?? TFJS_RUNTIME;
+    const model = await loadCaptioner(captionDir, undefined, runtime);
     // A reload must not leak the decoder when the encoder fails to load or does not fit it.
     let encoder: Encoder | undefined;
     try {
-      encoder = await (opts.loadEncoder ?? loadEncoder)(model.encoder, modelsDir);
+      encoder = await (opts.loadEncoder ? opts.loadEncoder(model.encoder, modelsDir) : loadEncoder(model.encoder, modelsDir, runtime));
       if (encoder.dim !== model.featureDim) {
         throw new Error(`encoder ${encoder.name} gives ${encoder.dim}-d features; the decoder expects ${model.featureDim}`);
       }

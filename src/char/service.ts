@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { defaultDecoderRuntime, type DecoderRuntime } from '../onnx/runtime.js';
+import { TFJS_RUNTIME, type DecoderRuntime } from '../onnx/runtime.js';
 import { onnxCharStepper } from './onnx.js';
 import { CharModel } from './model.js';
 import type { CharSampleOptions } from './options.js';
@@ -21,15 +21,16 @@ export class CharService {
     private readonly onnx?: CharStep,
   ) {}
 
+  /** Load the char model in `charDir`, to run on `runtime` (tfjs when not given). */
   static async load(
     modelsDir: string,
     charDir = path.join(modelsDir, 'char'),
-    runtime: DecoderRuntime = defaultDecoderRuntime(),
+    runtime: DecoderRuntime = TFJS_RUNTIME,
   ): Promise<CharService> {
     return CharService.fromModel(await CharModel.load(charDir), runtime);
   }
 
-  static fromModel(model: CharModel, runtime: DecoderRuntime = { runtime: 'tfjs' }): CharService {
+  static fromModel(model: CharModel, runtime: DecoderRuntime = TFJS_RUNTIME): CharService {
     if (runtime.runtime !== 'onnx') return new CharService(model);
     try {
       return new CharService(model, onnxCharStepper(model, runtime.device));

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { Batcher, type BatcherOptions } from '../server/batcher.js';
+import { Batcher, type BatcherOptions } from '../batching/batcher.js';
 import { encodeFeatures } from './pixels.js';
 import { detectEach } from './registry.js';
 import type { DetectedObject, Encoder } from './types.js';

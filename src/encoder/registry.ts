@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { CENTERNET_NAME, loadCenterNet } from './centernet.js';
-import type { InferenceRuntime, OrtDevice } from '../onnx/runtime.js';
+import { TFJS_RUNTIME, type ModelRuntime } from '../onnx/runtime.js';
 import { loadMobileNet, MOBILENET_NAME } from './mobilenet.js';
 import { loadOrtCenterNet } from './centernet-ort.js';
 import { INCEPTION_NAME, loadInception } from './inception.js';
@@ -14,26 +14,8 @@ export type EncoderName = (typeof ENCODER_NAMES)[number];
 /** Separator of a combined encoder's parts: "mobilenet_v2+centernet". */
 export const COMBINE = '+';
 
-/** Which runtime runs the encoders (both mobilenet_v2 and centernet have an ONNX export). */
-export interface EncoderRuntime {
-  runtime: InferenceRuntime;
-  device?: OrtDevice;
-}
-
-let defaultRuntime: EncoderRuntime = { runtime: 'tfjs' };
-
-/**
- * The runtime loadEncoder uses when its caller names none. The server sets it
- * once at start from its runtime choice; scripts and workers keep tfjs.
- */
-export function setDefaultEncoderRuntime(r: EncoderRuntime): void {
-  defaultRuntime = r;
-}
-
-/** The runtime loadEncoder uses when its caller names none. */
-export function defaultEncoderRuntime(): EncoderRuntime {
-  return defaultRuntime;
-}
+/** Which runtime runs the encoders (mobilenet_v2, inception_v3 and centernet have an ONNX export). */
+export type EncoderRuntime = ModelRuntime;
 
 async function loadSingle(name: string, modelsDir: string, rt: EncoderRuntime): Promise<Encoder> {
   switch (name) {
@@ -172,8 +154,8 @@ export async function detectEach(
   return { features, objects };
 }
 
-/** Load a shipped encoder, or a combination like "mobilenet_v2+centernet". */
-export async function loadEncoder(name: string, modelsDir: string, rt: EncoderRuntime = defaultRuntime): Promise<Encoder> {
+/** Load a shipped encoder, or a combination like "mobilenet_v2+centernet", on `rt` (tfjs when not given). */
+export async function loadEncoder(name: string, modelsDir: string, rt: EncoderRuntime = TFJS_RUNTIME): Promise<Encoder> {
   const names = name.split(COMBINE);
   if (names.length === 1) return loadSingle(name, modelsDir, rt);
   return combineEncoders(await Promise.all(names.map((n) => loadSingle(n, modelsDir, rt))));

@@ -3,7 +3,7 @@ import os from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { log } from '../log.js';
 import { tsWorker } from '../util/ts-worker.js';
-import { defaultEncoderRuntime, type EncoderRuntime } from './registry.js';
+import type { EncoderRuntime } from './registry.js';
 import type { DetectedObject, Encoder } from './types.js';
 
 /** What the worker (thread-worker.ts) is started with. */
@@ -242,14 +242,15 @@ export async function loadThreadedEncoder(
   name: string,
   modelsDir: string,
   opts: {
-    runtime?: EncoderRuntime;
+    /** Where the encoder runs in the thread: onnx only (ORT's run is what blocks a thread). */
+    runtime: EncoderRuntime;
     intraOpThreads?: number;
     /** The worker module; tests stand in one that crashes. */
     workerUrl?: URL;
     restart?: RestartPolicy;
-  } = {},
+  },
 ): Promise<ThreadedEncoder> {
-  const { runtime = defaultEncoderRuntime(), intraOpThreads = defaultIntraOpThreads(), restart = DEFAULT_RESTART } = opts;
+  const { runtime, intraOpThreads = defaultIntraOpThreads(), restart = DEFAULT_RESTART } = opts;
   if (runtime.runtime !== 'onnx')
     throw new Error(`the encoder thread runs ONNX Runtime encoders only; "${name}" would run on ${runtime.runtime}`);
   const workerUrl = opts.workerUrl ?? new URL('./thread-worker.js', import.meta.url);

@@ -5,9 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { freePort } from '../util/net.js';
-import type { JobsClient } from './producer.js';
-import type { JobStatus } from './schemas.js';
-import type { JobStore } from './store.js';
+import type { JobsClient } from '../app/jobs/producer.js';
+import type { JobStatus } from '../app/jobs/schemas.js';
+import type { JobStore } from '../app/jobs/store.js';
 
 const WORKER_SCRIPT = path.resolve(import.meta.dirname, '../../scripts/worker.ts');
 

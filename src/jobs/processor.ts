@@ -2,10 +2,10 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { toCaptionSearchOptions, type CaptionOptions, type CaptionSearchOptions } from '../caption/options.js';
 import type { CaptionResult } from '../caption/reply.js';
 import { ImageError, type ImageLimits } from '../image/decode.js';
-import { MicroBatcher } from './batcher.js';
-import { InputPathError, readInput } from './inputs.js';
-import { TaskSchema, type Failure, type JobMeta, type Task } from './schemas.js';
-import type { Captioned, JobStore, ResultLine } from './store.js';
+import { KeyedBatcher } from '../batching/keyed.js';
+import { InputPathError, readInput } from '../app/jobs/inputs.js';
+import { TaskSchema, type Failure, type JobMeta, type Task } from '../app/jobs/schemas.js';
+import type { Captioned, JobStore, ResultLine } from '../app/jobs/store.js';
 
 /** Several images of one job, one options set: each one's result or error (CaptionService.captionMany). */
 export type CaptionMany = (images: Buffer[], opts: CaptionSearchOptions) => Promise<(CaptionResult | Error)[]>;
@@ -48,7 +48,7 @@ interface Item {
  * anything else is retried with backoff and recorded on the last attempt.
  */
 export function taskProcessor(deps: ProcessorDeps): (job: Job) => Promise<TaskOutcome> {
-  const batcher = new MicroBatcher<Item, Captioned>(
+  const batcher = new KeyedBatcher<Item, Captioned>(
     async (_jobId, items) => {
       const opts = toCaptionSearchOptions(items[0]!.options);
       const out = await deps.captionMany(

@@ -2,9 +2,9 @@ import os from 'node:os';
 import { Worker } from 'bullmq';
 import type { ImageLimits } from '../image/decode.js';
 import { log } from '../log.js';
-import { redisConnection, TASK_QUEUE } from './names.js';
+import { redisConnection, TASK_QUEUE } from '../app/jobs/names.js';
 import { recordFinalFailure, taskProcessor, type CaptionMany, type TaskOutcome } from './processor.js';
-import { JobStore } from './store.js';
+import { JobStore } from '../app/jobs/store.js';
 
 export interface TaskWorkerOptions {
   redisUrl: string;

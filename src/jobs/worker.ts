@@ -1,19 +1,13 @@
+import { imageLimits, type Config } from '../app/config.js';
+import { startInference } from '../app/runtime.js';
+import { loadCaptionService } from '../app/services.js';
 import type { CaptionService } from '../caption/service.js';
-import { loadCaptionService } from '../server/models.js';
-import { setDefaultEncoderRuntime } from '../encoder/registry.js';
-import { initBackend } from '../nn/backend.js';
-import { chooseRuntime, setDefaultDecoderRuntime } from '../onnx/runtime.js';
-import type { Config } from '../server/config.js';
-import { imageLimits } from '../server/context.js';
 import { startTaskWorker, type TaskWorker } from './task-worker.js';
 
 /** The caption service as the server loads it: same backend ladder, same runtime choice, same models, same batching. */
 export async function loadWorkerService(config: Config): Promise<CaptionService> {
-  await initBackend(config.TF_BACKEND);
-  const choice = await chooseRuntime(config.INFERENCE_RUNTIME);
-  setDefaultEncoderRuntime(choice);
-  setDefaultDecoderRuntime(choice);
-  return loadCaptionService(config);
+  const { runtime } = await startInference(config);
+  return loadCaptionService(config, runtime);
 }
 
 /** startTaskWorker with the settings of the environment (REDIS_URL, INPUT_ROOT, WORKER_BATCH, WORKER_LOCK_MS, limits). */

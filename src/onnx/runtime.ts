@@ -17,25 +17,20 @@ export interface RuntimeChoice {
   reason: string;
 }
 
-/** Where a loaded decoder runs: tfjs, or onnxruntime on `device`. */
-export interface DecoderRuntime {
+/**
+ * Where a loaded model (encoder or decoder) runs: tfjs, or onnxruntime on `device`. A serving process
+ * chooses it once (src/app/runtime.ts) and passes it to every loader; there is no process-wide default.
+ */
+export interface ModelRuntime {
   runtime: InferenceRuntime;
   device?: OrtDevice;
 }
 
-let defaultDecoder: DecoderRuntime = { runtime: 'tfjs' };
+/** Where a loaded decoder runs. */
+export type DecoderRuntime = ModelRuntime;
 
-/**
- * The runtime decoders load on when their loader is given none. The server
- * sets it once at start from its runtime choice; scripts and training keep tfjs.
- */
-export function setDefaultDecoderRuntime(r: DecoderRuntime): void {
-  defaultDecoder = { runtime: r.runtime, ...(r.device ? { device: r.device } : {}) };
-}
-
-export function defaultDecoderRuntime(): DecoderRuntime {
-  return defaultDecoder;
-}
+/** The runtime of a loader given none: scripts and training run on tfjs. */
+export const TFJS_RUNTIME: Readonly<ModelRuntime> = Object.freeze({ runtime: 'tfjs' });
 
 let ortModule: Promise<typeof Ort> | undefined;
 

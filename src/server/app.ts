@@ -4,7 +4,7 @@ import multipart from '@fastify/multipart';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { CaptionService } from '../caption/service.js';
 import type { CharService } from '../char/service.js';
-import { inferenceSlots, type Config } from './config.js';
+import { inferenceSlots, type Config } from '../app/config.js';
 import { log } from '../log.js';
 import { watchClient, type RouteContext } from './context.js';
 import { handleClientError, handleError, handleExpectation, handleNotFound, HttpError } from './errors.js';
@@ -21,7 +21,7 @@ import { captionRoutes } from './routes/caption.js';
 import { generateRoutes } from './routes/generate.js';
 import { healthRoutes, Readiness, type InferenceInfo } from './routes/health.js';
 import { jobsDisabledRoutes, jobsRoutes } from './routes/jobs.js';
-import type { JobsClient } from '../jobs/producer.js';
+import type { JobsClient } from '../app/jobs/producer.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { modelsRoutes } from './routes/models.js';
 import { pageRoutes } from './routes/page.js';
@@ -231,7 +231,7 @@ function registerHttpMetrics(app: FastifyInstance, metrics: Metrics): void {
 }
 
 function inferenceInfo(deps: AppDeps, models: ModelRegistry): InferenceInfo {
-  // The VQA models share the caption encoder (serve.ts), so it is the one to report.
+  // The VQA models share the caption encoder (src/app/services.ts), so it is the one to report.
   const e = models.services.caption?.encoder;
   const encoders: Record<string, string> = e ? { [e.name]: e.runtime ?? 'tfjs' } : {};
   const decoders = decoderRuntimes(models.services);

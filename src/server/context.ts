@@ -1,8 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Config } from './config.js';
-import type { ImageLimits } from '../image/decode.js';
-import { requestScope, type BatchStage } from './batcher.js';
-import { ClientGoneError, QueueFullError, type Limiter } from './limiter.js';
+import type { Config } from '../app/config.js';
+import { requestScope, type BatchStage } from '../batching/batcher.js';
+import { ClientGoneError, QueueFullError } from '../batching/errors.js';
+import type { Limiter } from './limiter.js';
 import type { InferenceTask, Metrics } from './metrics.js';
 
 /** What every route module gets from buildApp, besides its own service. */
@@ -12,10 +12,6 @@ export interface RouteContext {
   backend: string;
   limiter: Limiter;
   metrics: Metrics;
-}
-
-export function imageLimits(config: Config): ImageLimits {
-  return { maxBytes: config.MAX_IMAGE_BYTES, maxPixels: config.MAX_IMAGE_PIXELS, maxAspectRatio: config.MAX_IMAGE_ASPECT_RATIO };
 }
 
 const clientSignals = new WeakMap<FastifyRequest, AbortSignal>();

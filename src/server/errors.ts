@@ -6,7 +6,7 @@ import { z, ZodError } from 'zod';
 import { EncoderUnavailableError } from '../encoder/thread.js';
 import { ImageError } from '../image/decode.js';
 import { formatZodError } from '../util/zod-error.js';
-import { ClientGoneError, QueueFullError } from './limiter.js';
+import { ClientGoneError, QueueFullError } from '../batching/errors.js';
 
 /** The one error shape every route answers with. */
 export const ErrorBodySchema = z

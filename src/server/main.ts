@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, loadConfig, type Config } from '../app/config.js';
 
 /**
  * `npm start`. The environment is validated before anything imports the

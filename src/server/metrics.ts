@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { ClientGoneError, type Limiter } from './limiter.js';
+import { ClientGoneError } from '../batching/errors.js';
+import type { Limiter } from './limiter.js';
 
 export type InferenceTask = 'caption' | 'vqa' | 'generate';
 

@@ -1,13 +1,12 @@
-import { encoderThread, type Config } from './config.js';
+import type { Config } from '../app/config.js';
+import { JobsClient } from '../app/jobs/producer.js';
+import { startInference } from '../app/runtime.js';
+import { loadServices } from '../app/services.js';
 import { log } from '../log.js';
-import { setDefaultEncoderRuntime } from '../encoder/registry.js';
 import { closeEncoderThreads } from '../encoder/thread.js';
-import { initBackend } from '../nn/backend.js';
 import { onStopSignals } from '../util/stop-signals.js';
-import { chooseRuntime, setDefaultDecoderRuntime } from '../onnx/runtime.js';
 import { buildApp } from './app.js';
-import { JobsClient } from '../jobs/producer.js';
-import { describeModels, loadServices, ModelRegistry } from './models.js';
+import { describeModels, ModelRegistry } from './models.js';
 
 /**
  * Load the backend and models, listen, reload the models on SIGHUP, and shut down cleanly on SIGINT/SIGTERM
@@ -15,19 +14,11 @@ import { describeModels, loadServices, ModelRegistry } from './models.js';
  */
 export async function serve(config: Config): Promise<void> {
   log.level = config.LOG_LEVEL;
-  const backend = await initBackend(config.TF_BACKEND);
-  // Encoders with an ONNX export run on onnxruntime when it loads; tfjs stays for the rest and as the fallback.
-  const choice = await chooseRuntime(config.INFERENCE_RUNTIME);
-  const runtime = {
-    runtime: choice.runtime,
-    device: choice.device ?? backend,
-    reason: choice.reason,
-    encoder_thread: encoderThread(config, choice.runtime),
-  };
-  setDefaultEncoderRuntime(choice);
-  setDefaultDecoderRuntime(choice);
+  // Models with an ONNX export run on onnxruntime when it loads; tfjs stays for the rest and as the fallback.
+  const { backend, runtime: choice, encoderThread } = await startInference(config);
+  const runtime = { runtime: choice.runtime, device: choice.device ?? backend, reason: choice.reason, encoder_thread: encoderThread };
   log.info(runtime, `inference runtime ${choice.runtime} (${runtime.device}): ${choice.reason}`);
-  const models = new ModelRegistry(await loadServices(config), () => loadServices(config));
+  const models = new ModelRegistry(await loadServices(config, choice), () => loadServices(config, choice));
   const jobs = JobsClient.fromConfig(config);
   const app = await buildApp({ config, backend, runtime, models, ...(jobs ? { jobs } : {}) });
   const address = await app.listen({ port: config.PORT, host: config.HOST });

@@ -9,9 +9,9 @@ import type { ImageLimits } from '../image/decode.js';
 import { tokenizeWords } from '../text/tokenize.js';
 import { CONFIG_FILE, type VqaConfig } from './config.js';
 import { VqaModel } from './model.js';
-import { defaultDecoderRuntime, type DecoderRuntime } from '../onnx/runtime.js';
+import { TFJS_RUNTIME, type ModelRuntime } from '../onnx/runtime.js';
 import { onnxVqa, type OnnxVqa } from './onnx.js';
-import { Batcher, type BatcherOptions } from '../server/batcher.js';
+import { Batcher, type BatcherOptions } from '../batching/batcher.js';
 import type { VqaResult } from './reply.js';
 
 /** Indices of the k largest probabilities, largest first (ties: lower index first, as tf.topk). */
@@ -57,13 +57,14 @@ export class VqaService {
 
   /**
    * Load the models in `modelsDir/vqa`. `preferred` names the default model
-   * (the first one alphabetically when absent or not found).
+   * (the first one alphabetically when absent or not found). The question models, and the encoders not
+   * `shared`, run on `runtime` (tfjs when not given).
    */
   static async load(
     modelsDir: string,
-    opts: { shared?: Encoder[]; preferred?: string; runtime?: DecoderRuntime; batch?: BatcherOptions } = {},
+    opts: { shared?: Encoder[]; preferred?: string; runtime?: ModelRuntime; batch?: BatcherOptions } = {},
   ): Promise<VqaService> {
-    const runtime = opts.runtime ?? defaultDecoderRuntime();
+    const runtime = opts.runtime ?? TFJS_RUNTIME;
     const dir = path.join(modelsDir, 'vqa');
     const names = VqaService.modelDirs(dir);
     if (names.length === 0) throw new Error(`no VQA model in ${dir} (train one with npm run train:vqa)`);
@@ -82,7 +83,7 @@ export class VqaService {
         models.set(name, model);
         let encoder = encoders.get(model.config.encoder);
         if (!encoder) {
-          encoder = await loadEncoder(model.config.encoder, modelsDir);
+          encoder = await loadEncoder(model.config.encoder, modelsDir, runtime);
           encoders.set(encoder.name, encoder);
           owned.push(encoder);
         }

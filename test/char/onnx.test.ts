@@ -6,7 +6,7 @@ import { CharStepper } from '../../src/char/stepper.js';
 import { initBackend } from '../../src/nn/backend.js';
 import { onnxCharStepper } from '../../src/char/onnx.js';
 import { buildApp } from '../../src/server/app.js';
-import { loadConfig } from '../../src/server/config.js';
+import { loadConfig } from '../../src/app/config.js';
 import { agreement } from '../onnx/parity.js';
 
 // Measured here: the shipped 2×256 char LSTM's log-probabilities on ORT's CPU

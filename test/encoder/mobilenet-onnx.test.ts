@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaptionService } from '../../src/caption/service.js';
 import { DEFAULT_CAPTION_SEARCH } from '../../src/caption/options.js';
 import { encodeFeatures } from '../../src/encoder/pixels.js';
-import { loadEncoder, setDefaultEncoderRuntime } from '../../src/encoder/registry.js';
+import { loadEncoder } from '../../src/encoder/registry.js';
 import type { Encoder } from '../../src/encoder/types.js';
 import { initBackend } from '../../src/nn/backend.js';
 import { exportEncoder, mobileNetOnnx } from '../../src/encoder/onnx.js';
@@ -94,14 +94,12 @@ describe('MobileNetV2 on onnxruntime against tfjs', () => {
 
   it('gives the same beam and greedy captions and VQA answers', async () => {
     const services = async (rt: 'tfjs' | 'onnx') => {
-      setDefaultEncoderRuntime({ runtime: rt, device: 'cpu' });
-      try {
-        const caption = await CaptionService.load('models');
-        const vqa = await VqaService.load('models', { shared: [caption.encoder] });
-        return { caption, vqa };
-      } finally {
-        setDefaultEncoderRuntime({ runtime: 'tfjs' });
-      }
+      // The encoder on `rt`; the decoders stay on tfjs.
+      const caption = await CaptionService.load('models', undefined, {
+        loadEncoder: (name, dir) => loadEncoder(name, dir, { runtime: rt, device: 'cpu' }),
+      });
+      const vqa = await VqaService.load('models', { shared: [caption.encoder] });
+      return { caption, vqa };
     };
     const runs = [await services('tfjs'), await services('onnx')];
     expect(runs[1]!.caption.encoder.runtime).toBe('onnx');

@@ -5,10 +5,10 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../../src/image/decode.js';
 import { ResultsFile } from '../../src/jobs/local.js';
-import { jobKeys, taskId } from '../../src/jobs/names.js';
+import { jobKeys, taskId } from '../../src/app/jobs/names.js';
 import type { CaptionMany } from '../../src/jobs/processor.js';
-import { JobsClient, type Upload } from '../../src/jobs/producer.js';
-import type { ResultLine } from '../../src/jobs/store.js';
+import { JobsClient, type Upload } from '../../src/app/jobs/producer.js';
+import type { ResultLine } from '../../src/app/jobs/store.js';
 import { startTaskWorker, type TaskWorker } from '../../src/jobs/task-worker.js';
 import { DEFAULT_CAPTION_OPTIONS } from './options.js';
 import {

@@ -7,13 +7,12 @@ import type { FastifyInstance } from 'fastify';
 import request, { type Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaptionService } from '../../src/caption/service.js';
-import { JobsClient } from '../../src/jobs/producer.js';
-import type { JobStatus } from '../../src/jobs/schemas.js';
+import { JobsClient } from '../../src/app/jobs/producer.js';
+import type { JobStatus } from '../../src/app/jobs/schemas.js';
 import { startTaskWorker, type TaskWorker } from '../../src/jobs/task-worker.js';
 import { currentBackend, initBackend } from '../../src/nn/backend.js';
 import { buildApp } from '../../src/server/app.js';
-import { loadConfig } from '../../src/server/config.js';
-import { imageLimits } from '../../src/server/context.js';
+import { imageLimits, loadConfig } from '../../src/app/config.js';
 import { ONE_CLIENT } from '../server/tiny-services.js';
 import { corruptJpeg, HAVE_REDIS, NO_REDIS_MESSAGE, startRedis, stopChild, tinyJpegs, tinyModelsDir, type TestRedis } from './helpers.js';
 

@@ -5,7 +5,7 @@ import request, { type Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CaptionReply } from '../../src/caption/reply.js';
 import { CaptionService } from '../../src/caption/service.js';
-import { loadConfig } from '../../src/server/config.js';
+import { loadConfig } from '../../src/app/config.js';
 import { currentBackend, initBackend, parseBackendName } from '../../src/nn/backend.js';
 import { buildApp } from '../../src/server/app.js';
 import { Limiter } from '../../src/server/limiter.js';

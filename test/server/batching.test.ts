@@ -3,8 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentBackend, initBackend, parseBackendName } from '../../src/nn/backend.js';
 import { buildApp } from '../../src/server/app.js';
-import { loadConfig } from '../../src/server/config.js';
-import { captionBatching, decoderBatching } from '../../src/server/models.js';
+import { loadConfig } from '../../src/app/config.js';
+import { captionBatching, decoderBatching } from '../../src/app/services.js';
 import { scene } from './images.js';
 import { ONE_CLIENT, tinyServices, type TinyServices } from './tiny-services.js';
 

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentBackend, initBackend, parseBackendName } from '../../src/nn/backend.js';
 import { buildApp } from '../../src/server/app.js';
-import { loadConfig } from '../../src/server/config.js';
+import { loadConfig } from '../../src/app/config.js';
 import { ErrorBodySchema } from '../../src/server/errors.js';
 import { Limiter } from '../../src/server/limiter.js';
 import { scene } from './images.js';

@@ -6,25 +6,24 @@ import { CaptionService } from '../../src/caption/service.js';
 import { loadThreadedEncoder, type ThreadedEncoder } from '../../src/encoder/thread.js';
 import { buildApp } from '../../src/server/app.js';
 import { DEFAULT_CAPTION_SEARCH } from '../../src/caption/options.js';
-import { setDefaultEncoderRuntime } from '../../src/encoder/registry.js';
 import { initBackend } from '../../src/nn/backend.js';
-import { chooseRuntime } from '../../src/onnx/runtime.js';
-import { loadConfig } from '../../src/server/config.js';
-import { disposeServices, loadServices, type ServiceSet } from '../../src/server/models.js';
+import { chooseRuntime, type RuntimeChoice } from '../../src/onnx/runtime.js';
+import { loadConfig } from '../../src/app/config.js';
+import { disposeServices, loadServices, type ServiceSet } from '../../src/app/services.js';
 
 // The server's models with the encoder in a worker thread (the default on onnx) and without:
 // the same captions, objects and answers, through the batcher as the server serves them.
 let threaded: ServiceSet;
 let inline: ServiceSet;
+let onnx: RuntimeChoice;
 beforeAll(async () => {
   await initBackend();
-  setDefaultEncoderRuntime(await chooseRuntime('onnx'));
-  threaded = await loadServices(loadConfig({}));
-  inline = await loadServices(loadConfig({ ENCODER_THREAD: 'off' }));
+  onnx = await chooseRuntime('onnx');
+  threaded = await loadServices(loadConfig({}), onnx);
+  inline = await loadServices(loadConfig({ ENCODER_THREAD: 'off' }), onnx);
 }, 120_000);
 afterAll(() => {
   for (const set of [threaded, inline]) if (set) disposeServices(set);
-  setDefaultEncoderRuntime({ runtime: 'tfjs' });
 });
 
 describe('ENCODER_THREAD in the server’s models', () => {
@@ -67,7 +66,7 @@ describe('a crashed encoder thread in the server', () => {
     let thread: ThreadedEncoder | undefined;
     const restart = { firstDelayMs: 300, maxDelayMs: 300, stableMs: 60_000 };
     const caption = await CaptionService.load('models', undefined, {
-      loadEncoder: async (name, dir) => (thread = await loadThreadedEncoder(name, dir, { restart })),
+      loadEncoder: async (name, dir) => (thread = await loadThreadedEncoder(name, dir, { runtime: onnx, restart })),
     });
     const app = await buildApp({ config: loadConfig({ RATE_LIMIT_MAX: '0' }), backend: 'cpu', caption });
     await app.ready();

@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentBackend, initBackend, parseBackendName } from '../../src/nn/backend.js';
 import { buildApp } from '../../src/server/app.js';
-import { loadConfig } from '../../src/server/config.js';
+import { loadConfig } from '../../src/app/config.js';
 import { ErrorBodySchema, MAX_MESSAGE_LENGTH } from '../../src/server/errors.js';
 import { Limiter } from '../../src/server/limiter.js';
 import { pngClaiming, scene } from './images.js';

@@ -5,7 +5,7 @@ import { CharModel } from '../../src/char/model.js';
 import type { GenerateReply } from '../../src/char/reply.js';
 import { CharService } from '../../src/char/service.js';
 import { CharVocab } from '../../src/char/vocab.js';
-import { loadConfig } from '../../src/server/config.js';
+import { loadConfig } from '../../src/app/config.js';
 import { currentBackend, initBackend, parseBackendName } from '../../src/nn/backend.js';
 import { buildApp } from '../../src/server/app.js';
 import { Limiter } from '../../src/server/limiter.js';

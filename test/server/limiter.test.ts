@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ClientGoneError, Limiter, QueueFullError } from '../../src/server/limiter.js';
+import { ClientGoneError, QueueFullError } from '../../src/batching/errors.js';
+import { Limiter } from '../../src/server/limiter.js';
 
 /** A job that finishes when told to. */
 function gate() {

@@ -6,7 +6,7 @@ import { CharService } from '../../src/char/service.js';
 import { CharVocab } from '../../src/char/vocab.js';
 import { currentBackend, initBackend, parseBackendName } from '../../src/nn/backend.js';
 import { buildApp } from '../../src/server/app.js';
-import { loadConfig } from '../../src/server/config.js';
+import { loadConfig } from '../../src/app/config.js';
 import { Limiter } from '../../src/server/limiter.js';
 import { tinyConfig } from '../char/helpers.js';
 

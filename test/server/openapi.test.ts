@@ -6,7 +6,7 @@ import { CaptionService } from '../../src/caption/service.js';
 import { CharService } from '../../src/char/service.js';
 import { currentBackend, initBackend, parseBackendName } from '../../src/nn/backend.js';
 import { buildApp } from '../../src/server/app.js';
-import { loadConfig } from '../../src/server/config.js';
+import { loadConfig } from '../../src/app/config.js';
 import { ErrorBodySchema } from '../../src/server/errors.js';
 import { numberField } from '../../src/util/option-fields.js';
 import { openApiSchema } from '../../src/server/openapi.js';

@@ -5,7 +5,7 @@ import { CharModel } from '../../src/char/model.js';
 import { CharService } from '../../src/char/service.js';
 import { currentBackend, initBackend, parseBackendName } from '../../src/nn/backend.js';
 import { buildApp } from '../../src/server/app.js';
-import { loadConfig } from '../../src/server/config.js';
+import { loadConfig } from '../../src/app/config.js';
 import { Readiness } from '../../src/server/routes/health.js';
 import { ModelsReplySchema } from '../../src/server/replies.js';
 import { tinyConfig } from '../char/helpers.js';

@@ -4,7 +4,7 @@ import { CharModel } from '../../src/char/model.js';
 import { CharService } from '../../src/char/service.js';
 import { currentBackend, initBackend, parseBackendName } from '../../src/nn/backend.js';
 import { buildApp } from '../../src/server/app.js';
-import { loadConfig } from '../../src/server/config.js';
+import { loadConfig } from '../../src/app/config.js';
 import { tinyConfig } from '../char/helpers.js';
 
 // Rate limiting, load shedding, security headers and CORS, through app.inject

@@ -5,9 +5,10 @@ import { CharModel } from '../../src/char/model.js';
 import { CharService } from '../../src/char/service.js';
 import { currentBackend, initBackend, parseBackendName } from '../../src/nn/backend.js';
 import { buildApp } from '../../src/server/app.js';
-import { loadConfig } from '../../src/server/config.js';
+import { loadConfig } from '../../src/app/config.js';
 import { Limiter } from '../../src/server/limiter.js';
-import { ModelRegistry, type ServiceSet } from '../../src/server/models.js';
+import type { ServiceSet } from '../../src/app/services.js';
+import { ModelRegistry } from '../../src/server/models.js';
 import { ModelsReplySchema } from '../../src/server/replies.js';
 import { tinyConfig } from '../char/helpers.js';
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { CaptionConfig } from '../../src/caption/config.js';
 import { CaptionModel } from '../../src/caption/model.js';
 import { CaptionService, type CaptionLoadOptions } from '../../src/caption/service.js';
-import type { BatcherOptions } from '../../src/server/batcher.js';
+import type { BatcherOptions } from '../../src/batching/batcher.js';
 import { CharModel } from '../../src/char/model.js';
 import { CharService } from '../../src/char/service.js';
 import { CharVocab } from '../../src/char/vocab.js';

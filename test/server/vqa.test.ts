@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import request, { type Response } from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/server/config.js';
+import { loadConfig } from '../../src/app/config.js';
 import { loadEncoder } from '../../src/encoder/registry.js';
 import type { Encoder } from '../../src/encoder/types.js';
 import { currentBackend, initBackend, parseBackendName } from '../../src/nn/backend.js';

@@ -8,7 +8,7 @@ import { CaptionService } from '../../src/caption/service.js';
 import { CharService } from '../../src/char/service.js';
 import { initBackend, parseBackendName, currentBackend } from '../../src/nn/backend.js';
 import { buildApp } from '../../src/server/app.js';
-import { loadConfig } from '../../src/server/config.js';
+import { loadConfig } from '../../src/app/config.js';
 import { VqaService } from '../../src/vqa/service.js';
 
 /**

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { ModelRegistry, ServiceSet } from '../models.js';
+import type { ServiceSet } from '../../app/services.js';
+import type { ModelRegistry } from '../models.js';
 import { routeSchema } from '../openapi.js';
 import { ModelsReplySchema, type ModelCard, type ModelsReply } from '../replies.js';
 

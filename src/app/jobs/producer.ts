@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { CaptionOptions } from '../caption/options.js';
-import type { Config } from '../server/config.js';
+import type { CaptionOptions } from '../../caption/options.js';
+import type { Config } from '../config.js';
 import { InputPathError, listInputs } from './inputs.js';
 import { redisConnection, TASK_QUEUE, taskId, type ConnectionOptions } from './names.js';
 import type { JobStatus, Task } from './schemas.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CaptionOptionsObject, CaptionOptionsSchema, checkCaptionRules } from '../caption/options.js';
+import { CaptionOptionsObject, CaptionOptionsSchema, checkCaptionRules } from '../../caption/options.js';
 
 /** Job ids are UUIDs the server makes; anything else in a URL is refused before Redis is asked. */
 export const JobIdSchema = z.string().uuid({ message: 'must be a job id (a UUID as POST /jobs returned)' });

@@ -2,9 +2,8 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ImageError } from '../../src/image/decode.js';
-import { MicroBatcher } from '../../src/jobs/batcher.js';
-import { InputPathError, listInputs, readInput, relativeInputPath } from '../../src/jobs/inputs.js';
+import { ImageError } from '../../../src/image/decode.js';
+import { InputPathError, listInputs, readInput, relativeInputPath } from '../../../src/app/jobs/inputs.js';
 
 describe('paths under INPUT_ROOT', () => {
   let dir: string;
@@ -50,29 +49,5 @@ describe('paths under INPUT_ROOT', () => {
     expect((await readInput(root, 'a/1.jpg', 10)).toString()).toBe('x');
     await expect(readInput(root, 'a/out.jpg', 10)).rejects.toBeInstanceOf(InputPathError);
     await expect(readInput(root, 'a/1.jpg', 0)).rejects.toBeInstanceOf(ImageError);
-  });
-});
-
-describe('MicroBatcher', () => {
-  it('runs items submitted together as batches of up to maxSize, one at a time, each getting its own result or error', async () => {
-    const batches: number[][] = [];
-    let running = 0;
-    const b = new MicroBatcher<number, number>(
-      async (_key, items) => {
-        expect(++running).toBe(1);
-        batches.push(items);
-        await new Promise((r) => setTimeout(r, 5));
-        running--;
-        return items.map((i) => (i === 3 ? new Error('three') : i * 10));
-      },
-      4,
-      20,
-    );
-    const out = await Promise.allSettled([1, 2, 3, 4, 5, 6].map((i) => b.submit('job', i)));
-    expect(batches).toEqual([
-      [1, 2, 3, 4],
-      [5, 6],
-    ]);
-    expect(out.map((o) => (o.status === 'fulfilled' ? o.value : (o.reason as Error).message))).toEqual([10, 20, 'three', 40, 50, 60]);
   });
 });

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { ClientGoneError, QueueFullError } from './limiter.js';
+import { ClientGoneError, QueueFullError } from './errors.js';
 
 /** What a request's inference job carries down to the batcher: its client's hang-up signal and a batch-size probe. */
 export interface RequestScope {

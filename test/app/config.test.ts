@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, encoderThread, loadConfig } from '../../src/server/config.js';
+import { ConfigError, encoderThread, loadConfig } from '../../src/app/config.js';
 
 describe('loadConfig', () => {
   it('has the documented defaults', () => {

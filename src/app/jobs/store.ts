@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import { jobKeys } from './names.js';
 import { JobMetaSchema, type Failure, type JobMeta, type JobStatus } from './schemas.js';
-import type { CaptionOptions } from '../caption/options.js';
-import type { CaptionResult } from '../caption/reply.js';
+import type { CaptionOptions } from '../../caption/options.js';
+import type { CaptionResult } from '../../caption/reply.js';
 
 /** An image's captions as a job records them: what POST /caption replies less backend and total time (caption/reply.ts). */
 export type Captioned = CaptionResult & { seed?: number };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ImageLimits } from '../image/decode.js';
 import type { BackendName } from '../nn/backend.js';
 import type { InferenceRuntime } from '../onnx/runtime.js';
 import { formatZodIssue } from '../util/zod-error.js';
@@ -156,6 +157,11 @@ export function batchOptions(config: Config): { maxBatchSize: number; maxDelayMs
 /** Whether the encoders run in a worker thread: ENCODER_THREAD on and the encoders on onnx (src/encoder/thread.ts). */
 export function encoderThread(config: Config, runtime: InferenceRuntime): boolean {
   return config.ENCODER_THREAD === 'on' && runtime === 'onnx';
+}
+
+/** The limits every image is checked against (MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MAX_IMAGE_ASPECT_RATIO): requests and bulk tasks alike. */
+export function imageLimits(config: Config): ImageLimits {
+  return { maxBytes: config.MAX_IMAGE_BYTES, maxPixels: config.MAX_IMAGE_PIXELS, maxAspectRatio: config.MAX_IMAGE_ASPECT_RATIO };
 }
 
 /** Inference jobs that may run at once: each slot of MAX_CONCURRENCY holds a whole batch when batching is on. */

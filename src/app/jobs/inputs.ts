@@ -1,6 +1,6 @@
 import { lstat, open, readdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { ImageError } from '../image/decode.js';
+import { ImageError } from '../../image/decode.js';
 
 /** A path the caller named that may not be read; the route answers 400 with it, a worker records it as the image's failure. */
 export class InputPathError extends Error {

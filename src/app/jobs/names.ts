@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { log } from '../log.js';
+import { log } from '../../log.js';
 
 /** The BullMQ queue of caption tasks (one task per image); every worker takes from it. */
 export const TASK_QUEUE = 'captioner-tasks';
