@@ -64,7 +64,7 @@ async function shipped(rt: DecoderRuntime): Promise<Json> {
       }
       const vqa: Record<string, Json> = {};
       for (const model of set.vqa!.modelNames)
-        for (const q of QUESTIONS) vqa[`${model}: ${q}`] = (await set.vqa!.answer(image, q, { topK: 5, model })).answers as unknown as Json;
+        for (const q of QUESTIONS) vqa[`${model}: ${q}`] = (await set.vqa!.answer(image, q, { topK: 5, model })).answers;
       out[photo] = { captions, vqa };
     }
     const texts: Json[] = [];
