@@ -7,6 +7,9 @@
  * and errors / non-2xx per cell. Not a test.
  *
  *   npx tsx scripts/bench-serve.ts [--duration 5] [--concurrency 1,4,16,64] [--routes caption,vqa,generate] [--markdown]
+ *
+ * --trees compares source trees (another checkout, e.g. `git worktree add /tmp/before <commit>`) in the
+ * same run, alternated --rounds times, so a before/after ratio is not a comparison of two machine loads.
  */
 import { readdirSync } from 'node:fs';
 import os from 'node:os';
@@ -44,6 +47,13 @@ const args = cli({
     generateLength: { type: 'number', int: true, min: 1, default: 100, description: 'characters per /generate request' },
     models: { type: 'string', default: 'models', placeholder: 'dir', description: 'models folder of the server' },
     markdown: { type: 'boolean', default: false, description: 'print a table ready for the README' },
+    trees: {
+      type: 'string',
+      default: '.',
+      placeholder: 'list',
+      description: 'comma-separated source trees to serve from, alternated (a checkout needs node_modules)',
+    },
+    rounds: { type: 'number', int: true, min: 1, max: 20, default: 1, description: 'times each tree runs, alternated' },
   },
 });
 
@@ -63,6 +73,7 @@ const concurrencies = args.concurrency.split(',').map((s) => {
   return n;
 });
 const routes = list('routes', args.routes, ROUTES);
+const trees = args.trees.split(',').map((t) => path.resolve(t.trim()));
 const runtimes = list('runtimes', args.runtimes, RUNTIMES);
 const batchings = list('batching', args.batching, BATCHING);
 
@@ -90,6 +101,7 @@ const requests: Record<Route, Request> = {
 };
 
 interface Cell {
+  tree: string;
   runtime: string;
   device: string;
   batching: string;
@@ -113,63 +125,73 @@ function load(base: string, r: Request, connections: number, duration: number): 
 
 const cells: Cell[] = [];
 const f1 = (x: number) => x.toFixed(1);
-for (const runtime of runtimes) {
-  for (const batching of batchings) {
-    const env = {
-      INFERENCE_RUNTIME: runtime,
-      BATCH_MAX_SIZE: batching === 'on' ? String(args.batchSize) : '1',
-      BATCH_MAX_DELAY_MS: String(args.batchDelayMs),
-    };
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const server = await startChildServer(port, {
-      MODELS_DIR: path.resolve(args.models),
-      // One client host sending thousands of requests: no rate limit, no load shedding (src/server/protection.ts).
-      RATE_LIMIT_MAX: '0',
-      SHED_EVENT_LOOP_DELAY_MS: '0',
-      SHED_HEAP_USED_MIB: '0',
-      SHED_RSS_MIB: '0',
-      MAX_QUEUE: String(args.maxQueue),
-      ...env,
-    });
-    try {
-      const health = (await (await fetch(`${base}/health`)).json()) as { inference?: { device?: string } };
-      const device = health.inference?.device ?? '?';
-      for (const route of routes) {
-        const r = requests[route];
-        // Warm-up: first requests pay for lazy initialisation; one short burst fills the batcher's paths too.
-        for (let i = 0; i < 3; i++) {
-          const body = typeof r.body === 'string' ? r.body : new Uint8Array(r.body);
-          const res = await fetch(`${base}${r.path}`, { method: 'POST', headers: r.headers, body });
-          if (!res.ok)
-            throw new Error(`${runtime}/${batching}: POST ${r.path} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
-          await res.arrayBuffer();
+const treeName = (t: string) => (trees.length > 1 ? `${path.basename(t)} ` : '');
+const runs = Array.from({ length: args.rounds }, () => trees).flat();
+for (const tree of runs) {
+  for (const runtime of runtimes) {
+    for (const batching of batchings) {
+      const env = {
+        INFERENCE_RUNTIME: runtime,
+        BATCH_MAX_SIZE: batching === 'on' ? String(args.batchSize) : '1',
+        BATCH_MAX_DELAY_MS: String(args.batchDelayMs),
+      };
+      const port = await freePort();
+      const base = `http://127.0.0.1:${port}`;
+      const server = await startChildServer(
+        port,
+        {
+          MODELS_DIR: path.resolve(args.models),
+          // One client host sending thousands of requests: no rate limit, no load shedding (src/server/protection.ts).
+          RATE_LIMIT_MAX: '0',
+          SHED_EVENT_LOOP_DELAY_MS: '0',
+          SHED_HEAP_USED_MIB: '0',
+          SHED_RSS_MIB: '0',
+          MAX_QUEUE: String(args.maxQueue),
+          ...env,
+        },
+        180_000,
+        tree,
+      );
+      try {
+        const health = (await (await fetch(`${base}/health`)).json()) as { inference?: { device?: string } };
+        const device = health.inference?.device ?? '?';
+        for (const route of routes) {
+          const r = requests[route];
+          // Warm-up: first requests pay for lazy initialisation; one short burst fills the batcher's paths too.
+          for (let i = 0; i < 3; i++) {
+            const body = typeof r.body === 'string' ? r.body : new Uint8Array(r.body);
+            const res = await fetch(`${base}${r.path}`, { method: 'POST', headers: r.headers, body });
+            if (!res.ok)
+              throw new Error(`${runtime}/${batching}: POST ${r.path} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
+            await res.arrayBuffer();
+          }
+          for (const concurrency of concurrencies) {
+            const res = await load(base, r, concurrency, args.duration);
+            const cell: Cell = {
+              tree: treeName(tree),
+              runtime,
+              device,
+              batching,
+              route,
+              concurrency,
+              // Replies over the whole run (the per-second average drops the last partial second).
+              rps: res.requests.total / res.duration,
+              p50: res.latency.p50,
+              p99: res.latency.p99,
+              errors: res.errors + res.timeouts,
+              non2xx: res.non2xx,
+            };
+            cells.push(cell);
+            // Progress on stderr with --markdown, so stdout is the table alone.
+            (args.markdown ? console.error : console.log)(
+              `${treeName(tree)}${runtime}(${device}) batching=${batching} /${route} c=${concurrency}: ${f1(cell.rps)} req/s, ` +
+                `p50 ${cell.p50} ms, p99 ${cell.p99} ms, errors ${cell.errors}, non-2xx ${cell.non2xx}`,
+            );
+          }
         }
-        for (const concurrency of concurrencies) {
-          const res = await load(base, r, concurrency, args.duration);
-          const cell: Cell = {
-            runtime,
-            device,
-            batching,
-            route,
-            concurrency,
-            // Replies over the whole run (the per-second average drops the last partial second).
-            rps: res.requests.total / res.duration,
-            p50: res.latency.p50,
-            p99: res.latency.p99,
-            errors: res.errors + res.timeouts,
-            non2xx: res.non2xx,
-          };
-          cells.push(cell);
-          // Progress on stderr with --markdown, so stdout is the table alone.
-          (args.markdown ? console.error : console.log)(
-            `${runtime}(${device}) batching=${batching} /${route} c=${concurrency}: ${f1(cell.rps)} req/s, ` +
-              `p50 ${cell.p50} ms, p99 ${cell.p99} ms, errors ${cell.errors}, non-2xx ${cell.non2xx}`,
-          );
-        }
+      } finally {
+        await stopChildServer(server);
       }
-    } finally {
-      await stopChildServer(server);
     }
   }
 }
@@ -180,12 +202,12 @@ if (args.markdown) {
     `${os.cpus().length} × ${cpu}, node ${process.version}; ${args.duration} s per cell; 224×224 JPEG (${photo}); ` +
       `batching on = BATCH_MAX_SIZE ${args.batchSize}, BATCH_MAX_DELAY_MS ${args.batchDelayMs}; MAX_QUEUE ${args.maxQueue}\n`,
   );
-  console.log('| route | runtime | batching | clients | req/s | p50 ms | p99 ms | errors | non-2xx |');
-  console.log('|---|---|---|---:|---:|---:|---:|---:|---:|');
+  console.log('| route | tree | runtime | batching | clients | req/s | p50 ms | p99 ms | errors | non-2xx |');
+  console.log('|---|---|---|---|---:|---:|---:|---:|---:|---:|');
   for (const route of routes) {
     for (const c of cells.filter((x) => x.route === route)) {
       console.log(
-        `| /${c.route} | ${c.runtime} (${c.device}) | ${c.batching} | ${c.concurrency} | ${f1(c.rps)} | ${c.p50} | ${c.p99} | ${c.errors} | ${c.non2xx} |`,
+        `| /${c.route} | ${c.tree || '.'} | ${c.runtime} (${c.device}) | ${c.batching} | ${c.concurrency} | ${f1(c.rps)} | ${c.p50} | ${c.p99} | ${c.errors} | ${c.non2xx} |`,
       );
     }
   }

@@ -14,10 +14,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * `npm start` as a child on 127.0.0.1:`port` with `env` on top of this
  * process's; resolves once /health/ready answers 200 (the server listens only
  * after loading every model), and throws with its last stderr line if it exits first.
+ * `tree`: the source tree to run (another checkout, to compare two versions in one benchmark run).
  */
-export async function startChildServer(port: number, env: Record<string, string>, readyWithinMs = 180_000): Promise<ChildServer> {
+export async function startChildServer(
+  port: number,
+  env: Record<string, string>,
+  readyWithinMs = 180_000,
+  tree = root,
+): Promise<ChildServer> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/main.ts'], {
-    cwd: root,
+    cwd: tree,
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
