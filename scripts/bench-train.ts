@@ -59,6 +59,7 @@ const args = cli({
   },
 });
 log.level = 'warn';
+process.env.LOG_LEVEL ??= 'warn'; // the gradient worker threads' loggers, which read it when they start
 const backend = await initBackend(parseBackendName(process.env.TF_BACKEND));
 const random = rng(1);
 const randomFeatures = (keys: string[], dim: number): FeatureSet => ({
