@@ -7,6 +7,7 @@
 import os from 'node:os';
 import { captionDataFlags, captionDecoderFlags, loadCaptionSplits } from '../src/cli/caption-flags.js';
 import { cli } from '../src/cli/main.js';
+import { progress } from '../src/cli/progress.js';
 import { loopFlags, prepareTrainingRun, trainingOptions } from '../src/cli/output.js';
 import { readFeatureSet } from '../src/data/features.js';
 import { log } from '../src/log.js';
@@ -27,7 +28,6 @@ const args = cli({
     ...trainingOptions('caption'),
     ...captionDecoderFlags,
     ...loopFlags('val CIDEr-D'),
-    workers: { type: 'number', description: 'gradient threads (the wasm backend uses one core per thread)' },
     normalizeFeatures: { type: 'boolean', description: "standardise image vectors with the training set's mean and std" },
   },
   defaults: trainOptionsSchema.parse({}),
@@ -46,6 +46,7 @@ const { state } = await trainCaptionModel({ train, val, features }, opts, {
   outDir: run.outDir,
   checkpointDir: run.checkpointDir,
   resume: args.resume,
+  progress,
 });
 const seconds = Math.round(state.elapsedSeconds);
 log.info({ bestEpoch: state.best?.epoch, bestCiderD: state.best?.score, seconds, out: run.outDir }, 'training finished');

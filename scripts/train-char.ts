@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { cli } from '../src/cli/main.js';
+import { progress } from '../src/cli/progress.js';
 import { loopFlags, prepareTrainingRun, trainingOptions } from '../src/cli/output.js';
 import { CELLS } from '../src/char/config.js';
 import { splitText } from '../src/char/data.js';
@@ -53,6 +54,7 @@ const { state, val, test } = await trainCharModel(splits, opts, {
   outDir: run.outDir,
   checkpointDir: run.checkpointDir,
   resume: args.resume,
+  progress,
 });
 log.info(
   {

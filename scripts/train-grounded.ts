@@ -4,6 +4,7 @@
  */
 import { captionDataFlags, captionDecoderFlags, loadCaptionSplits } from '../src/cli/caption-flags.js';
 import { cli } from '../src/cli/main.js';
+import { progress } from '../src/cli/progress.js';
 import { loopFlags, prepareTrainingRun, trainingOptions } from '../src/cli/output.js';
 import { groundedTrainOptionsSchema, trainGroundedModel } from '../src/caption/grounded/train.js';
 import { readFeatureSet } from '../src/data/features.js';
@@ -48,6 +49,7 @@ const { state } = await trainGroundedModel({ train, val, features, table: loadWo
   outDir: run.outDir,
   checkpointDir: run.checkpointDir,
   resume: args.resume,
+  progress,
 });
 log.info(
   { bestEpoch: state.best?.epoch, bestCiderD: state.best?.score, seconds: Math.round(state.elapsedSeconds), out: run.outDir },

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { cli } from '../src/cli/main.js';
+import { progress } from '../src/cli/progress.js';
 import { loopFlags, prepareTrainingRun, trainingOptions } from '../src/cli/output.js';
 import { readFeatureSet } from '../src/data/features.js';
 import { loadImageMap } from '../src/data/image-map.js';
@@ -69,6 +70,7 @@ const { state } = await trainVqaModel({ train, val, features }, opts, {
   outDir: run.outDir,
   checkpointDir: run.checkpointDir,
   resume: args.resume,
+  progress,
 });
 const seconds = Math.round(state.elapsedSeconds);
 log.info({ bestEpoch: state.best?.epoch, bestValAccuracy: state.best?.score, seconds, out: run.outDir }, 'training finished');

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { FeatureSet } from '../data/features.js';
 import { PAD_ID } from '../text/vocab.js';
-import { featureTensor, type ParamGrads } from '../train/gradients.js';
-import { shuffle } from '../util/random.js';
-import type { CaptionModel } from './model.js';
+import { lengthBuckets } from '../train/buckets.js';
+import { featureTensor } from '../train/features.js';
+import type { RowBatch } from '../train/spec.js';
 
 /** One training example: a row of the feature cache and a token sequence. */
 export interface Example {
@@ -40,43 +40,39 @@ export function makeBatch(examples: readonly Example[]): Batch {
   return { featureRows: examples.map((e) => e.featureRow), tokens, mask, size: B, steps: T, targets };
 }
 
-/**
- * Shuffle, then sort within windows of `window` batches by length, so each
- * batch wastes little on padding while batch order stays random.
- */
-export function lengthBuckets<T>(
-  items: readonly T[],
-  length: (item: T) => number,
-  batchSize: number,
-  random: () => number,
-  window = 50,
-): T[][] {
-  const order = shuffle([...items], random);
-  const groups: T[][] = [];
-  const span = batchSize * window;
-  for (let i = 0; i < order.length; i += span) {
-    const chunk = order.slice(i, i + span).sort((a, b) => length(a) - length(b));
-    for (let j = 0; j < chunk.length; j += batchSize) groups.push(chunk.slice(j, j + batchSize));
-  }
-  return shuffle(groups, random);
-}
-
 /** Length-bucketed batches of caption examples (lengthBuckets). */
 export function bucketedBatches(examples: readonly Example[], batchSize: number, random: () => number, window = 50): Batch[] {
   return lengthBuckets(examples, (e) => e.ids.length, batchSize, random, window).map(makeBatch);
 }
 
-/** Mean-per-token loss and its gradients for one batch. Caller disposes the grads. */
-export function batchGradients(model: CaptionModel, batch: Batch, features: FeatureSet, seed: number): { loss: number; grads: ParamGrads } {
-  const feats = featureTensor(features, batch.featureRows);
-  const tokens = tf.tensor2d(batch.tokens, [batch.size, batch.steps + 1], 'int32');
-  const mask = tf.tensor2d(batch.mask, [batch.size, batch.steps]);
-  const names = Object.keys(model.params) as (keyof CaptionModel['params'])[];
-  const { value, grads } = tf.variableGrads(
-    () => model.loss(feats, tokens, mask, seed),
-    names.map((n) => model.params[n]),
-  );
-  const loss = value.dataSync()[0]!;
-  tf.dispose([feats, tokens, mask, value]);
-  return { loss, grads: Object.fromEntries(names.map((n) => [n, grads[model.params[n].name]!])) };
+/** Rows [from, to) of a padded batch (its padded length kept). */
+export function sliceBatch(b: Batch, from: number, to: number): Batch {
+  const T1 = b.steps + 1;
+  const mask = b.mask.slice(from * b.steps, to * b.steps);
+  return {
+    featureRows: b.featureRows.slice(from, to),
+    tokens: b.tokens.slice(from * T1, to * T1),
+    mask,
+    size: to - from,
+    steps: b.steps,
+    targets: mask.reduce((n, m) => n + m, 0),
+  };
+}
+
+/** A batch as the gradient step takes it: captions as rows, each share packed with its image vectors (spec.ts's loss). */
+export function captionRows(batch: Batch, features: FeatureSet): RowBatch {
+  return {
+    rows: batch.size,
+    shard(from, to) {
+      const b = from === 0 && to === batch.size ? batch : sliceBatch(batch, from, to);
+      return {
+        items: b.targets,
+        tensors: {
+          feats: featureTensor(features, b.featureRows),
+          tokens: tf.tensor2d(b.tokens, [b.size, b.steps + 1], 'int32'),
+          mask: tf.tensor2d(b.mask, [b.size, b.steps]),
+        },
+      };
+    },
+  };
 }

@@ -6,15 +6,17 @@ import { log } from '../log.js';
 import { featureStats } from '../nn/feature-norm.js';
 import { tokenizeWords } from '../text/tokenize.js';
 import { Vocab } from '../text/vocab.js';
-import { applyGradients, featureTensor } from '../train/gradients.js';
-import { trainLoop, type EpochRun, type LoopState, type TrainDirs } from '../train/loop.js';
+import { featureTensor } from '../train/features.js';
+import { trainLoop, type EpochRun, type LoopState, type TrainRun } from '../train/loop.js';
 import { createOptimizer } from '../train/optimizer.js';
 import { GradientPool } from '../train/parallel.js';
+import { gradientStep } from '../train/step.js';
 import { rng } from '../util/random.js';
-import { batchGradients, bucketedBatches, type Example } from './batches.js';
+import { bucketedBatches, captionRows, type Example } from './batches.js';
 import type { CaptionConfig } from './config.js';
 import { greedyCaptions } from './generate.js';
 import { CaptionModel } from './model.js';
+import { spec } from './train-spec.js';
 import { loopOptionFields } from '../train/options.js';
 
 export const trainOptionsSchema = z.object({
@@ -25,8 +27,6 @@ export const trainOptionsSchema = z.object({
   minWordCount: z.number().int().positive().default(5),
   maxWords: z.number().int().positive().default(20),
   batchSize: z.number().int().positive().default(64),
-  /** Threads computing gradients on shares of each batch (wasm: one core each). */
-  workers: z.number().int().min(1).max(16).default(1),
   /** Standardise image vectors with the training set's per-dimension mean and std (off for the shipped model). */
   normalizeFeatures: z.boolean().default(false),
 });
@@ -99,7 +99,7 @@ export function evaluateModel(
 export async function trainCaptionModel(
   data: TrainData,
   opts: TrainOptions,
-  dirs: TrainDirs,
+  dirs: TrainRun,
 ): Promise<{ model: CaptionModel; state: LoopState<CaptionScores> }> {
   const vocab = Vocab.build(data.train.flatMap(captionTokens), opts.minWordCount);
   const config: CaptionConfig = {
@@ -127,7 +127,7 @@ export async function trainCaptionModel(
 
   const model = CaptionModel.init(config, opts.seed);
   const optimizer = createOptimizer('adam', opts.learningRate);
-  const pool = opts.workers > 1 ? new GradientPool(opts.workers - 1, config, data.features) : undefined;
+  const pool = new GradientPool(spec, config, opts.workers - 1);
   const epoch = (epoch: number): EpochRun => {
     const batches = bucketedBatches(examples, opts.batchSize, rng(opts.seed + epoch));
     return {
@@ -135,10 +135,8 @@ export async function trainCaptionModel(
       async step(i) {
         const batch = batches[i]!;
         const seed = opts.seed * 100_003 + epoch * 10_007 + i;
-        const { loss, grads } = pool
-          ? await pool.gradients(model, batch, data.features, seed)
-          : batchGradients(model, batch, data.features, seed);
-        const norm = applyGradients(model.variables(), optimizer, grads, opts.gradClip);
+        const grads = await pool.gradients(model, captionRows(batch, data.features), seed);
+        const { loss, norm } = gradientStep(model.variables(), optimizer, opts.gradClip, grads);
         return { loss, items: batch.targets, fields: { grad_norm: norm } };
       },
     };
@@ -153,7 +151,7 @@ export async function trainCaptionModel(
       score: (val) => val.ciderD,
       better: 'higher',
       loadBest: (dir) => CaptionModel.load(dir),
-      resources: pool ? [pool] : [],
+      resources: [pool],
       unit: 'tok',
       record: { examples: examples.length },
     },

@@ -2,14 +2,17 @@ import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
 import { z } from 'zod';
 import { log } from '../log.js';
-import { clipByGlobalNorm } from '../nn/ops.js';
-import { trainLoop, type EpochRun, type LoopState, type TrainDirs } from '../train/loop.js';
+import { trainLoop, type EpochRun, type LoopState, type TrainRun } from '../train/loop.js';
 import { createOptimizer, OPTIMIZERS } from '../train/optimizer.js';
+import { GradientPool } from '../train/parallel.js';
+import type { RowBatch } from '../train/spec.js';
+import { gradientStep } from '../train/step.js';
 import { CELLS, type CharConfig } from './config.js';
 import { StreamBatcher, type Chunk, type TextSplits } from './data.js';
 import { chunkTensors, evaluate, type LossReport } from './evaluate.js';
-import { CharModel, disposeState, keepState, type CharState } from './model.js';
+import { CharModel, disposeState, type CharState } from './model.js';
 import { sampleText } from './sample.js';
+import { spec, stateMap, stateOf } from './train-spec.js';
 import { CharVocab } from './vocab.js';
 import { loopOptionFields } from '../train/options.js';
 
@@ -50,18 +53,49 @@ export function trainChunk(
   clip: number,
   dropoutSeed: number,
 ): { loss: number; norm: number; state: CharState } {
+  if (chunk.inputs.length !== steps * state.h[0]!.shape[0])
+    throw new Error(`a chunk of ${chunk.inputs.length} ids is not ${steps} steps of the state's rows`);
   const { inputs, targets } = chunkTensors(chunk);
-  let next: CharState | undefined;
-  const { value, grads } = tf.variableGrads(() => {
-    const out = model.loss(inputs, targets, steps, state, dropoutSeed);
-    next = keepState(out.state);
-    return out.loss;
-  }, Object.values(model.params));
-  const clipped = clipByGlobalNorm(grads, clip);
-  optimizer.applyGradients(clipped.grads);
-  const loss = value.dataSync()[0]!;
-  tf.dispose([inputs, targets, value, ...Object.values(grads), ...Object.values(clipped.grads)]);
-  return { loss, norm: clipped.norm, state: next! };
+  try {
+    const r = gradientStep(model.variables(), optimizer, clip, () =>
+      spec.loss(model, { inputs, targets, ...stateMap(state) }, dropoutSeed),
+    );
+    return { loss: r.loss, norm: r.norm, state: stateOf(r.carry!, model.config.layers, model.isLstm) };
+  } finally {
+    tf.dispose([inputs, targets]);
+  }
+}
+
+/**
+ * A chunk as the gradient step takes it: streams as rows, each share its streams' inputs and
+ * targets (time-major, as the whole chunk) and the rows of `state` they start from.
+ */
+export function chunkRows(chunk: Chunk, streams: number, state: CharState): RowBatch {
+  const steps = chunk.inputs.length / streams;
+  const gather = (ids: Int32Array, from: number, to: number) => {
+    const n = to - from;
+    const out = new Int32Array(steps * n);
+    for (let t = 0; t < steps; t++) out.set(ids.subarray(t * streams + from, t * streams + to), t * n);
+    return out;
+  };
+  return {
+    rows: streams,
+    shard(from, to) {
+      const rows = to - from;
+      const whole = rows === streams;
+      const stateRows = Object.fromEntries(
+        Object.entries(stateMap(state)).map(([k, t]) => [k, whole ? tf.clone(t) : tf.slice(t, [from, 0], [rows, t.shape[1]!])]),
+      );
+      return {
+        items: rows * steps,
+        tensors: {
+          inputs: tf.tensor1d(whole ? chunk.inputs : gather(chunk.inputs, from, to), 'int32'),
+          targets: tf.tensor1d(whole ? chunk.targets : gather(chunk.targets, from, to), 'int32'),
+          ...stateRows,
+        },
+      };
+    },
+  };
 }
 
 /**
@@ -77,6 +111,8 @@ export class TbpttEpoch implements EpochRun {
     private readonly optimizer: tf.Optimizer,
     private readonly batcher: StreamBatcher,
     private readonly opts: { gradClip: number; seed: number },
+    /** Threads to share each chunk's streams among; without, trainChunk on this thread. */
+    private readonly pool?: GradientPool<CharConfig, CharModel>,
   ) {
     this.hidden = model.zeroState(batcher.streams);
   }
@@ -90,10 +126,17 @@ export class TbpttEpoch implements EpochRun {
     return this.hidden;
   }
 
-  step(chunk: number, iteration: number): { loss: number; items: number; fields: { grad_norm: number } } {
-    const { batcher, opts } = this;
+  async step(chunk: number, iteration: number): Promise<{ loss: number; items: number; fields: { grad_norm: number } }> {
+    const { batcher, opts, model } = this;
     const seed = opts.seed * 100_003 + iteration;
-    const r = trainChunk(this.model, this.optimizer, batcher.chunk(chunk), batcher.steps, this.hidden, opts.gradClip, seed);
+    let r: { loss: number; norm: number; state: CharState };
+    if (this.pool && this.pool.threads > 1) {
+      const grads = await this.pool.gradients(model, chunkRows(batcher.chunk(chunk), batcher.streams, this.hidden), seed);
+      const step = gradientStep(model.variables(), this.optimizer, opts.gradClip, grads);
+      r = { ...step, state: stateOf(step.carry!, model.config.layers, model.isLstm) };
+    } else {
+      r = trainChunk(model, this.optimizer, batcher.chunk(chunk), batcher.steps, this.hidden, opts.gradClip, seed);
+    }
     disposeState(this.hidden);
     this.hidden = r.state;
     return { loss: r.loss, items: batcher.chunkSize, fields: { grad_norm: r.norm } };
@@ -120,7 +163,7 @@ export async function trainEpoch(
   let k = 0;
   try {
     for (; k < run.steps; k++) {
-      const r = run.step(k, k + 1);
+      const r = await run.step(k, k + 1);
       lossSum += r.loss * r.items;
       chars += r.items;
     }
@@ -146,7 +189,7 @@ export interface TrainResult {
  * a time budget that stops mid-epoch (resumable at that chunk, from a zero state), samples
  * every `sampleEvery` updates. Val and test losses of the best model end up in its config.json.
  */
-export async function trainCharModel(splits: TextSplits, opts: CharTrainOptions, dirs: TrainDirs): Promise<TrainResult> {
+export async function trainCharModel(splits: TextSplits, opts: CharTrainOptions, dirs: TrainRun): Promise<TrainResult> {
   // The vocabulary covers every split: a character seen only in val/test would otherwise be unscorable.
   const vocab = CharVocab.build(splits.train + splits.val + splits.test);
   const config: CharConfig = {
@@ -182,6 +225,7 @@ export async function trainCharModel(splits: TextSplits, opts: CharTrainOptions,
     'char training data',
   );
   const optimizer = createOptimizer(opts.optimizer, opts.learningRate);
+  const pool = new GradientPool(spec, config, opts.workers - 1);
 
   /** Log a sample as char-rnn prints it on a terminal, as one JSON line elsewhere. */
   const sample = (iteration: number, loss: number): void => {
@@ -190,11 +234,11 @@ export async function trainCharModel(splits: TextSplits, opts: CharTrainOptions,
     else log.info({ iteration, loss, sample: text }, `sample @${iteration}`);
   };
   const epoch = (): EpochRun => {
-    const run = new TbpttEpoch(model, optimizer, batcher, opts);
+    const run = new TbpttEpoch(model, optimizer, batcher, opts, pool);
     return {
       steps: run.steps,
-      step(chunk, iteration) {
-        const r = run.step(chunk, iteration);
+      async step(chunk, iteration) {
+        const r = await run.step(chunk, iteration);
         if (opts.sampleEvery > 0 && iteration % opts.sampleEvery === 0) sample(iteration, r.loss);
         return r;
       },
@@ -212,6 +256,7 @@ export async function trainCharModel(splits: TextSplits, opts: CharTrainOptions,
       score: (val) => val.nats,
       better: 'lower',
       loadBest: (dir) => CharModel.load(dir),
+      resources: [pool],
       // Score the best model on val and test; both are stored in its config.
       finalMetrics: (m) => {
         final = { val: evaluate(m, valIds, opts.batchSize, 100), test: evaluate(m, testIds, opts.batchSize, 100) };

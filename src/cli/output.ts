@@ -61,6 +61,7 @@ export function loopFlags(metric: string) {
     patience: { type: 'number', description: `stop after this many epochs without a better ${metric}` },
     maxMinutes: { type: 'number', description: 'stop once training has run this long (checkpointed mid-epoch; --resume continues)' },
     seed: { type: 'number', description: 'random seed' },
+    workers: { type: 'number', description: 'gradient threads (the wasm backend uses one core per thread)' },
   } as const;
 }
 

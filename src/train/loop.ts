@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { progress } from '../cli/progress.js';
 import { log } from '../log.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import type { ScheduledOptimizer } from './optimizer.js';
+import { noProgress, type ProgressReporter } from './progress.js';
 
 /** A model the loop can checkpoint, keep as the best one and dispose. */
 export interface TrainableModel {
@@ -78,6 +78,12 @@ export interface TrainDirs {
   /** The resumable checkpoint `last/` (and whatever the task keeps per epoch). */
   checkpointDir: string;
   resume: boolean;
+}
+
+/** Where a run writes (TrainDirs) and how it shows its progress. */
+export interface TrainRun extends TrainDirs {
+  /** Progress of each epoch (default: none); the scripts pass src/cli/progress.ts's bar or log lines. */
+  progress?: ProgressReporter;
 }
 
 export interface HistoryEntry<V> {
@@ -155,8 +161,9 @@ async function readState<V>(dir: string, model: TrainableModel, optimizer: Sched
 export async function trainLoop<M extends TrainableModel, V>(
   task: TrainTask<M, V>,
   opts: LoopOptions,
-  dirs: TrainDirs,
+  dirs: TrainRun,
 ): Promise<{ model: M; state: LoopState<V> }> {
+  const progress = dirs.progress ?? noProgress;
   const { model, optimizer } = task;
   const last = path.join(dirs.checkpointDir, 'last');
   let state: LoopState<V> = { epoch: 0, step: 0, iteration: 0, best: null, epochsSinceBest: 0, elapsedSeconds: 0, history: [] };

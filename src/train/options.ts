@@ -27,5 +27,7 @@ export function loopOptionFields(d: LoopDefaults) {
     /** Stop (checkpointing mid-epoch, resumable there) once training has run this long. */
     maxMinutes: z.number().positive().default(Infinity),
     seed: z.number().int().default(1234),
+    /** Threads computing gradients on shares of each batch (wasm: one core each; src/train/parallel.ts). */
+    workers: z.number().int().min(1).max(16).default(1),
   };
 }

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { QaExample } from '../data/qa.js';
 import { indexKeys, type FeatureSet } from '../data/features.js';
 import { scoreVqa, type VqaScores } from '../eval/vqa-metrics.js';
-import { featureTensor } from '../train/gradients.js';
+import { featureTensor } from '../train/features.js';
 import type { VqaModel } from './model.js';
 
 export interface ScoredAnswer {

@@ -8,14 +8,18 @@ import { log } from '../log.js';
 import { featureStats } from '../nn/feature-norm.js';
 import { tokenizeWords } from '../text/tokenize.js';
 import { Vocab } from '../text/vocab.js';
-import { applyGradients, featureTensor } from '../train/gradients.js';
-import { trainLoop, type EpochRun, type LoopState, type TrainDirs } from '../train/loop.js';
+import { featureTensor } from '../train/features.js';
+import { trainLoop, type EpochRun, type LoopState, type TrainRun } from '../train/loop.js';
 import { createOptimizer } from '../train/optimizer.js';
+import { GradientPool } from '../train/parallel.js';
+import type { RowBatch } from '../train/spec.js';
+import { gradientStep } from '../train/step.js';
 import { rng, shuffle } from '../util/random.js';
 import { VQA_ARCHS, type VqaConfig } from './config.js';
 import { answerClasses } from './examples.js';
 import { questionBatch, VqaModel } from './model.js';
 import { evaluateVqa } from './predict.js';
+import { spec } from './train-spec.js';
 import { loopOptionFields } from '../train/options.js';
 
 export const vqaTrainOptionsSchema = z.object({
@@ -86,36 +90,30 @@ function vqaConfig(opts: VqaTrainOptions, train: readonly QaExample[], features:
   };
 }
 
-/** One update on a batch of questions: its mean loss and the gradient norm before clipping. */
-function trainStep(
-  model: VqaModel,
-  optimizer: tf.Optimizer,
-  batch: VqaExample[],
-  features: FeatureSet,
-  clip: number,
-  seed: number,
-): { loss: number; norm: number } {
-  const q = questionBatch(batch.map((e) => e.ids));
-  const feats = featureTensor(
-    features,
-    batch.map((e) => e.featureRow),
-  );
-  const tokens = tf.tensor2d(q.tokens, [q.size, q.steps], 'int32');
-  const mask = tf.tensor2d(q.mask, [q.size, q.steps]);
-  const answers = tf.tensor1d(
-    batch.map((e) => e.answer),
-    'int32',
-  );
-  const vars = model.variables();
-  const names = Object.keys(vars);
-  const { value, grads } = tf.variableGrads(
-    () => model.loss(feats, tokens, mask, answers, seed),
-    names.map((n) => vars[n]!),
-  );
-  const loss = value.dataSync()[0]!;
-  tf.dispose([feats, tokens, mask, answers, value]);
-  const norm = applyGradients(vars, optimizer, Object.fromEntries(names.map((n) => [n, grads[vars[n]!.name]!])), clip);
-  return { loss, norm };
+/** A batch as the gradient step takes it: questions as rows, each share packed with its image vectors (train-spec.ts's loss). */
+export function vqaRows(batch: readonly VqaExample[], features: FeatureSet): RowBatch {
+  return {
+    rows: batch.length,
+    shard(from, to) {
+      const part = batch.slice(from, to);
+      const q = questionBatch(part.map((e) => e.ids));
+      return {
+        items: part.length,
+        tensors: {
+          feats: featureTensor(
+            features,
+            part.map((e) => e.featureRow),
+          ),
+          tokens: tf.tensor2d(q.tokens, [q.size, q.steps], 'int32'),
+          mask: tf.tensor2d(q.mask, [q.size, q.steps]),
+          answers: tf.tensor1d(
+            part.map((e) => e.answer),
+            'int32',
+          ),
+        },
+      };
+    },
+  };
 }
 
 /**
@@ -126,7 +124,7 @@ function trainStep(
 export async function trainVqaModel(
   data: { train: QaExample[]; val: QaExample[]; features: FeatureSet },
   opts: VqaTrainOptions,
-  dirs: TrainDirs,
+  dirs: TrainRun,
 ): Promise<{ model: VqaModel; state: LoopState<VqaScores> }> {
   if (data.val.length === 0) throw new Error('no validation questions: give --val or a larger --val-fraction');
   if (opts.detectionScores) data = { ...data, features: withClassScores(data.features, classScores) };
@@ -163,13 +161,15 @@ export async function trainVqaModel(
   );
 
   const optimizer = createOptimizer('adam', opts.learningRate);
+  const pool = new GradientPool(spec, config, opts.workers - 1);
   const epoch = (epoch: number): EpochRun => {
     const order = shuffle([...examples], rng(opts.seed + epoch));
     return {
       steps: Math.ceil(order.length / opts.batchSize),
-      step(i) {
+      async step(i) {
         const batch = order.slice(i * opts.batchSize, (i + 1) * opts.batchSize);
-        const { loss, norm } = trainStep(model, optimizer, batch, data.features, opts.gradClip, opts.seed * 100_003 + epoch * 10_007 + i);
+        const grads = await pool.gradients(model, vqaRows(batch, data.features), opts.seed * 100_003 + epoch * 10_007 + i);
+        const { loss, norm } = gradientStep(model.variables(), optimizer, opts.gradClip, grads);
         return { loss, items: batch.length, fields: { grad_norm: norm } };
       },
     };
@@ -187,6 +187,7 @@ export async function trainVqaModel(
       score: (val) => val.accuracy,
       better: 'higher',
       loadBest: (dir) => VqaModel.load(dir),
+      resources: [pool],
       unit: 'q',
       record: { examples: examples.length },
     },

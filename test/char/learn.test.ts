@@ -88,4 +88,35 @@ describe('trainCharModel', () => {
     resumed.model.dispose();
     expect(tf.memory().numTensors).toBeLessThan(100);
   });
+
+  it('trains to the same weights with two gradient threads as with one (dropout 0)', async () => {
+    const splits = splitText(PHRASE.repeat(60));
+    const opts = charTrainOptionsSchema.parse({
+      hiddenDim: 16,
+      layers: 2,
+      batchSize: 5,
+      seqLength: 8,
+      epochs: 1,
+      sampleEvery: 0,
+      dropout: 0,
+    });
+    const run = (workers: number) =>
+      trainCharModel(
+        splits,
+        { ...opts, workers },
+        { outDir: path.join(tmp, `w${workers}`), checkpointDir: path.join(tmp, `w${workers}-ck`), resume: false },
+      );
+    const one = await run(1);
+    const two = await run(2);
+    expect(two.state.history[0]!.loss).toBeCloseTo(one.state.history[0]!.loss, 4);
+    const w2 = two.model.variables();
+    for (const [name, v] of Object.entries(one.model.variables())) {
+      expect(
+        tf.tidy(() => tf.max(tf.abs(tf.sub(v, w2[name]!))).dataSync()[0]!),
+        name,
+      ).toBeLessThan(1e-4);
+    }
+    one.model.dispose();
+    two.model.dispose();
+  });
 });

@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import type { CaptionedImage } from '../../data/captions.js';
 import { featureRow, indexKeys, type FeatureSet } from '../../data/features.js';
@@ -7,18 +6,21 @@ import { ENTRY_MIN_SCORE, MAX_ENTRIES } from '../../grounding/entries.js';
 import type { WordTable } from '../../grounding/words.js';
 import { log } from '../../log.js';
 import { featureStats } from '../../nn/feature-norm.js';
-import { applyGradients } from '../../train/gradients.js';
-import { trainLoop, type EpochRun, type LoopState, type TrainDirs } from '../../train/loop.js';
+import { lengthBuckets } from '../../train/buckets.js';
+import { trainLoop, type EpochRun, type LoopState, type TrainRun } from '../../train/loop.js';
 import { createOptimizer } from '../../train/optimizer.js';
 import { loopOptionFields } from '../../train/options.js';
+import { GradientPool } from '../../train/parallel.js';
+import type { RowBatch } from '../../train/spec.js';
+import { gradientStep } from '../../train/step.js';
 import { rng } from '../../util/random.js';
-import { lengthBuckets } from '../batches.js';
 import { captionTokens } from '../train.js';
 import { DEFAULT_CONSTRAIN_MIN_SCORE, type GroundedConfig } from './config.js';
 import { batchTensors, fineCandidates, groundedExamples, groundedImage, type GroundedExample, type GroundedImage } from './data.js';
 import { greedyGrounded, groundedDecoder, type GroundedCaption } from './generate.js';
-import { GroundedModel } from './model.js';
+import { GroundedModel, type GroundedBatchTensors } from './model.js';
 import { groundedVocab } from './slots.js';
+import { spec } from './train-spec.js';
 
 export const groundedTrainOptionsSchema = z.object({
   ...loopOptionFields({ name: 'caption-grounded', epochs: 20, learningRate: 3e-3, lrDecay: 0.9, patience: 3 }),
@@ -80,6 +82,23 @@ export function evaluateGrounded(
   return { scores: scoreCaptions(new Map(usable.map((r) => [r.id, r.captions])), texts), captions: hyps };
 }
 
+/** A batch as the gradient step takes it: captions as rows, each share packed by batchTensors (train-spec.ts's loss). */
+export function groundedRows(
+  batch: readonly GroundedExample[],
+  images: readonly GroundedImage[],
+  candidates: ReturnType<typeof fineCandidates>,
+  vocabSize: number,
+): RowBatch {
+  return {
+    rows: batch.length,
+    shard(from, to) {
+      const part = batch.slice(from, to);
+      const tensors: GroundedBatchTensors = batchTensors(part, images, candidates, vocabSize);
+      return { tensors: { ...tensors }, items: part.reduce((n, e) => n + e.ids.length - 1, 0) };
+    },
+  };
+}
+
 /**
  * Train a grounded decoder on cached features and detections with the shared
  * loop (Adam, clipping, lr decay, best val CIDEr-D kept, early stopping,
@@ -88,7 +107,7 @@ export function evaluateGrounded(
 export async function trainGroundedModel(
   data: { train: CaptionedImage[]; val: CaptionedImage[]; features: FeatureSet; table: WordTable },
   opts: GroundedTrainOptions,
-  dirs: TrainDirs,
+  dirs: TrainRun,
 ): Promise<{ model: GroundedModel; state: LoopState<CaptionScores> }> {
   const { table, features } = data;
   const all = groundedImages(
@@ -142,28 +161,17 @@ export async function trainGroundedModel(
   const model = GroundedModel.init(config, opts.seed);
   const candidates = fineCandidates(table, vocab);
   const optimizer = createOptimizer('adam', opts.learningRate);
-  const names = Object.keys(model.params) as (keyof GroundedModel['params'])[];
+  const pool = new GradientPool(spec, config, opts.workers - 1);
   const epoch = (epoch: number): EpochRun => {
     const batches = lengthBuckets<GroundedExample>(examples, (e) => e.ids.length, opts.batchSize, rng(opts.seed + epoch));
     return {
       steps: batches.length,
-      step(i) {
+      async step(i) {
         const batch = batches[i]!;
-        const tensors = batchTensors(batch, all.images, candidates, vocab.size);
         const seed = opts.seed * 100_003 + epoch * 10_007 + i;
-        const { value, grads } = tf.variableGrads(
-          () => model.loss(tensors, seed),
-          names.map((n) => model.params[n]),
-        );
-        const loss = value.dataSync()[0]!;
-        tf.dispose([value, ...(Object.values(tensors) as tf.Tensor[])]);
-        const norm = applyGradients(
-          model.variables(),
-          optimizer,
-          // A batch without slots leaves the pointer and fine head without gradients.
-          Object.fromEntries(names.flatMap((n) => (grads[model.params[n].name] ? [[n, grads[model.params[n].name]!]] : []))),
-          opts.gradClip,
-        );
+        const grads = await pool.gradients(model, groundedRows(batch, all.images, candidates, vocab.size), seed);
+        // A batch without slots leaves the pointer and fine head without gradients (and unchanged).
+        const { loss, norm } = gradientStep(model.variables(), optimizer, opts.gradClip, grads);
         const targets = batch.reduce((n, e) => n + e.ids.length - 1, 0);
         return { loss, items: targets, fields: { grad_norm: norm } };
       },
@@ -179,6 +187,7 @@ export async function trainGroundedModel(
       score: (val) => val.ciderD,
       better: 'higher',
       loadBest: (dir) => GroundedModel.load(dir),
+      resources: [pool],
       unit: 'tok',
       record: { examples: examples.length, slots },
     },
