@@ -1,6 +1,5 @@
-// The layers of src/ (README "Layout"): imports only go down, never across a cycle.
-// `npm run lint` runs this; the violations not yet fixed are listed in .dependency-cruiser-known.json and
-// ignored, so a new one fails the build while the old ones are worked off.
+// The layers of src/ (README "Layout"): imports only go down, and no modules or folders import each other.
+// `npm run lint` (so `npm test` and CI) runs this: any violation fails the build.
 const folders = (...names) => `^src/(${names.join('|')})(/|\\.ts$)`;
 const LAYERS = [
   ['util', 'log'],
@@ -21,15 +20,11 @@ const layerRules = LAYERS.slice(0, -1).map((layer, i) => ({
   to: { path: folders(...LAYERS.slice(i + 1).flat()) },
 }));
 
-/**
- * Folder loops, listed by `npm run deps:all` only until issue 20's refactor removes the ones there are
- * (dependency-cruiser's list of known violations does not hold folder-scope ones). A folder loop that
- * crosses layers fails a layer rule anyway.
- */
+/** Folders that import each other, within one layer too (a loop across layers fails a layer rule as well). */
 const folderCycles = {
   name: 'no-folder-cycles',
   scope: 'folder',
-  severity: 'warn',
+  severity: 'error',
   comment: 'Folders that import each other are one layer: move what both need below them.',
   from: { path: '^src/' },
   to: { circular: true },
@@ -45,7 +40,7 @@ module.exports = {
       from: { path: '^src/' },
       to: { circular: true },
     },
-    ...(process.env.DEPS_FOLDERS === '1' ? [folderCycles] : []),
+    folderCycles,
     ...layerRules,
     {
       name: 'server-jobs-apart',

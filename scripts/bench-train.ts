@@ -29,7 +29,7 @@ import { cli } from '../src/cli/main.js';
 import { loadCaptions } from '../src/data/captions.js';
 import type { FeatureSet } from '../src/data/features.js';
 import { loadImageMap } from '../src/data/image-map.js';
-import type { DetectedObject } from '../src/encoder/centernet.js';
+import type { DetectedObject } from '../src/encoder/types.js';
 import { defaultWordTable, findMentions } from '../src/grounding/words.js';
 import { log } from '../src/log.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';

@@ -50,6 +50,11 @@ describe('the layer rule', () => {
     ['jobs imports server', { 'src/jobs/a.ts': ['src/server/b.ts'], 'src/server/b.ts': [] }, 'jobs-server-apart'],
     ['server imports jobs', { 'src/server/a.ts': ['src/jobs/b.ts'], 'src/jobs/b.ts': [] }, 'server-jobs-apart'],
     ['two modules import each other', { 'src/nn/a.ts': ['src/nn/b.ts'], 'src/nn/b.ts': ['src/nn/a.ts'] }, 'no-cycles'],
+    [
+      'two folders of one layer import each other',
+      { 'src/nn/a.ts': ['src/search/b.ts'], 'src/search/b.ts': [], 'src/search/c.ts': ['src/nn/d.ts'], 'src/nn/d.ts': [] },
+      'no-folder-cycles',
+    ],
   ])('fails when %s', async (_what, files, rule) => {
     expect(await broken(files)).toContain(rule);
   });
