@@ -35,110 +35,109 @@ export function tanh(x: number): number {
  *
  * xw: [steps·N, 4H] input projection x·W, time-major, gates i, f, o, g; b: [4H].
  * Output: [steps·N, H], the hidden states h₁ … h_T. The final (h_T, c_T)
- * values are left in `finalState` for lstmLayer to pick up.
+ * values go to `sink` (a custom-gradient op has one output); one op per call, so no state is shared.
  */
-let finalState: { h: Float32Array; c: Float32Array } | undefined;
-
-const lstmLayerOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-  const [xw, b, h0, c0, u] = args as [tf.Tensor2D, tf.Tensor1D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
-  const [N, H] = h0.shape;
-  const G = 4 * H;
-  const T = xw.shape[0] / N;
-  // x·W + b for the whole chunk (the bias joins here: its gradient is then a free by-product).
-  const xbData = Float32Array.from(xw.dataSync() as Float32Array);
-  const bData = b.dataSync() as Float32Array;
-  for (let r = 0; r < T * N; r++) for (let k = 0; k < G; k++) xbData[r * G + k]! += bData[k]!;
-  const h0Data = h0.dataSync() as Float32Array;
-  const c0Data = c0.dataSync() as Float32Array;
-  const acts = new Float32Array(T * N * G); // σ(i), σ(f), σ(o), tanh(g)
-  const cs = new Float32Array(T * N * H);
-  const tcs = new Float32Array(T * N * H); // tanh(c)
-  const out = new Float32Array(T * N * H); // h₁ … h_T
-  let hPrev = h0Data;
-  let cPrev = c0Data;
-  for (let t = 0; t < T; t++) {
-    const hT = tf.tensor2d(hPrev, [N, H]);
-    const huT = tf.matMul(hT, u);
-    const hu = huT.dataSync() as Float32Array;
-    tf.dispose([hT, huT]);
-    for (let n = 0; n < N; n++) {
-      const zb = (t * N + n) * G;
-      const rb = n * G;
-      const sb = (t * N + n) * H;
-      const pb = n * H;
-      for (let j = 0; j < H; j++) {
-        const i = sigmoid(xbData[zb + j]! + hu[rb + j]!);
-        const f = sigmoid(xbData[zb + H + j]! + hu[rb + H + j]!);
-        const o = sigmoid(xbData[zb + 2 * H + j]! + hu[rb + 2 * H + j]!);
-        const g = tanh(xbData[zb + 3 * H + j]! + hu[rb + 3 * H + j]!);
-        acts[zb + j] = i;
-        acts[zb + H + j] = f;
-        acts[zb + 2 * H + j] = o;
-        acts[zb + 3 * H + j] = g;
-        const c = f * cPrev[pb + j]! + i * g;
-        const tc = tanh(c);
-        cs[sb + j] = c;
-        tcs[sb + j] = tc;
-        out[sb + j] = o * tc;
-      }
-    }
-    hPrev = out.subarray(t * N * H, (t + 1) * N * H);
-    cPrev = cs.subarray(t * N * H, (t + 1) * N * H);
-  }
-  finalState = { h: hPrev, c: cPrev };
-
-  const gradFunc = (dy: tf.Tensor): tf.Tensor[] => {
-    const dyData = dy.dataSync() as Float32Array;
-    const uT = tf.transpose(u);
-    const dZ = new Float32Array(T * N * G);
-    const db = new Float32Array(G);
-    let dhNext: Float32Array = new Float32Array(N * H);
-    const dcNext = new Float32Array(N * H);
-    for (let t = T - 1; t >= 0; t--) {
-      const cp = t === 0 ? c0Data : cs.subarray((t - 1) * N * H, t * N * H);
+const lstmLayerOp = (sink: { last?: { h: Float32Array; c: Float32Array } }) =>
+  tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xw, b, h0, c0, u] = args as [tf.Tensor2D, tf.Tensor1D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+    const [N, H] = h0.shape;
+    const G = 4 * H;
+    const T = xw.shape[0] / N;
+    // x·W + b for the whole chunk (the bias joins here: its gradient is then a free by-product).
+    const xbData = Float32Array.from(xw.dataSync() as Float32Array);
+    const bData = b.dataSync() as Float32Array;
+    for (let r = 0; r < T * N; r++) for (let k = 0; k < G; k++) xbData[r * G + k]! += bData[k]!;
+    const h0Data = h0.dataSync() as Float32Array;
+    const c0Data = c0.dataSync() as Float32Array;
+    const acts = new Float32Array(T * N * G); // σ(i), σ(f), σ(o), tanh(g)
+    const cs = new Float32Array(T * N * H);
+    const tcs = new Float32Array(T * N * H); // tanh(c)
+    const out = new Float32Array(T * N * H); // h₁ … h_T
+    let hPrev = h0Data;
+    let cPrev = c0Data;
+    for (let t = 0; t < T; t++) {
+      const hT = tf.tensor2d(hPrev, [N, H]);
+      const huT = tf.matMul(hT, u);
+      const hu = huT.dataSync() as Float32Array;
+      tf.dispose([hT, huT]);
       for (let n = 0; n < N; n++) {
         const zb = (t * N + n) * G;
+        const rb = n * G;
         const sb = (t * N + n) * H;
         const pb = n * H;
         for (let j = 0; j < H; j++) {
-          const i = acts[zb + j]!;
-          const f = acts[zb + H + j]!;
-          const o = acts[zb + 2 * H + j]!;
-          const g = acts[zb + 3 * H + j]!;
-          const tc = tcs[sb + j]!;
-          const dh = dyData[sb + j]! + dhNext[pb + j]!;
-          const dc = dcNext[pb + j]! + dh * o * (1 - tc * tc);
-          const dzi = dc * g * i * (1 - i);
-          const dzf = dc * cp[pb + j]! * f * (1 - f);
-          const dzo = dh * tc * o * (1 - o);
-          const dzg = dc * i * (1 - g * g);
-          dZ[zb + j] = dzi;
-          dZ[zb + H + j] = dzf;
-          dZ[zb + 2 * H + j] = dzo;
-          dZ[zb + 3 * H + j] = dzg;
-          db[j]! += dzi;
-          db[H + j]! += dzf;
-          db[2 * H + j]! += dzo;
-          db[3 * H + j]! += dzg;
-          dcNext[pb + j] = dc * f;
+          const i = sigmoid(xbData[zb + j]! + hu[rb + j]!);
+          const f = sigmoid(xbData[zb + H + j]! + hu[rb + H + j]!);
+          const o = sigmoid(xbData[zb + 2 * H + j]! + hu[rb + 2 * H + j]!);
+          const g = tanh(xbData[zb + 3 * H + j]! + hu[rb + 3 * H + j]!);
+          acts[zb + j] = i;
+          acts[zb + H + j] = f;
+          acts[zb + 2 * H + j] = o;
+          acts[zb + 3 * H + j] = g;
+          const c = f * cPrev[pb + j]! + i * g;
+          const tc = tanh(c);
+          cs[sb + j] = c;
+          tcs[sb + j] = tc;
+          out[sb + j] = o * tc;
         }
       }
-      const dzT = tf.tensor2d(dZ.subarray(t * N * G, (t + 1) * N * G), [N, G]);
-      const dhT = tf.matMul(dzT, uT);
-      dhNext = dhT.dataSync() as Float32Array;
-      tf.dispose([dzT, dhT]);
+      hPrev = out.subarray(t * N * H, (t + 1) * N * H);
+      cPrev = cs.subarray(t * N * H, (t + 1) * N * H);
     }
-    // dU = Hprevᵀ·dZ with Hprev = [h₀; h₁ … h_{T−1}].
-    const hPrevAll = new Float32Array(T * N * H);
-    hPrevAll.set(h0Data, 0);
-    hPrevAll.set(out.subarray(0, (T - 1) * N * H), N * H);
-    const dZt = tf.tensor2d(dZ, [T * N, G]);
-    const du = tf.tidy(() => tf.matMul(tf.transpose(tf.tensor2d(hPrevAll, [T * N, H])), dZt));
-    uT.dispose();
-    return [dZt, tf.tensor1d(db), tf.tensor2d(dhNext, [N, H]), tf.tensor2d(dcNext, [N, H]), du];
-  };
-  return { value: tf.tensor2d(out, [T * N, H]), gradFunc };
-});
+    sink.last = { h: hPrev, c: cPrev };
+
+    const gradFunc = (dy: tf.Tensor): tf.Tensor[] => {
+      const dyData = dy.dataSync() as Float32Array;
+      const uT = tf.transpose(u);
+      const dZ = new Float32Array(T * N * G);
+      const db = new Float32Array(G);
+      let dhNext: Float32Array = new Float32Array(N * H);
+      const dcNext = new Float32Array(N * H);
+      for (let t = T - 1; t >= 0; t--) {
+        const cp = t === 0 ? c0Data : cs.subarray((t - 1) * N * H, t * N * H);
+        for (let n = 0; n < N; n++) {
+          const zb = (t * N + n) * G;
+          const sb = (t * N + n) * H;
+          const pb = n * H;
+          for (let j = 0; j < H; j++) {
+            const i = acts[zb + j]!;
+            const f = acts[zb + H + j]!;
+            const o = acts[zb + 2 * H + j]!;
+            const g = acts[zb + 3 * H + j]!;
+            const tc = tcs[sb + j]!;
+            const dh = dyData[sb + j]! + dhNext[pb + j]!;
+            const dc = dcNext[pb + j]! + dh * o * (1 - tc * tc);
+            const dzi = dc * g * i * (1 - i);
+            const dzf = dc * cp[pb + j]! * f * (1 - f);
+            const dzo = dh * tc * o * (1 - o);
+            const dzg = dc * i * (1 - g * g);
+            dZ[zb + j] = dzi;
+            dZ[zb + H + j] = dzf;
+            dZ[zb + 2 * H + j] = dzo;
+            dZ[zb + 3 * H + j] = dzg;
+            db[j]! += dzi;
+            db[H + j]! += dzf;
+            db[2 * H + j]! += dzo;
+            db[3 * H + j]! += dzg;
+            dcNext[pb + j] = dc * f;
+          }
+        }
+        const dzT = tf.tensor2d(dZ.subarray(t * N * G, (t + 1) * N * G), [N, G]);
+        const dhT = tf.matMul(dzT, uT);
+        dhNext = dhT.dataSync() as Float32Array;
+        tf.dispose([dzT, dhT]);
+      }
+      // dU = Hprevᵀ·dZ with Hprev = [h₀; h₁ … h_{T−1}].
+      const hPrevAll = new Float32Array(T * N * H);
+      hPrevAll.set(h0Data, 0);
+      hPrevAll.set(out.subarray(0, (T - 1) * N * H), N * H);
+      const dZt = tf.tensor2d(dZ, [T * N, G]);
+      const du = tf.tidy(() => tf.matMul(tf.transpose(tf.tensor2d(hPrevAll, [T * N, H])), dZt));
+      uT.dispose();
+      return [dZt, tf.tensor1d(db), tf.tensor2d(dhNext, [N, H]), tf.tensor2d(dcNext, [N, H]), du];
+    };
+    return { value: tf.tensor2d(out, [T * N, H]), gradFunc };
+  });
 
 /**
  * LSTM over a chunk from state (h0, c0) given the input projection xw = x·W
@@ -156,11 +155,10 @@ export function lstmLayer(
   u: tf.Tensor2D,
 ): { hs: tf.Tensor2D; h: tf.Tensor2D; c: tf.Tensor2D } {
   const [N, H] = h0.shape;
-  finalState = undefined;
-  const hs = lstmLayerOp(xw, b, h0, c0, u) as tf.Tensor2D;
-  const last = finalState as { h: Float32Array; c: Float32Array } | undefined;
+  const sink: { last?: { h: Float32Array; c: Float32Array } } = {};
+  const hs = lstmLayerOp(sink)(xw, b, h0, c0, u) as tf.Tensor2D;
+  const last = sink.last;
   if (!last) throw new Error('lstmLayer: the forward pass left no final state');
-  finalState = undefined;
   return { hs, h: tf.tensor2d(last.h.slice(), [N, H]), c: tf.tensor2d(last.c.slice(), [N, H]) };
 }
 

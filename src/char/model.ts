@@ -9,24 +9,27 @@ import { gatherRows, lstmLayer, softmaxCrossEntropy } from './cells.js';
 import { CharVocab } from './vocab.js';
 
 /**
- * Recurrent state of every layer: h (and c for the LSTM), each [N, H].
- * A type alias (not an interface) so it fits tf.tidy's TensorContainer.
+ * Recurrent state of every layer: h (and c for the LSTM, empty for a vanilla RNN), each [N, H] — tensors
+ * here, plain arrays in the JS stepper (CharState, src/char/stepper.ts). A type alias (not an interface)
+ * so it fits tf.tidy's TensorContainer.
  */
-export type CharState = {
-  h: tf.Tensor2D[];
-  c: tf.Tensor2D[];
+export type CharLayers<T> = {
+  h: T[];
+  c: T[];
 };
 
-export function stateTensors(s: CharState): tf.Tensor2D[] {
+export type CharTensors = CharLayers<tf.Tensor2D>;
+
+export function stateTensors(s: CharTensors): tf.Tensor2D[] {
   return [...s.h, ...s.c];
 }
 
-export function disposeState(s: CharState): void {
+export function disposeState(s: CharTensors): void {
   tf.dispose(stateTensors(s));
 }
 
 /** Copies that outlive the current tidy scope. */
-export function keepState(s: CharState): CharState {
+export function keepState(s: CharTensors): CharTensors {
   return { h: s.h.map((t) => tf.keep(t)), c: s.c.map((t) => tf.keep(t)) };
 }
 
@@ -36,12 +39,6 @@ export function paramNames(config: Pick<CharConfig, 'layers' | 'embedDim'>): str
   for (let l = 0; l < config.layers; l++) names.push(`w${l}`, `u${l}`, `b${l}`);
   names.push('wout', 'bout');
   return names;
-}
-
-/** Every layer's h (and c for the LSTM), [N, H] each, on any runtime. */
-export interface CharLayers<T> {
-  h: T[];
-  c: T[];
 }
 
 /**
@@ -114,7 +111,7 @@ export class CharModel extends WeightsModel<CharConfig> {
     return this.config.cell === 'lstm';
   }
 
-  zeroState(rows: number): CharState {
+  zeroState(rows: number): CharTensors {
     const H = this.config.hiddenDim;
     const zeros = () => tf.zeros([rows, H]) as tf.Tensor2D;
     return {
@@ -138,10 +135,10 @@ export class CharModel extends WeightsModel<CharConfig> {
    * ids: [steps·N] int32, time-major. Returns logits [steps·N, V] and the final state.
    * With `dropoutSeed` set, dropout is on (training).
    */
-  forward(ids: tf.Tensor1D, steps: number, state: CharState, dropoutSeed?: number): { logits: tf.Tensor2D; state: CharState } {
+  forward(ids: tf.Tensor1D, steps: number, state: CharTensors, dropoutSeed?: number): { logits: tf.Tensor2D; state: CharTensors } {
     const rate = dropoutSeed === undefined ? 0 : this.config.dropout;
     const drop = (x: tf.Tensor2D, s: number): tf.Tensor2D => (rate > 0 ? (tf.dropout(x, rate, undefined, s) as tf.Tensor2D) : x);
-    const next: CharState = { h: [], c: [] };
+    const next: CharTensors = { h: [], c: [] };
     let below: tf.Tensor2D | undefined; // outputs of the layer below, [steps·N, H]
     for (let l = 0; l < this.config.layers; l++) {
       const xw = l === 0 ? this.inputProjection(ids) : matMul(drop(below!, (dropoutSeed ?? 0) + l), this.p(`w${l}`));
@@ -179,17 +176,17 @@ export class CharModel extends WeightsModel<CharConfig> {
     inputs: tf.Tensor1D,
     targets: tf.Tensor1D,
     steps: number,
-    state: CharState,
+    state: CharTensors,
     dropoutSeed?: number,
-  ): { loss: tf.Scalar; state: CharState } {
+  ): { loss: tf.Scalar; state: CharTensors } {
     const out = this.forward(inputs, steps, state, dropoutSeed);
     return { loss: softmaxCrossEntropy(out.logits, targets), state: out.state };
   }
 
   /** One step for N rows (charStep on tfjs): previous characters → log-probabilities of the next [N, V]. */
-  step(state: CharState, ids: tf.Tensor1D): { logProbs: tf.Tensor2D; state: CharState } {
+  step(state: CharTensors, ids: tf.Tensor1D): { logProbs: tf.Tensor2D; state: CharTensors } {
     return tf.tidy(
-      () => charStep(tfOps, this.config, (name) => this.params[name]!, ids, state) as { logProbs: tf.Tensor2D; state: CharState },
+      () => charStep(tfOps, this.config, (name) => this.params[name]!, ids, state) as { logProbs: tf.Tensor2D; state: CharTensors },
     );
   }
 

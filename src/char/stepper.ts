@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { StepModel } from '../search/index.js';
 import { sigmoid, tanh } from './cells.js';
-import type { CharModel } from './model.js';
+import type { CharLayers, CharModel } from './model.js';
 
 /** One-character-at-a-time inference for a single stream, on either runtime (onnxruntime's: src/char/onnx.ts). */
 export interface CharStep {
@@ -129,11 +129,8 @@ export class CharStepper implements CharStep {
   }
 }
 
-/** One stream's recurrent state: per layer h, and c (empty for a vanilla RNN). */
-export interface CharState {
-  h: Float32Array[];
-  c: Float32Array[];
-}
+/** One stream's recurrent state: per layer h, and c (empty for a vanilla RNN), as [H] arrays. */
+export type CharState = CharLayers<Float32Array>;
 
 /**
  * The stepper as the searches' StepModel: one CharState per row. States are

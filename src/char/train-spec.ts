@@ -2,10 +2,10 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { TrainerSpec } from '../train/spec.js';
 import type { CharConfig } from './config.js';
-import { CharModel, type CharState } from './model.js';
+import { CharModel, type CharTensors } from './model.js';
 
 /** A state as named tensors (h0, c0, h1, …), rows along axis 0: what a shard carries in and out. */
-export function stateMap(state: CharState): tf.NamedTensorMap {
+export function stateMap(state: CharTensors): tf.NamedTensorMap {
   const entries: [string, tf.Tensor][] = [
     ...state.h.map((t, l) => [`h${l}`, t] as [string, tf.Tensor]),
     ...state.c.map((t, l) => [`c${l}`, t] as [string, tf.Tensor]),
@@ -13,7 +13,7 @@ export function stateMap(state: CharState): tf.NamedTensorMap {
   return Object.fromEntries(entries);
 }
 
-export function stateOf(map: tf.NamedTensorMap, layers: number, lstm: boolean): CharState {
+export function stateOf(map: tf.NamedTensorMap, layers: number, lstm: boolean): CharTensors {
   const get = (name: string) => {
     const t = map[name];
     if (!t) throw new Error(`char state: no ${name}`);

@@ -10,7 +10,7 @@ import { gradientStep } from '../train/step.js';
 import { CELLS, type CharConfig } from './config.js';
 import { StreamBatcher, type Chunk, type TextSplits } from './data.js';
 import { chunkTensors, evaluate, type LossReport } from './evaluate.js';
-import { CharModel, disposeState, type CharState } from './model.js';
+import { CharModel, disposeState, type CharTensors } from './model.js';
 import { sampleText } from './sample.js';
 import { spec, stateMap, stateOf } from './train-spec.js';
 import { CharVocab } from './vocab.js';
@@ -49,10 +49,10 @@ export function trainChunk(
   optimizer: tf.Optimizer,
   chunk: Chunk,
   steps: number,
-  state: CharState,
+  state: CharTensors,
   clip: number,
   dropoutSeed: number,
-): { loss: number; norm: number; state: CharState } {
+): { loss: number; norm: number; state: CharTensors } {
   if (chunk.inputs.length !== steps * state.h[0]!.shape[0])
     throw new Error(`a chunk of ${chunk.inputs.length} ids is not ${steps} steps of the state's rows`);
   const { inputs, targets } = chunkTensors(chunk);
@@ -70,7 +70,7 @@ export function trainChunk(
  * A chunk as the gradient step takes it: streams as rows, each share its streams' inputs and
  * targets (time-major, as the whole chunk) and the rows of `state` they start from.
  */
-export function chunkRows(chunk: Chunk, streams: number, state: CharState): RowBatch {
+export function chunkRows(chunk: Chunk, streams: number, state: CharTensors): RowBatch {
   const steps = chunk.inputs.length / streams;
   const gather = (ids: Int32Array, from: number, to: number) => {
     const n = to - from;
@@ -104,7 +104,7 @@ export function chunkRows(chunk: Chunk, streams: number, state: CharState): RowB
  * state the previous one ended in. Steps must run in order; `close` frees the state.
  */
 export class TbpttEpoch implements EpochRun {
-  private hidden: CharState;
+  private hidden: CharTensors;
 
   constructor(
     private readonly model: CharModel,
@@ -122,14 +122,14 @@ export class TbpttEpoch implements EpochRun {
   }
 
   /** The hidden state after the last step (owned by this epoch until `close`). */
-  get state(): CharState {
+  get state(): CharTensors {
     return this.hidden;
   }
 
   async step(chunk: number, iteration: number): Promise<{ loss: number; items: number; fields: { grad_norm: number } }> {
     const { batcher, opts, model } = this;
     const seed = opts.seed * 100_003 + iteration;
-    let r: { loss: number; norm: number; state: CharState };
+    let r: { loss: number; norm: number; state: CharTensors };
     if (this.pool && this.pool.threads > 1) {
       const grads = await this.pool.gradients(model, chunkRows(batcher.chunk(chunk), batcher.streams, this.hidden), seed);
       const step = gradientStep(model.variables(), this.optimizer, opts.gradClip, grads);
@@ -156,7 +156,7 @@ export async function trainEpoch(
   optimizer: tf.Optimizer,
   batcher: StreamBatcher,
   opts: { gradClip: number; seed: number },
-): Promise<{ state: CharState; lossSum: number; chars: number; next: number }> {
+): Promise<{ state: CharTensors; lossSum: number; chars: number; next: number }> {
   const run = new TbpttEpoch(model, optimizer, batcher, opts);
   let lossSum = 0;
   let chars = 0;

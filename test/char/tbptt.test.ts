@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { StreamBatcher } from '../../src/char/data.js';
-import { disposeState, type CharModel, type CharState } from '../../src/char/model.js';
+import { disposeState, type CharModel, type CharTensors } from '../../src/char/model.js';
 import { evaluate } from '../../src/char/evaluate.js';
 import { trainChunk, trainEpoch } from '../../src/char/train.js';
 import { initBackend, parseBackendName } from '../../src/nn/backend.js';
@@ -19,11 +19,11 @@ function streamInputs(b: StreamBatcher, steps: number): Int32Array {
 }
 
 /** Final state after reading `steps` steps of every stream in one forward pass (no truncation). */
-function oneShotState(model: CharModel, b: StreamBatcher, steps: number): CharState {
+function oneShotState(model: CharModel, b: StreamBatcher, steps: number): CharTensors {
   return tf.tidy(() => model.forward(tf.tensor1d(streamInputs(b, steps), 'int32'), steps, model.zeroState(b.streams)).state);
 }
 
-function maxDiff(a: CharState, b: CharState): number {
+function maxDiff(a: CharTensors, b: CharTensors): number {
   const xs = [...a.h, ...a.c];
   const ys = [...b.h, ...b.c];
   return Math.max(...xs.map((x, i) => tf.tidy(() => tf.max(tf.abs(tf.sub(x, ys[i]!))).dataSync()[0]!)));
