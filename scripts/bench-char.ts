@@ -28,6 +28,8 @@ import { trainChunk } from '../src/char/train.js';
 import { createOptimizer } from '../src/train/optimizer.js';
 import { log } from '../src/log.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
+import * as tf from '@tensorflow/tfjs';
+import type { CharStep } from '../src/char/stepper.js';
 
 const args = cli({
   usage: 'npm run bench:char --',
@@ -119,8 +121,44 @@ if ((await chooseRuntime()).runtime === 'onnx') {
   stepper.dispose();
   console.log(`onnxruntime: sampling ${fmt(n / ort.wall)} chars/s (${(ort.wall / sample.wall).toFixed(2)}× tfjs's time)`);
 }
+// The JS stepper is a hand-written fast path: it stays only while it beats the one definition of a step
+// (charStep, src/char/model.ts) run on tfjs, which this times in the same run.
+{
+  const defined = definedStepper(model);
+  for (const _ of generate(model, { prime: 'a', length: 20, temperature: 1, topK: 0, seed: 1 }, defined)) n++;
+  const chars = Math.max(50, Math.floor(sampleChars / 4));
+  t = clock();
+  n = 0;
+  for (const _ of generate(model, { prime: 'a', length: chars, temperature: 1, topK: 0, seed: 1 }, defined)) n++;
+  const def = since(t);
+  console.log(
+    `charStep on tfjs-${backend}: sampling ${fmt(n / def.wall)} chars/s (the JS stepper samples ${(ours.sample / (n / def.wall)).toFixed(2)}× as fast)`,
+  );
+}
 optimizer.dispose();
 model.dispose();
+
+/** charStep (CharModel.step) as a one-stream CharStep: tensors built from and read back to arrays each character. */
+function definedStepper(m: CharModel): CharStep {
+  const H = m.config.hiddenDim;
+  const toTensors = (a: Float32Array[]) => a.map((x) => tf.tensor2d(x, [1, H]));
+  return {
+    vocabSize: m.vocab.size,
+    initialState: () => ({
+      h: Array.from({ length: m.config.layers }, () => new Float32Array(H)),
+      c: Array.from({ length: m.config.layers }, () => new Float32Array(m.isLstm ? H : 0)),
+    }),
+    step(state, id) {
+      const out = tf.tidy(() => m.step({ h: toTensors(state.h), c: m.isLstm ? toTensors(state.c) : [] }, tf.tensor1d([id], 'int32')));
+      const read = (x: tf.Tensor) => x.dataSync() as Float32Array;
+      const next = { h: out.state.h.map(read), c: m.isLstm ? out.state.c.map(read) : state.c.map(() => new Float32Array(0)) };
+      const logProbs = read(out.logProbs);
+      tf.dispose([out.logProbs, ...out.state.h, ...out.state.c]);
+      return { logProbs, state: next };
+    },
+    dispose: () => undefined,
+  };
+}
 
 if (!args.noPeer) {
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bench', 'char_lstm_torch.py');

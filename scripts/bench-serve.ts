@@ -207,7 +207,7 @@ if (args.markdown) {
   for (const route of routes) {
     for (const c of cells.filter((x) => x.route === route)) {
       console.log(
-        `| /${c.route} | ${c.tree || '.'} | ${c.runtime} (${c.device}) | ${c.batching} | ${c.concurrency} | ${f1(c.rps)} | ${c.p50} | ${c.p99} | ${c.errors} | ${c.non2xx} |`,
+        `| /${c.route} | ${c.tree.trim() || '.'} | ${c.runtime} (${c.device}) | ${c.batching} | ${c.concurrency} | ${f1(c.rps)} | ${c.p50} | ${c.p99} | ${c.errors} | ${c.non2xx} |`,
       );
     }
   }
