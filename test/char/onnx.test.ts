@@ -28,6 +28,26 @@ afterAll(() => {
   onnx.dispose();
 });
 
+/** The largest step log-probability difference between the JS stepper and the ORT graph over `text`; disposes `model`. */
+function worstStepDiff(model: CharModel, text: string): number {
+  const a = new CharStepper(model);
+  const b = onnxCharStepper(model);
+  try {
+    let [sa, sb] = [a.initialState(), b.initialState()];
+    let worst = 0;
+    for (const id of model.vocab.encode(text)) {
+      const [oa, ob] = [a.step(sa, id), b.step(sb, id)];
+      worst = Math.max(worst, agreement(oa.logProbs, ob.logProbs).maxAbs);
+      [sa, sb] = [oa.state, ob.state];
+    }
+    return worst;
+  } finally {
+    a.dispose();
+    b.dispose();
+    model.dispose();
+  }
+}
+
 describe('the char LSTM on onnxruntime', () => {
   it('generates the same seeded text as on tfjs', async () => {
     expect([tfjs.runtime, onnx.runtime]).toEqual(['tfjs', 'onnx']);
@@ -46,25 +66,7 @@ describe('the char LSTM on onnxruntime', () => {
   });
 
   it('gives step log-probabilities within the bound', async () => {
-    const model = await CharModel.load('models/char');
-    const a = new CharStepper(model);
-    const b = onnxCharStepper(model);
-    try {
-      let sa = a.initialState();
-      let sb = b.initialState();
-      let worst = 0;
-      for (const id of model.vocab.encode('To be, or not to be: that is the question.')) {
-        const oa = a.step(sa, id);
-        const ob = b.step(sb, id);
-        worst = Math.max(worst, agreement(oa.logProbs, ob.logProbs).maxAbs);
-        [sa, sb] = [oa.state, ob.state];
-      }
-      expect(worst).toBeLessThan(MAX_LOGPROB_DIFF);
-    } finally {
-      a.dispose();
-      b.dispose();
-      model.dispose();
-    }
+    expect(worstStepDiff(await CharModel.load('models/char'), 'To be, or not to be: that is the question.')).toBeLessThan(MAX_LOGPROB_DIFF);
   });
 });
 
@@ -75,23 +77,7 @@ describe('every branch of the char step graph on onnxruntime', () => {
     { cell: 'rnn', embedDim: 5, layers: 1 },
     { cell: 'lstm', embedDim: 5, layers: 3 },
   ] as const)('%o: step log-probabilities within the bound of the JS stepper', (over) => {
-    const model = tinyModel({ ...over, hiddenDim: 16 }, 11);
-    const a = new CharStepper(model);
-    const b = onnxCharStepper(model);
-    try {
-      let [sa, sb] = [a.initialState(), b.initialState()];
-      let worst = 0;
-      for (const id of model.vocab.encode('the quick brown fox')) {
-        const [oa, ob] = [a.step(sa, id), b.step(sb, id)];
-        worst = Math.max(worst, agreement(oa.logProbs, ob.logProbs).maxAbs);
-        [sa, sb] = [oa.state, ob.state];
-      }
-      expect(worst).toBeLessThan(MAX_LOGPROB_DIFF);
-    } finally {
-      a.dispose();
-      b.dispose();
-      model.dispose();
-    }
+    expect(worstStepDiff(tinyModel({ ...over, hiddenDim: 16 }, 11), 'the quick brown fox')).toBeLessThan(MAX_LOGPROB_DIFF);
   });
 });
 
