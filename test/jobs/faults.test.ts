@@ -10,7 +10,16 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { HAVE_REDIS, NO_REDIS_MESSAGE, startRedis, stopChild, tinyJpegs, tinyModelsDir, type TestRedis } from './helpers.js';
+import {
+  HAVE_REDIS,
+  NO_REDIS_MESSAGE,
+  startChildWorker,
+  startRedis,
+  stopChild,
+  tinyJpegs,
+  tinyModelsDir,
+  type TestRedis,
+} from './helpers.js';
 
 if (!HAVE_REDIS) console.warn(`skipping test/jobs/faults.test.ts: ${NO_REDIS_MESSAGE}`);
 
@@ -139,19 +148,9 @@ describe.skipIf(!HAVE_REDIS)('caption:bulk through Redis outages and dead proces
     return folder;
   };
 
-  /** A stand-in worker process (test/jobs/child-worker.ts) on the folder, resolved once it takes tasks. */
-  const standIn = async (url: string, inputRoot: string, name: string): Promise<ChildProcess> => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'child-worker.ts')], {
-      env: { ...process.env, REDIS_URL: url, INPUT_ROOT: inputRoot, WORKER_NAME: name, MS_PER_IMAGE: '100', LOG_LEVEL: 'silent' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    children.push(child);
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-      child.once('exit', (code) => reject(new Error(`worker ${name} exited with ${code} before it was ready`)));
-    });
-    return child;
-  };
+  /** A stand-in worker process on the folder, resolved once it takes tasks. */
+  const standIn = (url: string, inputRoot: string, name: string): Promise<ChildProcess> =>
+    startChildWorker({ REDIS_URL: url, INPUT_ROOT: inputRoot, WORKER_NAME: name, MS_PER_IMAGE: '100' }, children);
 
   /** Stop Redis once the command has appended `after` lines, for `ms`, then start it again. */
   const outage = async (r: TestRedis, out: string, after: number, ms: number) => {

@@ -1,4 +1,4 @@
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { symlink } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -78,4 +78,21 @@ export async function tinyModelsDir(dir: string): Promise<string> {
   m.dispose();
   await symlink(path.resolve('models/encoder'), path.join(models, 'encoder'));
   return models;
+}
+
+/**
+ * A stand-in worker process (test/jobs/child-worker.ts) with `env` (REDIS_URL, WORKER_NAME, MS_PER_IMAGE,
+ * INPUT_ROOT…), added to `children` for clean-up; resolves once it takes tasks.
+ */
+export async function startChildWorker(env: Record<string, string>, children: ChildProcess[]): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'child-worker.ts')], {
+    env: { ...process.env, LOG_LEVEL: 'silent', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(child);
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+    child.once('exit', (code) => reject(new Error(`worker ${env.WORKER_NAME ?? ''} exited with ${code} before it was ready`)));
+  });
+  return child;
 }

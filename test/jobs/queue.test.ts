@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +16,7 @@ import {
   HAVE_REDIS,
   NO_REDIS_MESSAGE,
   standInCaptioner,
+  startChildWorker,
   startRedis,
   stopChild,
   tinyJpegs,
@@ -71,18 +72,8 @@ describe.skipIf(!HAVE_REDIS)('bulk jobs on a real Redis', () => {
   };
 
   /** A worker process (test/jobs/child-worker.ts), resolved once it takes tasks. */
-  const childWorker = async (name: string, msPerImage: number): Promise<ChildProcess> => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'child-worker.ts')], {
-      env: { ...process.env, REDIS_URL: redis.url, WORKER_NAME: name, MS_PER_IMAGE: String(msPerImage), LOG_LEVEL: 'silent' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    children.push(child);
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-      child.once('exit', (code) => reject(new Error(`worker ${name} exited with ${code} before it was ready`)));
-    });
-    return child;
-  };
+  const childWorker = (name: string, msPerImage: number): Promise<ChildProcess> =>
+    startChildWorker({ REDIS_URL: redis.url, WORKER_NAME: name, MS_PER_IMAGE: String(msPerImage) }, children);
 
   async function* uploads(images: Buffer[], prefix = 'img'): AsyncGenerator<Upload> {
     for (const [i, bytes] of images.entries()) yield { name: `${prefix}-${String(i).padStart(4, '0')}.jpg`, bytes };
