@@ -1,6 +1,8 @@
 /**
  * Score a caption model on a captions file (COCO or Karpathy format):
- * BLEU-1..4, ROUGE-L, CIDEr-D as coco-caption computes them.
+ * BLEU-1..4, ROUGE-L, CIDEr-D as coco-caption computes them; with --chair also
+ * CHAIR (object hallucination against COCO instance annotations), for the
+ * model and, as a sanity check, for the human references.
  */
 import { writeFile } from 'node:fs/promises';
 import { cli, UsageError } from '../src/cli/main.js';
@@ -10,9 +12,11 @@ import { evaluateCaptions, type FeatureSource } from '../src/caption/evaluate.js
 import { CaptionOptionsObject, CaptionOptionsSchema, toCaptionSearchOptions } from '../src/caption/options.js';
 import { pickValues, schemaOptions } from '../src/cli/schema-options.js';
 import { loadCaptions } from '../src/data/captions.js';
+import { loadCocoInstances } from '../src/data/coco-instances.js';
 import { readFeatureSet } from '../src/data/features.js';
 import { loadEncoder } from '../src/encoder/registry.js';
 import { log } from '../src/log.js';
+import { chair, chairSummary, chairTableMarkdown, type ChairItem, type ChairScores } from '../src/grounding/chair.js';
 import { objectMentionTable, objectTableMarkdown } from '../src/grounding/object-mentions.js';
 import { defaultWordTable } from '../src/grounding/words.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
@@ -35,11 +39,26 @@ const args = cli({
       description: 'caption model folder, or "template" for the detector-template baseline',
     },
     models: { type: 'string', default: 'models', placeholder: 'dir', description: 'models folder (encoder weights, for --images)' },
-    split: { type: 'string', default: 'val', description: 'Karpathy splits to score' },
+    split: {
+      type: 'string',
+      default: 'val',
+      description: 'Karpathy splits to score, comma-separated, or "all" (a COCO file is one split: all its images are scored)',
+    },
     ...searchFlags.options,
     limit: { type: 'number', int: true, min: 1, description: 'only the first N images' },
     results: { type: 'string', output: 'file', description: 'write the generated captions as COCO results JSON' },
     objects: { type: 'boolean', description: 'also print the object table (per class: named when the references name it, and when not)' },
+    chair: {
+      type: 'boolean',
+      description:
+        'also score CHAIR-s, CHAIR-i, object recall and per-class hallucination against COCO instances (model and human references)',
+    },
+    instances: {
+      type: 'string',
+      default: '../shared/data/coco-dev/instances.json',
+      placeholder: 'file',
+      description: 'COCO instance annotations for --chair',
+    },
   },
   defaults: searchFlags.defaults,
 });
@@ -52,7 +71,7 @@ const backend = await initBackend(parseBackendName(process.env.TF_BACKEND));
 const model = args.model === 'template' ? templateCaptioner() : await loadCaptioner(args.model);
 // The template reads only detections: any cache with them, or CenterNet on the images.
 const encoderName = model.kind === 'template' ? 'centernet' : model.encoder;
-let images = await loadCaptions(args.captions, args.split.split(','));
+let images = await loadCaptions(args.captions, args.split === 'all' ? undefined : args.split.split(','));
 if (args.limit) images = images.slice(0, args.limit);
 let source: FeatureSource;
 if (args.features) {
@@ -67,6 +86,8 @@ if (args.features) {
 } else {
   source = { kind: 'images', dir: args.images!, encoder: await loadEncoder(encoderName, args.models) };
 }
+// Read before captioning, so a missing or malformed file fails at once, not after the run.
+const truth = args.chair ? await loadCocoInstances(args.instances) : undefined;
 const bar = progress('eval', images.length);
 const started = Date.now();
 const { scores, results, skipped } = await evaluateCaptions(model, images, source, search, (done) => bar.update(done));
@@ -84,7 +105,24 @@ log.info(
   },
   'evaluation done',
 );
-console.log(JSON.stringify(scores, null, 1));
+let chairScores: { model: ChairScores; references: ChairScores; skipped: number } | undefined;
+if (truth) {
+  const byId = new Map(results.map((r) => [r.image_id, r.caption]));
+  // Only photos the instances file lists: a photo it lacks has unknown, not empty, ground truth.
+  const scored = images.filter((img) => byId.has(img.id) && truth.has(img.id));
+  const table = defaultWordTable();
+  const modelItems: ChairItem[] = scored.map((img) => ({ caption: byId.get(img.id)!, truth: truth.get(img.id)! }));
+  const refItems: ChairItem[] = scored.flatMap((img) => img.captions.map((caption) => ({ caption, truth: truth.get(img.id)! })));
+  chairScores = { model: chair(table, modelItems), references: chair(table, refItems), skipped: byId.size - scored.length };
+}
+console.log(JSON.stringify(chairScores ? { ...scores, chair: chairScores } : scores, null, 1));
+if (chairScores) {
+  if (chairScores.skipped) log.warn({ skipped: chairScores.skipped }, 'images without instance annotations left out of CHAIR');
+  console.log(`\nCHAIR ${model.name}: ${chairSummary(chairScores.model)}`);
+  console.log(chairTableMarkdown(chairScores.model));
+  console.log(`\nCHAIR human references: ${chairSummary(chairScores.references)}`);
+  console.log(chairTableMarkdown(chairScores.references));
+}
 if (args.objects) {
   const byId = new Map(results.map((r) => [r.image_id, r.caption]));
   const rows = images.filter((img) => byId.has(img.id)).map((img) => ({ refs: img.captions, caption: byId.get(img.id)! }));
