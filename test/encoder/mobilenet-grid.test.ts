@@ -80,7 +80,7 @@ describe('MobileNetV2 features and feature grid from one forward pass', () => {
     const tfjsG = (await t.grid.data()) as Float32Array;
     tf.dispose(Object.values(t));
     const { maxAbs, cosine } = agreement(grid, tfjsG);
-    expect(maxAbs).toBeLessThan(1e-3); // ReLU6 values up to 6, about 1e-5 apart here
+    expect(maxAbs).toBeLessThan(3e-4); // ReLU6 values up to 6, 3e-5 apart here (features: 1e-4 at values up to 1.8)
     expect(cosine).toBeGreaterThan(1 - 1e-6);
   });
 });
