@@ -15,6 +15,7 @@ import { exportGraphModel } from '../onnx/tf-graph.js';
 import {
   loadMobileNetLayers,
   MOBILENET_FEATURE_LAYER,
+  MOBILENET_GRID_LAYER,
   MOBILENET_INPUT_DIVISOR,
   MOBILENET_NAME,
   mobileNetWeightsFiles,
@@ -98,6 +99,33 @@ export async function exportEncoder(name: ExportableName, modelsDir: string): Pr
       ...(spec.quantize ? { quantize: true } : {}),
       inputName: ONNX_INPUT,
       graphName: name,
+      metadata: { [SOURCE_KEY]: source },
+    });
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Outputs of the MobileNetV2 graph with its grid: "features" [N, 1280] as the shipped graph's, and "grid" [N, 7, 7, 1280] NHWC. */
+export const MOBILENET_GRID_OUTPUTS = { features: 'features', grid: 'grid' } as const;
+
+/**
+ * MobileNetV2 exported with a second output, the out_relu grid its features
+ * average (issue 21's region features). Not the shipped model.onnx, which
+ * exportEncoder writes with the features alone: this one is exported in memory.
+ */
+export async function exportMobileNetWithGrid(modelsDir: string): Promise<Uint8Array> {
+  const spec = EXPORTABLE[MOBILENET_NAME];
+  const { model, source } = await spec.load(modelsDir);
+  try {
+    return exportLayersModel(model, {
+      outputs: [
+        { name: MOBILENET_GRID_OUTPUTS.features, layer: MOBILENET_FEATURE_LAYER },
+        { name: MOBILENET_GRID_OUTPUTS.grid, layer: MOBILENET_GRID_LAYER },
+      ],
+      inputDivisor: spec.inputDivisor,
+      inputName: ONNX_INPUT,
+      graphName: `${MOBILENET_NAME}_grid`,
       metadata: { [SOURCE_KEY]: source },
     });
   } finally {

@@ -4,7 +4,7 @@ import { createSession, loadOrt, type OrtDevice } from '../onnx/runtime.js';
 import { log } from '../log.js';
 import { INCEPTION_NAME } from './inception.js';
 import { MOBILENET_NAME } from './mobilenet.js';
-import { inceptionOnnx, mobileNetOnnx, ONNX_INPUT } from './onnx.js';
+import { exportMobileNetWithGrid, inceptionOnnx, MOBILENET_GRID_OUTPUTS, mobileNetOnnx, ONNX_INPUT } from './onnx.js';
 import type { Encoder } from './types.js';
 
 export interface OrtEncoderSpec {
@@ -79,4 +79,48 @@ export function loadOrtMobileNet(modelsDir: string, device: OrtDevice = 'cpu'): 
 /** InceptionV3 on onnxruntime, serving its pooled mixed9 output. */
 export function loadOrtInception(modelsDir: string, device: OrtDevice = 'cpu'): Promise<Encoder> {
   return loadOrtLayersEncoder(INCEPTION_NAME, () => inceptionOnnx(modelsDir), device);
+}
+
+/** MobileNetV2 with its feature grid on onnxruntime: both outputs of one run. */
+export interface OrtMobileNetWithGrid {
+  readonly dim: number;
+  readonly inputSize: number;
+  /** [S_h, S_w] of the grid: 7×7. */
+  readonly gridSize: readonly [number, number];
+  /** pixels: [N, S, S, 3] in 0..255 → features [N, dim] and grid [N, S_h, S_w, dim] (NHWC), row-major copies. */
+  encodeWithGrid(pixels: tf.Tensor4D): Promise<{ features: Float32Array; grid: Float32Array }>;
+  readonly session: Ort.InferenceSession;
+  dispose(): void;
+}
+
+/** MobileNetV2 exported now (about a second) with a second output, its out_relu grid (exportMobileNetWithGrid). */
+export async function loadOrtMobileNetWithGrid(modelsDir: string, device: OrtDevice = 'cpu'): Promise<OrtMobileNetWithGrid> {
+  const session = await createSession(await exportMobileNetWithGrid(modelsDir), device);
+  const grid = session.outputMetadata.find((m) => m.name === MOBILENET_GRID_OUTPUTS.grid);
+  const input = session.inputMetadata.find((m) => m.name === ONNX_INPUT);
+  if (!grid?.isTensor || !input?.isTensor) throw new Error(`${MOBILENET_NAME}: the grid graph lacks its input or grid output`);
+  const [, S_h, S_w, dim] = grid.shape as [unknown, number, number, number];
+  const size = input.shape[1] as number;
+  return {
+    dim,
+    inputSize: size,
+    gridSize: [S_h, S_w],
+    session,
+    encodeWithGrid: async (pixels) => {
+      const ort = await loadOrt();
+      const [n, h, w, c] = pixels.shape;
+      if (h !== size || w !== size || c !== 3)
+        throw new Error(`${MOBILENET_NAME} takes [N, ${size}, ${size}, 3] pixels; got [${pixels.shape.join(', ')}]`);
+      const data = (await pixels.data()) as Float32Array;
+      const out = await session.run({ [ONNX_INPUT]: new ort.Tensor('float32', data, [n, h, w, c]) });
+      try {
+        const features = out[MOBILENET_GRID_OUTPUTS.features]!.data as Float32Array;
+        const g = out[MOBILENET_GRID_OUTPUTS.grid]!.data as Float32Array;
+        return { features: features.slice(), grid: g.slice() };
+      } finally {
+        for (const t of Object.values(out)) t.dispose();
+      }
+    },
+    dispose: () => void session.release(),
+  };
 }
