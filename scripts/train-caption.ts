@@ -12,7 +12,15 @@ import { loopFlags, prepareTrainingRun, trainingOptions } from '../src/cli/outpu
 import { readFeatureSet } from '../src/data/features.js';
 import { log } from '../src/log.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
-import { trainCaptionModel, trainOptionsSchema } from '../src/caption/train.js';
+import { captionTokens, evaluateModel, trainCaptionModel, trainOptionsSchema } from '../src/caption/train.js';
+import * as tf from '@tensorflow/tfjs';
+import { CaptionModel } from '../src/caption/model.js';
+import { scstStep } from '../src/caption/scst.js';
+import { indexKeys } from '../src/data/features.js';
+import { CiderDScorer } from '../src/eval/cider.js';
+import { normalizeCaption } from '../src/eval/tokenize.js';
+import { featureTensor } from '../src/train/features.js';
+import { rng } from '../src/util/random.js';
 
 const args = cli({
   usage: 'npm run train:caption --',
@@ -29,9 +37,24 @@ const args = cli({
     ...captionDecoderFlags,
     ...loopFlags('val CIDEr-D'),
     normalizeFeatures: { type: 'boolean', description: "standardise image vectors with the training set's mean and std" },
+    scst: {
+      type: 'number',
+      int: true,
+      min: 1,
+      description: 'instead of training: fine-tune --init with SCST (CIDEr-D reward) for N iterations',
+    },
+    init: { type: 'string', placeholder: 'dir', description: 'with --scst: the cross-entropy-trained plain caption model to start from' },
+    scstImages: { type: 'number', int: true, min: 1, default: 16, description: 'with --scst: training images per iteration' },
+    scstSamples: { type: 'number', int: true, min: 2, default: 5, description: 'with --scst: captions sampled per image' },
+    scstBaseline: { type: 'string', default: 'greedy', description: 'with --scst: greedy or mean (of the other samples)' },
+    scstLr: { type: 'number', default: 5e-5, description: 'with --scst: Adam learning rate' },
   },
   defaults: trainOptionsSchema.parse({}),
 });
+if (args.scst !== undefined) {
+  await fineTuneWithScst(args.scst, args.seed ?? 1234);
+  process.exit(0);
+}
 const run = prepareTrainingRun(args);
 const opts = trainOptionsSchema.parse({ ...args, version: run.version });
 
@@ -50,3 +73,56 @@ const { state } = await trainCaptionModel({ train, val, features }, opts, {
 });
 const seconds = Math.round(state.elapsedSeconds);
 log.info({ bestEpoch: state.best?.epoch, bestCiderD: state.best?.score, seconds, out: run.outDir }, 'training finished');
+
+/** --scst: SCST fine-tuning of a plain caption model, CIDEr-D (training-set df) on the val slice before and after. */
+async function fineTuneWithScst(iterations: number, seed: number): Promise<void> {
+  if (!args.init) throw new Error('--scst needs --init <a plain caption model folder>');
+  const baseline = args.scstBaseline;
+  if (baseline !== 'greedy' && baseline !== 'mean') throw new Error('--scst-baseline: greedy or mean');
+  await initBackend(parseBackendName(process.env.TF_BACKEND));
+  const features = await readFeatureSet(args.features);
+  const { train, val } = await loadCaptionSplits(args);
+  const model = await CaptionModel.load(args.init);
+  const index = indexKeys(features);
+  const usable = train.filter((img) => index.has(img.file));
+  if (usable.length === 0) throw new Error('no training image has cached features');
+  const refTokens = usable.map((img) => captionTokens(img).map((t) => normalizeCaption(t.join(' '))));
+  const scorer = CiderDScorer.fromReferences(refTokens);
+  const refs = refTokens.map((r) => scorer.references(r));
+  const before = evaluateModel(model, val, features).scores.ciderD;
+  const optimizer = tf.train.adam(args.scstLr);
+  const random = rng(seed);
+  const started = performance.now();
+  for (let it = 1; it <= iterations; it++) {
+    const picks = Array.from({ length: Math.min(args.scstImages, usable.length) }, () => Math.floor(random() * usable.length));
+    const feats = featureTensor(
+      features,
+      picks.map((i) => index.get(usable[i]!.file)!),
+    );
+    const report = scstStep(
+      model,
+      optimizer,
+      args.gradClip ?? 5,
+      feats,
+      picks.map((i) => refs[i]!),
+      scorer,
+      { samples: args.scstSamples, maxLength: model.config.maxWords + 1, baseline, seed: seed * 7919 + it },
+    );
+    feats.dispose();
+    log.info({ iteration: it, loss: report.loss, sampleCiderD: report.sampleReward, greedyCiderD: report.greedyReward }, 'scst');
+  }
+  const secondsPerIteration = (performance.now() - started) / 1000 / iterations;
+  const after = evaluateModel(model, val, features).scores.ciderD;
+  log.info(
+    {
+      trainImages: usable.length,
+      valImages: val.filter((img) => index.has(img.file)).length,
+      before,
+      after,
+      secondsPerIteration,
+      baseline,
+    },
+    'scst finished (val CIDEr-D, corpus df)',
+  );
+  if (args.out) await model.save(args.out);
+}

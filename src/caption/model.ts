@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { dense, imageState, lstmCell, standardized, type CellState, type InputStats } from '../nn/blocks.js';
 import { inputStats } from '../nn/feature-norm.js';
-import { lstmBias, timeMajor, unroll, weightedNll, type LstmState } from '../nn/lstm.js';
+import { lstmBias, targetNll, timeMajor, unroll, weightedNll, type LstmState } from '../nn/lstm.js';
 import { glorotUniform, matMul } from '../nn/ops.js';
 import { tfOps, type Ops } from '../nn/tensor-ops.js';
 import { loadWeightsModel, trainable, WeightsModel } from '../nn/weights-model.js';
@@ -82,13 +82,34 @@ export class CaptionModel extends WeightsModel<CaptionConfig, CaptionParams> {
   /**
    * Mean cross-entropy per target word (nats) under teacher forcing.
    * tokens: [B, T+1] int32 (<start> … <end> <pad>…); mask: [B, T] 1 where a target is real.
-   * Works time-major so each step's rows are one contiguous slice.
    */
   loss(features: tf.Tensor2D, tokens: tf.Tensor2D, mask: tf.Tensor2D, dropoutSeed?: number): tf.Scalar {
+    const { logits, targets, weights } = this.teacherForced(features, tokens, mask, dropoutSeed);
+    return tf.div(weightedNll(logits, targets, weights), tf.maximum(tf.sum(weights), 1)) as tf.Scalar;
+  }
+
+  /**
+   * log p(tokens[:, t+1] | image, tokens[:, ≤t]) under teacher forcing, [B, T]: the same forward
+   * pass as `loss`, per token and differentiable (SCST scores sampled captions with it).
+   * Positions past a caption's end hold the log-probability of whatever pads it; mask them.
+   */
+  tokenLogProbs(features: tf.Tensor2D, tokens: tf.Tensor2D, dropoutSeed?: number): tf.Tensor2D {
+    const [B, T1] = tokens.shape;
+    const T = T1 - 1;
+    return tf.tidy(() => {
+      const { logits, targets } = this.teacherForced(features, tokens, tf.ones([B, T]), dropoutSeed);
+      // Time-major rows (t·B + b) back to [B, T].
+      return tf.transpose(tf.neg(targetNll(logits, targets)).reshape([T, B])) as tf.Tensor2D;
+    });
+  }
+
+  /** Next-word logits at every step (time-major, [T·B, V]) with their targets and weights. */
+  private teacherForced(features: tf.Tensor2D, tokens: tf.Tensor2D, mask: tf.Tensor2D, dropoutSeed?: number) {
     const p = this.params;
     const rate = dropoutSeed === undefined ? 0 : this.config.dropout;
     const drop = <R extends tf.Rank>(x: tf.Tensor<R>, s: number) => (rate > 0 ? tf.dropout(x, rate, undefined, s) : x);
 
+    // Time-major so each step's rows are one contiguous slice.
     const { inputs, targets, weights, T } = timeMajor(tokens, mask);
     const emb = drop(tf.gather(p.embed, inputs) as tf.Tensor2D, (dropoutSeed ?? 0) + 1) as tf.Tensor2D;
     const xw = matMul(emb, p.w as tf.Tensor2D);
@@ -97,7 +118,7 @@ export class CaptionModel extends WeightsModel<CaptionConfig, CaptionParams> {
       (dropoutSeed ?? 0) + 2,
     ) as tf.Tensor2D;
     const logits = dense(tfOps, hAll, p.wout, p.bout) as tf.Tensor2D;
-    return tf.div(weightedNll(logits, targets, weights), tf.maximum(tf.sum(weights), 1)) as tf.Scalar;
+    return { logits, targets, weights };
   }
 
   /** One decoding step for N rows: previous tokens → log-probabilities of the next. */

@@ -6,7 +6,7 @@ import { initBackend, parseBackendName } from '../nn/backend.js';
 import type { DetectedObject } from './types.js';
 import { chooseRuntime, INFERENCE_RUNTIMES } from '../onnx/runtime.js';
 import { loadEncoder } from './registry.js';
-import { encodeRgb, rgbBatch } from './pixels.js';
+import { encodeFeatures, rgbBatch } from './pixels.js';
 
 /** Posted once per image; `objects` (detections) only when workerData.labels is set. */
 export interface FeatureMessage {
@@ -44,9 +44,10 @@ for (const file of files) {
     parentPort!.postMessage({ file, features, objects } satisfies FeatureMessage);
     continue;
   }
-  const features = encodeRgb(encoder, rgb);
-  const row = (await features.data()) as Float32Array;
-  features.dispose();
+  // encodeFeatures, not encodeRgb: mobilenet_v2 runs in onnxruntime, which only encodes asynchronously.
+  const x = rgbBatch(rgb);
+  const row = await encodeFeatures(encoder, x);
+  x.dispose();
   parentPort!.postMessage({ file, features: row } satisfies FeatureMessage);
 }
 encoder.dispose();

@@ -99,13 +99,82 @@ function similarity(hyp: TfIdfVector, ref: TfIdfVector, sigma: number): number[]
   });
 }
 
+/** An image's references, as tf-idf vectors under one scorer's document frequencies. */
+export interface CiderDReferences {
+  readonly vectors: readonly TfIdfVector[];
+}
+
+/**
+ * CIDEr-D with fixed document frequencies: build it once from a corpus's references (for SCST,
+ * the training set's: pycocoevalcap's df_mode other than 'corpus', with log N the number of
+ * images the df came from), then score single candidates against an image's references.
+ * ciderD is this scorer built from the evaluated corpus itself.
+ */
+export class CiderDScorer {
+  readonly n: number;
+  readonly sigma: number;
+  /** log of the number of images the document frequencies were counted over. */
+  private readonly refLen: number;
+
+  private constructor(
+    private readonly df: ReadonlyMap<string, number>,
+    images: number,
+    options: CiderDOptions,
+  ) {
+    this.n = options.n ?? CIDER_MAX_N;
+    this.sigma = options.sigma ?? CIDER_SIGMA;
+    this.refLen = Math.log(images);
+  }
+
+  /** Document frequencies over these images' references (each a list of tokenised captions). */
+  static fromReferences(refs: readonly (readonly Tokens[])[], options: CiderDOptions = {}): CiderDScorer {
+    const n = options.n ?? CIDER_MAX_N;
+    return CiderDScorer.fromCounts(
+      refs.map((imageRefs) => imageRefs.map((r) => ngramCounts(r, n))),
+      options,
+    );
+  }
+
+  /** As fromReferences, from n-gram counts already taken (ngramCounts with the same n). */
+  static fromCounts(refCounts: readonly (readonly Map<string, number>[][])[], options: CiderDOptions = {}): CiderDScorer {
+    if (refCounts.length === 0) throw new Error('CIDEr-D: no reference images for document frequencies');
+    return new CiderDScorer(documentFrequency(refCounts), refCounts.length, options);
+  }
+
+  /** One image's references as vectors, to score many candidates against them. */
+  references(refs: readonly Tokens[]): CiderDReferences {
+    return this.referencesFromCounts(refs.map((r) => ngramCounts(r, this.n)));
+  }
+
+  referencesFromCounts(counts: readonly Map<string, number>[][]): CiderDReferences {
+    if (counts.length === 0) throw new Error('CIDEr-D: no references');
+    return { vectors: counts.map((c) => toTfIdf(c, this.df, this.refLen)) };
+  }
+
+  /** CIDEr-D of one candidate against one image's references (prepared by `references`, or raw). */
+  score(hyp: Tokens, refs: CiderDReferences | readonly Tokens[]): number {
+    const prepared = isPrepared(refs) ? refs : this.references(refs);
+    const hypVec = toTfIdf(ngramCounts(hyp, this.n), this.df, this.refLen);
+    const summed = new Array<number>(this.n).fill(0);
+    for (const ref of prepared.vectors) {
+      similarity(hypVec, ref, this.sigma).forEach((v, k) => {
+        summed[k] = (summed[k] ?? 0) + v;
+      });
+    }
+    return (mean(summed) / prepared.vectors.length) * 10;
+  }
+}
+
+function isPrepared(refs: CiderDReferences | readonly Tokens[]): refs is CiderDReferences {
+  return !Array.isArray(refs);
+}
+
 /**
  * CIDEr-D of `hyps[i]` against `refs[i]`, with idf taken from the references of
  * exactly this corpus.
  */
 export function ciderD(hyps: readonly Tokens[], refs: readonly (readonly Tokens[])[], options: CiderDOptions = {}): CiderDResult {
   const n = options.n ?? CIDER_MAX_N;
-  const sigma = options.sigma ?? CIDER_SIGMA;
   if (hyps.length !== refs.length) {
     throw new Error(`CIDEr-D: ${hyps.length} hypotheses but ${refs.length} reference sets`);
   }
@@ -115,20 +184,8 @@ export function ciderD(hyps: readonly Tokens[], refs: readonly (readonly Tokens[
     if (imageRefs.length === 0) throw new Error(`CIDEr-D: hypothesis ${i} has no references`);
     return imageRefs.map((r) => ngramCounts(r, n));
   });
-  const df = documentFrequency(refCounts);
-  const refLen = Math.log(hyps.length);
-
-  const perImage = hyps.map((hyp, i) => {
-    const hypVec = toTfIdf(ngramCounts(hyp, n), df, refLen);
-    const imageRefs = refCounts[i] ?? [];
-    const summed = new Array<number>(n).fill(0);
-    for (const ref of imageRefs) {
-      similarity(hypVec, toTfIdf(ref, df, refLen), sigma).forEach((v, k) => {
-        summed[k] = (summed[k] ?? 0) + v;
-      });
-    }
-    return (mean(summed) / imageRefs.length) * 10;
-  });
+  const scorer = CiderDScorer.fromCounts(refCounts, options);
+  const perImage = hyps.map((hyp, i) => scorer.score(hyp, scorer.referencesFromCounts(refCounts[i] ?? [])));
   return { score: mean(perImage), perImage };
 }
 

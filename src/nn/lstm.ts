@@ -46,8 +46,12 @@ export function unroll(xw: tf.Tensor2D, T: number, state: LstmState, u: tf.Tenso
   return tf.concat(hs, 0);
 }
 
+/** Cross-entropy of each row's logits against its target, −log softmax(logits)[target]: [rows]. */
+export function targetNll(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
+  return tf.sub(tf.logSumExp(logits, 1), tf.sum(tf.mul(logits, tf.oneHot(targets, logits.shape[1])), 1));
+}
+
 /** Σ weight × cross-entropy of each row's logits against its target. */
 export function weightedNll(logits: tf.Tensor2D, targets: tf.Tensor1D, weights: tf.Tensor1D): tf.Scalar {
-  const nll = tf.sub(tf.logSumExp(logits, 1), tf.sum(tf.mul(logits, tf.oneHot(targets, logits.shape[1])), 1));
-  return tf.sum(tf.mul(nll, weights));
+  return tf.sum(tf.mul(targetNll(logits, targets), weights));
 }

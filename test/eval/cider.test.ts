@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { ciderD } from '../../src/eval/cider.js';
+import { CiderDScorer, ciderD } from '../../src/eval/cider.js';
 
 const tok = (s: string): string[] => s.split(' ');
 
@@ -73,5 +73,39 @@ describe('ciderD', () => {
   it('rejects images without references and mismatched inputs', () => {
     expect(() => ciderD([tok('a')], [[]])).toThrow();
     expect(() => ciderD([tok('a'), tok('b')], [[tok('a')]])).toThrow();
+  });
+});
+
+describe('CiderDScorer', () => {
+  const corpus = [
+    [tok('a cat on a mat'), tok('a black cat sits')],
+    [tok('a dog runs on grass'), tok('the dog runs')],
+    [tok('two men play football'), tok('men on a field')],
+  ];
+
+  it('scores each candidate exactly as ciderD over the same corpus, refs prepared once', () => {
+    const hyps = [tok('a cat sits on a mat'), tok('a dog runs'), tok('men play')];
+    const scorer = CiderDScorer.fromReferences(corpus);
+    const expected = ciderD(hyps, corpus).perImage;
+    hyps.forEach((h, i) => {
+      expect(scorer.score(h, scorer.references(corpus[i]!))).toBe(expected[i]);
+      expect(scorer.score(h, corpus[i]!)).toBe(expected[i]);
+    });
+  });
+
+  it('takes idf and log N from the corpus it was built on, not from the candidates scored', () => {
+    // Built on 4 images where "a" and "cat" are in every one: both weigh 0, so only the bigram
+    // "a cat" (df 1, weight log 4) counts. Candidate "a cat" vs ref "a cat": n=1 hyp norm 0 -> 0,
+    // n=2 cosine 1, n=3,4 empty -> score = 10 * mean([0, 1, 0, 0]) = 2.5.
+    const train = [[tok('a cat')], [tok('cat a')], [tok('a big cat')], [tok('cat on a')]];
+    const scorer = CiderDScorer.fromReferences(train);
+    expect(scorer.score(tok('a cat'), [tok('a cat')])).toBeCloseTo(2.5, 12);
+    // The same pair scored as its own 1-image corpus gets 0 (log 1 = 0): the df really differ.
+    expect(ciderD([tok('a cat')], [[tok('a cat')]]).score).toBe(0);
+  });
+
+  it('rejects an empty df corpus and empty reference lists', () => {
+    expect(() => CiderDScorer.fromReferences([])).toThrow();
+    expect(() => CiderDScorer.fromReferences(corpus).references([])).toThrow();
   });
 });
