@@ -3,31 +3,16 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { CaptionConfig } from '../../src/caption/config.js';
 import { generateCaptions } from '../../src/caption/generate.js';
 import { DEFAULT_CAPTION_SEARCH } from '../../src/caption/options.js';
 import { CaptionModel } from '../../src/caption/model.js';
 import { initBackend } from '../../src/nn/backend.js';
 import { clipByGlobalNorm } from '../../src/nn/ops.js';
-import { SPECIALS, Vocab } from '../../src/text/vocab.js';
+import { Vocab } from '../../src/text/vocab.js';
 import { makeBatch } from '../../src/caption/batches.js';
+import { tinyCaptionConfig } from './tiny.js';
 
-const words = ['a', 'dog', 'runs', 'cat', 'sleeps'];
-function tinyConfig(): CaptionConfig {
-  return {
-    kind: 'caption-lstm',
-    name: 'tiny',
-    version: 't',
-    encoder: 'test',
-    featureDim: 4,
-    embedDim: 8,
-    hiddenDim: 16,
-    dropout: 0,
-    maxWords: 5,
-    minWordCount: 1,
-    vocab: [...SPECIALS, ...words],
-  };
-}
+const tinyConfig = tinyCaptionConfig;
 
 beforeAll(async () => {
   await initBackend();

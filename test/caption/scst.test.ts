@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { CaptionConfig } from '../../src/caption/config.js';
 import { TOKENS } from '../../src/caption/generate.js';
 import { CaptionModel } from '../../src/caption/model.js';
 import { sampledTargets, scstRollout, scstStep } from '../../src/caption/scst.js';
@@ -8,25 +7,9 @@ import { captionStepModel } from '../../src/caption/step-model.js';
 import { CiderDScorer } from '../../src/eval/cider.js';
 import { initBackend } from '../../src/nn/backend.js';
 import { sampleSequences, type StepModel } from '../../src/search/index.js';
-import { SPECIALS } from '../../src/text/vocab.js';
+import { tinyCaptionConfig } from './tiny.js';
 
-const words = ['a', 'dog', 'runs', 'cat', 'sleeps'];
-function tinyModel(): CaptionModel {
-  const config: CaptionConfig = {
-    kind: 'caption-lstm',
-    name: 'tiny',
-    version: 't',
-    encoder: 'test',
-    featureDim: 4,
-    embedDim: 8,
-    hiddenDim: 16,
-    dropout: 0,
-    maxWords: 5,
-    minWordCount: 1,
-    vocab: [...SPECIALS, ...words],
-  };
-  return CaptionModel.init(config, 11);
-}
+const tinyModel = (): CaptionModel => CaptionModel.init(tinyCaptionConfig(), 11);
 
 /** Wraps a step model to keep every step's log-probabilities, as the search saw them. */
 function recording<S>(lm: StepModel<S>): { lm: StepModel<S>; steps: Float32Array[] } {

@@ -15,18 +15,7 @@ import { MOBILENET_FEATURE_LAYER } from '../../src/encoder/mobilenet.js';
 import { COCO_LABELS, type DetectedObject } from '../../src/encoder/types.js';
 import { classScores } from '../../src/grounding/entries.js';
 import { initBackend } from '../../src/nn/backend.js';
-
-/** A seeded generator (mulberry32), so a failure reproduces. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../../src/util/random.js';
 
 function randomGrid(S_h: number, S_w: number, C: number, rand: () => number): Float32Array {
   return Float32Array.from({ length: S_h * S_w * C }, () => rand() * 4 - 1);
