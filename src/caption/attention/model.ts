@@ -1,0 +1,220 @@
+import * as tf from '@tensorflow/tfjs';
+import { dense, imageState, lstmCell } from '../../nn/blocks.js';
+import { lstmBias } from '../../nn/lstm.js';
+import { glorotUniform } from '../../nn/ops.js';
+import { tfOps, type Ops } from '../../nn/tensor-ops.js';
+import { loadWeightsModel, trainable, WeightsModel } from '../../nn/weights-model.js';
+import { Vocab } from '../../text/vocab.js';
+import { readAttentionConfig, type AttentionConfig } from './config.js';
+
+/**
+ * The decoder's weights, by name (the names are the on-disk keys). R: region
+ * descriptor width, E: embedding, H: both LSTMs' width, A: attention width.
+ */
+export const ATTENTION_WEIGHTS = [
+  'embed', // [V, E] word embedding
+  'wih', // [R, H] mean region → the attention LSTM's first hidden state
+  'bih', // [H]
+  'wr', // [R, H] region descriptor → region feature (what the context is made of)
+  'wv', // [R, A] region descriptor → attention key (V_proj)
+  'w1', // [H + H + E, 4H] attention LSTM: input [h2; mean feature; embed(w)] → gates (i, f, o, g)
+  'u1', // [H, 4H]
+  'b1', // [4H]
+  'wh', // [H, A] attention query from h1
+  'wa', // [A, 1] attention → score
+  'wx', // [H + H + E, H] sentinel gate: attention LSTM input →
+  'whs', // [H, H] sentinel gate: previous h1 →
+  'ws', // [H, A] sentinel → attention key
+  'w2', // [H + H, 4H] language LSTM: input [context; h1] → gates
+  'u2', // [H, 4H]
+  'b2', // [4H]
+  'wout', // [H, V] h2 → word logits
+  'bout', // [V]
+] as const;
+
+export type AttentionWeightName = (typeof ATTENTION_WEIGHTS)[number];
+
+/** Trainable tensors, by name. */
+export type AttentionParams = Record<AttentionWeightName, tf.Variable>;
+
+/** The decoder's weights by name, on any runtime (tfjs tensors, or graph initializers). */
+export type AttentionWeights<T> = Readonly<Record<AttentionWeightName, T>>;
+
+/** Both LSTMs' states, each [N, H]: layer 1 (top-down attention), layer 2 (language). */
+export interface AttentionState<T> {
+  h1: T;
+  c1: T;
+  h2: T;
+  c2: T;
+}
+
+/** An image's regions as every step reads them, computed once per image. */
+export interface RegionMemory<T> {
+  /** [N, K, H] region features (regions·Wr): what the attended context is made of. */
+  features: T;
+  /** [N, K, A] attention keys, V_proj = regions·Wv. */
+  keys: T;
+  /** [N, H] mean of the real regions' features. */
+  mean: T;
+  /** [N, K] 1 for a real region, 0 for padding. */
+  mask: T;
+}
+
+/** Added to a padded region's score: exp(−1e9 − max) is exactly 0 in float32, and −1e9 stays finite. */
+const MASKED = -1e9;
+
+/** Mean over the real entries of x [N, K, D] with mask [N, K] → [N, D]; 0 for a row without any. */
+function maskedMean<T>(o: Ops<T>, x: T, mask: T): T {
+  const sum = o.squeeze(o.sumKeep(o.mul(x, o.expandDims(mask, 2)), 1), 1);
+  const count = o.max(o.sumKeep(mask, 1), o.constant([1], [1]));
+  return o.div(sum, count);
+}
+
+/**
+ * Regions [N, K, R] with mask [N, K] → what each step reads: features, attention keys
+ * V_proj = regions·Wv, and the real regions' mean feature. Once per image.
+ */
+export function projectRegions<T>(o: Ops<T>, p: AttentionWeights<T>, regions: T, mask: T): RegionMemory<T> {
+  const features = o.matMul(regions, p.wr);
+  return { features, keys: o.matMul(regions, p.wv), mean: maskedMean(o, features, mask), mask };
+}
+
+/**
+ * The first state: layer 1's h0 = tanh(mean real region·Wih + bih) (the project's design: the
+ * image vector enters the LSTM's first hidden state; here the image vector is the mean region),
+ * and c1, h2, c2 zeros.
+ */
+export function attentionInitial<T>(o: Ops<T>, p: AttentionWeights<T>, regions: T, mask: T): AttentionState<T> {
+  const first = imageState(o, maskedMean(o, regions, mask), p.wih, p.bih);
+  return { h1: first.h, c1: first.c, h2: o.zerosLike(first.h), c2: o.zerosLike(first.h) };
+}
+
+/** Additive attention scores [N, K] (Bahdanau): wa · tanh(keys + h1·Wh), keys [N, K, A]. */
+function scores<T>(o: Ops<T>, p: AttentionWeights<T>, keys: T, query: T): T {
+  return o.squeeze(o.matMul(o.tanh(o.add(keys, o.expandDims(query, 1))), p.wa), 2);
+}
+
+/**
+ * One step of the Up-Down decoder (Anderson et al. 2018) with a visual sentinel (Lu et al. 2017)
+ * for N rows, from the previous word ids [N] (int32):
+ * - attention LSTM: x = [h2; mean region feature; embed(w)] → (h1, c1);
+ * - sentinel s = σ(x·Wx + h1_prev·Whs) ⊙ tanh(c1) (Lu's g_t uses the previous hidden state);
+ * - one softmax over [regions (padding at −1e9); sentinel] of wa · tanh(key + h1·Wh), with the
+ *   sentinel's key s·Ws: alpha [N, K] the regions' shares (0 for padding, summing to 1 − β), beta
+ *   [N, 1] the sentinel's (near 1: a word from the language model, near 0: a word about a region);
+ * - context = Σ alpha·feature + beta·s (Lu's ĉ = βs + (1 − β)c);
+ * - language LSTM: [context; h1] → (h2, c2); log-probabilities [N, V] = logSoftmax(h2·Wout + bout).
+ */
+export function attentionStep<T>(
+  o: Ops<T>,
+  p: AttentionWeights<T>,
+  ids: T,
+  image: RegionMemory<T>,
+  state: AttentionState<T>,
+  hidden: number,
+): { logProbs: T; alpha: T; beta: T; state: AttentionState<T> } {
+  const x = o.concat([state.h2, image.mean, o.gather(p.embed, ids)], 1);
+  const first = lstmCell(o, o.matMul(x, p.w1), { h: state.h1, c: state.c1 }, p.u1, p.b1, hidden);
+  const sentinel = o.mul(o.sigmoid(o.add(o.matMul(x, p.wx), o.matMul(state.h1, p.whs))), o.tanh(first.c));
+
+  const query = o.matMul(first.h, p.wh);
+  const padding = o.mul(o.sub(o.constant([1], [1]), image.mask), o.constant([MASKED], [1]));
+  const regionScores = o.add(scores(o, p, image.keys, query), padding);
+  const sentinelScore = scores(o, p, o.expandDims(o.matMul(sentinel, p.ws), 1), query);
+  // β: the sentinel's share of one softmax over [regions; sentinel], read through a one-hot of the
+  // last column (the regions' count is dynamic in a graph, so no static split). The regions' shares
+  // of that softmax are softmax(regions)·(1 − β), the same numbers without slicing.
+  const one = o.constant([1], [1]);
+  const last = o.concat([o.zerosLike(image.mask), o.add(o.zerosLike(sentinelScore), one)], 1);
+  const beta = o.sumKeep(o.mul(o.softmax(o.concat([regionScores, sentinelScore], 1)), last), 1);
+  const alpha = o.mul(o.softmax(regionScores), o.sub(one, beta));
+
+  const attended = o.squeeze(o.sumKeep(o.mul(o.expandDims(alpha, 2), image.features), 1), 1);
+  const context = o.add(attended, o.mul(beta, sentinel));
+  const second = lstmCell(o, o.matMul(o.concat([context, first.h], 1), p.w2), { h: state.h2, c: state.c2 }, p.u2, p.b2, hidden);
+  return {
+    logProbs: o.logSoftmax(dense(o, second.h, p.wout, p.bout)),
+    alpha,
+    beta,
+    state: { h1: first.h, c1: first.c, h2: second.h, c2: second.c },
+  };
+}
+
+/**
+ * The Up-Down caption decoder (Anderson et al. 2018) with a visual sentinel
+ * (Lu et al. 2017) over region descriptors (src/encoder/regions.ts): the
+ * maths above, on tfjs. Decoding maths only: no training or serving yet.
+ */
+export class AttentionModel extends WeightsModel<AttentionConfig, AttentionParams> {
+  readonly vocab: Vocab;
+
+  constructor(config: AttentionConfig, params: AttentionParams) {
+    super(config, params);
+    this.vocab = new Vocab(config.vocab);
+  }
+
+  static init(config: AttentionConfig, seed: number): AttentionModel {
+    const { regionDim: R, embedDim: E, hiddenDim: H, attendDim: A } = config;
+    const V = config.vocab.length;
+    const X = H + H + E;
+    const shapes: Record<AttentionWeightName, () => tf.Tensor> = {
+      embed: () => tf.randomUniform([V, E], -0.1, 0.1, 'float32', seed),
+      wih: () => glorotUniform([R, H], seed + 1),
+      bih: () => tf.zeros([H]),
+      wr: () => glorotUniform([R, H], seed + 2),
+      wv: () => glorotUniform([R, A], seed + 3),
+      w1: () => glorotUniform([X, 4 * H], seed + 4),
+      u1: () => glorotUniform([H, 4 * H], seed + 5),
+      b1: () => lstmBias(H),
+      wh: () => glorotUniform([H, A], seed + 6),
+      wa: () => glorotUniform([A, 1], seed + 7),
+      wx: () => glorotUniform([X, H], seed + 8),
+      whs: () => glorotUniform([H, H], seed + 9),
+      ws: () => glorotUniform([H, A], seed + 10),
+      w2: () => glorotUniform([H + H, 4 * H], seed + 11),
+      u2: () => glorotUniform([H, 4 * H], seed + 12),
+      b2: () => lstmBias(H),
+      wout: () => glorotUniform([H, V], seed + 13),
+      bout: () => tf.zeros([V]),
+    };
+    const params = Object.fromEntries(ATTENTION_WEIGHTS.map((name) => [name, trainable(shapes[name]())])) as AttentionParams;
+    return new AttentionModel(config, params);
+  }
+
+  /** Regions [N, K, R] and mask [N, K] → the step's region memory (the mask is kept, not copied). */
+  projectRegions(regions: tf.Tensor3D, mask: tf.Tensor2D): RegionMemory<tf.Tensor> {
+    const { features, keys, mean } = tf.tidy(() => {
+      const m = projectRegions(tfOps, this.params, regions, mask);
+      return { features: m.features, keys: m.keys, mean: m.mean };
+    });
+    return { features, keys, mean, mask };
+  }
+
+  /** h1 = tanh(mean real region·Wih + bih); c1, h2, c2 zeros. */
+  initialState(regions: tf.Tensor3D, mask: tf.Tensor2D): AttentionState<tf.Tensor> {
+    const { h1, c1, h2, c2 } = tf.tidy(() => ({ ...attentionInitial(tfOps, this.params, regions, mask) }));
+    return { h1, c1, h2, c2 } as AttentionState<tf.Tensor>;
+  }
+
+  /** One step for N rows: previous word ids [N] (int32) → log-probs [N, V], alpha [N, K], beta [N, 1], next state. */
+  step(
+    state: AttentionState<tf.Tensor>,
+    ids: tf.Tensor1D,
+    image: RegionMemory<tf.Tensor>,
+  ): { logProbs: tf.Tensor2D; alpha: tf.Tensor2D; beta: tf.Tensor2D; state: AttentionState<tf.Tensor> } {
+    const { logProbs, alpha, beta, h1, c1, h2, c2 } = tf.tidy(() => {
+      const out = attentionStep(tfOps, this.params, ids, image, state, this.config.hiddenDim);
+      return { logProbs: out.logProbs, alpha: out.alpha, beta: out.beta, ...out.state };
+    });
+    return {
+      logProbs: logProbs as tf.Tensor2D,
+      alpha: alpha as tf.Tensor2D,
+      beta: beta as tf.Tensor2D,
+      state: { h1, c1, h2, c2 } as AttentionState<tf.Tensor>,
+    };
+  }
+
+  static load(dir: string): Promise<AttentionModel> {
+    return loadWeightsModel(dir, readAttentionConfig, (config) => AttentionModel.init(config, 0));
+  }
+}
