@@ -193,7 +193,7 @@ export class AttentionModel extends WeightsModel<AttentionConfig, AttentionParam
   /** h1 = tanh(mean real region·Wih + bih); c1, h2, c2 zeros. */
   initialState(regions: tf.Tensor3D, mask: tf.Tensor2D): AttentionState<tf.Tensor> {
     const { h1, c1, h2, c2 } = tf.tidy(() => ({ ...attentionInitial(tfOps, this.params, regions, mask) }));
-    return { h1, c1, h2, c2 } as AttentionState<tf.Tensor>;
+    return { h1, c1, h2, c2 };
   }
 
   /** One step for N rows: previous word ids [N] (int32) → log-probs [N, V], alpha [N, K], beta [N, 1], next state. */
@@ -210,7 +210,7 @@ export class AttentionModel extends WeightsModel<AttentionConfig, AttentionParam
       logProbs: logProbs as tf.Tensor2D,
       alpha: alpha as tf.Tensor2D,
       beta: beta as tf.Tensor2D,
-      state: { h1, c1, h2, c2 } as AttentionState<tf.Tensor>,
+      state: { h1, c1, h2, c2 },
     };
   }
 
