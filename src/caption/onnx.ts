@@ -1,7 +1,7 @@
 import type { StackableStepModel } from '../search/index.js';
 import type { OrtDevice } from '../onnx/runtime.js';
 import { OnnxOps, weightsOf } from '../onnx/ops.js';
-import { DECODER_THREADS, SyncSession } from '../onnx/sync-session.js';
+import { openDecoderSessions } from '../onnx/sync-session.js';
 import { pickRows, stackRows } from '../util/rows.js';
 import { captionInitial, captionStep, type CaptionModel, type CaptionParams } from './model.js';
 
@@ -56,14 +56,14 @@ export interface OnnxCaptionDecoder {
 export function onnxCaptionDecoder(model: CaptionModel, device: OrtDevice = 'cpu'): OnnxCaptionDecoder {
   const graphs = captionGraphs(model);
   const { featureDim: D, hiddenDim: H } = model.config;
-  const initial = SyncSession.create(graphs.initial, ['h'], device, DECODER_THREADS);
-  let step: SyncSession;
-  try {
-    step = SyncSession.create(graphs.step, ['logprobs', 'h_out', 'c_out'], device, DECODER_THREADS);
-  } catch (err) {
-    initial.dispose();
-    throw err;
-  }
+  const { sessions, dispose } = openDecoderSessions(
+    {
+      initial: { bytes: graphs.initial, outputs: ['h'] },
+      step: { bytes: graphs.step, outputs: ['logprobs', 'h_out', 'c_out'] },
+    },
+    device,
+  );
+  const { initial, step } = sessions;
   return {
     initialState(features, n) {
       const [h] = initial.run({ v: { data: features, dims: [n, D] } }) as [Float32Array];
@@ -85,9 +85,6 @@ export function onnxCaptionDecoder(model: CaptionModel, device: OrtDevice = 'cpu
       // Plain arrays, never changed in place.
       dispose: () => undefined,
     },
-    dispose() {
-      initial.dispose();
-      step.dispose();
-    },
+    dispose,
   };
 }

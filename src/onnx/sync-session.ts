@@ -103,3 +103,29 @@ export class SyncSession {
     this.session.dispose();
   }
 }
+
+/**
+ * A decoder's sessions (one per graph, DECODER_THREADS each), opened together and freed together: when
+ * one fails to open, those already open are freed before the error is rethrown.
+ */
+export function openDecoderSessions<K extends string>(
+  graphs: Record<K, { bytes: Uint8Array; outputs: string[] }>,
+  device: OrtDevice,
+): { sessions: Record<K, SyncSession>; dispose: () => void } {
+  const opened: SyncSession[] = [];
+  const dispose = () => opened.forEach((s) => s.dispose());
+  try {
+    const entries = Object.entries(graphs) as [K, { bytes: Uint8Array; outputs: string[] }][];
+    const sessions = Object.fromEntries(
+      entries.map(([name, g]) => {
+        const session = SyncSession.create(g.bytes, g.outputs, device, DECODER_THREADS);
+        opened.push(session);
+        return [name, session];
+      }),
+    ) as Record<K, SyncSession>;
+    return { sessions, dispose };
+  } catch (err) {
+    dispose();
+    throw err;
+  }
+}

@@ -1,6 +1,6 @@
 import { OnnxOps, weightsOf } from '../../onnx/ops.js';
 import type { OrtDevice } from '../../onnx/runtime.js';
-import { DECODER_THREADS, SyncSession } from '../../onnx/sync-session.js';
+import { openDecoderSessions } from '../../onnx/sync-session.js';
 import { attentionInitial, attentionStep, projectRegions, type AttentionModel, type AttentionWeightName } from './model.js';
 
 /** The attention decoder's two graphs, recorded from its maths (src/caption/attention/model.ts). */
@@ -74,43 +74,38 @@ export interface OnnxAttentionNet {
 export function onnxAttentionNet(model: AttentionModel, device: OrtDevice = 'cpu'): OnnxAttentionNet {
   const graphs = attentionGraphs(model);
   const { regionDim: R, hiddenDim: H, attendDim: A } = model.config;
-  const sessions: SyncSession[] = [];
-  const open = (bytes: Uint8Array, outputs: string[]) => {
-    const s = SyncSession.create(bytes, outputs, device, DECODER_THREADS);
-    sessions.push(s);
-    return s;
+  const { sessions, dispose } = openDecoderSessions(
+    {
+      image: { bytes: graphs.image, outputs: ['features', 'keys', 'mean', 'h1'] },
+      step: { bytes: graphs.step, outputs: ['logprobs', 'alpha', 'beta', 'h1_out', 'c1_out', 'h2_out', 'c2_out'] },
+    },
+    device,
+  );
+  const { image, step } = sessions;
+  return {
+    initial(regions, mask, n, k) {
+      const [features, keys, mean, h1] = image.run({
+        regions: { data: regions, dims: [n, k, R] },
+        mask: { data: mask, dims: [n, k] },
+      }) as [Float32Array, Float32Array, Float32Array, Float32Array];
+      const zeros = () => new Float32Array(n * H);
+      return { n, k, features, keys, mean, mask, h1, c1: zeros(), h2: zeros(), c2: zeros() };
+    },
+    step(rows, ids) {
+      const { n, k } = rows;
+      const [logProbs, alpha, beta, h1, c1, h2, c2] = step.run({
+        ids: { data: ids, dims: [n] },
+        features: { data: rows.features, dims: [n, k, H] },
+        keys: { data: rows.keys, dims: [n, k, A] },
+        mean: { data: rows.mean, dims: [n, H] },
+        mask: { data: rows.mask, dims: [n, k] },
+        h1: { data: rows.h1, dims: [n, H] },
+        c1: { data: rows.c1, dims: [n, H] },
+        h2: { data: rows.h2, dims: [n, H] },
+        c2: { data: rows.c2, dims: [n, H] },
+      }) as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
+      return { logProbs, alpha, beta, rows: { ...rows, h1, c1, h2, c2 } };
+    },
+    dispose,
   };
-  try {
-    const image = open(graphs.image, ['features', 'keys', 'mean', 'h1']);
-    const step = open(graphs.step, ['logprobs', 'alpha', 'beta', 'h1_out', 'c1_out', 'h2_out', 'c2_out']);
-    return {
-      initial(regions, mask, n, k) {
-        const [features, keys, mean, h1] = image.run({
-          regions: { data: regions, dims: [n, k, R] },
-          mask: { data: mask, dims: [n, k] },
-        }) as [Float32Array, Float32Array, Float32Array, Float32Array];
-        const zeros = () => new Float32Array(n * H);
-        return { n, k, features, keys, mean, mask, h1, c1: zeros(), h2: zeros(), c2: zeros() };
-      },
-      step(rows, ids) {
-        const { n, k } = rows;
-        const [logProbs, alpha, beta, h1, c1, h2, c2] = step.run({
-          ids: { data: ids, dims: [n] },
-          features: { data: rows.features, dims: [n, k, H] },
-          keys: { data: rows.keys, dims: [n, k, A] },
-          mean: { data: rows.mean, dims: [n, H] },
-          mask: { data: rows.mask, dims: [n, k] },
-          h1: { data: rows.h1, dims: [n, H] },
-          c1: { data: rows.c1, dims: [n, H] },
-          h2: { data: rows.h2, dims: [n, H] },
-          c2: { data: rows.c2, dims: [n, H] },
-        }) as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
-        return { logProbs, alpha, beta, rows: { ...rows, h1, c1, h2, c2 } };
-      },
-      dispose: () => sessions.forEach((s) => s.dispose()),
-    };
-  } catch (err) {
-    sessions.forEach((s) => s.dispose());
-    throw err;
-  }
 }

@@ -1,7 +1,7 @@
 import { ENTRY_FEATURES } from '../../grounding/entries.js';
 import { OnnxOps, weightsOf } from '../../onnx/ops.js';
 import type { OrtDevice } from '../../onnx/runtime.js';
-import { DECODER_THREADS, SyncSession } from '../../onnx/sync-session.js';
+import { openDecoderSessions } from '../../onnx/sync-session.js';
 import {
   fineLogits,
   groundedInitial,
@@ -51,43 +51,38 @@ export function onnxGroundedNet(model: GroundedModel, device: OrtDevice = 'cpu')
   const graphs = groundedGraphs(model);
   const { hiddenDim: H, attendDim: A } = model.config;
   const F = ENTRY_FEATURES;
-  const sessions: SyncSession[] = [];
-  const open = (bytes: Uint8Array, outputs: string[]) => {
-    const s = SyncSession.create(bytes, outputs, device, DECODER_THREADS);
-    sessions.push(s);
-    return s;
+  const { sessions, dispose } = openDecoderSessions(
+    {
+      initial: { bytes: graphs.initial, outputs: ['h'] },
+      entries: { bytes: graphs.entries, outputs: ['projected'] },
+      step: { bytes: graphs.step, outputs: ['logprobs', 'pointer', 'h_out', 'c_out'] },
+      fine: { bytes: graphs.fine, outputs: ['fine'] },
+    },
+    device,
+  );
+  const { initial, entries, step, fine } = sessions;
+  return {
+    runtime: 'onnx',
+    initial(inputs, entryFeatures, n) {
+      const [h] = initial.run({ inputs: { data: inputs, dims: [n, model.inputDim] } }) as [Float32Array];
+      const [projected] = entries.run({ entries: { data: entryFeatures, dims: [n, entryFeatures.length / n] } }) as [Float32Array];
+      return { n, h, c: new Float32Array(n * H), projected };
+    },
+    step(rows, ids, slotInputs) {
+      const { n } = rows;
+      const K = rows.projected.length / (n * A);
+      const [logProbs, pointer, h, c] = step.run({
+        ids: { data: ids, dims: [n] },
+        slot: { data: slotInputs, dims: [n, F] },
+        h: { data: rows.h, dims: [n, H] },
+        c: { data: rows.c, dims: [n, H] },
+        projected: { data: rows.projected, dims: [n, K, A] },
+      }) as [Float32Array, Float32Array, Float32Array, Float32Array];
+      return { logProbs, pointer, rows: { n, h, c, projected: rows.projected } };
+    },
+    fine(h, n) {
+      return fine.run({ h: { data: h, dims: [n, H] } })[0]!;
+    },
+    dispose,
   };
-  try {
-    const initial = open(graphs.initial, ['h']);
-    const entries = open(graphs.entries, ['projected']);
-    const step = open(graphs.step, ['logprobs', 'pointer', 'h_out', 'c_out']);
-    const fine = open(graphs.fine, ['fine']);
-    return {
-      runtime: 'onnx',
-      initial(inputs, entryFeatures, n) {
-        const [h] = initial.run({ inputs: { data: inputs, dims: [n, model.inputDim] } }) as [Float32Array];
-        const [projected] = entries.run({ entries: { data: entryFeatures, dims: [n, entryFeatures.length / n] } }) as [Float32Array];
-        return { n, h, c: new Float32Array(n * H), projected };
-      },
-      step(rows, ids, slotInputs) {
-        const { n } = rows;
-        const K = rows.projected.length / (n * A);
-        const [logProbs, pointer, h, c] = step.run({
-          ids: { data: ids, dims: [n] },
-          slot: { data: slotInputs, dims: [n, F] },
-          h: { data: rows.h, dims: [n, H] },
-          c: { data: rows.c, dims: [n, H] },
-          projected: { data: rows.projected, dims: [n, K, A] },
-        }) as [Float32Array, Float32Array, Float32Array, Float32Array];
-        return { logProbs, pointer, rows: { n, h, c, projected: rows.projected } };
-      },
-      fine(h, n) {
-        return fine.run({ h: { data: h, dims: [n, H] } })[0]!;
-      },
-      dispose: () => sessions.forEach((s) => s.dispose()),
-    };
-  } catch (err) {
-    sessions.forEach((s) => s.dispose());
-    throw err;
-  }
 }
