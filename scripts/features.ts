@@ -7,6 +7,10 @@
  * yields the detected COCO objects, stored in the cache next to the features;
  * --labels-out FILE also writes them as JSON {[file_name]: [{label, score, count}]}.
  *
+ * With --regions it writes a region cache instead (src/data/regions.ts): each image's
+ * region descriptors, MobileNetV2's 7×7 grid pooled inside CenterNet's boxes (at most
+ * --max-regions, score ≥ --min-score) plus the whole image, as the serving encoder gives them.
+ *
  * With --workers N the images are split across N worker threads (the wasm
  * backend uses one core per thread).
  */
@@ -16,6 +20,8 @@ import { cli } from '../src/cli/main.js';
 import { progress } from '../src/cli/progress.js';
 import { tsWorker } from '../src/util/ts-worker.js';
 import { writeFeatureSet } from '../src/data/features.js';
+import { writeRegionSet } from '../src/data/regions.js';
+import { CLASS_DIM, GEOMETRY_DIM, REGION_ENCODER } from '../src/encoder/regions.js';
 import { DEFAULT_MIN_SCORE, labelsOf } from '../src/encoder/centernet.js';
 import type { DetectedObject } from '../src/encoder/types.js';
 import type { FeatureMessage } from '../src/encoder/feature-worker.js';
@@ -36,6 +42,11 @@ const args = cli({
     detections: { type: 'boolean', description: 'with centernet: store the detected COCO objects in the cache too' },
     minScore: { type: 'number', min: 0, max: 1, default: DEFAULT_MIN_SCORE, description: 'with --detections: lowest detection score kept' },
     labelsOut: { type: 'string', output: 'file', description: 'with centernet: also write the detected COCO objects as JSON' },
+    regions: {
+      type: 'boolean',
+      description: 'write a region cache instead (mobilenet_v2 grid pooled in centernet boxes, the whole image last; onnxruntime)',
+    },
+    maxRegions: { type: 'number', int: true, min: 1, max: 64, default: 16, description: 'with --regions: most detections kept per image' },
   },
 });
 
@@ -49,6 +60,7 @@ const bar = progress('features', files.length, 15);
 let done = 0;
 let dim = 0;
 const rows = new Map<string, Float32Array>();
+const regionRows = new Map<string, Float32Array>();
 const detected = new Map<string, DetectedObject[]>();
 const wantDetections = args.detections === true || args.labelsOut !== undefined;
 
@@ -64,11 +76,13 @@ await Promise.all(
             models: args.models,
             labels: wantDetections,
             minScore: args.minScore,
+            ...(args.regions ? { regions: { maxRegions: args.maxRegions } } : {}),
           },
         });
         worker.on('message', (msg: FeatureMessage) => {
           rows.set(path.basename(msg.file), msg.features);
           if (msg.objects) detected.set(path.basename(msg.file), msg.objects);
+          if (msg.regions) regionRows.set(path.basename(msg.file), msg.regions);
           dim = msg.features.length;
           bar.update(++done, { img_per_s: done / ((Date.now() - started) / 1000) });
         });
@@ -80,6 +94,27 @@ await Promise.all(
 bar.stop();
 
 const keys = files.filter((f) => rows.has(f));
+if (args.regions) {
+  const dim = regionRows.get(keys[0]!)!.length / (detected.get(keys[0]!)!.length + 1);
+  const data = new Float32Array(keys.reduce((n, k) => n + regionRows.get(k)!.length, 0));
+  let at = 0;
+  for (const k of keys) {
+    data.set(regionRows.get(k)!, at);
+    at += regionRows.get(k)!.length;
+  }
+  await writeRegionSet(args.out, {
+    encoder: REGION_ENCODER,
+    dim,
+    grid: [7, 7, dim - GEOMETRY_DIM - CLASS_DIM],
+    minScore: args.minScore,
+    maxRegions: args.maxRegions,
+    keys,
+    detections: keys.map((k) => detected.get(k)!),
+    data,
+  });
+  log.info({ out: args.out, images: keys.length, dim, rows: data.length / dim, seconds: (Date.now() - started) / 1000 }, 'regions written');
+  process.exit(0);
+}
 const data = new Float32Array(keys.length * dim);
 keys.forEach((k, i) => data.set(rows.get(k)!, i * dim));
 const detections = args.detections ? keys.map((k) => detected.get(k) ?? []) : undefined;

@@ -16,7 +16,7 @@ import { COCO_LABELS, type DetectedObject } from '../encoder/types.js';
 const MAGIC = Buffer.from('CAPFEAT1');
 
 /** One detection as stored: [classId, score, x, y, w, h]. */
-const detectionRow = z.tuple([
+export const detectionRow = z.tuple([
   z
     .number()
     .int()
@@ -51,11 +51,11 @@ export interface FeatureSet {
 /** Six decimals: far below the detector's own noise, and a readable header. */
 const round = (v: number) => Math.round(v * 1e6) / 1e6;
 
-function toRow(o: DetectedObject): z.infer<typeof detectionRow> {
+export function toRow(o: DetectedObject): z.infer<typeof detectionRow> {
   return [o.classId, round(o.score), ...(o.box.map(round) as [number, number, number, number])];
 }
 
-function fromRow([classId, score, x, y, w, h]: z.infer<typeof detectionRow>): DetectedObject {
+export function fromRow([classId, score, x, y, w, h]: z.infer<typeof detectionRow>): DetectedObject {
   return { label: COCO_LABELS[classId]!, classId, score, box: [x, y, w, h] };
 }
 

@@ -14,6 +14,9 @@
  */
 import { COCO_LABELS, type DetectedObject } from './types.js';
 
+/** The encoder whose pass gives regions: MobileNetV2's grid pooled in CenterNet's boxes. */
+export const REGION_ENCODER = 'mobilenet_v2+centernet';
+
 /** An axis-aligned box: x, y, width, height as fractions of the image. */
 export type Box = readonly [number, number, number, number];
 
@@ -194,4 +197,34 @@ export function regionDescriptors(
     out.set(regionDescriptor(pooled.subarray(k * C, (k + 1) * C), boxGeometry(box), regionClassScores(its)), k * D);
   });
   return out;
+}
+
+/** Regions a decoder reads: its kept detections' rows, then the whole image's, as one [count, D] array. */
+export interface SelectedRegions {
+  /** [objects.length + 1, D] row-major: the kept detections in order, the whole image last. */
+  rows: Float32Array;
+  /** The detections kept, best first (row j describes objects[j]). */
+  objects: DetectedObject[];
+}
+
+/**
+ * From an image's regionDescriptors (its detections, then the whole image), the regions a
+ * decoder reads: detections scoring ≥ minScore, at most `max`, in the given (best-first)
+ * order, then the whole image — its class scores recomputed from the kept detections only,
+ * so that it claims nothing the kept regions do not. Training (from the region cache) and
+ * serving (from the encoder's pass) both select with this.
+ */
+export function selectRegions(rows: Float32Array, objects: readonly DetectedObject[], max: number, minScore: number): SelectedRegions {
+  const D = rows.length / (objects.length + 1);
+  if (!Number.isInteger(D)) throw new Error(`selectRegions: ${rows.length} values are not ${objects.length + 1} rows`);
+  const kept = objects
+    .map((o, j) => ({ o, j }))
+    .filter(({ o }) => o.score >= minScore)
+    .slice(0, max);
+  const out = new Float32Array((kept.length + 1) * D);
+  kept.forEach(({ j }, i) => out.set(rows.subarray(j * D, (j + 1) * D), i * D));
+  const whole = out.subarray(kept.length * D, (kept.length + 1) * D);
+  whole.set(rows.subarray(objects.length * D));
+  whole.set(regionClassScores(kept.map(({ o }) => o)), D - CLASS_DIM);
+  return { rows: out, objects: kept.map(({ o }) => o) };
 }

@@ -10,6 +10,8 @@ import { vocabSchema } from '../../text/vocab.js';
 export const attentionConfigSchema = z.object({
   kind: z.literal('caption-attention'),
   ...modelIdentityFields,
+  /** The encoder whose pass gives the regions (REGION_ENCODER). */
+  encoder: z.string().min(1),
   /** Width R of a region descriptor. */
   regionDim: z.number().int().positive(),
   embedDim: z.number().int().positive(),
@@ -17,6 +19,15 @@ export const attentionConfigSchema = z.object({
   hiddenDim: z.number().int().positive(),
   /** Width A of the additive attention layer. */
   attendDim: z.number().int().positive(),
+  /** Standardisation of a region descriptor (the training regions' mean and std), applied before every projection. */
+  inputMean: z.array(z.number()).optional(),
+  inputStd: z.array(z.number()).optional(),
+  dropout: z.number().min(0).max(0.9).default(0.5),
+  /** Longest caption in words (without the end token). */
+  maxWords: z.number().int().positive().default(20),
+  /** Regions the decoder sees: detections with score ≥ regionMinScore, at most maxRegions, best first, then the whole image. */
+  maxRegions: z.number().int().positive().default(10),
+  regionMinScore: z.number().min(0).max(1).default(0.2),
   vocab: vocabSchema,
 });
 

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { dense, imageState, lstmCell } from '../../nn/blocks.js';
-import { lstmBias } from '../../nn/lstm.js';
+import { dense, imageState, lstmCell, standardized, type InputStats } from '../../nn/blocks.js';
+import { inputStats } from '../../nn/feature-norm.js';
+import { lstmBias, targetNll, timeMajor } from '../../nn/lstm.js';
 import { glorotUniform } from '../../nn/ops.js';
 import { tfOps, type Ops } from '../../nn/tensor-ops.js';
 import { loadWeightsModel, trainable, WeightsModel } from '../../nn/weights-model.js';
@@ -74,9 +75,10 @@ function maskedMean<T>(o: Ops<T>, x: T, mask: T): T {
  * Regions [N, K, R] with mask [N, K] → what each step reads: features, attention keys
  * V_proj = regions·Wv, and the real regions' mean feature. Once per image.
  */
-export function projectRegions<T>(o: Ops<T>, p: AttentionWeights<T>, regions: T, mask: T): RegionMemory<T> {
-  const features = o.matMul(regions, p.wr);
-  return { features, keys: o.matMul(regions, p.wv), mean: maskedMean(o, features, mask), mask };
+export function projectRegions<T>(o: Ops<T>, p: AttentionWeights<T>, regions: T, mask: T, stats?: InputStats): RegionMemory<T> {
+  const x = standardized(o, regions, stats);
+  const features = o.matMul(x, p.wr);
+  return { features, keys: o.matMul(x, p.wv), mean: maskedMean(o, features, mask), mask };
 }
 
 /**
@@ -84,8 +86,8 @@ export function projectRegions<T>(o: Ops<T>, p: AttentionWeights<T>, regions: T,
  * image vector enters the LSTM's first hidden state; here the image vector is the mean region),
  * and c1, h2, c2 zeros.
  */
-export function attentionInitial<T>(o: Ops<T>, p: AttentionWeights<T>, regions: T, mask: T): AttentionState<T> {
-  const first = imageState(o, maskedMean(o, regions, mask), p.wih, p.bih);
+export function attentionInitial<T>(o: Ops<T>, p: AttentionWeights<T>, regions: T, mask: T, stats?: InputStats): AttentionState<T> {
+  const first = imageState(o, maskedMean(o, standardized(o, regions, stats), mask), p.wih, p.bih);
   return { h1: first.h, c1: first.c, h2: o.zerosLike(first.h), c2: o.zerosLike(first.h) };
 }
 
@@ -113,6 +115,19 @@ export function attentionStep<T>(
   state: AttentionState<T>,
   hidden: number,
 ): { logProbs: T; alpha: T; beta: T; state: AttentionState<T> } {
+  const { output, ...rest } = attentionRecur(o, p, ids, image, state, hidden);
+  return { logProbs: o.logSoftmax(dense(o, output, p.wout, p.bout)), ...rest };
+}
+
+/** attentionStep without its output layer: `output` is h2, what the word logits are read from. */
+export function attentionRecur<T>(
+  o: Ops<T>,
+  p: AttentionWeights<T>,
+  ids: T,
+  image: RegionMemory<T>,
+  state: AttentionState<T>,
+  hidden: number,
+): { output: T; alpha: T; beta: T; state: AttentionState<T> } {
   const x = o.concat([state.h2, image.mean, o.gather(p.embed, ids)], 1);
   const first = lstmCell(o, o.matMul(x, p.w1), { h: state.h1, c: state.c1 }, p.u1, p.b1, hidden);
   const sentinel = o.mul(o.sigmoid(o.add(o.matMul(x, p.wx), o.matMul(state.h1, p.whs))), o.tanh(first.c));
@@ -133,7 +148,7 @@ export function attentionStep<T>(
   const context = o.add(attended, o.mul(beta, sentinel));
   const second = lstmCell(o, o.matMul(o.concat([context, first.h], 1), p.w2), { h: state.h2, c: state.c2 }, p.u2, p.b2, hidden);
   return {
-    logProbs: o.logSoftmax(dense(o, second.h, p.wout, p.bout)),
+    output: second.h,
     alpha,
     beta,
     state: { h1: first.h, c1: first.c, h2: second.h, c2: second.c },
@@ -143,14 +158,56 @@ export function attentionStep<T>(
 /**
  * The Up-Down caption decoder (Anderson et al. 2018) with a visual sentinel
  * (Lu et al. 2017) over region descriptors (src/encoder/regions.ts): the
- * maths above, on tfjs. Decoding maths only: no training or serving yet.
+ * maths above, on tfjs.
  */
 export class AttentionModel extends WeightsModel<AttentionConfig, AttentionParams> {
   readonly vocab: Vocab;
+  /** Standardisation statistics of a region descriptor, when the config has them. */
+  readonly stats?: InputStats;
 
   constructor(config: AttentionConfig, params: AttentionParams) {
     super(config, params);
     this.vocab = new Vocab(config.vocab);
+    this.stats = inputStats({ featureDim: config.regionDim, featureMean: config.inputMean, featureStd: config.inputStd });
+  }
+
+  /**
+   * Teacher forcing: regions [B, K, R] with mask [B, K], tokens [B, T+1] (<start> … <end> <pad>…)
+   * → every step's word logits, time-major [T·B, V], with their targets [T·B]. Dropout (when a seed
+   * is given) on h2 before the output layer, the one place the language model reads the state.
+   */
+  private teacherForced(regions: tf.Tensor3D, regionMask: tf.Tensor2D, tokens: tf.Tensor2D, mask: tf.Tensor2D, dropoutSeed?: number) {
+    const p = this.params;
+    const { inputs, targets, weights, T } = timeMajor(tokens, mask);
+    const B = tokens.shape[0];
+    const image = projectRegions(tfOps, p, regions, regionMask, this.stats);
+    let state: AttentionState<tf.Tensor> = attentionInitial(tfOps, p, regions, regionMask, this.stats);
+    const outputs: tf.Tensor[] = [];
+    for (let t = 0; t < T; t++) {
+      const out = attentionRecur(tfOps, p, tf.slice(inputs, [t * B], [B]), image, state, this.config.hiddenDim);
+      outputs.push(out.output);
+      state = out.state;
+    }
+    let h = tf.concat(outputs, 0);
+    if (dropoutSeed !== undefined && this.config.dropout > 0) h = tf.dropout(h, this.config.dropout, undefined, dropoutSeed);
+    return { logits: dense(tfOps, h, p.wout, p.bout) as tf.Tensor2D, targets, weights, T, B };
+  }
+
+  /** Mean cross-entropy per target token (nats). */
+  loss(regions: tf.Tensor3D, regionMask: tf.Tensor2D, tokens: tf.Tensor2D, mask: tf.Tensor2D, dropoutSeed?: number): tf.Scalar {
+    return tf.tidy(() => {
+      const { logits, targets, weights } = this.teacherForced(regions, regionMask, tokens, mask, dropoutSeed);
+      return tf.div(tf.sum(tf.mul(targetNll(logits, targets), weights)), tf.maximum(tf.sum(weights), 1)) as tf.Scalar;
+    });
+  }
+
+  /** log p(token_{t+1}) of each given token under teacher forcing, [B, T] (for SCST's policy gradient). */
+  tokenLogProbs(regions: tf.Tensor3D, regionMask: tf.Tensor2D, tokens: tf.Tensor2D, dropoutSeed?: number): tf.Tensor2D {
+    return tf.tidy(() => {
+      const [B, T1] = tokens.shape;
+      const { logits, targets, T } = this.teacherForced(regions, regionMask, tokens, tf.ones([B, T1 - 1]), dropoutSeed);
+      return tf.transpose(tf.neg(targetNll(logits, targets)).reshape([T, B])) as tf.Tensor2D;
+    });
   }
 
   static init(config: AttentionConfig, seed: number): AttentionModel {
@@ -184,7 +241,7 @@ export class AttentionModel extends WeightsModel<AttentionConfig, AttentionParam
   /** Regions [N, K, R] and mask [N, K] → the step's region memory (the mask is kept, not copied). */
   projectRegions(regions: tf.Tensor3D, mask: tf.Tensor2D): RegionMemory<tf.Tensor> {
     const { features, keys, mean } = tf.tidy(() => {
-      const m = projectRegions(tfOps, this.params, regions, mask);
+      const m = projectRegions(tfOps, this.params, regions, mask, this.stats);
       return { features: m.features, keys: m.keys, mean: m.mean };
     });
     return { features, keys, mean, mask };
@@ -192,7 +249,7 @@ export class AttentionModel extends WeightsModel<AttentionConfig, AttentionParam
 
   /** h1 = tanh(mean real region·Wih + bih); c1, h2, c2 zeros. */
   initialState(regions: tf.Tensor3D, mask: tf.Tensor2D): AttentionState<tf.Tensor> {
-    const { h1, c1, h2, c2 } = tf.tidy(() => ({ ...attentionInitial(tfOps, this.params, regions, mask) }));
+    const { h1, c1, h2, c2 } = tf.tidy(() => ({ ...attentionInitial(tfOps, this.params, regions, mask, this.stats) }));
     return { h1, c1, h2, c2 };
   }
 

@@ -1,6 +1,7 @@
 import { OnnxOps, weightsOf } from '../../onnx/ops.js';
 import type { OrtDevice } from '../../onnx/runtime.js';
 import { openDecoderSessions } from '../../onnx/sync-session.js';
+import type { AttentionNet } from './step-model.js';
 import { attentionInitial, attentionStep, projectRegions, type AttentionModel, type AttentionWeightName } from './model.js';
 
 /** The attention decoder's two graphs, recorded from its maths (src/caption/attention/model.ts). */
@@ -14,11 +15,11 @@ export function attentionGraphs(model: AttentionModel): { image: Uint8Array; ste
   const pi = img.weights<AttentionWeightName>();
   const regions = img.input('regions', ['N', 'K', R]);
   const regionMask = img.input('mask', ['N', 'K']);
-  const memory = projectRegions(img, pi, regions, regionMask);
+  const memory = projectRegions(img, pi, regions, regionMask, model.stats);
   img.output(memory.features, 'features', ['N', 'K', H]);
   img.output(memory.keys, 'keys', ['N', 'K', A]);
   img.output(memory.mean, 'mean', ['N', H]);
-  img.output(attentionInitial(img, pi, regions, regionMask).h1, 'h1', ['N', H]);
+  img.output(attentionInitial(img, pi, regions, regionMask, model.stats).h1, 'h1', ['N', H]);
   // Each step: (ids [N] int32, features, keys, mean, mask, h1, c1, h2, c2) → logprobs [N, V], alpha [N, K], beta [N, 1], states.
   const step = new OnnxOps('attention_step', weights);
   const ids = step.input('ids', ['N'], 'int32');
@@ -42,36 +43,7 @@ export function attentionGraphs(model: AttentionModel): { image: Uint8Array; ste
   return { image: img.encode(), step: step.encode() };
 }
 
-/** Rows of the decoder on onnxruntime: the image's region memory and both LSTMs' states, flat. */
-export interface AttentionRows {
-  n: number;
-  k: number;
-  features: Float32Array;
-  keys: Float32Array;
-  mean: Float32Array;
-  mask: Float32Array;
-  h1: Float32Array;
-  c1: Float32Array;
-  h2: Float32Array;
-  c2: Float32Array;
-}
-
-export interface AttentionStepResult {
-  logProbs: Float32Array;
-  alpha: Float32Array;
-  beta: Float32Array;
-  rows: AttentionRows;
-}
-
-/** The attention decoder exported (in memory) and run by onnxruntime, synchronously. */
-export interface OnnxAttentionNet {
-  /** regions [n·k·R] and mask [n·k] → the first rows. */
-  initial(regions: Float32Array, mask: Float32Array, n: number, k: number): AttentionRows;
-  step(rows: AttentionRows, ids: Int32Array): AttentionStepResult;
-  dispose(): void;
-}
-
-export function onnxAttentionNet(model: AttentionModel, device: OrtDevice = 'cpu'): OnnxAttentionNet {
+export function onnxAttentionNet(model: AttentionModel, device: OrtDevice = 'cpu'): AttentionNet {
   const graphs = attentionGraphs(model);
   const { regionDim: R, hiddenDim: H, attendDim: A } = model.config;
   const { sessions, dispose } = openDecoderSessions(
@@ -83,6 +55,7 @@ export function onnxAttentionNet(model: AttentionModel, device: OrtDevice = 'cpu
   );
   const { image, step } = sessions;
   return {
+    runtime: 'onnx',
     initial(regions, mask, n, k) {
       const [features, keys, mean, h1] = image.run({
         regions: { data: regions, dims: [n, k, R] },

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AttentionConfig } from '../../../src/caption/attention/config.js';
 import { AttentionModel, type AttentionState, type RegionMemory } from '../../../src/caption/attention/model.js';
-import { onnxAttentionNet, type OnnxAttentionNet } from '../../../src/caption/attention/onnx.js';
+import { onnxAttentionNet } from '../../../src/caption/attention/onnx.js';
+import type { AttentionNet } from '../../../src/caption/attention/step-model.js';
 import { initBackend } from '../../../src/nn/backend.js';
 import { SPECIALS } from '../../../src/text/vocab.js';
 import { rng } from '../../../src/util/random.js';
@@ -18,10 +19,15 @@ function config(): AttentionConfig {
     kind: 'caption-attention',
     name: 'tiny-attention',
     version: 't',
+    encoder: 'mobilenet_v2+centernet',
     regionDim: R,
     embedDim: 8,
     hiddenDim: 16,
     attendDim: 8,
+    dropout: 0,
+    maxWords: 20,
+    maxRegions: 10,
+    regionMinScore: 0.2,
     vocab: [...SPECIALS, 'a', 'dog', 'runs', 'cat', 'sleeps'],
   };
 }
@@ -82,7 +88,7 @@ function runTfjs(model: AttentionModel, regions: Float32Array, mask: Float32Arra
   return out;
 }
 
-function runOnnx(net: OnnxAttentionNet, regions: Float32Array, mask: Float32Array): Outputs {
+function runOnnx(net: AttentionNet, regions: Float32Array, mask: Float32Array): Outputs {
   let rows = net.initial(regions, mask, N, K);
   const out: Outputs = { logProbs: [], alpha: [], beta: [], states: [rows.h1, rows.c1, rows.h2, rows.c2] };
   for (const ids of IDS) {
@@ -107,7 +113,7 @@ function maxDiff(a: Float32Array[], b: Float32Array[]): number {
 }
 
 let model: AttentionModel;
-let net: OnnxAttentionNet;
+let net: AttentionNet;
 
 beforeAll(async () => {
   await initBackend();

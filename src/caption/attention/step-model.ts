@@ -1,0 +1,148 @@
+import * as tf from '@tensorflow/tfjs';
+import type { StackableStepModel } from '../../search/index.js';
+import { PAD_ID, START_ID, UNK_ID } from '../../text/vocab.js';
+import { pickRows, stackRows } from '../../util/rows.js';
+import type { AttentionModel } from './model.js';
+
+/** Rows of the decoder, flat: each row's region memory (k regions, padded) and both LSTMs' states. */
+export interface AttentionRows {
+  n: number;
+  k: number;
+  features: Float32Array;
+  keys: Float32Array;
+  mean: Float32Array;
+  mask: Float32Array;
+  h1: Float32Array;
+  c1: Float32Array;
+  h2: Float32Array;
+  c2: Float32Array;
+}
+
+export interface AttentionStepResult {
+  logProbs: Float32Array;
+  /** [n, k] each region's share of the attention (0 for padding); [n] the sentinel's share β. */
+  alpha: Float32Array;
+  beta: Float32Array;
+  rows: AttentionRows;
+}
+
+/**
+ * The attention decoder's tensor work on one runtime (tfjs below, onnxruntime in onnx.ts);
+ * everything else (masks, the searches, links) is plain JS over its arrays.
+ */
+export interface AttentionNet {
+  readonly runtime: 'tfjs' | 'onnx';
+  /** regions [n·k·R] and mask [n·k] → the first rows. */
+  initial(regions: Float32Array, mask: Float32Array, n: number, k: number): AttentionRows;
+  step(rows: AttentionRows, ids: Int32Array): AttentionStepResult;
+  dispose(): void;
+}
+
+const ROW_FIELDS = ['features', 'keys', 'mean', 'mask', 'h1', 'c1', 'h2', 'c2'] as const;
+
+/** The model's tensors as an AttentionNet (tfjs). */
+export function tfjsAttentionNet(model: AttentionModel): AttentionNet {
+  const { regionDim: R, hiddenDim: H, attendDim: A } = model.config;
+  const read = (t: tf.Tensor): Float32Array => {
+    const data = t.dataSync() as Float32Array;
+    t.dispose();
+    return data;
+  };
+  return {
+    runtime: 'tfjs',
+    initial(regions, mask, n, k) {
+      const out = tf.tidy(() => {
+        const r = tf.tensor3d(regions, [n, k, R]);
+        const m = tf.tensor2d(mask, [n, k]);
+        const memory = model.projectRegions(r, m);
+        const s = model.initialState(r, m);
+        return { features: memory.features, keys: memory.keys, mean: memory.mean, ...s };
+      });
+      return {
+        n,
+        k,
+        features: read(out.features),
+        keys: read(out.keys),
+        mean: read(out.mean),
+        mask,
+        h1: read(out.h1),
+        c1: read(out.c1),
+        h2: read(out.h2),
+        c2: read(out.c2),
+      };
+    },
+    step(rows, ids) {
+      const { n, k } = rows;
+      const out = tf.tidy(() => {
+        const image = {
+          features: tf.tensor3d(rows.features, [n, k, H]),
+          keys: tf.tensor3d(rows.keys, [n, k, A]),
+          mean: tf.tensor2d(rows.mean, [n, H]),
+          mask: tf.tensor2d(rows.mask, [n, k]),
+        };
+        const state = {
+          h1: tf.tensor2d(rows.h1, [n, H]),
+          c1: tf.tensor2d(rows.c1, [n, H]),
+          h2: tf.tensor2d(rows.h2, [n, H]),
+          c2: tf.tensor2d(rows.c2, [n, H]),
+        };
+        const next = model.step(state, tf.tensor1d(ids, 'int32'), image);
+        return { logProbs: next.logProbs, alpha: next.alpha, beta: next.beta, ...next.state };
+      });
+      return {
+        logProbs: read(out.logProbs),
+        alpha: read(out.alpha),
+        beta: read(out.beta),
+        rows: { ...rows, h1: read(out.h1), c1: read(out.c1), h2: read(out.h2), c2: read(out.c2) },
+      };
+    },
+    dispose: () => undefined,
+  };
+}
+
+/** Rows picked (and possibly repeated) by index. */
+export function gatherAttentionRows(rows: AttentionRows, picked: readonly number[]): AttentionRows {
+  const out = { n: picked.length, k: rows.k } as AttentionRows;
+  for (const f of ROW_FIELDS) out[f] = pickRows(rows[f], rows.n, picked);
+  return out;
+}
+
+/** The rows of several row sets, in order (one model, and every set padded to the same k). */
+export function stackAttentionRows(sets: readonly AttentionRows[]): AttentionRows {
+  const k = sets[0]!.k;
+  if (sets.some((s) => s.k !== k)) throw new Error('stackAttentionRows: row sets with different region counts');
+  const out = { n: sets.reduce((n, s) => n + s.n, 0), k } as AttentionRows;
+  for (const f of ROW_FIELDS) out[f] = stackRows(sets.map((s) => s[f]));
+  return out;
+}
+
+/** Search state: the decoder's rows and, per row, the word ids it may not write (unsupported classes). */
+export interface AttentionState extends AttentionRows {
+  banned: readonly (readonly number[])[];
+}
+
+/** Tokens a caption never writes. */
+const NEVER_WRITTEN = [PAD_ID, START_ID, UNK_ID];
+
+/** The decoder as the searches' StepModel: padding, start and <unk> never written, nor a row's banned words. */
+export function attentionStepModel(net: AttentionNet, vocabSize: number): StackableStepModel<AttentionState> {
+  return {
+    vocabSize,
+    step(state, tokens) {
+      const { logProbs, rows } = net.step(state, Int32Array.from(tokens));
+      for (let r = 0; r < tokens.length; r++) {
+        for (const id of NEVER_WRITTEN) logProbs[r * vocabSize + id] = -Infinity;
+        for (const id of state.banned[r]!) logProbs[r * vocabSize + id] = -Infinity;
+      }
+      return { logProbs, state: { ...rows, banned: state.banned } };
+    },
+    gather(state, rows) {
+      return { ...gatherAttentionRows(state, rows), banned: rows.map((r) => state.banned[r]!) };
+    },
+    stack(states) {
+      return { ...stackAttentionRows(states), banned: states.flatMap((s) => s.banned) };
+    },
+    // States are plain arrays, never changed in place: nothing to free.
+    dispose: () => undefined,
+  };
+}

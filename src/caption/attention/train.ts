@@ -1,0 +1,148 @@
+import { z } from 'zod';
+import type { CaptionedImage } from '../../data/captions.js';
+import type { RegionSet } from '../../data/regions.js';
+import { scoreCaptions, type CaptionScores } from '../../eval/caption-metrics.js';
+import type { SelectedRegions } from '../../encoder/regions.js';
+import { log } from '../../log.js';
+import { featureStats } from '../../nn/feature-norm.js';
+import { Vocab } from '../../text/vocab.js';
+import { lengthBuckets } from '../../train/buckets.js';
+import { trainLoop, type EpochRun, type LoopState, type TrainRun } from '../../train/loop.js';
+import { createOptimizer } from '../../train/optimizer.js';
+import { loopOptionFields } from '../../train/options.js';
+import { GradientPool } from '../../train/parallel.js';
+import { gradientStep } from '../../train/step.js';
+import { rng } from '../../util/random.js';
+import { captionTokens } from '../train.js';
+import type { AttentionConfig } from './config.js';
+import { attentionRows, regionImages, type AttentionExample } from './data.js';
+import { attentionDecoder, greedyAttention } from './generate.js';
+import { AttentionModel } from './model.js';
+import { tfjsAttentionNet } from './step-model.js';
+import { spec } from './train-spec.js';
+
+export const attentionTrainOptionsSchema = z.object({
+  ...loopOptionFields({ name: 'caption-attention', epochs: 15, learningRate: 2e-3, lrDecay: 0.85, patience: 3 }),
+  embedDim: z.number().int().positive().default(192),
+  hiddenDim: z.number().int().positive().default(256),
+  attendDim: z.number().int().positive().default(128),
+  dropout: z.number().min(0).max(0.9).default(0.5),
+  minWordCount: z.number().int().positive().default(5),
+  maxWords: z.number().int().positive().default(16),
+  batchSize: z.number().int().positive().default(100),
+  maxRegions: z.number().int().positive().max(32).default(10),
+  regionMinScore: z.number().min(0).max(1).default(0.2),
+});
+export type AttentionTrainOptions = z.infer<typeof attentionTrainOptionsSchema>;
+
+/** Greedy captions of the val images, scored against their references. */
+export function evaluateAttention(
+  model: AttentionModel,
+  refs: readonly CaptionedImage[],
+  images: readonly SelectedRegions[],
+  index: ReadonlyMap<string, number>,
+  chunk = 250,
+): { scores: CaptionScores; captions: Map<string | number, string> } {
+  const decoder = attentionDecoder(tfjsAttentionNet(model), model.vocab, model.config.regionDim, model.config.maxRegions);
+  const usable = refs.filter((r) => index.has(r.file));
+  const hyps = new Map<string | number, string>();
+  for (let i = 0; i < usable.length; i += chunk) {
+    const part = usable.slice(i, i + chunk);
+    const ids = greedyAttention(
+      decoder,
+      part.map((r) => images[index.get(r.file)!]!),
+      model.config.maxWords + 1,
+    );
+    part.forEach((r, j) => hyps.set(r.id, model.vocab.decode(ids[j]!).join(' ')));
+  }
+  return { scores: scoreCaptions(new Map(usable.map((r) => [r.id, r.captions])), hyps), captions: hyps };
+}
+
+/**
+ * Train the attention decoder by cross-entropy on cached regions with the shared loop (Adam,
+ * clipping, lr decay, best val CIDEr-D kept, early stopping, checkpoints), on length-bucketed batches.
+ */
+export async function trainAttentionModel(
+  data: { train: CaptionedImage[]; val: CaptionedImage[]; regions: RegionSet },
+  opts: AttentionTrainOptions,
+  dirs: TrainRun,
+): Promise<{ model: AttentionModel; state: LoopState<CaptionScores> }> {
+  const all = regionImages(
+    data.regions,
+    [...data.train, ...data.val].map((r) => r.file),
+    opts.maxRegions,
+    opts.regionMinScore,
+  );
+  const train = data.train.filter((r) => all.index.has(r.file));
+  if (train.length === 0) throw new Error('no training image has cached regions: check --regions against the images');
+  const vocab = Vocab.build(train.flatMap(captionTokens), opts.minWordCount);
+  const examples: AttentionExample[] = train.flatMap((r) =>
+    captionTokens(r).map((tokens) => ({ image: all.index.get(r.file)!, ids: vocab.encode(tokens, opts.maxWords) })),
+  );
+  const R = data.regions.dim;
+  // Standardise with the training images' regions (every real region counts once).
+  const trainImages = [...new Set(train.map((r) => all.index.get(r.file)!))].map((i) => all.images[i]!);
+  const rows = new Float32Array(trainImages.reduce((n, img) => n + img.rows.length, 0));
+  let at = 0;
+  for (const img of trainImages) {
+    rows.set(img.rows, at);
+    at += img.rows.length;
+  }
+  const stats = featureStats(
+    rows,
+    R,
+    Array.from({ length: rows.length / R }, (_, i) => i),
+  );
+  const config: AttentionConfig = {
+    kind: 'caption-attention',
+    name: opts.name,
+    version: opts.version,
+    encoder: data.regions.encoder,
+    regionDim: R,
+    embedDim: opts.embedDim,
+    hiddenDim: opts.hiddenDim,
+    attendDim: opts.attendDim,
+    inputMean: stats.mean,
+    inputStd: stats.std,
+    dropout: opts.dropout,
+    maxWords: opts.maxWords,
+    maxRegions: opts.maxRegions,
+    regionMinScore: opts.regionMinScore,
+    vocab: [...vocab.words],
+  };
+  log.info({ vocab: vocab.size, examples: examples.length, valImages: data.val.length, regionDim: R }, 'attention caption training data');
+
+  const model = AttentionModel.init(config, opts.seed);
+  const optimizer = createOptimizer('adam', opts.learningRate);
+  const pool = new GradientPool(spec, config, opts.workers - 1);
+  const epoch = (epoch: number): EpochRun => {
+    const batches = lengthBuckets<AttentionExample>(examples, (e) => e.ids.length, opts.batchSize, rng(opts.seed + epoch));
+    return {
+      steps: batches.length,
+      async step(i) {
+        const batch = batches[i]!;
+        const seed = opts.seed * 100_003 + epoch * 10_007 + i;
+        const grads = await pool.gradients(model, attentionRows(batch, all.images, R), seed);
+        const { loss, norm } = gradientStep(model.variables(), optimizer, opts.gradClip, grads);
+        return { loss, items: batch.reduce((n, e) => n + e.ids.length - 1, 0), fields: { grad_norm: norm } };
+      },
+    };
+  };
+  return trainLoop(
+    {
+      model,
+      optimizer,
+      learningRate: (e) => opts.learningRate * Math.pow(opts.lrDecay, e - 1),
+      epoch,
+      validate: () => evaluateAttention(model, data.val, all.images, all.index).scores,
+      score: (val) => val.ciderD,
+      better: 'higher',
+      loadBest: (dir) => AttentionModel.load(dir),
+      resources: [pool],
+      unit: 'tok',
+      record: { examples: examples.length },
+    },
+    opts,
+    dirs,
+  );
+}

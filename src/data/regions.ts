@@ -1,0 +1,95 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { z } from 'zod';
+import type { DetectedObject } from '../encoder/types.js';
+import { invalidFile } from '../util/zod-error.js';
+import { detectionRow, fromRow, toRow } from './features.js';
+
+/**
+ * Region cache (issue 21): each image's region descriptors (src/encoder/regions.ts),
+ * computed once per dataset by `npm run features -- --regions` so that training
+ * never re-runs the CNN or the detector.
+ *
+ * Layout: "CAPREG01" | uint32 LE header length | JSON header | float32 LE rows.
+ * Image i owns `counts[i]` consecutive rows of `dim` floats: one per detection in
+ * `detections[i]` (best first), then the whole image (its last row).
+ */
+const MAGIC = Buffer.from('CAPREG01');
+
+const headerSchema = z.object({
+  version: z.literal(1),
+  encoder: z.string().min(1),
+  dim: z.number().int().positive(),
+  /** Side of the feature grid the regions were pooled from, [S_h, S_w, C]. */
+  grid: z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]),
+  /** Lowest detection score kept, and the most detections kept per image. */
+  minScore: z.number().min(0).max(1),
+  maxRegions: z.number().int().positive(),
+  keys: z.array(z.string()),
+  detections: z.array(z.array(detectionRow)),
+});
+
+export interface RegionSet {
+  encoder: string;
+  /** Width of one region descriptor. */
+  dim: number;
+  grid: [number, number, number];
+  minScore: number;
+  maxRegions: number;
+  /** Image keys (file names). */
+  keys: string[];
+  /** Each image's detections: its first detections.length rows, in this order; its last row is the whole image. */
+  detections: DetectedObject[][];
+  /** Σ (detections[i].length + 1) rows × dim floats. */
+  data: Float32Array;
+}
+
+/** Where each image's rows start (one more entry than images: the end). */
+export function regionOffsets(set: Pick<RegionSet, 'detections'>): Int32Array {
+  const out = new Int32Array(set.detections.length + 1);
+  set.detections.forEach((d, i) => (out[i + 1] = out[i]! + d.length + 1));
+  return out;
+}
+
+/** Image i's rows [count, dim], row-major (a view, not a copy). */
+export function imageRegions(set: RegionSet, offsets: Int32Array, i: number): Float32Array {
+  return set.data.subarray(offsets[i]! * set.dim, offsets[i + 1]! * set.dim);
+}
+
+export function encodeRegionSet(set: RegionSet): Buffer {
+  const rows = regionOffsets(set).at(-1)!;
+  if (set.detections.length !== set.keys.length)
+    throw new Error(`region set has detections for ${set.detections.length} images; expected ${set.keys.length}`);
+  if (set.data.length !== rows * set.dim) throw new Error(`region data has ${set.data.length} floats; expected ${rows} × ${set.dim}`);
+  const { data, detections, ...rest } = set;
+  const header = Buffer.from(JSON.stringify({ version: 1, ...rest, detections: detections.map((d) => d.map(toRow)) }));
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(header.length);
+  return Buffer.concat([MAGIC, len, header, Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
+}
+
+export function decodeRegionSet(buf: Buffer, source = 'region file'): RegionSet {
+  if (buf.length < 12 || !buf.subarray(0, 8).equals(MAGIC))
+    throw new Error(`${source} is not a captioner region cache (missing CAPREG01 header); build it with npm run features -- --regions`);
+  const headerLen = buf.readUInt32LE(8);
+  const parsed = headerSchema.safeParse(JSON.parse(buf.subarray(12, 12 + headerLen).toString('utf8')));
+  if (!parsed.success) throw invalidFile(parsed.error, source, 'a valid region cache header');
+  const { version: _version, detections: rows, ...header } = parsed.data;
+  if (rows.length !== header.keys.length)
+    throw new Error(`${source} has detections for ${rows.length} images but ${header.keys.length} keys`);
+  const detections = rows.map((d) => d.map(fromRow));
+  const body = buf.subarray(12 + headerLen);
+  const expected = regionOffsets({ detections }).at(-1)! * header.dim * 4;
+  if (body.length !== expected) throw new Error(`${source} is truncated: ${body.length} bytes of regions, expected ${expected}`);
+  // Copy so the floats are 4-byte aligned whatever the header length.
+  const data = new Float32Array(expected / 4);
+  new Uint8Array(data.buffer).set(body);
+  return { ...header, detections, data };
+}
+
+export async function writeRegionSet(file: string, set: RegionSet): Promise<void> {
+  await writeFile(file, encodeRegionSet(set));
+}
+
+export async function readRegionSet(file: string): Promise<RegionSet> {
+  return decodeRegionSet(await readFile(file), file);
+}
