@@ -22,6 +22,11 @@ import { templateCaption } from './template.js';
 export interface ImageEvidence {
   features: Float32Array;
   objects: readonly DetectedObject[];
+  /**
+   * Present when the encoder gives regions (src/encoder/regions.ts): regionDescriptors of
+   * `objects`, in their order, then the whole image, [objects.length + 1, R] row-major.
+   */
+  regions?: Float32Array;
 }
 
 export interface CaptionOut {
