@@ -15,12 +15,11 @@ import { initBackend, parseBackendName } from '../src/nn/backend.js';
 import { captionTokens, evaluateModel, trainCaptionModel, trainOptionsSchema } from '../src/caption/train.js';
 import * as tf from '@tensorflow/tfjs';
 import { CaptionModel } from '../src/caption/model.js';
-import { scstStep } from '../src/caption/scst.js';
+import { plainPolicy, scstFineTune } from '../src/caption/scst.js';
 import { indexKeys } from '../src/data/features.js';
 import { CiderDScorer } from '../src/eval/cider.js';
 import { normalizeCaption } from '../src/eval/tokenize.js';
 import { featureTensor } from '../src/train/features.js';
-import { rng } from '../src/util/random.js';
 
 const args = cli({
   usage: 'npm run train:caption --',
@@ -74,7 +73,7 @@ const { state } = await trainCaptionModel({ train, val, features }, opts, {
 const seconds = Math.round(state.elapsedSeconds);
 log.info({ bestEpoch: state.best?.epoch, bestCiderD: state.best?.score, seconds, out: run.outDir }, 'training finished');
 
-/** --scst: SCST fine-tuning of a plain caption model, CIDEr-D (training-set df) on the val slice before and after. */
+/** --scst: SCST fine-tuning of a plain caption model, CIDEr-D (training-set df) on the val images before and after. */
 async function fineTuneWithScst(iterations: number, seed: number): Promise<void> {
   if (!args.init) throw new Error('--scst needs --init <a plain caption model folder>');
   const baseline = args.scstBaseline;
@@ -88,41 +87,33 @@ async function fineTuneWithScst(iterations: number, seed: number): Promise<void>
   if (usable.length === 0) throw new Error('no training image has cached features');
   const refTokens = usable.map((img) => captionTokens(img).map((t) => normalizeCaption(t.join(' '))));
   const scorer = CiderDScorer.fromReferences(refTokens);
-  const refs = refTokens.map((r) => scorer.references(r));
-  const before = evaluateModel(model, val, features).scores.ciderD;
-  const optimizer = tf.train.adam(args.scstLr);
-  const random = rng(seed);
-  const started = performance.now();
-  for (let it = 1; it <= iterations; it++) {
-    const picks = Array.from({ length: Math.min(args.scstImages, usable.length) }, () => Math.floor(random() * usable.length));
-    const feats = featureTensor(
-      features,
-      picks.map((i) => index.get(usable[i]!.file)!),
-    );
-    const report = scstStep(
-      model,
-      optimizer,
-      args.gradClip ?? 5,
-      feats,
-      picks.map((i) => refs[i]!),
-      scorer,
-      { samples: args.scstSamples, maxLength: model.config.maxWords + 1, baseline, seed: seed * 7919 + it },
-    );
-    feats.dispose();
-    log.info({ iteration: it, loss: report.loss, sampleCiderD: report.sampleReward, greedyCiderD: report.greedyReward }, 'scst');
-  }
-  const secondsPerIteration = (performance.now() - started) / 1000 / iterations;
-  const after = evaluateModel(model, val, features).scores.ciderD;
-  log.info(
-    {
-      trainImages: usable.length,
-      valImages: val.filter((img) => index.has(img.file)).length,
-      before,
-      after,
-      secondsPerIteration,
-      baseline,
+  const result = await scstFineTune(
+    usable.length,
+    refTokens.map((r) => scorer.references(r)),
+    scorer,
+    (picks) => {
+      const feats = featureTensor(
+        features,
+        picks.map((i) => index.get(usable[i]!.file)!),
+      );
+      const policy = plainPolicy(model, feats);
+      return { policy, release: () => (policy.lm.dispose(policy.init), feats.dispose()) };
     },
-    'scst finished (val CIDEr-D, corpus df)',
+    () => evaluateModel(model, val, features).scores.ciderD,
+    async () => (args.out ? model.save(args.out) : undefined),
+    {
+      iterations,
+      images: args.scstImages,
+      samples: args.scstSamples,
+      baseline,
+      clip: args.gradClip ?? 5,
+      seed,
+      maxLength: model.config.maxWords + 1,
+      validateEvery: iterations,
+      maxMinutes: args.maxMinutes ?? Infinity,
+    },
+    tf.train.adam(args.scstLr),
+    (iteration, r) => log.info({ iteration, loss: r.loss, sampleCiderD: r.sampleReward, greedyCiderD: r.greedyReward }, 'scst'),
   );
-  if (args.out) await model.save(args.out);
+  log.info({ trainImages: usable.length, ...result, baseline }, 'scst finished (val CIDEr-D, corpus df)');
 }

@@ -8,10 +8,12 @@
 import * as tf from '@tensorflow/tfjs';
 import type { CiderDReferences, CiderDScorer } from '../eval/cider.js';
 import { normalizeCaption } from '../eval/tokenize.js';
-import { drawSteps, greedySearch, runSearch, type Hypothesis } from '../search/index.js';
+import type { LstmState } from '../nn/lstm.js';
+import { drawSteps, greedySearch, runSearch, type Hypothesis, type StepModel } from '../search/index.js';
 import { START_ID } from '../text/vocab.js';
 import { policyGradientLoss, scstAdvantages } from '../train/scst.js';
 import { gradientStep, type StepReport } from '../train/step.js';
+import { rng } from '../util/random.js';
 import { makeBatch } from './batches.js';
 import { TOKENS } from './generate.js';
 import type { CaptionModel } from './model.js';
@@ -65,42 +67,43 @@ export interface Rollout {
   advantages: number[][];
 }
 
-/** The CIDEr-D of a decoded caption, tokenised as the evaluation tokenises it. */
-export function captionReward(model: CaptionModel, scorer: CiderDScorer, ids: readonly number[], refs: CiderDReferences): number {
-  return scorer.score(normalizeCaption(model.vocab.decode(ids).join(' ')), refs);
+/**
+ * What SCST needs of a caption decoder for one batch of N images, whatever its architecture:
+ * a step model and its first state (N rows) for the searches, and the loss of sampled captions.
+ */
+export interface ScstPolicy<S> {
+  lm: StepModel<S>;
+  /** N rows, one per image; the policy's owner disposes it. */
+  init: S;
+  images: number;
+  /** The policy-gradient loss of captions (image-major, `perImage` each) with their advantages: differentiable in `variables`. */
+  loss(hyps: readonly Hypothesis[], perImage: number, advantages: readonly number[]): tf.Scalar;
+  variables(): Record<string, tf.Variable>;
+  /** Word ids → the caption's tokens as the evaluation tokenises it. */
+  tokens(ids: readonly number[]): string[];
 }
 
-/** K samples per image of `features` [N, D] (and the greedy captions for that baseline), rewarded against refs[i]. */
-export function scstRollout(
-  model: CaptionModel,
-  features: tf.Tensor2D,
-  refs: readonly CiderDReferences[],
-  scorer: CiderDScorer,
-  opts: ScstOptions,
-): Rollout {
-  const N = features.shape[0];
+/** K samples per image (and the greedy captions for that baseline), rewarded against refs[i]. */
+export function rollout<S>(policy: ScstPolicy<S>, refs: readonly CiderDReferences[], scorer: CiderDScorer, opts: ScstOptions): Rollout {
+  const { lm, init, images: N } = policy;
   const K = opts.samples;
   if (refs.length !== N) throw new Error(`SCST: ${N} images but ${refs.length} reference sets`);
-  const lm = captionStepModel(model);
-  const init = model.initialState(features);
-  let greedy: Hypothesis[] | undefined;
+  const greedy = opts.baseline === 'greedy' ? greedySearch(lm, init, N, TOKENS, opts.maxLength) : undefined;
+  const repeated = lm.gather(
+    init,
+    Array.from({ length: N * K }, (_, r) => Math.floor(r / K)),
+  );
   let flat: Hypothesis[];
   try {
-    if (opts.baseline === 'greedy') greedy = greedySearch(lm, init, N, TOKENS, opts.maxLength);
-    const rows = Array.from({ length: N * K }, (_, r) => Math.floor(r / K));
-    const repeated = lm.gather(init, rows);
-    try {
-      const pick = { temperature: opts.temperature ?? 1, topK: 0, seed: opts.seed, end: TOKENS.end };
-      flat = runSearch(lm, drawSteps(lm, repeated, new Array<number>(N * K).fill(TOKENS.start), pick, opts.maxLength));
-    } finally {
-      lm.dispose(repeated);
-    }
+    const pick = { temperature: opts.temperature ?? 1, topK: 0, seed: opts.seed, end: TOKENS.end };
+    flat = runSearch(lm, drawSteps(lm, repeated, new Array<number>(N * K).fill(TOKENS.start), pick, opts.maxLength));
   } finally {
-    lm.dispose(init);
+    lm.dispose(repeated);
   }
+  const reward = (ids: readonly number[], i: number) => scorer.score(policy.tokens(ids), refs[i]!);
   const samples = Array.from({ length: N }, (_, i) => flat.slice(i * K, (i + 1) * K));
-  const rewards = samples.map((hs, i) => hs.map((h) => captionReward(model, scorer, h.ids, refs[i]!)));
-  const greedyRewards = greedy?.map((h, i) => captionReward(model, scorer, h.ids, refs[i]!));
+  const rewards = samples.map((hs, i) => hs.map((h) => reward(h.ids, i)));
+  const greedyRewards = greedy?.map((h, i) => reward(h.ids, i));
   const advantages = scstAdvantages(rewards, greedyRewards ? { kind: 'greedy', rewards: greedyRewards } : { kind: 'mean' });
   return { samples, rewards, ...(greedyRewards ? { greedyRewards } : {}), advantages };
 }
@@ -113,6 +116,61 @@ export interface ScstStepReport extends StepReport {
 }
 
 /** One SCST update on a batch of images: roll out, then one clipped optimizer step on the policy-gradient loss. */
+export function policyStep<S>(
+  policy: ScstPolicy<S>,
+  optimizer: tf.Optimizer,
+  clip: number,
+  refs: readonly CiderDReferences[],
+  scorer: CiderDScorer,
+  opts: ScstOptions,
+): ScstStepReport {
+  const out = rollout(policy, refs, scorer, opts);
+  const report = gradientStep(policy.variables(), optimizer, clip, () =>
+    policy.loss(out.samples.flat(), opts.samples, out.advantages.flat()),
+  );
+  return {
+    ...report,
+    sampleReward: mean(out.rewards.flat()),
+    ...(out.greedyRewards ? { greedyReward: mean(out.greedyRewards) } : {}),
+  };
+}
+
+/** The plain decoder as an SCST policy over features [N, D] (the caller disposes the policy's init). */
+export function plainPolicy(model: CaptionModel, features: tf.Tensor2D): ScstPolicy<LstmState> {
+  return {
+    lm: captionStepModel(model),
+    init: model.initialState(features),
+    images: features.shape[0],
+    loss: (hyps, perImage, advantages) =>
+      tf.tidy(() => {
+        const rows = tf.tensor1d(
+          Int32Array.from(hyps, (_, r) => Math.floor(r / perImage)),
+          'int32',
+        );
+        return scstLoss(model, tf.gather(features, rows), hyps, advantages);
+      }),
+    variables: () => model.variables(),
+    tokens: (ids) => normalizeCaption(model.vocab.decode(ids).join(' ')),
+  };
+}
+
+/** With the plain decoder: K samples per image of `features` [N, D], rewarded against refs[i]. */
+export function scstRollout(
+  model: CaptionModel,
+  features: tf.Tensor2D,
+  refs: readonly CiderDReferences[],
+  scorer: CiderDScorer,
+  opts: ScstOptions,
+): Rollout {
+  const policy = plainPolicy(model, features);
+  try {
+    return rollout(policy, refs, scorer, opts);
+  } finally {
+    policy.lm.dispose(policy.init);
+  }
+}
+
+/** One SCST update of the plain decoder on images `features` [N, D]. */
 export function scstStep(
   model: CaptionModel,
   optimizer: tf.Optimizer,
@@ -122,27 +180,93 @@ export function scstStep(
   scorer: CiderDScorer,
   opts: ScstOptions,
 ): ScstStepReport {
-  const rollout = scstRollout(model, features, refs, scorer, opts);
-  const K = opts.samples;
-  const rows = tf.tensor1d(
-    Int32Array.from({ length: features.shape[0] * K }, (_, r) => Math.floor(r / K)),
-    'int32',
-  );
-  const repeated = tf.gather(features, rows);
+  const policy = plainPolicy(model, features);
   try {
-    const report = gradientStep(model.variables(), optimizer, clip, () =>
-      scstLoss(model, repeated, rollout.samples.flat(), rollout.advantages.flat()),
-    );
-    return {
-      ...report,
-      sampleReward: mean(rollout.rewards.flat()),
-      ...(rollout.greedyRewards ? { greedyReward: mean(rollout.greedyRewards) } : {}),
-    };
+    return policyStep(policy, optimizer, clip, refs, scorer, opts);
   } finally {
-    tf.dispose([rows, repeated]);
+    policy.lm.dispose(policy.init);
   }
 }
 
 function mean(xs: readonly number[]): number {
   return xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);
+}
+
+export interface ScstRunOptions extends ScstOptions {
+  iterations: number;
+  /** Training images per iteration. */
+  images: number;
+  clip: number;
+  /** Validate (and keep the best) every this many iterations. */
+  validateEvery: number;
+  /** Stop once this many minutes have passed (after a validation). */
+  maxMinutes: number;
+}
+
+export interface ScstRunReport {
+  /** Val score before any update, and the best seen (kept by `save`). */
+  before: number;
+  best: number;
+  bestIteration: number;
+  iterations: number;
+  secondsPerIteration: number;
+  history: { iteration: number; val: number; sampleReward: number }[];
+}
+
+/**
+ * SCST fine-tuning of any decoder: `policyFor(picks)` makes the policy of those training images
+ * (and disposes what it holds with `release`), `refs[i]` is training image i's references, `validate`
+ * scores the current model on validation images, `save` keeps it (called at each new best).
+ */
+export async function scstFineTune<S>(
+  trainImages: number,
+  refs: readonly CiderDReferences[],
+  scorer: CiderDScorer,
+  policyFor: (picks: readonly number[]) => { policy: ScstPolicy<S>; release(): void },
+  validate: () => number,
+  save: () => Promise<void>,
+  opts: ScstRunOptions,
+  optimizer: tf.Optimizer,
+  report: (it: number, step: ScstStepReport) => void = () => undefined,
+): Promise<ScstRunReport> {
+  const random = rng(opts.seed);
+  const before = validate();
+  const history: ScstRunReport['history'] = [{ iteration: 0, val: before, sampleReward: 0 }];
+  let best = before;
+  let bestIteration = 0;
+  const started = performance.now();
+  let it = 0;
+  let rewards: number[] = [];
+  while (it < opts.iterations) {
+    it++;
+    const picks = Array.from({ length: Math.min(opts.images, trainImages) }, () => Math.floor(random() * trainImages));
+    const { policy, release } = policyFor(picks);
+    try {
+      const step = policyStep(
+        policy,
+        optimizer,
+        opts.clip,
+        picks.map((i) => refs[i]!),
+        scorer,
+        { ...opts, seed: opts.seed * 7919 + it },
+      );
+      rewards.push(step.sampleReward);
+      report(it, step);
+    } finally {
+      release();
+    }
+    const late = (performance.now() - started) / 60_000 >= opts.maxMinutes;
+    if (it % opts.validateEvery === 0 || it === opts.iterations || late) {
+      const val = validate();
+      history.push({ iteration: it, val, sampleReward: mean(rewards) });
+      rewards = [];
+      if (val > best) {
+        best = val;
+        bestIteration = it;
+        await save();
+      }
+      if (late) break;
+    }
+  }
+  return { before, best, bestIteration, iterations: it, secondsPerIteration: (performance.now() - started) / 1000 / it, history };
 }
