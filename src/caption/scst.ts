@@ -240,7 +240,8 @@ export async function scstFineTune<S>(
   while (it < opts.iterations) {
     it++;
     const picks = Array.from({ length: Math.min(opts.images, trainImages) }, () => Math.floor(random() * trainImages));
-    const { policy, release } = policyFor(picks);
+    const made = policyFor(picks);
+    const policy = made.policy;
     try {
       const step = policyStep(
         policy,
@@ -253,7 +254,7 @@ export async function scstFineTune<S>(
       rewards.push(step.sampleReward);
       report(it, step);
     } finally {
-      release();
+      made.release();
     }
     const late = (performance.now() - started) / 60_000 >= opts.maxMinutes;
     if (it % opts.validateEvery === 0 || it === opts.iterations || late) {
