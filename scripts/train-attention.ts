@@ -12,6 +12,8 @@ import { AttentionModel } from '../src/caption/attention/model.js';
 import { attentionPolicy } from '../src/caption/attention/scst.js';
 import { attentionTrainOptionsSchema, evaluateAttention, trainAttentionModel } from '../src/caption/attention/train.js';
 import { scstFineTune } from '../src/caption/scst.js';
+import { spec } from '../src/caption/attention/train-spec.js';
+import { GradientPool } from '../src/train/parallel.js';
 import { captionTokens } from '../src/caption/train.js';
 import { CiderDScorer } from '../src/eval/cider.js';
 import { normalizeCaption } from '../src/eval/tokenize.js';
@@ -100,6 +102,7 @@ async function fineTuneWithScst(iterations: number): Promise<void> {
   const refTokens = usable.map((img) => captionTokens(img).map((t) => normalizeCaption(t.join(' '))));
   const scorer = CiderDScorer.fromReferences(refTokens);
   const seed = args.seed ?? 1234;
+  const pool = new GradientPool(spec, model.config, (args.workers ?? 1) - 1);
   const started = performance.now();
   const result = await scstFineTune(
     usable.length,
@@ -109,6 +112,7 @@ async function fineTuneWithScst(iterations: number): Promise<void> {
       policy: attentionPolicy(
         model,
         picks.map((i) => all.images[all.index.get(usable[i]!.file)!]!),
+        pool,
       ),
       release: () => undefined,
     }),

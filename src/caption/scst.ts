@@ -12,7 +12,7 @@ import type { LstmState } from '../nn/lstm.js';
 import { drawSteps, greedySearch, runSearch, type Hypothesis, type StepModel } from '../search/index.js';
 import { START_ID } from '../text/vocab.js';
 import { policyGradientLoss, scstAdvantages } from '../train/scst.js';
-import { gradientStep, type StepReport } from '../train/step.js';
+import { gradientStep, type Gradients, type StepReport } from '../train/step.js';
 import { rng } from '../util/random.js';
 import { makeBatch } from './batches.js';
 import { TOKENS } from './generate.js';
@@ -78,6 +78,8 @@ export interface ScstPolicy<S> {
   images: number;
   /** The policy-gradient loss of captions (image-major, `perImage` each) with their advantages: differentiable in `variables`. */
   loss(hyps: readonly Hypothesis[], perImage: number, advantages: readonly number[]): tf.Scalar;
+  /** Present when the loss's gradients can be computed elsewhere (a gradient pool over both cores): what gradientStep takes. */
+  gradients?(hyps: readonly Hypothesis[], perImage: number, advantages: readonly number[]): Promise<Gradients>;
   variables(): Record<string, tf.Variable>;
   /** Word ids → the caption's tokens as the evaluation tokenises it. */
   tokens(ids: readonly number[]): string[];
@@ -116,17 +118,21 @@ export interface ScstStepReport extends StepReport {
 }
 
 /** One SCST update on a batch of images: roll out, then one clipped optimizer step on the policy-gradient loss. */
-export function policyStep<S>(
+export async function policyStep<S>(
   policy: ScstPolicy<S>,
   optimizer: tf.Optimizer,
   clip: number,
   refs: readonly CiderDReferences[],
   scorer: CiderDScorer,
   opts: ScstOptions,
-): ScstStepReport {
+): Promise<ScstStepReport> {
   const out = rollout(policy, refs, scorer, opts);
-  const report = gradientStep(policy.variables(), optimizer, clip, () =>
-    policy.loss(out.samples.flat(), opts.samples, out.advantages.flat()),
+  const [hyps, advantages] = [out.samples.flat(), out.advantages.flat()];
+  const report = gradientStep(
+    policy.variables(),
+    optimizer,
+    clip,
+    policy.gradients ? await policy.gradients(hyps, opts.samples, advantages) : () => policy.loss(hyps, opts.samples, advantages),
   );
   return {
     ...report,
@@ -171,7 +177,7 @@ export function scstRollout(
 }
 
 /** One SCST update of the plain decoder on images `features` [N, D]. */
-export function scstStep(
+export async function scstStep(
   model: CaptionModel,
   optimizer: tf.Optimizer,
   clip: number,
@@ -179,10 +185,10 @@ export function scstStep(
   refs: readonly CiderDReferences[],
   scorer: CiderDScorer,
   opts: ScstOptions,
-): ScstStepReport {
+): Promise<ScstStepReport> {
   const policy = plainPolicy(model, features);
   try {
-    return policyStep(policy, optimizer, clip, refs, scorer, opts);
+    return await policyStep(policy, optimizer, clip, refs, scorer, opts);
   } finally {
     policy.lm.dispose(policy.init);
   }
@@ -243,7 +249,7 @@ export async function scstFineTune<S>(
     const made = policyFor(picks);
     const policy = made.policy;
     try {
-      const step = policyStep(
+      const step = await policyStep(
         policy,
         optimizer,
         opts.clip,

@@ -66,7 +66,7 @@ describe('SCST on the caption decoder', () => {
     model.dispose();
   });
 
-  it('rolls out with either baseline and takes a step without leaking tensors', () => {
+  it('rolls out with either baseline and takes a step without leaking tensors', async () => {
     const model = tinyModel();
     const refs = [[tok('a dog runs')], [tok('a cat sleeps')]];
     const scorer = CiderDScorer.fromReferences([...refs, [tok('a dog sleeps')]]);
@@ -88,7 +88,7 @@ describe('SCST on the caption decoder', () => {
     const sgd = tf.train.sgd(0.1);
     const before = tf.memory().numTensors;
     const wout = model.params.wout.arraySync();
-    const report = scstStep(model, sgd, 5, feats, prepared, scorer, { ...opts, baseline: 'mean' });
+    const report = await scstStep(model, sgd, 5, feats, prepared, scorer, { ...opts, baseline: 'mean' });
     expect(Number.isFinite(report.loss)).toBe(true);
     expect(report.sampleReward).toBeGreaterThanOrEqual(0);
     expect(model.params.wout.arraySync()).not.toEqual(wout);

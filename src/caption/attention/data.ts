@@ -78,3 +78,25 @@ export function attentionRows(batch: readonly AttentionExample[], images: readon
     },
   };
 }
+
+/** SCST's sampled captions as a batch for the gradient pool: each row a caption of image images[⌊r / perImage⌋], with its advantage. */
+export function scstRows(
+  captions: readonly (readonly number[])[],
+  images: readonly SelectedRegions[],
+  perImage: number,
+  advantages: readonly number[],
+  R: number,
+): RowBatch {
+  return {
+    rows: captions.length,
+    shard(from, to) {
+      const { tokens, mask } = tokenTensors(captions.slice(from, to));
+      const { regions, regionMask } = regionTensors(
+        captions.slice(from, to).map((_, r) => images[Math.floor((from + r) / perImage)]!),
+        R,
+      );
+      const adv = tf.tensor1d(Float32Array.from(advantages.slice(from, to)));
+      return { tensors: { regions, regionMask, tokens, mask, advantages: adv }, items: to - from };
+    },
+  };
+}

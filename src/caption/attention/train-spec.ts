@@ -1,13 +1,24 @@
 // The attention caption decoder as the gradient pool's threads see it (src/train/spec.ts).
 import type * as tf from '@tensorflow/tfjs';
 import type { TrainerSpec } from '../../train/spec.js';
+import { policyGradientLoss } from '../../train/scst.js';
 import type { AttentionConfig } from './config.js';
 import { AttentionModel } from './model.js';
 
-/** Mean loss per target token of a shard packed by attentionRows (data.ts). */
+/**
+ * The loss of a shard packed by attentionRows (data.ts): mean cross-entropy per target token;
+ * or, when it carries `advantages` (SCST's sampled captions, scstRows), the policy-gradient loss.
+ */
 export const spec: TrainerSpec<AttentionConfig, AttentionModel> = {
   module: import.meta.url,
   replica: (config) => AttentionModel.init(config, 0),
-  loss: (model, b, seed) =>
-    model.loss(b.regions as tf.Tensor3D, b.regionMask as tf.Tensor2D, b.tokens as tf.Tensor2D, b.mask as tf.Tensor2D, seed),
+  loss: (model, b, seed) => {
+    const regions = b.regions as tf.Tensor3D;
+    const regionMask = b.regionMask as tf.Tensor2D;
+    const tokens = b.tokens as tf.Tensor2D;
+    const mask = b.mask as tf.Tensor2D;
+    if (!b.advantages) return model.loss(regions, regionMask, tokens, mask, seed);
+    const advantages = Array.from(b.advantages.dataSync());
+    return policyGradientLoss(model.tokenLogProbs(regions, regionMask, tokens), mask, advantages);
+  },
 };
