@@ -13,13 +13,11 @@
 import * as tf from '@tensorflow/tfjs';
 import os from 'node:os';
 import { cli } from '../src/cli/main.js';
-import { loadMobileNet, loadMobileNetWithGrid } from '../src/encoder/mobilenet.js';
-import { mobileNetOnnx, ONNX_INPUT } from '../src/encoder/onnx.js';
-import { loadOrtMobileNetWithGrid, ortEncoder } from '../src/encoder/ort.js';
+import { loadMobileNet } from '../src/encoder/mobilenet.js';
+import { loadOrtMobileNet } from '../src/encoder/ort.js';
 import { encodeFeatures } from '../src/encoder/pixels.js';
 import { roiAveragePool, type Box } from '../src/encoder/regions.js';
 import { initBackend } from '../src/nn/backend.js';
-import { createSession } from '../src/onnx/runtime.js';
 
 const args = cli({
   usage: 'npx tsx scripts/bench-grid.ts',
@@ -35,32 +33,22 @@ const args = cli({
 });
 
 const backend = await initBackend();
+// The served encoders: features alone through encodeFeatures, features + grid through encodeWithGrid.
 const tfjs = await loadMobileNet(args.models);
-const tfjsGrid = await loadMobileNetWithGrid(args.models);
-const ort = ortEncoder(await createSession((await mobileNetOnnx(args.models)).bytes), {
-  name: 'mobilenet_v2',
-  input: ONNX_INPUT,
-  output: 'features',
-});
-const ortGrid = await loadOrtMobileNetWithGrid(args.models);
+const ort = await loadOrtMobileNet(args.models);
 const x = tf.randomUniform([args.batch, 224, 224, 3], 0, 255, 'float32', 1) as tf.Tensor4D;
-const [S_h, S_w] = tfjsGrid.gridSize;
-const C = tfjsGrid.dim;
-const grid = (await ortGrid.encodeWithGrid(x)).grid.slice(0, S_h * S_w * C);
+const first = await ort.encodeWithGrid!(x);
+const [S_h, S_w, C] = first.gridShape;
+const grid = first.grid.slice(0, S_h * S_w * C);
 let seed = 1;
 const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 const boxes: Box[] = Array.from({ length: 10 }, () => [rand() * 0.7, rand() * 0.7, 0.05 + rand() * 0.3, 0.05 + rand() * 0.3]);
 
 const variants: Record<string, () => Promise<unknown>> = {
   'tfjs features': () => encodeFeatures(tfjs, x),
-  'tfjs features+grid': async () => {
-    const { features, grid: g } = tfjsGrid.encodeWithGrid(x);
-    const out = await Promise.all([features.data(), g.data()]);
-    tf.dispose([features, g]);
-    return out;
-  },
+  'tfjs features+grid': () => tfjs.encodeWithGrid!(x),
   'ort features': () => encodeFeatures(ort, x),
-  'ort features+grid': () => ortGrid.encodeWithGrid(x),
+  'ort features+grid': () => ort.encodeWithGrid!(x),
   'roiAveragePool 10+1 regions': () => Promise.resolve(roiAveragePool(grid, S_h, S_w, C, boxes)),
 };
 const perRound: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
@@ -117,6 +105,4 @@ for (const [runtime, base, withGrid] of pairs) {
 }
 x.dispose();
 tfjs.dispose();
-tfjsGrid.dispose();
 ort.dispose();
-ortGrid.dispose();

@@ -6,7 +6,7 @@ import { initBackend, parseBackendName } from '../nn/backend.js';
 import type { DetectedObject } from './types.js';
 import { chooseRuntime, INFERENCE_RUNTIMES } from '../onnx/runtime.js';
 import { loadOrtCenterNet } from './centernet-ort.js';
-import { loadOrtMobileNetWithGrid } from './ort.js';
+import { loadOrtMobileNet } from './ort.js';
 import { regionDescriptors } from './regions.js';
 import { loadEncoder } from './registry.js';
 import { encodeFeatures, rgbBatch } from './pixels.js';
@@ -71,15 +71,14 @@ encoder.dispose();
  */
 async function encodeRegions(maxRegions: number): Promise<void> {
   if (runtime.runtime !== 'onnx') throw new Error('--regions needs onnxruntime (the grid graph is an ONNX export)');
-  const grid = await loadOrtMobileNetWithGrid(models, runtime.device);
+  const grid = await loadOrtMobileNet(models, runtime.device);
   const detector = await loadOrtCenterNet(models, runtime.device);
-  const [S_h, S_w] = grid.gridSize;
   for (const file of files) {
     const x = rgbBatch(await decodeToRgb(await readFile(file), grid.inputSize));
     try {
-      const { features, grid: cells } = await grid.encodeWithGrid(x);
+      const { features, grid: cells, gridShape } = await grid.encodeWithGrid!(x);
       const objects = (await detector.encodeAndDetect(x, minScore)).objects.slice(0, maxRegions);
-      const rows = regionDescriptors(cells, S_h, S_w, grid.dim, objects);
+      const rows = regionDescriptors(cells, ...gridShape, objects);
       parentPort!.postMessage({ file, features, objects, regions: rows } satisfies FeatureMessage);
     } finally {
       x.dispose();
