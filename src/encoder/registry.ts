@@ -203,3 +203,23 @@ export async function loadEncoder(name: string, modelsDir: string, rt: EncoderRu
   if (names.length === 1) return loadSingle(name, modelsDir, rt);
   return combineEncoders(await Promise.all(names.map((n) => loadSingle(n, modelsDir, rt))));
 }
+
+/** An encoder's encodeWithRegionsBatch when it has one, else its encodeWithRegions image by image. */
+export async function regionsEach(encoder: Encoder, pixels: tf.Tensor4D, minScore?: number): Promise<BatchRegions> {
+  if (encoder.encodeWithRegionsBatch) return encoder.encodeWithRegionsBatch(pixels, minScore);
+  if (!encoder.encodeWithRegions) throw new Error(`encoder "${encoder.name}" gives no regions`);
+  const n = pixels.shape[0];
+  const out: BatchRegions = { features: new Float32Array(n * encoder.dim), objects: [], regions: [] };
+  for (let i = 0; i < n; i++) {
+    const one = n === 1 ? pixels : tf.slice(pixels, [i, 0, 0, 0], [1, -1, -1, -1]);
+    try {
+      const r = await encoder.encodeWithRegions(one, minScore);
+      out.features.set(r.features, i * encoder.dim);
+      out.objects.push(r.objects);
+      out.regions.push(r.regions);
+    } finally {
+      if (one !== pixels) one.dispose();
+    }
+  }
+  return out;
+}
