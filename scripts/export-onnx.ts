@@ -3,9 +3,10 @@
  *
  *   npm run export:onnx [-- --encoder mobilenet_v2|centernet|inception_v3|all] [--models models] [--out FILE]
  *
- * mobilenet_v2 ships its model.onnx (models/encoder/mobilenet_v2/, 10.5 MB); the
- * server checks that it was exported from the weights beside it and re-exports
- * in memory otherwise. inception_v3 (nsfwjs, 90 MB as float32) is not shipped:
+ * mobilenet_v2 ships its model.onnx (models/encoder/mobilenet_v2/, 9.1 MB), with
+ * outputs "features" and "grid" (out_relu, [N, 7, 7, 1280], for region features);
+ * the server checks that it was exported from the weights beside it with both
+ * outputs and re-exports in memory otherwise. inception_v3 (nsfwjs, 90 MB as float32) is not shipped:
  * this writes it to models/encoder/inception_v3/ (git-ignored) when wanted.
  * centernet (human's tfjs graph model, exported at its 224 detection size up
  * to the head's TopK) ships its model.onnx like mobilenet_v2.
@@ -23,7 +24,7 @@ type Name = (typeof NAMES)[number];
 const args = cli({
   usage: 'npm run export:onnx --',
   summary:
-    'Export image encoders to ONNX (input: [N, S, S, 3] pixels 0..255; output "features", plus "mixed9" for inception_v3 and the detection peaks for centernet).',
+    'Export image encoders to ONNX (input: [N, S, S, 3] pixels 0..255; output "features", plus the 7×7×1280 "grid" for mobilenet_v2 and the detection peaks for centernet).',
   example: 'npm run export:onnx -- --encoder inception_v3',
   options: {
     encoder: {

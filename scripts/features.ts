@@ -9,7 +9,9 @@
  *
  * With --regions it writes a region cache instead (src/data/regions.ts): each image's
  * region descriptors, MobileNetV2's 7×7 grid pooled inside CenterNet's boxes (at most
- * --max-regions, score ≥ --min-score) plus the whole image, as the serving encoder gives them.
+ * --max-regions, score ≥ --min-score) plus the whole image. They come from the serving
+ * encoder's own method (mobilenet_v2+centernet's encodeWithRegions, whatever --encoder
+ * says), so the cache holds what the server computes.
  *
  * With --workers N the images are split across N worker threads (the wasm
  * backend uses one core per thread).
@@ -21,7 +23,7 @@ import { progress } from '../src/cli/progress.js';
 import { tsWorker } from '../src/util/ts-worker.js';
 import { writeFeatureSet } from '../src/data/features.js';
 import { writeRegionSet } from '../src/data/regions.js';
-import { CLASS_DIM, GEOMETRY_DIM, REGION_ENCODER } from '../src/encoder/regions.js';
+import { CLASS_DIM, GEOMETRY_DIM, REGION_ENCODER, REGION_MAX_OBJECTS } from '../src/encoder/regions.js';
 import { DEFAULT_MIN_SCORE, labelsOf } from '../src/encoder/centernet.js';
 import type { DetectedObject } from '../src/encoder/types.js';
 import type { FeatureMessage } from '../src/encoder/feature-worker.js';
@@ -40,13 +42,26 @@ const args = cli({
     workers: { type: 'number', int: true, min: 1, max: 16, default: 1, description: 'worker threads (wasm: one core per thread)' },
     limit: { type: 'number', int: true, min: 1, description: 'only the first N images (sorted by name)' },
     detections: { type: 'boolean', description: 'with centernet: store the detected COCO objects in the cache too' },
-    minScore: { type: 'number', min: 0, max: 1, default: DEFAULT_MIN_SCORE, description: 'with --detections: lowest detection score kept' },
+    minScore: {
+      type: 'number',
+      min: 0,
+      max: 1,
+      default: DEFAULT_MIN_SCORE,
+      description: 'with --detections or --regions: lowest detection score kept',
+    },
     labelsOut: { type: 'string', output: 'file', description: 'with centernet: also write the detected COCO objects as JSON' },
     regions: {
       type: 'boolean',
-      description: 'write a region cache instead (mobilenet_v2 grid pooled in centernet boxes, the whole image last; onnxruntime)',
+      description: `write a region cache instead (${REGION_ENCODER}: mobilenet_v2 grid pooled in centernet boxes, the whole image last)`,
     },
-    maxRegions: { type: 'number', int: true, min: 1, max: 64, default: 16, description: 'with --regions: most detections kept per image' },
+    maxRegions: {
+      type: 'number',
+      int: true,
+      min: 1,
+      max: REGION_MAX_OBJECTS, // the encoder's pass gives regions for at most this many detections
+      default: REGION_MAX_OBJECTS,
+      description: 'with --regions: most detections kept per image',
+    },
   },
 });
 
@@ -72,7 +87,7 @@ await Promise.all(
         const worker = tsWorker(new URL('../src/encoder/feature-worker.js', import.meta.url), {
           workerData: {
             files: chunk.map((f) => path.join(args.images, f)),
-            encoder: args.encoder,
+            encoder: args.regions ? REGION_ENCODER : args.encoder,
             models: args.models,
             labels: wantDetections,
             minScore: args.minScore,

@@ -48,6 +48,7 @@ export interface Captioner {
   readonly featureDim: number;
   /** Lowest detection score it uses. */
   readonly minScore: number;
+  readonly wantsRegions?: boolean; // it reads ImageEvidence.regions: the service asks its encoder for them (encodeWithRegions)
   /** The detected classes its words can point at (entry indexes in CaptionOut.words). */
   entries(objects: readonly DetectedObject[]): ObjectEntry[];
   caption(image: ImageEvidence, opts: CaptionSearchOptions): CaptionOut[];

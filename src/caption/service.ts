@@ -3,6 +3,7 @@ import { loadEncoder } from '../encoder/registry.js';
 import type { Encoder } from '../encoder/types.js';
 import * as tf from '@tensorflow/tfjs';
 import { encodeFeatures, encodeImageWithDetections } from '../encoder/pixels.js';
+import { REGION_ENCODER } from '../encoder/regions.js';
 import type { ObjectEntry } from '../grounding/entries.js';
 import { decodeToRgb, type ImageLimits, type RgbImage } from '../image/decode.js';
 import { loadCaptioner, type CaptionOut, type Captioner } from './captioner.js';
@@ -70,7 +71,11 @@ export class CaptionService {
     let encoder: Encoder | undefined;
     try {
       encoder = await (opts.loadEncoder ? opts.loadEncoder(model.encoder, modelsDir) : loadEncoder(model.encoder, modelsDir, runtime));
-      if (encoder.dim !== model.featureDim) {
+      // A decoder reading regions checks their width itself; what it needs from the encoder is the regions.
+      if (model.wantsRegions) {
+        if (!encoder.encodeWithRegions)
+          throw new Error(`caption model ${model.name} reads regions, which encoder ${encoder.name} does not give: use ${REGION_ENCODER}`);
+      } else if (encoder.dim !== model.featureDim) {
         throw new Error(`encoder ${encoder.name} gives ${encoder.dim}-d features; the decoder expects ${model.featureDim}`);
       }
     } catch (err) {
@@ -83,12 +88,19 @@ export class CaptionService {
   }
 
   async caption(image: Buffer, opts: CaptionSearchOptions, limits?: ImageLimits): Promise<CaptionResult> {
-    const { features, detections, decodeMs, encodeMs } = await encodeImageWithDetections(this.encoder, image, limits, this.model.minScore);
+    const { features, detections, regions, decodeMs, encodeMs } = await encodeImageWithDetections(
+      this.encoder,
+      image,
+      limits,
+      this.model.minScore,
+      { regions: this.model.wantsRegions === true },
+    );
     const t0 = performance.now();
     let captions: CaptionOut[];
+    // With regions, these are the objects the regions describe (encodeWithRegions' first REGION_MAX_OBJECTS).
     const objects = detections?.objects ?? [];
     try {
-      captions = await this.decode({ features: (await features.data()) as Float32Array, objects }, opts);
+      captions = await this.decode({ features: (await features.data()) as Float32Array, objects, ...(regions ? { regions } : {}) }, opts);
     } finally {
       features.dispose();
     }

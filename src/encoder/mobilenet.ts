@@ -12,54 +12,33 @@ export const MOBILENET_INPUT_DIVISOR = 255;
 
 /**
  * nsfwjs's MobileNetV2 (ImageNet-initialised, fine-tuned on 5 classes), cut at
- * its pooled 1280-d features. Weights were extracted by scripts/extract-nsfwjs.ts.
+ * its pooled 1280-d features, and, for encodeWithGrid, also at the 7×7×1280
+ * out_relu grid they average (issue 21's region features). Weights were
+ * extracted by scripts/extract-nsfwjs.ts.
  */
 export async function loadMobileNet(modelsDir: string): Promise<Encoder> {
   const full = await loadMobileNetLayers(modelsDir);
-  const model = tf.model({ inputs: full.inputs, outputs: full.getLayer(MOBILENET_FEATURE_LAYER).output });
-  const dim = model.outputs[0]!.shape[1] as number;
+  const featuresOut = full.getLayer(MOBILENET_FEATURE_LAYER).output as tf.SymbolicTensor;
+  const gridOut = full.getLayer(MOBILENET_GRID_LAYER).output as tf.SymbolicTensor;
+  // Two cuts of the same layers (no second copy of the weights): encode() computes nothing past the features.
+  const model = tf.model({ inputs: full.inputs, outputs: featuresOut });
+  const withGrid = tf.model({ inputs: full.inputs, outputs: [featuresOut, gridOut] });
+  const dim = featuresOut.shape[1] as number;
+  const [, S_h, S_w, C] = gridOut.shape as [null, number, number, number];
   const inputSize = full.inputs[0]!.shape[1] as number;
   return {
     name: MOBILENET_NAME,
     dim,
     inputSize,
     encode: (pixels) => tf.tidy(() => model.predict(pixels.div(MOBILENET_INPUT_DIVISOR)) as tf.Tensor2D),
-    dispose: () => full.dispose(),
-  };
-}
-
-/** MobileNetV2 with its feature grid: both outputs of one forward pass. */
-export interface MobileNetWithGrid {
-  readonly dim: number;
-  readonly inputSize: number;
-  /** [S_h, S_w] of the grid: 7×7 for 224-pixel inputs. */
-  readonly gridSize: readonly [number, number];
-  /**
-   * pixels: [N, S, S, 3] float32 in 0..255 → features [N, dim] (loadMobileNet's encode, the same
-   * layers) and grid [N, S_h, S_w, dim] (out_relu, which features is the global average of, NHWC).
-   * Caller disposes both.
-   */
-  encodeWithGrid(pixels: tf.Tensor4D): { features: tf.Tensor2D; grid: tf.Tensor4D };
-  dispose(): void;
-}
-
-/**
- * The shipped MobileNetV2 cut at both its pooled features and the grid they pool
- * (issue 21's region features: src/encoder/regions.ts pools the grid per box). A
- * separate model from loadMobileNet's, so the served encoder is untouched.
- */
-export async function loadMobileNetWithGrid(modelsDir: string): Promise<MobileNetWithGrid> {
-  const full = await loadMobileNetLayers(modelsDir);
-  const grid = full.getLayer(MOBILENET_GRID_LAYER).output as tf.SymbolicTensor;
-  const model = tf.model({ inputs: full.inputs, outputs: [full.getLayer(MOBILENET_FEATURE_LAYER).output as tf.SymbolicTensor, grid] });
-  const [, S_h, S_w, dim] = grid.shape as [null, number, number, number];
-  return {
-    dim,
-    inputSize: full.inputs[0]!.shape[1] as number,
-    gridSize: [S_h, S_w],
-    encodeWithGrid: (pixels) => {
-      const [features, g] = tf.tidy(() => model.predict(pixels.div(MOBILENET_INPUT_DIVISOR)) as [tf.Tensor2D, tf.Tensor4D]);
-      return { features, grid: g };
+    encodeWithGrid: async (pixels) => {
+      const out = tf.tidy(() => withGrid.predict(pixels.div(MOBILENET_INPUT_DIVISOR)) as [tf.Tensor2D, tf.Tensor4D]);
+      try {
+        const [features, grid] = (await Promise.all(out.map((t) => t.data()))) as [Float32Array, Float32Array];
+        return { features, grid, gridShape: [S_h, S_w, C] };
+      } finally {
+        tf.dispose(out);
+      }
     },
     dispose: () => full.dispose(),
   };

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { readMetadata } from '../onnx/graph.js';
+import { readModelInfo } from '../onnx/graph.js';
 import { exportLayersModel, type OutputSpec } from '../onnx/keras.js';
 import { exportGraphModel } from '../onnx/tf-graph.js';
 import {
@@ -57,10 +57,19 @@ function sha256(parts: (Buffer | Uint8Array)[]): string {
   return h.digest('hex');
 }
 
+/** Outputs of the MobileNetV2 graph: "features" [N, 1280], and "grid" [N, 7, 7, 1280] (out_relu, NHWC), which features averages. */
+export const MOBILENET_OUTPUTS = { features: 'features', grid: 'grid' } as const;
+
 export const EXPORTABLE = {
   [MOBILENET_NAME]: {
     inputSize: 224,
-    outputs: [{ name: 'features', layer: MOBILENET_FEATURE_LAYER }],
+    // The grid its features average, for region features (src/encoder/regions.ts). ORT runs every node
+    // whatever is fetched and computes out_relu for the features anyway: fetching only the features costs
+    // what it did before the grid was an output (the NHWC transpose it adds is 63k floats).
+    outputs: [
+      { name: MOBILENET_OUTPUTS.features, layer: MOBILENET_FEATURE_LAYER },
+      { name: MOBILENET_OUTPUTS.grid, layer: MOBILENET_GRID_LAYER },
+    ],
     inputDivisor: MOBILENET_INPUT_DIVISOR,
     load: async (modelsDir) => ({ model: await loadMobileNetLayers(modelsDir), source: await mobileNetSource(modelsDir) }),
   },
@@ -106,33 +115,6 @@ export async function exportEncoder(name: ExportableName, modelsDir: string): Pr
   }
 }
 
-/** Outputs of the MobileNetV2 graph with its grid: "features" [N, 1280] as the shipped graph's, and "grid" [N, 7, 7, 1280] NHWC. */
-export const MOBILENET_GRID_OUTPUTS = { features: 'features', grid: 'grid' } as const;
-
-/**
- * MobileNetV2 exported with a second output, the out_relu grid its features
- * average (issue 21's region features). Not the shipped model.onnx, which
- * exportEncoder writes with the features alone: this one is exported in memory.
- */
-export async function exportMobileNetWithGrid(modelsDir: string): Promise<Uint8Array> {
-  const spec = EXPORTABLE[MOBILENET_NAME];
-  const { model, source } = await spec.load(modelsDir);
-  try {
-    return exportLayersModel(model, {
-      outputs: [
-        { name: MOBILENET_GRID_OUTPUTS.features, layer: MOBILENET_FEATURE_LAYER },
-        { name: MOBILENET_GRID_OUTPUTS.grid, layer: MOBILENET_GRID_LAYER },
-      ],
-      inputDivisor: spec.inputDivisor,
-      inputName: ONNX_INPUT,
-      graphName: `${MOBILENET_NAME}_grid`,
-      metadata: { [SOURCE_KEY]: source },
-    });
-  } finally {
-    model.dispose();
-  }
-}
-
 /** The hash a CenterNet graph exported for `size` records: centernet.json, .bin and the size its head was set for. */
 async function centerNetSource(size: number, humanDir: string): Promise<string> {
   return sha256([...(await Promise.all(centerNetFiles(humanDir).map((f) => readFile(f)))), Buffer.from(`detect size ${size}`)]);
@@ -168,12 +150,16 @@ export function onnxPath(modelsDir: string, name: string): string {
 
 /**
  * The MobileNetV2 graph: the shipped model.onnx when it was exported from the
- * weights beside it, else exported now (about a second) so a stale or missing
- * file never serves other weights than tfjs would.
+ * weights beside it with today's outputs, else exported now (about a second) so a
+ * stale or missing file never serves other weights than tfjs would, and a file
+ * from before the grid output was added still gives regions.
  */
 export async function mobileNetOnnx(modelsDir: string): Promise<OnnxGraph> {
-  return shippedOrExported(onnxPath(modelsDir, MOBILENET_NAME), await mobileNetSource(modelsDir), () =>
-    exportEncoder(MOBILENET_NAME, modelsDir),
+  return shippedOrExported(
+    onnxPath(modelsDir, MOBILENET_NAME),
+    await mobileNetSource(modelsDir),
+    () => exportEncoder(MOBILENET_NAME, modelsDir),
+    EXPORTABLE[MOBILENET_NAME].outputs.map((o) => o.name),
   );
 }
 
@@ -195,14 +181,26 @@ export interface OnnxGraph {
   reason?: string;
 }
 
-/** `file` when it records `source` as what it was exported from, else `exportNow()`. */
-async function shippedOrExported(file: string, source: string, exportNow: () => Promise<Uint8Array>): Promise<OnnxGraph> {
-  if (existsSync(file)) {
-    const bytes = new Uint8Array(await readFile(file));
-    if (readMetadata(bytes)[SOURCE_KEY] === source) return { bytes, from: 'file' };
+/**
+ * `file` when it records `source` as what it was exported from and has every output
+ * in `outputs`, else `exportNow()`. The outputs are checked apart from the source hash,
+ * so the reason logged says which of the two made the file stale.
+ */
+async function shippedOrExported(
+  file: string,
+  source: string,
+  exportNow: () => Promise<Uint8Array>,
+  outputs: readonly string[] = [],
+): Promise<OnnxGraph> {
+  if (!existsSync(file)) return { bytes: await exportNow(), from: 'exported', reason: `no ${file}` };
+  const bytes = new Uint8Array(await readFile(file));
+  const info = readModelInfo(bytes);
+  if (info.metadata[SOURCE_KEY] !== source)
     return { bytes: await exportNow(), from: 'exported', reason: `${file} was exported from other weights` };
-  }
-  return { bytes: await exportNow(), from: 'exported', reason: `no ${file}` };
+  const missing = outputs.filter((o) => !info.outputs.includes(o));
+  if (missing.length > 0)
+    return { bytes: await exportNow(), from: 'exported', reason: `${file} lacks the output(s) ${missing.join(', ')} (an older export)` };
+  return { bytes, from: 'file' };
 }
 
 /**

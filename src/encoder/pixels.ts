@@ -55,23 +55,33 @@ export interface ImageDetections {
  * Image bytes → encoder features [1, dim] and, from the same forward pass,
  * the detected objects (undefined when the encoder does not detect). The
  * features are those encodeImage gives. Caller disposes the features.
+ *
+ * With `regions: true` and an encoder that gives regions (encodeWithRegions), the
+ * same pass also gives `regions` (regionDescriptors of `detections.objects` in
+ * their order, then the whole image); the objects are then encodeWithRegions'
+ * (at most REGION_MAX_OBJECTS). Otherwise there are no regions.
  */
 export async function encodeImageWithDetections(
   encoder: Encoder,
   image: Buffer,
   limits?: ImageLimits,
   minScore?: number,
-): Promise<{ features: tf.Tensor2D; detections?: ImageDetections; decodeMs: number; encodeMs: number }> {
-  if (!encoder.encodeAndDetect) return encodeImage(encoder, image, limits);
+  opts: { regions?: boolean } = {},
+): Promise<{ features: tf.Tensor2D; detections?: ImageDetections; regions?: Float32Array; decodeMs: number; encodeMs: number }> {
+  const encodeWithRegions = opts.regions ? encoder.encodeWithRegions : undefined;
+  if (!encoder.encodeAndDetect && !encodeWithRegions) return encodeImage(encoder, image, limits);
   const t0 = performance.now();
   const rgb = await decodeToRgb(image, encoder.inputSize, limits);
   const t1 = performance.now();
   const x = rgbBatch(rgb);
   try {
-    const { features, objects } = await encoder.encodeAndDetect(x, minScore);
+    const out: { features: Float32Array; objects: DetectedObject[]; regions?: Float32Array } = encodeWithRegions
+      ? await encodeWithRegions(x, minScore)
+      : await encoder.encodeAndDetect!(x, minScore);
     return {
-      features: tf.tensor2d(features, [1, features.length]),
-      detections: { objects, classes: labelsOf(objects) },
+      features: tf.tensor2d(out.features, [1, out.features.length]),
+      detections: { objects: out.objects, classes: labelsOf(out.objects) },
+      ...(out.regions ? { regions: out.regions } : {}),
       decodeMs: t1 - t0,
       encodeMs: performance.now() - t1,
     };

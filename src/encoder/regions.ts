@@ -17,6 +17,14 @@ import { COCO_LABELS, type DetectedObject } from './types.js';
 /** The encoder whose pass gives regions: MobileNetV2's grid pooled in CenterNet's boxes. */
 export const REGION_ENCODER = 'mobilenet_v2+centernet';
 
+/**
+ * The most detections an encoder pass gives regions for: encodeWithRegions keeps the
+ * first (best-scoring) REGION_MAX_OBJECTS of the objects encodeAndDetect finds, so
+ * one image is at most 17 regions with the whole image. It is also the region
+ * cache's largest and default --max-regions, so a cache holds what serving computes.
+ */
+export const REGION_MAX_OBJECTS = 16;
+
 /** An axis-aligned box: x, y, width, height as fractions of the image. */
 export type Box = readonly [number, number, number, number];
 

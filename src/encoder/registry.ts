@@ -6,7 +6,8 @@ import { loadOrtCenterNet } from './centernet-ort.js';
 import { INCEPTION_NAME, loadInception } from './inception.js';
 import { loadOrtInception, loadOrtMobileNet } from './ort.js';
 import { encodeFeatures } from './pixels.js';
-import type { DetectedObject, Encoder } from './types.js';
+import { REGION_MAX_OBJECTS, regionDescriptors } from './regions.js';
+import type { BatchRegions, DetectedObject, Encoder, FeaturesWithGrid } from './types.js';
 
 export const ENCODER_NAMES = [MOBILENET_NAME, CENTERNET_NAME, INCEPTION_NAME] as const;
 export type EncoderName = (typeof ENCODER_NAMES)[number];
@@ -70,11 +71,20 @@ async function withPixelsFor<T>(part: Encoder, pixels: tf.Tensor4D, run: (x: tf.
   }
 }
 
+/** Image i's regions: regionDescriptors of its slice of the [N, S_h, S_w, C] grid over `objects`, the whole image last. */
+function imageRegions(grid: FeaturesWithGrid, i: number, objects: readonly DetectedObject[]): Float32Array {
+  const [S_h, S_w, C] = grid.gridShape;
+  const cells = S_h * S_w * C;
+  return regionDescriptors(grid.grid.subarray(i * cells, (i + 1) * cells), S_h, S_w, C, objects);
+}
+
 /**
  * Features of several encoders side by side, in the order named. The
  * combination takes the largest part's input; smaller parts see it resized.
  * If one part detects objects (centernet), so does the combination, with the
- * same features.
+ * same features. If another part also has a feature grid (mobilenet_v2), the
+ * combination gives regions too (encodeWithRegions): that part's grid pooled in
+ * the detector's boxes, from the same run of each part as the features.
  */
 export function combineEncoders(parts: Encoder[]): Encoder {
   const size = Math.max(...parts.map((p) => p.inputSize));
@@ -109,11 +119,39 @@ export function combineEncoders(parts: Encoder[]): Encoder {
     }
     return { features: concatRows(rows, parts, n), objects };
   };
+  // Regions: the grid part (mobilenet_v2) encodes the batch with its grid, the detector goes image by image as
+  // above, and each image's regions are pooled from its grid in its (at most REGION_MAX_OBJECTS) boxes.
+  const gridPart = parts.find((p) => p.encodeWithGrid && p !== detector);
+  const encodeWithRegionsBatch = async (pixels: tf.Tensor4D, minScore?: number): Promise<BatchRegions> => {
+    const n = pixels.shape[0];
+    const rows: Float32Array[] = [];
+    let objects: DetectedObject[][] = [];
+    let grid: FeaturesWithGrid | undefined;
+    for (const p of parts) {
+      if (p === detector) {
+        const out = await withPixelsFor(p, pixels, (x) => detectEach(p, x, minScore));
+        rows.push(out.features);
+        objects = out.objects.map((o) => o.slice(0, REGION_MAX_OBJECTS));
+      } else if (p === gridPart) {
+        grid = await withPixelsFor(p, pixels, (x) => p.encodeWithGrid!(x));
+        rows.push(grid.features);
+      } else {
+        rows.push(await withPixelsFor(p, pixels, (x) => encodeFeatures(p, x)));
+      }
+    }
+    return { features: concatRows(rows, parts, n), objects, regions: objects.map((o, i) => imageRegions(grid!, i, o)) };
+  };
+  const encodeWithRegions: Encoder['encodeWithRegions'] = async (pixels, minScore) => {
+    if (pixels.shape[0] !== 1) throw new Error(`encodeWithRegions takes one image; got a batch of ${pixels.shape[0]}`);
+    const out = await encodeWithRegionsBatch(pixels, minScore);
+    return { features: out.features, objects: out.objects[0]!, regions: out.regions[0]! };
+  };
   // Only needed when a part runs asynchronously (ORT); tfjs-only combinations keep encode().
   const encodeAsync = async (pixels: tf.Tensor4D): Promise<Float32Array> =>
     concatRows(await Promise.all(parts.map((p) => withPixelsFor(p, pixels, (x) => encodeFeatures(p, x)))), parts, pixels.shape[0]);
   return {
     ...(detector ? { encodeAndDetect, encodeAndDetectBatch } : {}),
+    ...(detector && gridPart ? { encodeWithRegions, encodeWithRegionsBatch } : {}),
     ...(parts.some((p) => p.encodeAsync) ? { encodeAsync } : {}),
     name: parts.map((p) => p.name).join(COMBINE),
     runtime: runtimeOf(parts),
@@ -139,6 +177,11 @@ export async function detectEach(
 ): Promise<{ features: Float32Array; objects: DetectedObject[][] }> {
   if (detector.encodeAndDetectBatch) return detector.encodeAndDetectBatch(pixels, minScore);
   const n = pixels.shape[0];
+  if (n === 1) {
+    // One image (a request alone, or encodeWithRegions): no slice to copy.
+    const out = await detector.encodeAndDetect!(pixels, minScore);
+    return { features: out.features, objects: [out.objects] };
+  }
   const features = new Float32Array(n * detector.dim);
   const objects: DetectedObject[][] = [];
   for (let i = 0; i < n; i++) {
@@ -159,4 +202,24 @@ export async function loadEncoder(name: string, modelsDir: string, rt: EncoderRu
   const names = name.split(COMBINE);
   if (names.length === 1) return loadSingle(name, modelsDir, rt);
   return combineEncoders(await Promise.all(names.map((n) => loadSingle(n, modelsDir, rt))));
+}
+
+/** An encoder's encodeWithRegionsBatch when it has one, else its encodeWithRegions image by image. */
+export async function regionsEach(encoder: Encoder, pixels: tf.Tensor4D, minScore?: number): Promise<BatchRegions> {
+  if (encoder.encodeWithRegionsBatch) return encoder.encodeWithRegionsBatch(pixels, minScore);
+  if (!encoder.encodeWithRegions) throw new Error(`encoder "${encoder.name}" gives no regions`);
+  const n = pixels.shape[0];
+  const out: BatchRegions = { features: new Float32Array(n * encoder.dim), objects: [], regions: [] };
+  for (let i = 0; i < n; i++) {
+    const one = n === 1 ? pixels : tf.slice(pixels, [i, 0, 0, 0], [1, -1, -1, -1]);
+    try {
+      const r = await encoder.encodeWithRegions(one, minScore);
+      out.features.set(r.features, i * encoder.dim);
+      out.objects.push(r.objects);
+      out.regions.push(r.regions);
+    } finally {
+      if (one !== pixels) one.dispose();
+    }
+  }
+  return out;
 }

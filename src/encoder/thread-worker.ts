@@ -4,35 +4,51 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { log } from '../log.js';
 import { initBackend } from '../nn/backend.js';
 import { setIntraOpThreads } from '../onnx/runtime.js';
-import { detectEach, loadEncoder } from './registry.js';
+import { detectEach, loadEncoder, regionsEach } from './registry.js';
 import { encodeFeatures } from './pixels.js';
 import type { CallRequest, ThreadReply, ThreadRequest, ThreadWorkerData } from './thread.js';
-import type { DetectedObject, Encoder } from './types.js';
+import type { Encoder } from './types.js';
 
 const port = parentPort!;
 log.setBindings({ thread: 'encoder' }); // this thread's lines (its cpu backend, the ORT sessions) say where they come from
 const { name, modelsDir, runtime, intraOpThreads } = workerData as ThreadWorkerData;
 const post = (m: ThreadReply, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
-/** One request's answer; the features' buffer is transferred back. */
+/** One request's answer; the features' and regions' buffers are transferred back. */
 async function answer(encoder: Encoder, req: CallRequest): Promise<void> {
   if (req.op === 'tensors') return post({ type: 'count', id: req.id, count: tf.memory().numTensors });
   const x = tf.tensor4d(req.pixels, req.shape);
   try {
-    let features: Float32Array;
-    let objects: DetectedObject[][] | undefined;
-    if (req.op === 'features') features = await encodeFeatures(encoder, x);
-    else if (req.op === 'detect-one') {
-      if (!encoder.encodeAndDetect) throw new Error(`encoder "${name}" does not detect objects`);
-      const out = await encoder.encodeAndDetect(x, req.minScore);
-      [features, objects] = [out.features, [out.objects]];
-    } else {
-      const out = await detectEach(encoder, x, req.minScore);
-      [features, objects] = [out.features, out.objects];
-    }
-    post({ type: 'result', id: req.id, features, ...(objects ? { objects } : {}) }, [features.buffer as ArrayBuffer]);
+    const out = await run(encoder, req, x);
+    // Each array owns its buffer (the encoders return fresh arrays); a Set guards against posting one twice.
+    const buffers = new Set([out.features, ...(out.regions ?? [])].map((a) => a.buffer as ArrayBuffer));
+    post({ type: 'result', id: req.id, ...out }, [...buffers]);
   } finally {
     x.dispose();
+  }
+}
+
+type Result = Omit<Extract<ThreadReply, { type: 'result' }>, 'type' | 'id'>;
+
+/** The encoder call a request names. */
+async function run(encoder: Encoder, req: Exclude<CallRequest, { op: 'tensors' }>, x: tf.Tensor4D): Promise<Result> {
+  switch (req.op) {
+    case 'features':
+      return { features: await encodeFeatures(encoder, x) };
+    case 'detect-one': {
+      if (!encoder.encodeAndDetect) throw new Error(`encoder "${name}" does not detect objects`);
+      const out = await encoder.encodeAndDetect(x, req.minScore);
+      return { features: out.features, objects: [out.objects] };
+    }
+    case 'detect-batch':
+      return detectEach(encoder, x, req.minScore);
+    case 'regions-one': {
+      if (!encoder.encodeWithRegions) throw new Error(`encoder "${name}" gives no regions`);
+      const out = await encoder.encodeWithRegions(x, req.minScore);
+      return { features: out.features, objects: [out.objects], regions: [out.regions] };
+    }
+    case 'regions-batch':
+      return regionsEach(encoder, x, req.minScore);
   }
 }
 
@@ -78,5 +94,12 @@ if (encoder) {
       });
   });
   const { dim, inputSize, runtime: rt } = encoder;
-  post({ type: 'ready', dim, inputSize, detects: encoder.encodeAndDetect !== undefined, ...(rt === undefined ? {} : { runtime: rt }) });
+  post({
+    type: 'ready',
+    dim,
+    inputSize,
+    detects: encoder.encodeAndDetect !== undefined,
+    regions: encoder.encodeWithRegions !== undefined,
+    ...(rt === undefined ? {} : { runtime: rt }),
+  });
 }

@@ -24,10 +24,13 @@ export const defaultIntraOpThreads = (): number => Math.max(1, os.availableParal
 
 type Shape4 = [number, number, number, number];
 
-/** Main thread → worker. `detect-one` is encodeAndDetect (one image), `detect-batch` encodeAndDetectBatch. */
+/** The calls that carry pixels: `detect-*` is encodeAndDetect (one image) / encodeAndDetectBatch, `regions-*` encodeWithRegions(Batch). */
+export type PixelOp = 'features' | 'detect-one' | 'detect-batch' | 'regions-one' | 'regions-batch';
+
+/** Main thread → worker. */
 export type ThreadRequest =
   | { id: number; op: 'features'; pixels: Float32Array; shape: Shape4 }
-  | { id: number; op: 'detect-one' | 'detect-batch'; pixels: Float32Array; shape: Shape4; minScore?: number }
+  | { id: number; op: Exclude<PixelOp, 'features'>; pixels: Float32Array; shape: Shape4; minScore?: number }
   | { id: number; op: 'tensors' }
   | { op: 'close' };
 /** A request that is answered (all but close). */
@@ -35,9 +38,10 @@ export type CallRequest = Exclude<ThreadRequest, { op: 'close' }>;
 
 /** Worker → main thread: once `ready` or `load-error`, then one `result`/`count`/`error` per request. */
 export type ThreadReply =
-  | { type: 'ready'; dim: number; inputSize: number; runtime?: string; detects: boolean }
+  | { type: 'ready'; dim: number; inputSize: number; runtime?: string; detects: boolean; regions: boolean }
   | { type: 'load-error'; message: string }
-  | { type: 'result'; id: number; features: Float32Array; objects?: DetectedObject[][] }
+  /** `objects` for detect and regions calls, `regions` (one array per image, transferred) for regions calls. */
+  | { type: 'result'; id: number; features: Float32Array; objects?: DetectedObject[][]; regions?: Float32Array[] }
   | { type: 'count'; id: number; count: number }
   | { type: 'error'; id: number; message: string };
 
@@ -229,7 +233,7 @@ async function startThread(name: string, workerUrl: URL, data: ThreadWorkerData,
  * return an Encoder that forwards to it. onnxruntime-node's run() blocks the thread it
  * is called on; here it blocks the worker, so the main thread keeps serving HTTP and
  * decoding while images are encoded. Each call posts the pixels (transferred, not
- * copied) and resolves with what the worker posts back; one call = one message, so a
+ * copied) and resolves with what the worker posts back (features and regions transferred too); one call = one message, so a
  * batcher above it keeps its batches. encode() (synchronous) throws, as the ORT
  * encoders' does. dispose() rejects calls still pending and asks the thread to end once its
  * current run is done (terminating it mid-run would abort the process).
@@ -302,7 +306,7 @@ export async function loadThreadedEncoder(
     if (!link) return Promise.reject(down ?? new EncoderUnavailableError(`encoder "${name}" is restarting`, 1));
     return link.call(req, transfer);
   };
-  const withPixels = async (op: 'features' | 'detect-one' | 'detect-batch', pixels: tf.Tensor4D, minScore?: number) => {
+  const withPixels = async (op: PixelOp, pixels: tf.Tensor4D, minScore?: number) => {
     const unavailable = disposed ?? down;
     if (unavailable) throw unavailable; // before reading the pixels: a thread that is down answers at once
     const px = await ownedPixels(pixels);
@@ -347,6 +351,20 @@ export async function loadThreadedEncoder(
           encodeAndDetectBatch: async (pixels: tf.Tensor4D, minScore?: number) => {
             const { features, objects } = await withPixels('detect-batch', pixels, minScore);
             return { features, objects: objects ?? [] };
+          },
+        }
+      : {}),
+    ...(ready.regions
+      ? {
+          encodeWithRegions: async (pixels: tf.Tensor4D, minScore?: number) => {
+            const { features, objects, regions } = await withPixels('regions-one', pixels, minScore);
+            if (!objects?.[0] || !regions?.[0]) throw new Error('encoder thread answered regions-one without regions');
+            return { features, objects: objects[0], regions: regions[0] };
+          },
+          encodeWithRegionsBatch: async (pixels: tf.Tensor4D, minScore?: number) => {
+            const { features, objects, regions } = await withPixels('regions-batch', pixels, minScore);
+            if (!objects || !regions) throw new Error('encoder thread answered regions-batch without regions');
+            return { features, objects, regions };
           },
         }
       : {}),

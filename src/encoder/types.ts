@@ -70,11 +70,53 @@ export interface Encoder {
     minScore?: number,
   ) => Promise<{ features: Float32Array; objects: DetectedObject[][] }>;
   /**
+   * Present when the CNN has a feature grid that its features average (MobileNetV2's
+   * out_relu): pixels [N, S, S, 3] → features as encodeFeatures gives them and the grid,
+   * from one forward pass.
+   */
+  readonly encodeWithGrid?: (pixels: tf.Tensor4D) => Promise<FeaturesWithGrid>;
+  /**
+   * Present when the encoder has both a grid part and a detector (mobilenet_v2+centernet):
+   * one image's ([1, S, S, 3]) features, equal to encodeAndDetect's, its objects and their
+   * regions, with each CNN run once. `objects` are encodeAndDetect's at minScore (best
+   * first) cut to the first REGION_MAX_OBJECTS (src/encoder/regions.ts); `regions` are
+   * regionDescriptors of the grid over all of them, then the whole image:
+   * [objects.length + 1, C + GEOMETRY_DIM + CLASS_DIM] row-major.
+   */
+  readonly encodeWithRegions?: (pixels: tf.Tensor4D, minScore?: number) => Promise<ImageRegions>;
+  /** Batched encodeWithRegions: [N, S, S, 3] → [N, dim] features (row-major), each image's objects and regions. */
+  readonly encodeWithRegionsBatch?: (pixels: tf.Tensor4D, minScore?: number) => Promise<BatchRegions>;
+  /**
    * Present when the encoder runs in a supervised thread (src/encoder/thread.ts): why it cannot
    * encode now (`down`, while its thread restarts) and how often its thread was restarted.
    */
   readonly status?: () => EncoderStatus;
   dispose(): void;
+}
+
+/** One run's pooled features and the grid they average. */
+export interface FeaturesWithGrid {
+  /** [N, dim] row-major. */
+  features: Float32Array;
+  /** [N, S_h, S_w, C] row-major, channels last (regions.ts's grid layout, image by image). */
+  grid: Float32Array;
+  /** [S_h, S_w, C]. */
+  gridShape: readonly [number, number, number];
+}
+
+/** One image's features, its objects (best first) and their region descriptors, the whole image last. */
+export interface ImageRegions {
+  features: Float32Array;
+  objects: DetectedObject[];
+  /** [objects.length + 1, R] row-major. */
+  regions: Float32Array;
+}
+
+/** ImageRegions of N images: features [N, dim] row-major; objects and regions per image. */
+export interface BatchRegions {
+  features: Float32Array;
+  objects: DetectedObject[][];
+  regions: Float32Array[];
 }
 
 export interface EncoderStatus {

@@ -158,11 +158,16 @@ export class GraphBuilder {
   }
 }
 
-/** A serialised model's metadata_props (read without building a session). */
-export function readMetadata(bytes: Uint8Array): Record<string, string> {
+/** A serialised model's metadata_props and graph output names (read without building a session). */
+export function readModelInfo(bytes: Uint8Array): { metadata: Record<string, string>; outputs: string[] } {
   const model = onnx.ModelProto.decode(bytes);
   const entries = model.metadataProps.map((p): [string, string] => [p.key ?? '', p.value ?? '']);
-  return Object.fromEntries(entries);
+  return { metadata: Object.fromEntries(entries), outputs: (model.graph?.output ?? []).map((o) => o.name ?? '') };
+}
+
+/** A serialised model's metadata_props (read without building a session). */
+export function readMetadata(bytes: Uint8Array): Record<string, string> {
+  return readModelInfo(bytes).metadata;
 }
 
 /**

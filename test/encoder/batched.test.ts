@@ -79,4 +79,43 @@ describe('batchEncoder', () => {
     expect(calls.detect).toEqual([1, 1, 1]);
     xs.forEach((x) => x.dispose());
   });
+
+  it('batches encodeWithRegions: one stacked run per score floor, each caller its own features, objects and regions', async () => {
+    const runs: number[] = [];
+    // Regions: one row per object (its score) and the whole image (its mean), so a swap between callers shows.
+    const inner: Encoder = {
+      ...fakeEncoder({ encode: [], detect: [] }),
+      encodeWithRegions: () => Promise.reject(new Error('the batcher runs encodeWithRegionsBatch')),
+      encodeWithRegionsBatch: async (pixels, minScore = 0) => {
+        runs.push(pixels.shape[0]);
+        const means = tf.tidy(() => tf.mean(pixels, [1, 2]).dataSync());
+        const objects = Array.from({ length: pixels.shape[0] }, (_, i): DetectedObject[] => {
+          const score = means[i * 3]! / 255;
+          return score >= minScore ? [{ label: 'person', classId: 0, score, box: [0, 0, 1, 1] }] : [];
+        });
+        return {
+          features: Float32Array.from(means),
+          objects,
+          regions: objects.map((o, i) => Float32Array.from([...o.map((d) => d.score), means[i * 3]!])),
+        };
+      },
+    };
+    const enc = batchEncoder(inner, { maxBatchSize: 8, maxDelayMs: 10, maxQueue: 16 });
+    const xs = [100, 200, 150].map(image);
+    const before = tf.memory().numTensors;
+    const [a, b, c] = await Promise.all([
+      enc.encodeWithRegions!(xs[0]!, 0.3),
+      enc.encodeWithRegions!(xs[1]!, 0.3),
+      enc.encodeWithRegions!(xs[2]!, 0.7),
+    ]);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(runs).toEqual([2, 1]); // the two at 0.3 stacked, the one at 0.7 alone
+    expect(Array.from(a.features)).toEqual([100, 100, 100]);
+    expect(Array.from(b.features)).toEqual([200, 200, 200]);
+    expect(Array.from(a.regions)).toEqual([Math.fround(100 / 255), 100]);
+    expect(Array.from(b.regions)).toEqual([Math.fround(200 / 255), 200]);
+    expect(c.objects).toEqual([]);
+    expect(Array.from(c.regions)).toEqual([150]); // the whole image only
+    xs.forEach((x) => x.dispose());
+  });
 });

@@ -9,4 +9,4 @@ port.on('message', () => {
   if (mode === 'exits') process.exit(3);
   throw new Error('boom');
 });
-port.postMessage({ type: 'ready', dim: 1, inputSize: 2, detects: false } satisfies ThreadReply);
+port.postMessage({ type: 'ready', dim: 1, inputSize: 2, detects: false, regions: false } satisfies ThreadReply);

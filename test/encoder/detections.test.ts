@@ -3,9 +3,10 @@ import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCenterNet } from '../../src/encoder/centernet.js';
-import { encodeImage, encodeImageWithDetections } from '../../src/encoder/pixels.js';
+import { encodeImage, encodeImageWithDetections, rgbBatch } from '../../src/encoder/pixels.js';
 import { loadEncoder } from '../../src/encoder/registry.js';
 import type { Encoder } from '../../src/encoder/types.js';
+import { decodeToRgb } from '../../src/image/decode.js';
 import { initBackend } from '../../src/nn/backend.js';
 import { patternImage } from './pattern.js';
 
@@ -70,6 +71,28 @@ describe('the shipped encoder with detections', () => {
     const { objects, classes } = withDetections.detections!;
     expect(classes.reduce((n, c) => n + c.count, 0)).toBe(objects.length);
     for (const c of classes) expect(c.score).toBe(Math.max(...objects.filter((o) => o.label === c.label).map((o) => o.score)));
+  }, 60_000);
+
+  it('with regions asked for, gives encodeWithRegions’ features, objects and regions (tfjs), and none unasked', async () => {
+    const size = encoder.inputSize;
+    const png = await sharp(Buffer.from(await pixels.data()), { raw: { width: size, height: size, channels: 3 } })
+      .png()
+      .toBuffer();
+    await encodeImageWithDetections(encoder, png, undefined, 0.05, { regions: true }).then((o) => o.features.dispose()); // warm-up
+    const before = tf.memory().numTensors;
+    const asked = await encodeImageWithDetections(encoder, png, undefined, 0.05, { regions: true });
+    const unasked = await encodeImageWithDetections(encoder, png, undefined, 0.05);
+    const x = rgbBatch(await decodeToRgb(png, size));
+    const want = await encoder.encodeWithRegions!(x, 0.05);
+    x.dispose();
+    expect(unasked.regions).toBeUndefined();
+    expect(asked.detections!.objects).toEqual(want.objects);
+    expect(asked.detections!.objects.length).toBeGreaterThan(0);
+    expect(Array.from(asked.regions!)).toEqual(Array.from(want.regions));
+    expect(Array.from(await asked.features.data())).toEqual(Array.from(want.features));
+    expectClose(await asked.features.data(), await unasked.features.data(), 1e-6); // encodeAndDetect's features
+    tf.dispose([asked.features, unasked.features]);
+    expect(tf.memory().numTensors).toBe(before);
   }, 60_000);
 });
 

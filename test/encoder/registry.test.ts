@@ -37,3 +37,65 @@ describe('combineEncoders', () => {
     tf.dispose([pixels, features]);
   });
 });
+
+/** A fake detector: one feature (the pixel mean) and one whole-image "person" per image. */
+function fakeDetector(): Encoder {
+  return {
+    ...sideEncoder('detector', 4),
+    encodeAndDetect: async (pixels) => ({
+      features: Float32Array.from(tf.tidy(() => tf.mean(pixels).dataSync())),
+      objects: [{ label: 'person', classId: 0, score: 0.9, box: [0, 0, 1, 1] }],
+    }),
+  };
+}
+
+/** A fake grid CNN: a 1×1×1 grid holding the pixel mean, and that as its one feature. */
+function fakeGrid(): Encoder {
+  return {
+    ...sideEncoder('grid', 4),
+    encodeWithGrid: async (pixels) => {
+      const m = Float32Array.from(tf.tidy(() => tf.mean(pixels, [1, 2, 3]).dataSync()));
+      return { features: m, grid: m.slice(), gridShape: [1, 1, 1] };
+    },
+  };
+}
+
+describe('combineEncoders: regions', () => {
+  it('gives encodeWithRegions only with both a grid part and a detector', () => {
+    expect(combineEncoders([fakeGrid(), fakeDetector()]).encodeWithRegions).toBeDefined();
+    expect(combineEncoders([fakeGrid(), fakeDetector()]).encodeWithRegionsBatch).toBeDefined();
+    expect(combineEncoders([sideEncoder('plain', 4), fakeDetector()]).encodeWithRegions).toBeUndefined();
+    expect(combineEncoders([fakeGrid(), sideEncoder('plain', 4)]).encodeWithRegions).toBeUndefined();
+  });
+
+  it('runs each part once: the grid part’s encodeWithGrid and the detector’s encodeAndDetect, nothing else', async () => {
+    const calls: string[] = [];
+    const count = (e: Encoder): Encoder => {
+      const logged =
+        <A extends unknown[], R>(what: string, f: (...a: A) => R) =>
+        (...a: A) => (calls.push(`${e.name}.${what}`), f(...a));
+      return {
+        ...e,
+        encode: logged('encode', (p: tf.Tensor4D) => e.encode(p)),
+        ...(e.encodeWithGrid ? { encodeWithGrid: logged('encodeWithGrid', e.encodeWithGrid) } : {}),
+        ...(e.encodeAndDetect ? { encodeAndDetect: logged('encodeAndDetect', e.encodeAndDetect) } : {}),
+      };
+    };
+    const both = combineEncoders([count(fakeGrid()), count(fakeDetector())]);
+    const x = tf.fill([1, 4, 4, 3], 6) as tf.Tensor4D;
+    const out = await both.encodeWithRegions!(x);
+    x.dispose();
+    expect(calls).toEqual(['grid.encodeWithGrid', 'detector.encodeAndDetect']);
+    expect(Array.from(out.features)).toEqual([6, 6]);
+    expect(out.objects).toHaveLength(1);
+    expect(out.regions.length).toBe(2 * (1 + 7 + 80)); // the person and the whole image: [pooled (1), geometry, classes]
+  });
+
+  it('takes one image at a time', async () => {
+    const x = tf.zeros([2, 4, 4, 3]) as tf.Tensor4D;
+    await expect(combineEncoders([fakeGrid(), fakeDetector()]).encodeWithRegions!(x)).rejects.toThrow(
+      'encodeWithRegions takes one image; got a batch of 2',
+    );
+    x.dispose();
+  });
+});

@@ -91,6 +91,36 @@ describe('the encoder in a worker thread', () => {
     expect(await threaded.workerTensors()).toBe(beforeWorker);
   });
 
+  it('transports the in-process encoder’s regions intact, one image or a batch, without leaking tensors', async () => {
+    expect(threaded.encodeWithRegions).toBeDefined();
+    await threaded.encodeWithRegions!(photo('bus'), MIN_SCORE); // warm-up allocations
+    const [before, beforeWorker] = [tf.memory().numTensors, await threaded.workerTensors()];
+    for (const p of PHOTOS) {
+      const want = await local.encodeWithRegions!(photo(p), MIN_SCORE);
+      const got = await threaded.encodeWithRegions!(photo(p), MIN_SCORE);
+      expectSame(got, want, p);
+      expect(got.regions.length, p).toBe((want.objects.length + 1) * 1367);
+      expect(agreement(got.regions, want.regions).maxAbs, p).toBeLessThanOrEqual(MAX_ABS);
+    }
+    const batch = tf.concat([photo('zebra'), photo('horses')]);
+    const [want, got] = [await local.encodeWithRegionsBatch!(batch, MIN_SCORE), await threaded.encodeWithRegionsBatch!(batch, MIN_SCORE)];
+    batch.dispose();
+    expect(got.regions).toHaveLength(2);
+    for (let i = 0; i < 2; i++) {
+      const rows = (r: Float32Array) => r.subarray(i * local.dim, (i + 1) * local.dim);
+      expectSame(
+        { features: rows(got.features), objects: got.objects[i]! },
+        { features: rows(want.features), objects: want.objects[i]! },
+        `batch ${i}`,
+      );
+      expect(agreement(got.regions[i]!, want.regions[i]!).maxAbs, `batch ${i}`).toBeLessThanOrEqual(MAX_ABS);
+    }
+    // The two images' regions are told apart (a reply that swapped or repeated them would fail above).
+    expect(got.regions[0]!.length === got.regions[1]!.length && agreement(got.regions[0]!, got.regions[1]!).maxAbs === 0).toBe(false);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(await threaded.workerTensors()).toBe(beforeWorker);
+  });
+
   it('answers concurrent calls each with its own image’s result', async () => {
     const want = new Map<string, { features: Float32Array; objects: DetectedObject[] }>();
     for (const p of PHOTOS) want.set(p, await local.encodeAndDetect!(photo(p), MIN_SCORE));
