@@ -13,6 +13,7 @@ import { drawSteps, greedySearch, runSearch, type Hypothesis, type StepModel } f
 import { START_ID } from '../text/vocab.js';
 import { policyGradientLoss, scstAdvantages } from '../train/scst.js';
 import { gradientStep, type Gradients, type StepReport } from '../train/step.js';
+import { log } from '../log.js';
 import { rng } from '../util/random.js';
 import { makeBatch } from './batches.js';
 import { TOKENS } from './generate.js';
@@ -266,6 +267,7 @@ export async function scstFineTune<S>(
     if (it % opts.validateEvery === 0 || it === opts.iterations || late) {
       const val = validate();
       history.push({ iteration: it, val, sampleReward: mean(rewards) });
+      log.info({ iteration: it, val, best: Math.max(best, val), sampleReward: mean(rewards) }, 'scst validation');
       rewards = [];
       if (val > best) {
         best = val;
