@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AttentionConfig } from '../../../src/caption/attention/config.js';
 import {
@@ -17,8 +18,9 @@ import { tfjsAttentionNet, type AttentionNet } from '../../../src/caption/attent
 import { attentionCaptionOut, loadCaptioner, type Captioner, type ImageEvidence } from '../../../src/caption/captioner.js';
 import { padRegions } from '../../../src/caption/attention/data.js';
 import { DEFAULT_CAPTION_SEARCH, type CaptionSearchOptions } from '../../../src/caption/options.js';
+import { CaptionService } from '../../../src/caption/service.js';
 import { regionDescriptors, selectRegions, type SelectedRegions } from '../../../src/encoder/regions.js';
-import type { DetectedObject } from '../../../src/encoder/types.js';
+import type { DetectedObject, Encoder } from '../../../src/encoder/types.js';
 import { objectEntries } from '../../../src/grounding/entries.js';
 import { objectMentions } from '../../../src/grounding/chair.js';
 import { defaultWordTable } from '../../../src/grounding/words.js';
@@ -236,6 +238,43 @@ describe('the attention captioner', () => {
       for (const c of alone[i]!) {
         for (const w of c.words) if (w.entry !== undefined) expect(objectMentions(table, w.text)).toEqual([entries[w.entry]!.label]);
       }
+    }
+  });
+
+  it("serves /caption's reply through CaptionService: words point at the reported object of their region's class", async () => {
+    const e = IMAGES[0]!; // dogs at 0.9 and 0.5, a person at 0.4
+    const encoder: Encoder = {
+      name: 'fake-regions',
+      dim: 1,
+      inputSize: 4,
+      encode: () => tf.zeros([1, 1]),
+      encodeWithRegions: () => Promise.resolve({ features: Float32Array.of(0), objects: e.objects.slice(), regions: e.regions! }),
+      dispose: () => undefined,
+    };
+    const service = await CaptionService.load('models', dir, { loadEncoder: () => Promise.resolve(encoder) });
+    const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: { r: 10, g: 20, b: 30 } } })
+      .png()
+      .toBuffer();
+    try {
+      let linked = 0;
+      for (let seed = 0; seed < 15; seed++) {
+        const reply = await service.caption(png, { ...DEFAULT_CAPTION_SEARCH, mode: 'sample', n: 3, temperature: 3, seed });
+        expect(reply.objects.map((o) => [o.label, o.count])).toEqual([
+          ['dog', 2],
+          ['person', 1],
+        ]);
+        for (const c of reply.captions) {
+          for (const w of c.words) {
+            expect(Object.keys(w).sort()).toEqual(w.object === undefined ? ['text'] : ['object', 'text']);
+            if (w.object === undefined) continue;
+            linked++;
+            expect(objectMentions(table, w.text)).toEqual([reply.objects[w.object]!.label]);
+          }
+        }
+      }
+      expect(linked).toBeGreaterThan(0);
+    } finally {
+      service.dispose();
     }
   });
 
