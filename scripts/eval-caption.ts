@@ -76,6 +76,12 @@ const args = cli({
       description: 'Karpathy splits to score, comma-separated, or "all" (a COCO file is one split: all its images are scored)',
     },
     ...searchFlags.options,
+    skip: {
+      type: 'number',
+      int: true,
+      min: 0,
+      description: 'leave out the first N images (say, the val images a trainer chose its checkpoint on); --limit counts after them',
+    },
     limit: { type: 'number', int: true, min: 1, description: 'only the first N images' },
     results: { type: 'string', output: 'file', description: 'write the generated captions as COCO results JSON' },
     objects: { type: 'boolean', description: 'also print the object table (per class: named when the references name it, and when not)' },
@@ -118,6 +124,7 @@ if (attention) {
 // The template reads only detections: any cache with them, or CenterNet on the images.
 const encoderName = model.kind === 'template' ? 'centernet' : model.encoder;
 let images = await loadCaptions(args.captions, args.split === 'all' ? undefined : args.split.split(','));
+if (args.skip) images = images.slice(args.skip);
 if (args.limit) images = images.slice(0, args.limit);
 let source: FeatureSource;
 if (args.regions) {
