@@ -59,6 +59,12 @@ const args = cli({
       description:
         "attention model: detection score a kept region needs for captions to name its class (default: the model's supportMinScore)",
     },
+    noRepeatNgram: {
+      type: 'number',
+      int: true,
+      min: 0,
+      description: 'attention model: never repeat an n-gram of this many words (0: off)',
+    },
     allowUnsupported: {
       type: 'boolean',
       description: 'attention model: turn the unsupported-class rule off (captions may name classes no region supports), for the ablation',
@@ -107,6 +113,7 @@ const backend = await initBackend(parseBackendName(process.env.TF_BACKEND));
 const overrides = {
   ...(args.supportMinScore === undefined ? {} : { supportMinScore: args.supportMinScore }),
   ...(args.allowUnsupported ? { supportRule: false } : {}),
+  ...(args.noRepeatNgram === undefined ? {} : { noRepeatNgram: args.noRepeatNgram }),
 };
 const model = args.model === 'template' ? templateCaptioner() : await loadCaptioner(args.model, undefined, undefined, overrides);
 const attention = model.kind === 'caption-attention';
@@ -116,7 +123,7 @@ if (attention) {
   if (args.features || args.images) throw new UsageError('an attention caption model reads --regions only; drop --features and --images');
 } else {
   if (args.regions) throw new UsageError(`--regions is for attention caption models; ${args.model} is ${model.kind}`);
-  if (args.supportMinScore !== undefined || args.allowUnsupported) {
+  if (args.supportMinScore !== undefined || args.allowUnsupported || args.noRepeatNgram !== undefined) {
     throw new UsageError(`--support-min-score and --allow-unsupported are for attention caption models; ${args.model} is ${model.kind}`);
   }
   if (Boolean(args.features) === Boolean(args.images)) throw new UsageError('give exactly one of --features FILE or --images DIR');

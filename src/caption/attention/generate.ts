@@ -6,7 +6,7 @@ import { searchCaptionSteps, searchManyInLockstep, TOKENS } from '../generate.js
 import type { CaptionSearchOptions } from '../options.js';
 import { padRegions } from './data.js';
 import { regionLinks, type AttentionWord } from './links.js';
-import { attentionStepModel, type AttentionNet, type AttentionState } from './step-model.js';
+import { attentionStepModel, type AttentionNet, type AttentionState, type StepRules } from './step-model.js';
 import { classWords, NO_BANS, supportedClasses, unsupportedWords, type ClassWords, type WordBans } from './support.js';
 
 /** A decoder ready to caption: its net (tfjs or onnxruntime), vocabulary and shapes. */
@@ -19,8 +19,14 @@ export interface AttentionDecoder {
   lm: StackableStepModel<AttentionState>;
 }
 
-export function attentionDecoder(net: AttentionNet, vocab: Vocab, regionDim: number, maxRegions: number): AttentionDecoder {
-  return { net, vocab, regionDim, maxRegions, lm: attentionStepModel(net, vocab.size) };
+export function attentionDecoder(
+  net: AttentionNet,
+  vocab: Vocab,
+  regionDim: number,
+  maxRegions: number,
+  rules: StepRules = {},
+): AttentionDecoder {
+  return { net, vocab, regionDim, maxRegions, lm: attentionStepModel(net, vocab.size, rules) };
 }
 
 /** The first search state, one row per image, each padded to maxRegions + 1 regions; `banned` per image (none by default). */

@@ -128,6 +128,28 @@ export interface AttentionState extends AttentionRows {
   /** [n, k] the last step's region shares, [n] its sentinel shares β. */
   alpha?: Float32Array;
   beta?: Float32Array;
+  /** Per row, the words fed after <start> (kept only when repeats are blocked). */
+  written?: readonly (readonly number[])[];
+}
+
+/** Decoding rules of the step model beyond the rows' bans. */
+export interface StepRules {
+  /** Never repeat an n-gram of this many words (0: off): a banned class word can leave the model looping ("a group of a group of"). */
+  noRepeatNgram?: number;
+}
+
+/**
+ * Set to −∞ each word that would repeat an n-gram of `history` (the words written so far): the
+ * words that followed an earlier occurrence of its last n − 1 words.
+ */
+export function maskRepeats(logProbs: Float32Array, history: readonly number[], n: number): void {
+  const m = history.length;
+  if (n < 1 || m < n - 1) return;
+  for (let i = 0; i + n - 1 < m; i++) {
+    let same = true;
+    for (let j = 0; j < n - 1 && same; j++) same = history[i + j] === history[m - n + 1 + j];
+    if (same) logProbs[history[i + n - 1]!] = -Infinity;
+  }
 }
 
 /** Tokens a caption never writes. */
@@ -145,26 +167,39 @@ function stackField(states: readonly AttentionState[], pick: (s: AttentionState)
  * The decoder as the searches' StepModel: padding, start and <unk> never written, nor a row's
  * banned words (maskUnsupported); the step's alpha and beta ride along in the state it returns.
  */
-export function attentionStepModel(net: AttentionNet, vocabSize: number): StackableStepModel<AttentionState> {
+export function attentionStepModel(net: AttentionNet, vocabSize: number, rules: StepRules = {}): StackableStepModel<AttentionState> {
+  const n = rules.noRepeatNgram ?? 0;
   return {
     vocabSize,
     step(state, tokens) {
       const { logProbs, alpha, beta, rows } = net.step(state, Int32Array.from(tokens));
+      const written = n > 0 ? tokens.map((t, r) => (t === START_ID ? [] : [...(state.written?.[r] ?? []), t])) : undefined;
       for (let r = 0; r < tokens.length; r++) {
         const row = logProbs.subarray(r * vocabSize, (r + 1) * vocabSize);
         for (const id of NEVER_WRITTEN) row[id] = -Infinity;
         maskUnsupported(row, state.banned[r]!, state.phrases?.[r], tokens[r]!);
+        if (written) maskRepeats(row, written[r]!, n);
       }
-      return { logProbs, state: { ...rows, banned: state.banned, ...(state.phrases ? { phrases: state.phrases } : {}), alpha, beta } };
+      return {
+        logProbs,
+        state: {
+          ...rows,
+          banned: state.banned,
+          ...(state.phrases ? { phrases: state.phrases } : {}),
+          alpha,
+          beta,
+          ...(written ? { written } : {}),
+        },
+      };
     },
     gather(state, rows) {
-      const { n } = state;
       return {
         ...gatherAttentionRows(state, rows),
         banned: rows.map((r) => state.banned[r]!),
         ...(state.phrases ? { phrases: rows.map((r) => state.phrases![r]!) } : {}),
-        ...(state.alpha ? { alpha: pickRows(state.alpha, n, rows) } : {}),
-        ...(state.beta ? { beta: pickRows(state.beta, n, rows) } : {}),
+        ...(state.alpha ? { alpha: pickRows(state.alpha, state.n, rows) } : {}),
+        ...(state.beta ? { beta: pickRows(state.beta, state.n, rows) } : {}),
+        ...(state.written ? { written: rows.map((r) => state.written![r]!) } : {}),
       };
     },
     stack(states) {
@@ -178,6 +213,8 @@ export function attentionStepModel(net: AttentionNet, vocabSize: number): Stacka
         ...(phrased ? { phrases: states.flatMap((s) => s.phrases ?? s.banned.map(() => NO_PHRASES)) } : {}),
         ...(alpha ? { alpha } : {}),
         ...(beta ? { beta } : {}),
+        // A first state has written nothing: its rows stack as empty histories.
+        ...(states.some((s) => s.written) ? { written: states.flatMap((s) => s.written ?? s.banned.map(() => [])) } : {}),
       };
     },
     // States are plain arrays, never changed in place: nothing to free.

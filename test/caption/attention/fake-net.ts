@@ -25,7 +25,7 @@ function logSoftmax(scores: Float32Array): void {
  * count kept in h1, and attends to the real regions by softmax of each region row's first value,
  * times 1 − β. Counts its steps, so tests can see lockstep batching.
  */
-export function fakeNet(): AttentionNet & { steps: number } {
+export function fakeNet(script: readonly Readonly<Record<string, number>>[] = SCRIPT): AttentionNet & { steps: number } {
   const V = FAKE_VOCAB.size;
   const net = {
     runtime: 'tfjs' as const,
@@ -47,8 +47,8 @@ export function fakeNet(): AttentionNet & { steps: number } {
         const t = rows.h1[r]!;
         h1[r] = t + 1;
         const row = logProbs.subarray(r * V, (r + 1) * V).fill(-8);
-        const script = SCRIPT[t];
-        if (script && ids[r] !== END_ID) for (const [w, s] of Object.entries(script)) row[FAKE_VOCAB.id(w)] = s;
+        const scores = script[t];
+        if (scores && ids[r] !== END_ID) for (const [w, s] of Object.entries(scores)) row[FAKE_VOCAB.id(w)] = s;
         else row[END_ID] = 6;
         logSoftmax(row);
         beta[r] = fakeBeta(t);

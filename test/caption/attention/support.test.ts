@@ -6,6 +6,7 @@ import {
   generateAttentionMany,
   type AttentionCaption,
 } from '../../../src/caption/attention/generate.js';
+import { maskRepeats } from '../../../src/caption/attention/step-model.js';
 import { classWords, maskUnsupported, supportedClasses, unsupportedWords } from '../../../src/caption/attention/support.js';
 import { DEFAULT_CAPTION_SEARCH, type CaptionSearchOptions } from '../../../src/caption/options.js';
 import { COCO_LABELS } from '../../../src/encoder/types.js';
@@ -184,5 +185,51 @@ describe('word → region links from the attention', () => {
     expect(beam).toHaveLength(3);
     for (const c of beam) expect(c.words.filter((w) => w.text === 'dog').every((w) => w.region === 0)).toBe(true);
     expect(generateAttentionMany(decoder, rules, [])).toEqual([]);
+  });
+});
+
+describe('blocking repeated n-grams (a banned class word can leave the model looping)', () => {
+  it('masks the words that followed an earlier occurrence of the last n − 1 words', () => {
+    const [a, group, of] = [id('a'), id('dog'), id('runs')];
+    const masked = (history: number[], n: number) => {
+      const row = new Float32Array(FAKE_VOCAB.size);
+      maskRepeats(row, history, n);
+      return [...row.keys()].filter((w) => row[w] === -Infinity).map((w) => FAKE_VOCAB.word(w));
+    };
+    // "a dog runs a dog": after "dog", bigram blocking bans "runs"; trigram blocking too ("a dog" seen before "runs").
+    expect(masked([a, group, of, a, group], 2)).toEqual(['runs']);
+    expect(masked([a, group, of, a, group], 3)).toEqual(['runs']);
+    expect(masked([a, group, of, group], 3)).toEqual([]);
+    expect(masked([a, group, of, a], 2)).toEqual(['dog']);
+    expect(masked([a, group], 0)).toEqual([]);
+    expect(masked([], 2)).toEqual([]);
+  });
+
+  it('a looping model writes new bigrams in every search when blocking is on, and loops when it is off', () => {
+    const loop = Array.from({ length: 6 }, (_, t): Record<string, number> =>
+      t % 2 === 0 ? { a: 6, runs: 1 } : { dog: 6, cat: 5, sleeps: 4 },
+    );
+    const rules = attentionRules(table, FAKE_VOCAB);
+    const image = fakeRegions([]);
+    const greedy = { ...DEFAULT_CAPTION_SEARCH, mode: 'greedy' as const };
+    const free = attentionDecoder(fakeNet(loop), FAKE_VOCAB, FAKE_R, 4);
+    expect(generateAttention(free, rules, image, greedy)[0]!.text).toBe('a dog a dog a dog');
+    const blocked = attentionDecoder(fakeNet(loop), FAKE_VOCAB, FAKE_R, 4, { noRepeatNgram: 2 });
+    expect(generateAttention(blocked, rules, image, greedy)[0]!.text).toBe('a dog a cat a sleeps');
+    const modes = [
+      greedy,
+      { ...DEFAULT_CAPTION_SEARCH, beamSize: 4, n: 4 },
+      { ...DEFAULT_CAPTION_SEARCH, mode: 'sample' as const, n: 4, seed: 3 },
+    ];
+    for (const opts of modes) {
+      for (const c of generateAttention(blocked, rules, image, opts)) {
+        const words = c.text.split(' ');
+        const bigrams = words.slice(1).map((w, i) => `${words[i]} ${w}`);
+        expect(new Set(bigrams).size).toBe(bigrams.length);
+      }
+    }
+    // In lockstep with an image whose decoder state has no history yet, as alone.
+    const items = modes.map((opts) => ({ image, opts }));
+    expect(generateAttentionMany(blocked, rules, items)).toEqual(items.map((it) => generateAttention(blocked, rules, it.image, it.opts)));
   });
 });
