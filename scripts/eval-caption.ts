@@ -63,7 +63,7 @@ const args = cli({
       type: 'number',
       int: true,
       min: 0,
-      description: 'attention model: never repeat an n-gram of this many words (0: off)',
+      description: "attention model: never repeat an n-gram of this many words (0: off; default: the model's noRepeatNgram, else off)",
     },
     allowUnsupported: {
       type: 'boolean',

@@ -184,7 +184,7 @@ export interface CaptionerOverrides {
   supportMinScore?: number;
   /** Attention models: false lets captions name classes no region supports (the rule off). */
   supportRule?: boolean;
-  /** Attention models: never repeat an n-gram of this many words (0: off, the default). */
+  /** Attention models: never repeat an n-gram of this many words (0: off; the config's noRepeatNgram by default). */
   noRepeatNgram?: number;
 }
 
@@ -211,7 +211,9 @@ export function attentionCaptionOut(
 function attentionCaptioner(model: AttentionModel, table: WordTable, rt: DecoderRuntime, overrides: CaptionerOverrides): Captioner {
   const { maxRegions, regionMinScore, regionDim } = model.config;
   const net = rt.runtime === 'onnx' ? onnxAttentionNet(model, rt.device) : tfjsAttentionNet(model);
-  const decoder = attentionDecoder(net, model.vocab, regionDim, maxRegions, { noRepeatNgram: overrides.noRepeatNgram ?? 0 });
+  const decoder = attentionDecoder(net, model.vocab, regionDim, maxRegions, {
+    noRepeatNgram: overrides.noRepeatNgram ?? model.config.noRepeatNgram ?? 0,
+  });
   const threshold = overrides.supportRule === false ? undefined : (overrides.supportMinScore ?? supportMinScore(model.config));
   const rules = attentionRules(table, model.vocab, threshold);
   const entries = (objects: readonly DetectedObject[]) => objectEntries(objects, maxRegions, regionMinScore);

@@ -34,6 +34,8 @@ export const attentionConfigSchema = z.object({
    * region the decoder sees supports its class). Chosen on Flickr8k val, never on coco-dev.
    */
   supportMinScore: z.number().min(0).max(1).optional(),
+  /** Decoding: never repeat an n-gram of this many words (0 or absent: off); see StepRules. */
+  noRepeatNgram: z.number().int().min(0).optional(),
   vocab: vocabSchema,
 });
 
