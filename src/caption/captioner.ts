@@ -19,7 +19,13 @@ import type { CaptionSearchOptions } from './options.js';
 import { templateCaption } from './template.js';
 import { selectRegions, type SelectedRegions } from '../encoder/regions.js';
 import { supportMinScore } from './attention/config.js';
-import { attentionDecoder, attentionRules, generateAttentionMany, type AttentionCaption } from './attention/generate.js';
+import {
+  attentionDecoder,
+  attentionRules,
+  generateAttentionMany,
+  type AttentionCaption,
+  type AttentionImage,
+} from './attention/generate.js';
 import { AttentionModel } from './attention/model.js';
 import { onnxAttentionNet } from './attention/onnx.js';
 import { tfjsAttentionNet } from './attention/step-model.js';
@@ -217,11 +223,12 @@ function attentionCaptioner(model: AttentionModel, table: WordTable, rt: Decoder
   const threshold = overrides.supportRule === false ? undefined : (overrides.supportMinScore ?? supportMinScore(model.config));
   const rules = attentionRules(table, model.vocab, threshold);
   const entries = (objects: readonly DetectedObject[]) => objectEntries(objects, maxRegions, regionMinScore);
-  // The regions the decoder sees are chosen by the one function training used (selectRegions).
-  const kept = (image: ImageEvidence): SelectedRegions => {
+  // The regions the decoder sees are chosen by the one function training used (selectRegions);
+  // every detection given may support its class.
+  const kept = (image: ImageEvidence): AttentionImage => {
     if (!image.regions)
       throw new Error(`${model.config.name} is an attention caption model and needs the encoder's regions; none came with this image`);
-    return selectRegions(image.regions, image.objects, maxRegions, regionMinScore);
+    return { ...selectRegions(image.regions, image.objects, maxRegions, regionMinScore), detections: image.objects };
   };
   const captionMany: NonNullable<Captioner['captionMany']> = (items) => {
     const selected = items.map((it) => {
@@ -233,7 +240,7 @@ function attentionCaptioner(model: AttentionModel, table: WordTable, rt: Decoder
     });
     const ready = items
       .map((it, i) => ({ i, opts: it.opts, image: selected[i]! }))
-      .filter((r): r is { i: number; opts: CaptionSearchOptions; image: SelectedRegions } => !(r.image instanceof Error));
+      .filter((r): r is { i: number; opts: CaptionSearchOptions; image: AttentionImage } => !(r.image instanceof Error));
     const out = generateAttentionMany(decoder, rules, ready);
     const results: (CaptionOut[] | Error)[] = selected.map((s) => (s instanceof Error ? s : []));
     ready.forEach((r, j) => {
@@ -250,7 +257,8 @@ function attentionCaptioner(model: AttentionModel, table: WordTable, rt: Decoder
     encoder: model.config.encoder,
     // It reads the regions, not ImageEvidence.features.
     featureDim: 0,
-    minScore: regionMinScore,
+    // The encoder gives detections down to the lower of the two: a weaker one may support its class without being a region.
+    minScore: Math.min(regionMinScore, threshold ?? regionMinScore),
     wantsRegions: true,
     vocabSize: model.vocab.size,
     ...(model.config.metrics ? { metrics: model.config.metrics } : {}),

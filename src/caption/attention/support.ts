@@ -43,7 +43,7 @@ export function classWords(table: WordTable, vocab: Vocab): ClassWords {
   return { single, pairs };
 }
 
-/** The classes that a kept region of score ≥ minScore supports. */
+/** The classes that a detection of score ≥ minScore supports. */
 export function supportedClasses(objects: readonly DetectedObject[], minScore: number): Set<number> {
   return new Set(objects.filter((o) => o.score >= minScore).map((o) => o.classId));
 }

@@ -320,6 +320,11 @@ describe('the attention captioner', () => {
       expect(named(free).has('cat')).toBe(true);
       expect([...named(captioners[0]!)].every((l) => l === 'dog' || l === 'person')).toBe(true);
       expect(named(strict).size).toBe(0);
+      // Under the regions' threshold, the encoder is asked for the weaker detections too.
+      expect([free.minScore, strict.minScore]).toEqual([0.2, 0.2]);
+      const low = await loadCaptioner(dir, table, undefined, { supportMinScore: 0.1 });
+      expect(low.minScore).toBe(0.1);
+      low.dispose();
     } finally {
       free.dispose();
       strict.dispose();

@@ -120,6 +120,17 @@ describe('the unsupported-class rule in every search', () => {
     expect(generateAttention(decoder, attentionRules(table, FAKE_VOCAB, 0.25), weakDog, modes[0]!)[0]!.text).toBe('a dog runs');
   });
 
+  it('a detection weaker than the regions (not attended to) supports its class when the threshold reaches it, unlinked', () => {
+    const image = {
+      ...fakeRegions([{ object: detection('cat', 0.9), attention: 1 }]),
+      detections: [detection('cat', 0.9), detection('dog', 0.15)],
+    };
+    expect(generateAttention(decoder, on, image, modes[0]!)[0]!.text).toBe('a cat runs');
+    const [c] = generateAttention(decoder, attentionRules(table, FAKE_VOCAB, 0.1), image, modes[0]!);
+    expect(c!.text).toBe('a dog runs');
+    expect(c!.words.every((w) => w.region === undefined)).toBe(true);
+  });
+
   it('with nothing detected, no class word at all', () => {
     const nothing = fakeRegions([]);
     const all = modes.flatMap((opts) => generateAttention(decoder, on, nothing, opts));
