@@ -29,9 +29,10 @@ export const attentionConfigSchema = z.object({
   maxRegions: z.number().int().positive().default(10),
   regionMinScore: z.number().min(0).max(1).default(0.2),
   /**
-   * Issue 21's unsupported-class rule: a caption may name a COCO class only when a kept region of
+   * Issue 21's unsupported-class rule: a caption may name a COCO class only when a detection of
    * that class scores at least this (supportMinScore(config): regionMinScore when absent, i.e. any
-   * region the decoder sees supports its class). Chosen on Flickr8k val, never on coco-dev.
+   * region the decoder sees supports its class; lower, weaker detections the decoder does not
+   * attend to support theirs too). Chosen on Flickr8k val, never on coco-dev.
    */
   supportMinScore: z.number().min(0).max(1).optional(),
   /** Decoding: never repeat an n-gram of this many words (0 or absent: off); see StepRules. */
