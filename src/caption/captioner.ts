@@ -17,6 +17,18 @@ import { onnxCaptionDecoder } from './onnx.js';
 import { CaptionModel } from './model.js';
 import type { CaptionSearchOptions } from './options.js';
 import { templateCaption } from './template.js';
+import { selectRegions, type SelectedRegions } from '../encoder/regions.js';
+import { supportMinScore } from './attention/config.js';
+import {
+  attentionDecoder,
+  attentionRules,
+  generateAttentionMany,
+  type AttentionCaption,
+  type AttentionImage,
+} from './attention/generate.js';
+import { AttentionModel } from './attention/model.js';
+import { onnxAttentionNet } from './attention/onnx.js';
+import { tfjsAttentionNet } from './attention/step-model.js';
 
 /** What a captioner reads for one image: the encoder's vector and the detected objects. */
 export interface ImageEvidence {
@@ -38,7 +50,7 @@ export interface CaptionOut {
 
 /** Any caption model, as the service, the evaluation and the scripts see it. */
 export interface Captioner {
-  readonly kind: 'caption-lstm' | 'caption-grounded' | 'template';
+  readonly kind: 'caption-lstm' | 'caption-grounded' | 'caption-attention' | 'template';
   /** Where the decoder runs ('tfjs' for the template, which has no tensors). */
   readonly runtime: 'tfjs' | 'onnx';
   readonly name: string;
@@ -172,6 +184,99 @@ function groundedCaptioner(model: GroundedModel, table: WordTable, rt: DecoderRu
   };
 }
 
+/** Decoding choices a caller may override at load (evaluation: the unsupported-class rule's ablation and threshold). */
+export interface CaptionerOverrides {
+  /** Attention models: the detection score a kept region needs to support its class (the config's supportMinScore by default). */
+  supportMinScore?: number;
+  /** Attention models: false lets captions name classes no region supports (the rule off). */
+  supportRule?: boolean;
+  /** Attention models: never repeat an n-gram of this many words (0: off; the config's noRepeatNgram by default). */
+  noRepeatNgram?: number;
+}
+
+/**
+ * An attention model's captions as CaptionOut: a word's region (an index into the kept regions)
+ * becomes the entry of that region's class, so the reply's word → object links keep their shape.
+ */
+export function attentionCaptionOut(
+  captions: readonly AttentionCaption[],
+  kept: SelectedRegions,
+  entries: readonly ObjectEntry[],
+): CaptionOut[] {
+  const entryOf = (region: number) => entries.findIndex((e) => e.classId === kept.objects[region]!.classId);
+  return captions.map((c) => ({
+    text: c.text,
+    logprob: c.logprob,
+    words: c.words.map((w) => {
+      const entry = w.region === undefined ? -1 : entryOf(w.region);
+      return entry < 0 ? { text: w.text, beta: w.beta } : { text: w.text, entry, beta: w.beta };
+    }),
+  }));
+}
+
+function attentionCaptioner(model: AttentionModel, table: WordTable, rt: DecoderRuntime, overrides: CaptionerOverrides): Captioner {
+  const { maxRegions, regionMinScore, regionDim } = model.config;
+  const net = rt.runtime === 'onnx' ? onnxAttentionNet(model, rt.device) : tfjsAttentionNet(model);
+  const decoder = attentionDecoder(net, model.vocab, regionDim, maxRegions, {
+    noRepeatNgram: overrides.noRepeatNgram ?? model.config.noRepeatNgram ?? 0,
+  });
+  const threshold = overrides.supportRule === false ? undefined : (overrides.supportMinScore ?? supportMinScore(model.config));
+  const rules = attentionRules(table, model.vocab, threshold);
+  const entries = (objects: readonly DetectedObject[]) => objectEntries(objects, maxRegions, regionMinScore);
+  // The regions the decoder sees are chosen by the one function training used (selectRegions);
+  // every detection given may support its class.
+  const kept = (image: ImageEvidence): AttentionImage => {
+    if (!image.regions)
+      throw new Error(`${model.config.name} is an attention caption model and needs the encoder's regions; none came with this image`);
+    return { ...selectRegions(image.regions, image.objects, maxRegions, regionMinScore), detections: image.objects };
+  };
+  const captionMany: NonNullable<Captioner['captionMany']> = (items) => {
+    const selected = items.map((it) => {
+      try {
+        return kept(it.image);
+      } catch (err) {
+        return err instanceof Error ? err : new Error(String(err));
+      }
+    });
+    const ready = items
+      .map((it, i) => ({ i, opts: it.opts, image: selected[i]! }))
+      .filter((r): r is { i: number; opts: CaptionSearchOptions; image: AttentionImage } => !(r.image instanceof Error));
+    const out = generateAttentionMany(decoder, rules, ready);
+    const results: (CaptionOut[] | Error)[] = selected.map((s) => (s instanceof Error ? s : []));
+    ready.forEach((r, j) => {
+      const captions = out[j]!;
+      results[r.i] = captions instanceof Error ? captions : attentionCaptionOut(captions, r.image, entries(items[r.i]!.image.objects));
+    });
+    return results;
+  };
+  return {
+    kind: 'caption-attention',
+    runtime: net.runtime,
+    name: model.config.name,
+    version: model.config.version,
+    encoder: model.config.encoder,
+    // It reads the regions, not ImageEvidence.features.
+    featureDim: 0,
+    // The encoder gives detections down to the lower of the two: a weaker one may support its class without being a region.
+    minScore: Math.min(regionMinScore, threshold ?? regionMinScore),
+    wantsRegions: true,
+    vocabSize: model.vocab.size,
+    ...(model.config.metrics ? { metrics: model.config.metrics } : {}),
+    ...(model.config.training ? { training: model.config.training } : {}),
+    entries,
+    caption(image, opts) {
+      const [out] = captionMany([{ image, opts }]);
+      if (out instanceof Error) throw out;
+      return out!;
+    },
+    captionMany,
+    dispose: () => {
+      net.dispose();
+      model.dispose();
+    },
+  };
+}
+
 /** The detector-template baseline as a captioner (no weights). */
 export function templateCaptioner(table: WordTable = defaultWordTable(), minScore = TEMPLATE_MIN_SCORE): Captioner {
   const entries = (objects: readonly DetectedObject[]) => objectEntries(objects, Infinity, minScore);
@@ -198,6 +303,7 @@ export async function loadCaptioner(
   dir: string,
   table: WordTable = defaultWordTable(),
   runtime: DecoderRuntime = TFJS_RUNTIME,
+  overrides: CaptionerOverrides = {},
 ): Promise<Captioner> {
   const file = path.join(dir, CONFIG_FILE);
   let kind: unknown;
@@ -208,7 +314,10 @@ export async function loadCaptioner(
   }
   if (kind === 'caption-grounded') return withModel(await GroundedModel.load(dir), (m) => groundedCaptioner(m, table, runtime));
   if (kind === 'caption-lstm') return withModel(await CaptionModel.load(dir), (m) => plainCaptioner(m, table, runtime));
-  throw new Error(`${file}: "kind" must be caption-lstm or caption-grounded; got ${JSON.stringify(kind)}`);
+  if (kind === 'caption-attention') {
+    return withModel(await AttentionModel.load(dir), (m) => attentionCaptioner(m, table, runtime, overrides));
+  }
+  throw new Error(`${file}: "kind" must be caption-lstm, caption-grounded or caption-attention; got ${JSON.stringify(kind)}`);
 }
 
 /** build(model), disposing the model when that fails (an ONNX session that does not start). */

@@ -15,7 +15,10 @@
  * - CHAIR-i = hallucinated mentions / all mentions, over all captions.
  * - CHAIR-s = captions with at least one hallucinated mention / all captions
  *   (captions that mention nothing count, as hallucination-free).
- * - Per class: mentions, hallucinated mentions and their ratio (CHAIR-i of the class).
+ * - Per class: mentions, hallucinated mentions and their ratio (CHAIR-i of the class); the
+ *   captions that hallucinate it at least once (its part of CHAIR-s); and its recall, the
+ *   captions naming it among those whose photo has it. Classes annotated but never named
+ *   are listed too, so what captions miss shows beside what they invent.
  * - Object recall (CHAIR's coverage): per caption, the photo's annotated
  *   classes (those with at least one instance) that the caption mentions,
  *   divided by the photo's annotated classes, micro-averaged: Σ covered /
@@ -37,8 +40,16 @@ export interface ChairClassRow {
   label: string;
   mentions: number;
   hallucinated: number;
-  /** hallucinated / mentions. */
+  /** hallucinated / mentions (0 without mentions). */
   chairI: number;
+  /** Captions with at least one hallucinated mention of the class. */
+  hallucinatedCaptions: number;
+  /** Captions whose photo has the class. */
+  annotated: number;
+  /** Of those, captions that name it. */
+  covered: number;
+  /** covered / annotated (0 when never annotated). */
+  recall: number;
 }
 
 export interface ChairScores {
@@ -55,7 +66,7 @@ export interface ChairScores {
   annotated: number;
   /** covered / annotated. */
   recall: number;
-  /** Classes mentioned at least once, most hallucinated first. */
+  /** Classes mentioned or annotated at least once, most hallucinated first (then most mentioned, most annotated). */
   perClass: ChairClassRow[];
 }
 
@@ -79,27 +90,49 @@ export function chairFromMentions(items: readonly { mentions: readonly string[];
   let hallucinatedCaptions = 0;
   let covered = 0;
   let annotated = 0;
+  const rowOf = (label: string): ChairClassRow => {
+    let row = rows.get(label);
+    if (!row) {
+      row = { label, mentions: 0, hallucinated: 0, chairI: 0, hallucinatedCaptions: 0, annotated: 0, covered: 0, recall: 0 };
+      rows.set(label, row);
+    }
+    return row;
+  };
   for (const item of items) {
-    let any = false;
+    const wrong = new Set<string>();
     for (const label of item.mentions) {
-      let row = rows.get(label);
-      if (!row) rows.set(label, (row = { label, mentions: 0, hallucinated: 0, chairI: 0 }));
+      const row = rowOf(label);
       row.mentions++;
       mentions++;
       if (!item.truth.has(label)) {
         row.hallucinated++;
         hallucinated++;
-        any = true;
+        wrong.add(label);
       }
     }
-    if (any) hallucinatedCaptions++;
+    if (wrong.size > 0) hallucinatedCaptions++;
+    for (const label of wrong) rowOf(label).hallucinatedCaptions++;
     const named = new Set(item.mentions);
     annotated += item.truth.size;
-    for (const label of item.truth) if (named.has(label)) covered++;
+    for (const label of item.truth) {
+      const row = rowOf(label);
+      row.annotated++;
+      if (named.has(label)) {
+        row.covered++;
+        covered++;
+      }
+    }
   }
   const perClass = [...rows.values()]
-    .map((r) => ({ ...r, chairI: r.hallucinated / r.mentions }))
-    .sort((a, b) => b.hallucinated - a.hallucinated || b.chairI - a.chairI || a.label.localeCompare(b.label));
+    .map((r) => ({ ...r, chairI: r.mentions ? r.hallucinated / r.mentions : 0, recall: r.annotated ? r.covered / r.annotated : 0 }))
+    .sort(
+      (a, b) =>
+        b.hallucinated - a.hallucinated ||
+        b.chairI - a.chairI ||
+        b.mentions - a.mentions ||
+        b.annotated - a.annotated ||
+        a.label.localeCompare(b.label),
+    );
   const captions = items.length;
   return {
     captions,
@@ -129,12 +162,18 @@ export function chairSummary(s: ChairScores): string {
   );
 }
 
-/** The per-class table as Markdown, most hallucinated first. */
+/**
+ * The per-class table as Markdown, most hallucinated first: CHAIR-i of the class, the captions
+ * that invent it, and how often it is named when the photo has it.
+ */
 export function chairTableMarkdown(s: ChairScores): string {
   return [
-    '| class | mentions | hallucinated | CHAIR-i |',
-    '|---|---|---|---|',
-    ...s.perClass.map((r) => `| ${r.label} | ${r.mentions} | ${r.hallucinated} | ${r.chairI.toFixed(3)} |`),
-    `| **all** | ${s.mentions} | ${s.hallucinated} | ${s.chairI.toFixed(3)} |`,
+    '| class | mentions | hallucinated | CHAIR-i | captions inventing it | photos with it | named there | recall |',
+    '|---|---|---|---|---|---|---|---|',
+    ...s.perClass.map(
+      (r) =>
+        `| ${r.label} | ${r.mentions} | ${r.hallucinated} | ${r.chairI.toFixed(3)} | ${r.hallucinatedCaptions} | ${r.annotated} | ${r.covered} | ${r.recall.toFixed(3)} |`,
+    ),
+    `| **all** | ${s.mentions} | ${s.hallucinated} | ${s.chairI.toFixed(3)} | ${s.hallucinatedCaptions} | ${s.annotated} | ${s.covered} | ${s.recall.toFixed(3)} |`,
   ].join('\n');
 }

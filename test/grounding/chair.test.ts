@@ -25,8 +25,26 @@ describe('chair', () => {
   it('counts a mention of a class the photo has no instance of as hallucinated', () => {
     const s = chair(table, [{ caption: 'a dog on a couch', truth: truth('dog') }]);
     expect([s.mentions, s.hallucinated, s.hallucinatedCaptions]).toEqual([2, 1, 1]);
-    expect(s.perClass.find((r) => r.label === 'couch')).toEqual({ label: 'couch', mentions: 1, hallucinated: 1, chairI: 1 });
-    expect(s.perClass.find((r) => r.label === 'dog')).toEqual({ label: 'dog', mentions: 1, hallucinated: 0, chairI: 0 });
+    expect(s.perClass.find((r) => r.label === 'couch')).toEqual({
+      label: 'couch',
+      mentions: 1,
+      hallucinated: 1,
+      chairI: 1,
+      hallucinatedCaptions: 1,
+      annotated: 0,
+      covered: 0,
+      recall: 0,
+    });
+    expect(s.perClass.find((r) => r.label === 'dog')).toEqual({
+      label: 'dog',
+      mentions: 1,
+      hallucinated: 0,
+      chairI: 0,
+      hallucinatedCaptions: 0,
+      annotated: 1,
+      covered: 1,
+      recall: 1,
+    });
   });
 
   it('takes people words as person, against the person annotation', () => {
@@ -71,15 +89,31 @@ describe('chairFromMentions', () => {
     expect(s.recall).toBeCloseTo(3 / 7, 12);
   });
 
-  it('reports per class, most hallucinated first', () => {
+  it('reports per class, most hallucinated first, then the classes annotated but never named', () => {
     const s = chairFromMentions(items);
     expect(s.perClass.map((r) => [r.label, r.mentions, r.hallucinated])).toEqual([
       ['dog', 2, 2],
       ['bus', 1, 1],
       ['cat', 4, 0],
       ['person', 1, 0],
+      ['car', 0, 0],
+      ['bed', 0, 0],
     ]);
     expect(s.perClass[0]!.chairI).toBe(1);
+  });
+
+  it('counts per class the captions inventing it (once per caption) and its recall where the photo has it', () => {
+    const s = chairFromMentions(items);
+    const row = (label: string) => s.perClass.find((r) => r.label === label)!;
+    // Two dog mentions in one caption: one caption inventing dogs.
+    expect(row('dog')).toMatchObject({ hallucinatedCaptions: 1, annotated: 0, covered: 0, recall: 0 });
+    // Person in two photos, named in the first only.
+    expect(row('person')).toMatchObject({ hallucinatedCaptions: 0, annotated: 2, covered: 1, recall: 0.5 });
+    expect(row('car')).toMatchObject({ mentions: 0, chairI: 0, annotated: 2, covered: 0, recall: 0 });
+    expect(row('cat')).toMatchObject({ annotated: 2, covered: 2, recall: 1 });
+    // The rows add up to the totals.
+    expect(s.perClass.reduce((n, r) => n + r.covered, 0)).toBe(s.covered);
+    expect(s.perClass.reduce((n, r) => n + r.annotated, 0)).toBe(s.annotated);
   });
 
   it('gives zeros, not NaN, with nothing to score', () => {
@@ -90,7 +124,7 @@ describe('chairFromMentions', () => {
     const s = chairFromMentions(items);
     expect(chairSummary(s)).toBe('CHAIR-s 0.400 (2/5 captions)  CHAIR-i 0.375 (3/8 mentions)  recall 0.429 (3/7 annotated classes)');
     const md = chairTableMarkdown(s).split('\n');
-    expect(md[2]).toBe('| dog | 2 | 2 | 1.000 |');
-    expect(md.at(-1)).toBe('| **all** | 8 | 3 | 0.375 |');
+    expect(md[2]).toBe('| dog | 2 | 2 | 1.000 | 1 | 0 | 0 | 0.000 |');
+    expect(md.at(-1)).toBe('| **all** | 8 | 3 | 0.375 | 2 | 7 | 3 | 0.429 |');
   });
 });

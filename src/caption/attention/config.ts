@@ -28,12 +28,26 @@ export const attentionConfigSchema = z.object({
   /** Regions the decoder sees: detections with score ≥ regionMinScore, at most maxRegions, best first, then the whole image. */
   maxRegions: z.number().int().positive().default(10),
   regionMinScore: z.number().min(0).max(1).default(0.2),
+  /**
+   * Issue 21's unsupported-class rule: a caption may name a COCO class only when a detection of
+   * that class scores at least this (supportMinScore(config): regionMinScore when absent, i.e. any
+   * region the decoder sees supports its class; lower, weaker detections the decoder does not
+   * attend to support theirs too). Chosen on Flickr8k val, never on coco-dev.
+   */
+  supportMinScore: z.number().min(0).max(1).optional(),
+  /** Decoding: never repeat an n-gram of this many words (0 or absent: off); see StepRules. */
+  noRepeatNgram: z.number().int().min(0).optional(),
   vocab: vocabSchema,
 });
 
 export type AttentionConfig = z.infer<typeof attentionConfigSchema>;
 
 export { CONFIG_FILE };
+
+/** The detection score a kept region needs to support its class: the config's, or regionMinScore. */
+export function supportMinScore(config: Pick<AttentionConfig, 'supportMinScore' | 'regionMinScore'>): number {
+  return config.supportMinScore ?? config.regionMinScore;
+}
 
 export function readAttentionConfig(dir: string): Promise<AttentionConfig> {
   return readModelConfig(dir, attentionConfigSchema, 'attention caption model');

@@ -3,6 +3,7 @@ import type { StackableStepModel } from '../../search/index.js';
 import { PAD_ID, START_ID, UNK_ID } from '../../text/vocab.js';
 import { pickRows, stackRows } from '../../util/rows.js';
 import type { AttentionModel } from './model.js';
+import { maskUnsupported, type PhraseBans } from './support.js';
 
 /** Rows of the decoder, flat: each row's region memory (k regions, padded) and both LSTMs' states. */
 export interface AttentionRows {
@@ -116,31 +117,105 @@ export function stackAttentionRows(sets: readonly AttentionRows[]): AttentionRow
   return out;
 }
 
-/** Search state: the decoder's rows and, per row, the word ids it may not write (unsupported classes). */
+/**
+ * Search state: the decoder's rows; per row, the word ids it may not write (unsupported classes,
+ * support.ts) and the two-word names that change that after their first word; and, once a step
+ * has run, that step's attention per row (what links a written word to a region).
+ */
 export interface AttentionState extends AttentionRows {
   banned: readonly (readonly number[])[];
+  phrases?: readonly PhraseBans[];
+  /** [n, k] the last step's region shares, [n] its sentinel shares β. */
+  alpha?: Float32Array;
+  beta?: Float32Array;
+  /** Per row, the words fed after <start> (kept only when repeats are blocked). */
+  written?: readonly (readonly number[])[];
+}
+
+/** Decoding rules of the step model beyond the rows' bans. */
+export interface StepRules {
+  /** Never repeat an n-gram of this many words (0: off): a banned class word can leave the model looping ("a group of a group of"). */
+  noRepeatNgram?: number;
+}
+
+/**
+ * Set to −∞ each word that would repeat an n-gram of `history` (the words written so far): the
+ * words that followed an earlier occurrence of its last n − 1 words.
+ */
+export function maskRepeats(logProbs: Float32Array, history: readonly number[], n: number): void {
+  const m = history.length;
+  if (n < 1 || m < n - 1) return;
+  for (let i = 0; i + n - 1 < m; i++) {
+    let same = true;
+    for (let j = 0; j < n - 1 && same; j++) same = history[i + j] === history[m - n + 1 + j];
+    if (same) logProbs[history[i + n - 1]!] = -Infinity;
+  }
 }
 
 /** Tokens a caption never writes. */
 const NEVER_WRITTEN = [PAD_ID, START_ID, UNK_ID];
 
-/** The decoder as the searches' StepModel: padding, start and <unk> never written, nor a row's banned words. */
-export function attentionStepModel(net: AttentionNet, vocabSize: number): StackableStepModel<AttentionState> {
+const NO_PHRASES: PhraseBans = new Map();
+
+/** `pick` of every state's field, stacked, when each state has it (a first state has no attention yet). */
+function stackField(states: readonly AttentionState[], pick: (s: AttentionState) => Float32Array | undefined): Float32Array | undefined {
+  const parts = states.map(pick).filter((p) => p !== undefined);
+  return parts.length === states.length ? stackRows(parts) : undefined;
+}
+
+/**
+ * The decoder as the searches' StepModel: padding, start and <unk> never written, nor a row's
+ * banned words (maskUnsupported); the step's alpha and beta ride along in the state it returns.
+ */
+export function attentionStepModel(net: AttentionNet, vocabSize: number, rules: StepRules = {}): StackableStepModel<AttentionState> {
+  const n = rules.noRepeatNgram ?? 0;
   return {
     vocabSize,
     step(state, tokens) {
-      const { logProbs, rows } = net.step(state, Int32Array.from(tokens));
+      const { logProbs, alpha, beta, rows } = net.step(state, Int32Array.from(tokens));
+      const written = n > 0 ? tokens.map((t, r) => (t === START_ID ? [] : [...(state.written?.[r] ?? []), t])) : undefined;
       for (let r = 0; r < tokens.length; r++) {
-        for (const id of NEVER_WRITTEN) logProbs[r * vocabSize + id] = -Infinity;
-        for (const id of state.banned[r]!) logProbs[r * vocabSize + id] = -Infinity;
+        const row = logProbs.subarray(r * vocabSize, (r + 1) * vocabSize);
+        for (const id of NEVER_WRITTEN) row[id] = -Infinity;
+        maskUnsupported(row, state.banned[r]!, state.phrases?.[r], tokens[r]!);
+        if (written) maskRepeats(row, written[r]!, n);
       }
-      return { logProbs, state: { ...rows, banned: state.banned } };
+      return {
+        logProbs,
+        state: {
+          ...rows,
+          banned: state.banned,
+          ...(state.phrases ? { phrases: state.phrases } : {}),
+          alpha,
+          beta,
+          ...(written ? { written } : {}),
+        },
+      };
     },
     gather(state, rows) {
-      return { ...gatherAttentionRows(state, rows), banned: rows.map((r) => state.banned[r]!) };
+      return {
+        ...gatherAttentionRows(state, rows),
+        banned: rows.map((r) => state.banned[r]!),
+        ...(state.phrases ? { phrases: rows.map((r) => state.phrases![r]!) } : {}),
+        ...(state.alpha ? { alpha: pickRows(state.alpha, state.n, rows) } : {}),
+        ...(state.beta ? { beta: pickRows(state.beta, state.n, rows) } : {}),
+        ...(state.written ? { written: rows.map((r) => state.written![r]!) } : {}),
+      };
     },
     stack(states) {
-      return { ...stackAttentionRows(states), banned: states.flatMap((s) => s.banned) };
+      const alpha = stackField(states, (s) => s.alpha);
+      const beta = stackField(states, (s) => s.beta);
+      const phrased = states.some((s) => s.phrases);
+      return {
+        ...stackAttentionRows(states),
+        banned: states.flatMap((s) => s.banned),
+        // A state without phrase rules (a caller that bans nothing) stacks as rows with none.
+        ...(phrased ? { phrases: states.flatMap((s) => s.phrases ?? s.banned.map(() => NO_PHRASES)) } : {}),
+        ...(alpha ? { alpha } : {}),
+        ...(beta ? { beta } : {}),
+        // A first state has written nothing: its rows stack as empty histories.
+        ...(states.some((s) => s.written) ? { written: states.flatMap((s) => s.written ?? s.banned.map(() => [])) } : {}),
+      };
     },
     // States are plain arrays, never changed in place: nothing to free.
     dispose: () => undefined,

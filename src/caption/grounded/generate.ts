@@ -31,6 +31,8 @@ import {
 export interface CaptionWord {
   text: string;
   entry?: number;
+  /** The attention decoder's sentinel share β when it wrote the word (near 1: from the language model; near 0: from a region). */
+  beta?: number;
 }
 
 export interface GroundedCaption {
