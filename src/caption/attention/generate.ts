@@ -1,8 +1,8 @@
 import type { SelectedRegions } from '../../encoder/regions.js';
 import type { DetectedObject } from '../../encoder/types.js';
 import type { WordTable } from '../../grounding/words.js';
-import { greedySearch, runSearch, type Hypothesis, type Search, type StackableStepModel, type StepModel } from '../../search/index.js';
-import { END_ID, START_ID, type Vocab } from '../../text/vocab.js';
+import { greedySearch, runSearch, type Hypothesis, type Search, type StackableStepModel } from '../../search/index.js';
+import type { Vocab } from '../../text/vocab.js';
 import { searchCaptionSteps, searchManyInLockstep, TOKENS } from '../generate.js';
 import type { CaptionSearchOptions } from '../options.js';
 import { padRegions } from './data.js';
@@ -96,55 +96,38 @@ function boundInitialState(d: AttentionDecoder, rules: AttentionRules, images: r
   };
 }
 
-/** What the decoder attended to while writing each word of one caption: region shares [k] and β, per word. */
-interface WordAttention {
-  alpha: Float32Array[];
-  beta: number[];
+/** What the decoder attended to at one step: region shares [k] and the sentinel's share β. */
+interface Attended {
+  alpha: Float32Array;
+  beta: number;
 }
 
-/** Words of a hypothesis: its ids before <end>. */
-function wordCount(h: Hypothesis): number {
-  const end = h.ids.indexOf(END_ID);
-  return end < 0 ? h.ids.length : end;
-}
+/** Key of a prefix of written words (the words fed after <start>). */
+const prefixKey = (words: readonly number[]): string => words.join(' ');
 
 /**
- * Teacher-forced replay of `hyps` from the image's first row `init` (not disposed): the attention
- * of the step that wrote each word. A coroutine (see Search), so replays of several images run in
- * lockstep like their searches; the search itself keeps no per-hypothesis history of attention.
+ * `search` with every step's attention remembered in `seen` by the prefix each row had written
+ * (so by the word it was about to write). Each word of a caption the search returns was written
+ * by one of those steps, so the links need no second pass over the caption: the attention is the
+ * teacher-forced decoder's over it, without its steps. Ending it (return) ends `search`.
  */
-function* attendWords(
-  lm: StepModel<AttentionState>,
-  init: AttentionState,
-  hyps: readonly Hypothesis[],
-): Search<AttentionState, WordAttention[]> {
-  const lengths = hyps.map(wordCount);
-  const out: WordAttention[] = hyps.map(() => ({ alpha: [], beta: [] }));
-  const longest = Math.max(0, ...lengths);
-  if (longest === 0) return out;
-  let s = lm.gather(
-    init,
-    hyps.map(() => 0),
-  );
-  let prev = hyps.map(() => START_ID);
+function* remembering<R>(search: Search<AttentionState, R>, seen: Map<string, Attended>): Search<AttentionState, R> {
+  let done = false;
   try {
-    for (let t = 0; t < longest; t++) {
-      const step = yield { state: s, tokens: prev };
-      lm.dispose(s);
-      s = step.state;
-      const { k, alpha, beta } = s;
-      if (!alpha || !beta) throw new Error('attendWords: the step model returned no attention');
-      hyps.forEach((_, r) => {
-        if (t >= lengths[r]!) return;
-        out[r]!.alpha.push(alpha.slice(r * k, (r + 1) * k));
-        out[r]!.beta.push(beta[r]!);
-      });
-      prev = hyps.map((h) => h.ids[t] ?? END_ID);
+    let next = search.next();
+    while (!next.done) {
+      const result = yield next.value;
+      const { k, alpha, beta, written } = result.state;
+      if (!alpha || !beta || !written) throw new Error('the attention step model returned no attention');
+      written.forEach((words, r) => seen.set(prefixKey(words), { alpha: alpha.slice(r * k, (r + 1) * k), beta: beta[r]! }));
+      next = search.next(result);
     }
+    done = true;
+    return next.value;
   } finally {
-    lm.dispose(s);
+    // A search ended early (a failed step in lockstep) frees what it holds.
+    if (!done) search.return(undefined as R);
   }
-  return out;
 }
 
 function toCaption(
@@ -152,18 +135,29 @@ function toCaption(
   rules: AttentionRules,
   image: SelectedRegions,
   h: Hypothesis,
-  att: WordAttention,
+  seen: Map<string, Attended>,
 ): AttentionCaption {
   const tokens = d.vocab.decode(h.ids);
-  const links = regionLinks(rules.table, tokens, att.alpha, image.objects);
+  const attended = tokens.map((_, t) => {
+    const a = seen.get(prefixKey(h.ids.slice(0, t)));
+    if (!a) throw new Error(`no attention was seen for word ${t} of "${tokens.join(' ')}"`);
+    return a;
+  });
+  const links = regionLinks(
+    rules.table,
+    tokens,
+    attended.map((a) => a.alpha),
+    image.objects,
+  );
   const words = tokens.map((text, t) => {
     const region = links[t];
-    return region === undefined ? { text, beta: att.beta[t]! } : { text, region, beta: att.beta[t]! };
+    const beta = attended[t]!.beta;
+    return region === undefined ? { text, beta } : { text, region, beta };
   });
   return { text: tokens.join(' '), logprob: h.logprob, words };
 }
 
-/** Captions for one image from its first row `init` (not disposed): the search, then the replay that links its words. */
+/** Captions for one image from its first row `init` (not disposed), their words linked by the attention of the steps that wrote them. */
 function* attentionCaptionSteps(
   d: AttentionDecoder,
   rules: AttentionRules,
@@ -171,9 +165,9 @@ function* attentionCaptionSteps(
   init: AttentionState,
   opts: CaptionSearchOptions,
 ): Search<AttentionState, AttentionCaption[]> {
-  const hyps = yield* searchCaptionSteps(d.lm, init, opts);
-  const attention = yield* attendWords(d.lm, init, hyps);
-  return hyps.map((h, r) => toCaption(d, rules, image, h, attention[r]!));
+  const seen = new Map<string, Attended>();
+  const hyps = yield* remembering(searchCaptionSteps(d.lm, init, opts), seen);
+  return hyps.map((h) => toCaption(d, rules, image, h, seen));
 }
 
 /** Captions for one image's kept regions (greedy, beam or sampling, as `opts` say). */

@@ -128,7 +128,7 @@ export interface AttentionState extends AttentionRows {
   /** [n, k] the last step's region shares, [n] its sentinel shares β. */
   alpha?: Float32Array;
   beta?: Float32Array;
-  /** Per row, the words fed after <start> (kept only when repeats are blocked). */
+  /** Per row, the words fed after <start>: what repeats are checked against, and the prefix the step's attention belongs to. */
   written?: readonly (readonly number[])[];
 }
 
@@ -165,7 +165,8 @@ function stackField(states: readonly AttentionState[], pick: (s: AttentionState)
 
 /**
  * The decoder as the searches' StepModel: padding, start and <unk> never written, nor a row's
- * banned words (maskUnsupported); the step's alpha and beta ride along in the state it returns.
+ * banned words (maskUnsupported), nor repeats (maskRepeats, when asked); the step's alpha and beta
+ * and each row's written words ride along in the state it returns.
  */
 export function attentionStepModel(net: AttentionNet, vocabSize: number, rules: StepRules = {}): StackableStepModel<AttentionState> {
   const n = rules.noRepeatNgram ?? 0;
@@ -173,12 +174,12 @@ export function attentionStepModel(net: AttentionNet, vocabSize: number, rules: 
     vocabSize,
     step(state, tokens) {
       const { logProbs, alpha, beta, rows } = net.step(state, Int32Array.from(tokens));
-      const written = n > 0 ? tokens.map((t, r) => (t === START_ID ? [] : [...(state.written?.[r] ?? []), t])) : undefined;
+      const written = tokens.map((t, r) => (t === START_ID ? [] : [...(state.written?.[r] ?? []), t]));
       for (let r = 0; r < tokens.length; r++) {
         const row = logProbs.subarray(r * vocabSize, (r + 1) * vocabSize);
         for (const id of NEVER_WRITTEN) row[id] = -Infinity;
         maskUnsupported(row, state.banned[r]!, state.phrases?.[r], tokens[r]!);
-        if (written) maskRepeats(row, written[r]!, n);
+        if (n > 0) maskRepeats(row, written[r]!, n);
       }
       return {
         logProbs,
@@ -188,7 +189,7 @@ export function attentionStepModel(net: AttentionNet, vocabSize: number, rules: 
           ...(state.phrases ? { phrases: state.phrases } : {}),
           alpha,
           beta,
-          ...(written ? { written } : {}),
+          written,
         },
       };
     },

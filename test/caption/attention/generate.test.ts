@@ -17,6 +17,7 @@ import { onnxAttentionNet } from '../../../src/caption/attention/onnx.js';
 import { tfjsAttentionNet, type AttentionNet } from '../../../src/caption/attention/step-model.js';
 import { attentionCaptionOut, loadCaptioner, type Captioner, type ImageEvidence } from '../../../src/caption/captioner.js';
 import { padRegions } from '../../../src/caption/attention/data.js';
+import { regionLinks } from '../../../src/caption/attention/links.js';
 import { DEFAULT_CAPTION_SEARCH, type CaptionSearchOptions } from '../../../src/caption/options.js';
 import { CaptionService } from '../../../src/caption/service.js';
 import { regionDescriptors, selectRegions, type SelectedRegions } from '../../../src/encoder/regions.js';
@@ -141,22 +142,34 @@ describe('attention captions on the tiny model (tfjs and onnxruntime)', () => {
     }
   });
 
-  it("each word's β is the sentinel share of the step that wrote it (teacher forcing the caption)", () => {
+  it("each word's α and β are the teacher-forced decoder's at the step that wrote it, for every caption of every search", () => {
     const net = tfjsAttentionNet(model);
     const decoder = attentionDecoder(net, model.vocab, R, MAX_REGIONS);
-    const image = kept(IMAGES[0]!);
-    const [c] = generateAttention(decoder, rules(), image, { ...DEFAULT_CAPTION_SEARCH, mode: 'greedy' });
-    expect(c!.words.length).toBeGreaterThan(1);
     const k = MAX_REGIONS + 1;
-    const { regions, mask } = padRegions([image], R, k);
-    let rows = net.initial(regions, mask, 1, k);
-    let prev = START_ID;
-    c!.words.forEach((w) => {
-      const out = net.step(rows, Int32Array.of(prev));
-      expect(w.beta).toBeCloseTo(out.beta[0]!, 6);
-      rows = out.rows;
-      prev = model.vocab.id(w.text);
-    });
+    let checked = 0;
+    for (const e of [IMAGES[0]!, IMAGES[3]!]) {
+      const image = kept(e);
+      const { regions, mask } = padRegions([image], R, k);
+      for (const opts of MODES) {
+        for (const c of generateAttention(decoder, rules(), image, opts)) {
+          let rows = net.initial(regions, mask, 1, k);
+          let prev = START_ID;
+          const alpha: Float32Array[] = [];
+          c.words.forEach((w) => {
+            const out = net.step(rows, Int32Array.of(prev));
+            expect(w.beta).toBeCloseTo(out.beta[0]!, 5);
+            alpha.push(out.alpha);
+            rows = out.rows;
+            prev = model.vocab.id(w.text);
+            checked++;
+          });
+          // The links are what the teacher-forced attention gives.
+          const tokens = c.words.map((w) => w.text);
+          expect(c.words.map((w) => w.region)).toEqual(regionLinks(table, tokens, alpha, image.objects));
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(30);
   });
 
   it('the tiny model names detected classes only, and links a named class word to a region of that class', () => {
