@@ -70,9 +70,9 @@ export const REGION_CLIP = 5;
 /**
  * Regions as every projection reads them: standardised with the training regions' statistics,
  * each value clipped to ±REGION_CLIP. Region descriptors are sparse (ReLU6 features pooled over
- * small boxes, the scores of rarely detected classes), so unclipped a few standardised values
- * reach 100 and more and saturate every tanh they feed (measured: val CIDEr-D 0.070 after the
- * first epoch unclipped).
+ * small boxes, the scores of rarely detected classes), so a few standardised values reach 200;
+ * the clip bounds what a photo unlike the training set can feed the tanh units. It did not speed
+ * up learning: val CIDEr-D after one epoch was 0.058 clipped and 0.070 unclipped.
  */
 export function regionInput<T>(o: Ops<T>, regions: T, stats: InputStats | undefined): T {
   if (!stats) return regions;
