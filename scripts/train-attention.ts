@@ -2,7 +2,7 @@
  * Train the attention caption decoder (Up-Down with a visual sentinel over bottom-up regions)
  * by cross-entropy on a region cache made with `npm run features -- --regions`.
  */
-import { captionDataFlags, captionDecoderFlags, loadCaptionSplits } from '../src/cli/caption-flags.js';
+import { captionDataFlags, captionDecoderFlags, loadCaptionSplits, scstFlags } from '../src/cli/caption-flags.js';
 import { cli } from '../src/cli/main.js';
 import { progress } from '../src/cli/progress.js';
 import { loopFlags, prepareTrainingRun, trainingOptions } from '../src/cli/output.js';
@@ -37,17 +37,7 @@ const args = cli({
     regionMinScore: { type: 'number', description: 'lowest detection score that makes a region' },
     ...captionDecoderFlags,
     ...loopFlags('val CIDEr-D'),
-    scst: {
-      type: 'number',
-      int: true,
-      min: 1,
-      description: 'instead of training: fine-tune --init with SCST (CIDEr-D reward) for N iterations',
-    },
-    init: { type: 'string', placeholder: 'dir', description: 'with --scst: the cross-entropy-trained attention model to start from' },
-    scstImages: { type: 'number', int: true, min: 1, default: 16, description: 'with --scst: training images per iteration' },
-    scstSamples: { type: 'number', int: true, min: 2, default: 5, description: 'with --scst: captions sampled per image' },
-    scstBaseline: { type: 'string', default: 'greedy', description: 'with --scst: greedy or mean (of the other samples)' },
-    scstLr: { type: 'number', default: 5e-5, description: 'with --scst: Adam learning rate' },
+    ...scstFlags('attention model'),
     scstValidateEvery: {
       type: 'number',
       int: true,

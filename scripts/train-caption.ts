@@ -5,7 +5,7 @@
  * (default train,restval) and --val-split (default val) pick the images.
  */
 import os from 'node:os';
-import { captionDataFlags, captionDecoderFlags, loadCaptionSplits } from '../src/cli/caption-flags.js';
+import { captionDataFlags, captionDecoderFlags, loadCaptionSplits, scstFlags } from '../src/cli/caption-flags.js';
 import { cli } from '../src/cli/main.js';
 import { progress } from '../src/cli/progress.js';
 import { loopFlags, prepareTrainingRun, trainingOptions } from '../src/cli/output.js';
@@ -36,17 +36,7 @@ const args = cli({
     ...captionDecoderFlags,
     ...loopFlags('val CIDEr-D'),
     normalizeFeatures: { type: 'boolean', description: "standardise image vectors with the training set's mean and std" },
-    scst: {
-      type: 'number',
-      int: true,
-      min: 1,
-      description: 'instead of training: fine-tune --init with SCST (CIDEr-D reward) for N iterations',
-    },
-    init: { type: 'string', placeholder: 'dir', description: 'with --scst: the cross-entropy-trained plain caption model to start from' },
-    scstImages: { type: 'number', int: true, min: 1, default: 16, description: 'with --scst: training images per iteration' },
-    scstSamples: { type: 'number', int: true, min: 2, default: 5, description: 'with --scst: captions sampled per image' },
-    scstBaseline: { type: 'string', default: 'greedy', description: 'with --scst: greedy or mean (of the other samples)' },
-    scstLr: { type: 'number', default: 5e-5, description: 'with --scst: Adam learning rate' },
+    ...scstFlags('plain caption model'),
   },
   defaults: trainOptionsSchema.parse({}),
 });

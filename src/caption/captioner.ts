@@ -102,6 +102,26 @@ export function attributeWords(table: WordTable, text: string, entries: readonly
   return words;
 }
 
+/** The model card's scores and training record, when its config has them. */
+function cardFields(config: {
+  metrics?: Record<string, unknown>;
+  training?: Record<string, unknown>;
+}): Pick<Captioner, 'metrics' | 'training'> {
+  return { ...(config.metrics ? { metrics: config.metrics } : {}), ...(config.training ? { training: config.training } : {}) };
+}
+
+/** caption() as captionMany() of one image, and captionMany itself. */
+function fromMany(captionMany: NonNullable<Captioner['captionMany']>): Pick<Captioner, 'caption' | 'captionMany'> {
+  return {
+    caption(image, opts) {
+      const [out] = captionMany([{ image, opts }]);
+      if (out instanceof Error) throw out;
+      return out!;
+    },
+    captionMany,
+  };
+}
+
 function plainCaptioner(model: CaptionModel, table: WordTable, rt: DecoderRuntime): Captioner {
   const entries = (objects: readonly DetectedObject[]) => objectEntries(objects, Infinity, PLAIN_MIN_SCORE);
   const onnx = rt.runtime === 'onnx' ? onnxCaptionDecoder(model, rt.device) : undefined;
@@ -138,15 +158,9 @@ function plainCaptioner(model: CaptionModel, table: WordTable, rt: DecoderRuntim
     featureDim: model.config.featureDim,
     minScore: PLAIN_MIN_SCORE,
     vocabSize: model.vocab.size,
-    ...(model.config.metrics ? { metrics: model.config.metrics } : {}),
-    ...(model.config.training ? { training: model.config.training } : {}),
+    ...cardFields(model.config),
     entries,
-    caption(image, opts) {
-      const [out] = captionMany([{ image, opts }]);
-      if (out instanceof Error) throw out;
-      return out!;
-    },
-    captionMany,
+    ...fromMany(captionMany),
     dispose: () => {
       onnx?.dispose();
       model.dispose();
@@ -168,8 +182,7 @@ function groundedCaptioner(model: GroundedModel, table: WordTable, rt: DecoderRu
     featureDim: model.config.featureDim,
     minScore: entryMinScore,
     vocabSize: model.vocab.size,
-    ...(model.config.metrics ? { metrics: model.config.metrics } : {}),
-    ...(model.config.training ? { training: model.config.training } : {}),
+    ...cardFields(model.config),
     entries: (objects) => objectEntries(objects, maxEntries, entryMinScore),
     caption: (image, opts) => generateGrounded(decoder, prepare(image), opts),
     captionMany: (items) =>
@@ -261,15 +274,9 @@ function attentionCaptioner(model: AttentionModel, table: WordTable, rt: Decoder
     minScore: Math.min(regionMinScore, threshold ?? regionMinScore),
     wantsRegions: true,
     vocabSize: model.vocab.size,
-    ...(model.config.metrics ? { metrics: model.config.metrics } : {}),
-    ...(model.config.training ? { training: model.config.training } : {}),
+    ...cardFields(model.config),
     entries,
-    caption(image, opts) {
-      const [out] = captionMany([{ image, opts }]);
-      if (out instanceof Error) throw out;
-      return out!;
-    },
-    captionMany,
+    ...fromMany(captionMany),
     dispose: () => {
       net.dispose();
       model.dispose();

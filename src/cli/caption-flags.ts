@@ -32,3 +32,20 @@ export async function loadCaptionSplits(args: {
   const val = await pick(args.val, args.valSplit);
   return { train, val: args.valImages ? val.slice(0, args.valImages) : val };
 }
+
+/** The SCST fine-tuning flags of a caption trainer (`what`: the kind of model --init names). */
+export function scstFlags(what: string) {
+  return {
+    scst: {
+      type: 'number',
+      int: true,
+      min: 1,
+      description: 'instead of training: fine-tune --init with SCST (CIDEr-D reward) for N iterations',
+    },
+    init: { type: 'string', placeholder: 'dir', description: `with --scst: the cross-entropy-trained ${what} to start from` },
+    scstImages: { type: 'number', int: true, min: 1, default: 16, description: 'with --scst: training images per iteration' },
+    scstSamples: { type: 'number', int: true, min: 2, default: 5, description: 'with --scst: captions sampled per image' },
+    scstBaseline: { type: 'string', default: 'greedy', description: 'with --scst: greedy or mean (of the other samples)' },
+    scstLr: { type: 'number', default: 5e-5, description: 'with --scst: Adam learning rate' },
+  } as const;
+}
