@@ -102,10 +102,14 @@ export const CLOSE_GRACE_MS = 3_000;
  */
 export async function closeEncoderThreads(ms = CLOSE_GRACE_MS): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
-  await Promise.race([Promise.all([...live].map((t) => t.close())), deadline]);
+  const deadline = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const closed = Promise.all([...live].map((t) => t.close())).then(() => true as const);
+  if (!(await Promise.race([closed, deadline]))) log.warn({ ms }, ENCODER_GRACE_EXPIRED);
   clearTimeout(timer);
 }
+
+/** Logged when an encoder thread was still running once the close grace period ran out. */
+export const ENCODER_GRACE_EXPIRED = 'an encoder thread was still running after the grace period';
 
 const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
 

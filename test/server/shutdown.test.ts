@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ENCODER_GRACE_EXPIRED } from '../../src/encoder/thread.js';
 import { withDeadline } from '../../src/server/serve.js';
 import { jpeg } from './images.js';
 
@@ -156,14 +157,14 @@ describe('graceful shutdown', () => {
     expect(lines.some((l) => l.msg?.startsWith('SIGINT again while draining: ignored') === true)).toBe(true);
   }, 120_000);
 
-  it('idle, a stop takes under 2 s: the encoder thread ends at once, not after a grace period', async () => {
+  it('idle, the encoder thread ends at once on a stop, not when the grace period runs out', async () => {
     const { child, lines, exited } = start('npm', ['start', '--silent']);
     await waitForLog(lines, (l) => typeof l.url === 'string', 60_000);
     if (child.pid === undefined) throw new Error('no pid');
-    const t0 = performance.now();
     process.kill(-child.pid, 'SIGTERM');
     expect(await exited).toBe(0);
-    expect(performance.now() - t0).toBeLessThan(2000);
+    // No wall-clock bound (the suite runs beside other tests): the server says when the grace period ran out.
+    expect(lines.some((l) => l.msg === ENCODER_GRACE_EXPIRED)).toBe(false);
     expect(lines.at(-1)?.msg).toBe('bye');
   }, 120_000);
 
