@@ -1,13 +1,11 @@
 import { z } from 'zod';
-import { BackendSchema, ModelRefSchema } from '../util/reply.js';
+import { BackendSchema, BoxSchema, ModelRefSchema } from '../util/reply.js';
 
 /**
  * The POST /caption reply, written once: the route validates and documents
  * with it, CaptionService's result is its part that the service fills, and
  * the page (web/api.ts) reads these types. Imports nothing but zod.
  */
-
-const BoxSchema = z.tuple([z.number(), z.number(), z.number(), z.number()]).describe('x, y, width, height as fractions of the image');
 
 export const CaptionReplySchema = z
   .object({

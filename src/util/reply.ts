@@ -12,3 +12,8 @@ export const ModelRefSchema = z.object({ name: z.string(), version: z.string() }
 export type ModelRef = z.infer<typeof ModelRefSchema>;
 
 export const BackendSchema = z.string().describe('TensorFlow.js backend that ran the model, e.g. wasm, tensorflow');
+
+/** A box: x, y, width, height as fractions of the image. */
+export const BoxSchema = z
+  .tuple([z.number(), z.number(), z.number(), z.number()])
+  .describe('x, y, width, height as fractions of the image');

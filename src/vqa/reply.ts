@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BackendSchema, ModelRefSchema } from '../util/reply.js';
+import { BackendSchema, BoxSchema, ModelRefSchema } from '../util/reply.js';
 
 /**
  * The POST /vqa reply, written once: the route validates and documents with
@@ -7,10 +7,28 @@ import { BackendSchema, ModelRefSchema } from '../util/reply.js';
  * (web/api.ts) reads these types. Imports nothing but zod.
  */
 
+/** The region an answer's attention weighted most (region-attention models only). */
+export const EvidenceSchema = z
+  .object({
+    box: BoxSchema,
+    label: z.string().describe('the detected COCO class of the region, or "image" for the whole photo'),
+    weight: z.number().describe("the region's attention weight (0..1), the largest of the question's attention"),
+  })
+  .strict()
+  .describe('where the model looked: the region with the largest attention weight');
+
+const AnswerSchema = z
+  .object({
+    answer: z.string(),
+    score: z.number().describe('softmax probability'),
+    evidence: EvidenceSchema.optional().describe('absent for models without attention over regions'),
+  })
+  .strict();
+
 export const VqaReplySchema = z
   .object({
     question: z.string().describe('the question as read (trimmed)'),
-    answers: z.array(z.object({ answer: z.string(), score: z.number().describe('softmax probability') }).strict()).describe('best first'),
+    answers: z.array(AnswerSchema).describe('best first'),
     model: ModelRefSchema,
     backend: BackendSchema,
     unknown_words: z.array(z.string()).describe('question words the model never saw (read as <unk>)'),
@@ -36,3 +54,4 @@ export const VqaResultSchema = VqaReplySchema.omit({ question: true, backend: tr
 export type VqaResult = z.infer<typeof VqaResultSchema>;
 
 export type Answer = VqaReply['answers'][number];
+export type Evidence = z.infer<typeof EvidenceSchema>;
