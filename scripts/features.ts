@@ -24,6 +24,7 @@ import { tsWorker } from '../src/util/ts-worker.js';
 import { writeFeatureSet } from '../src/data/features.js';
 import { writeRegionSet } from '../src/data/regions.js';
 import { CLASS_DIM, GEOMETRY_DIM, REGION_ENCODER, REGION_MAX_OBJECTS } from '../src/encoder/regions.js';
+import { COLOUR_DIM } from '../src/encoder/colour.js';
 import { DEFAULT_MIN_SCORE, labelsOf } from '../src/encoder/centernet.js';
 import type { DetectedObject } from '../src/encoder/types.js';
 import type { FeatureMessage } from '../src/encoder/feature-worker.js';
@@ -120,7 +121,7 @@ if (args.regions) {
   await writeRegionSet(args.out, {
     encoder: REGION_ENCODER,
     dim,
-    grid: [7, 7, dim - GEOMETRY_DIM - CLASS_DIM],
+    grid: [7, 7, dim - GEOMETRY_DIM - COLOUR_DIM - CLASS_DIM],
     minScore: args.minScore,
     maxRegions: args.maxRegions,
     keys,

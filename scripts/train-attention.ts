@@ -7,7 +7,7 @@ import { cli } from '../src/cli/main.js';
 import { progress } from '../src/cli/progress.js';
 import { loopFlags, prepareTrainingRun, trainingOptions } from '../src/cli/output.js';
 import * as tf from '@tensorflow/tfjs';
-import { regionImages } from '../src/caption/attention/data.js';
+import { regionImages } from '../src/data/regions.js';
 import { AttentionModel } from '../src/caption/attention/model.js';
 import { attentionPolicy } from '../src/caption/attention/scst.js';
 import { attentionTrainOptionsSchema, evaluateAttention, trainAttentionModel } from '../src/caption/attention/train.js';

@@ -12,6 +12,7 @@
  * [j / S_w, (j + 1) / S_w] × [i / S_h, (i + 1) / S_h]: the CNN's strided grid
  * tiles the image (MobileNetV2: 224 px in, 7×7 out, one cell per 32×32 px).
  */
+import { boxColour, COLOUR_DIM, type ImagePixels } from './colour.js';
 import { COCO_LABELS, type DetectedObject } from './types.js';
 
 /** The encoder whose pass gives regions: MobileNetV2's grid pooled in CenterNet's boxes. */
@@ -158,28 +159,42 @@ export function regionClassScores(objects: readonly DetectedObject[]): Float32Ar
 }
 
 /**
- * One region's descriptor, [C + GEOMETRY_DIM + CLASS_DIM] (1280 + 7 + 80 = 1367 for MobileNetV2):
+ * One region's descriptor, [C + GEOMETRY_DIM + COLOUR_DIM + CLASS_DIM] (1280 + 7 + 14 + 80 = 1381 for MobileNetV2):
  *
  *   [0, C)                        pooled features (a row of roiAveragePool)
  *   [C, C + 7)                    boxGeometry: x1, y1, x2, y2, w, h, area
- *   [C + 7, C + 7 + 80)           class scores (regionClassScores), COCO class order
+ *   [C + 7, C + 21)               boxColour: mean Lab and colour shares (src/encoder/colour.ts)
+ *   [C + 21, C + 101)             class scores (regionClassScores), COCO class order — always last
  */
-export function regionDescriptor(pooled: Float32Array, geometry: Float32Array, classScores: Float32Array): Float32Array {
+export function regionDescriptor(
+  pooled: Float32Array,
+  geometry: Float32Array,
+  colour: Float32Array,
+  classScores: Float32Array,
+): Float32Array {
   if (geometry.length !== GEOMETRY_DIM) throw new Error(`regionDescriptor: geometry has ${geometry.length} values, not ${GEOMETRY_DIM}`);
+  if (colour.length !== COLOUR_DIM) throw new Error(`regionDescriptor: colour has ${colour.length} values, not ${COLOUR_DIM}`);
   if (classScores.length !== CLASS_DIM)
     throw new Error(`regionDescriptor: class scores have ${classScores.length} values, not ${CLASS_DIM}`);
-  const out = new Float32Array(pooled.length + GEOMETRY_DIM + CLASS_DIM);
+  const out = new Float32Array(pooled.length + GEOMETRY_DIM + COLOUR_DIM + CLASS_DIM);
   out.set(pooled, 0);
   out.set(geometry, pooled.length);
-  out.set(classScores, pooled.length + GEOMETRY_DIM);
+  out.set(colour, pooled.length + GEOMETRY_DIM);
+  out.set(classScores, pooled.length + GEOMETRY_DIM + COLOUR_DIM);
   return out;
+}
+
+/** Width of a region descriptor over a grid of C channels. */
+export function regionDim(C: number): number {
+  return C + GEOMETRY_DIM + COLOUR_DIM + CLASS_DIM;
 }
 
 /**
  * Every region of one image: its K detections (in the order given), then the whole
- * image. Returns [K + 1, C + GEOMETRY_DIM + CLASS_DIM] row-major, each row a
- * regionDescriptor; row K is the whole image (global average pool, geometry
- * [0, 0, 1, 1, 1, 1, 1], each class's best score).
+ * image. Returns [K + 1, regionDim(C)] row-major, each row a regionDescriptor; row K
+ * is the whole image (global average pool, geometry [0, 0, 1, 1, 1, 1, 1], the
+ * whole photo's colour, each class's best score). `image` is the pixels the grid
+ * was computed from (any size: boxes are fractions).
  */
 export function regionDescriptors(
   grid: Float32Array,
@@ -187,6 +202,7 @@ export function regionDescriptors(
   S_w: number,
   C: number,
   objects: readonly DetectedObject[],
+  image: ImagePixels,
 ): Float32Array {
   const pooled = roiAveragePool(
     grid,
@@ -195,14 +211,14 @@ export function regionDescriptors(
     C,
     objects.map((o) => o.box),
   );
-  const D = C + GEOMETRY_DIM + CLASS_DIM;
+  const D = regionDim(C);
   const out = new Float32Array((objects.length + 1) * D);
   const regions: [Box, readonly DetectedObject[]][] = [
     ...objects.map((o): [Box, DetectedObject[]] => [o.box, [o]]),
     [WHOLE_IMAGE, objects],
   ];
   regions.forEach(([box, its], k) => {
-    out.set(regionDescriptor(pooled.subarray(k * C, (k + 1) * C), boxGeometry(box), regionClassScores(its)), k * D);
+    out.set(regionDescriptor(pooled.subarray(k * C, (k + 1) * C), boxGeometry(box), boxColour(image, box), regionClassScores(its)), k * D);
   });
   return out;
 }

@@ -71,11 +71,22 @@ async function withPixelsFor<T>(part: Encoder, pixels: tf.Tensor4D, run: (x: tf.
   }
 }
 
-/** Image i's regions: regionDescriptors of its slice of the [N, S_h, S_w, C] grid over `objects`, the whole image last. */
-function imageRegions(grid: FeaturesWithGrid, i: number, objects: readonly DetectedObject[]): Float32Array {
+/**
+ * Image i's regions: regionDescriptors of its slice of the [N, S_h, S_w, C] grid over `objects`, the whole image last,
+ * with colours read from its slice of the [N, H, W, 3] pixels.
+ */
+function imageRegions(
+  grid: FeaturesWithGrid,
+  pixels: Float32Array,
+  size: [number, number],
+  i: number,
+  objects: readonly DetectedObject[],
+): Float32Array {
   const [S_h, S_w, C] = grid.gridShape;
   const cells = S_h * S_w * C;
-  return regionDescriptors(grid.grid.subarray(i * cells, (i + 1) * cells), S_h, S_w, C, objects);
+  const [H, W] = size;
+  const image = { data: pixels.subarray(i * H * W * 3, (i + 1) * H * W * 3), height: H, width: W };
+  return regionDescriptors(grid.grid.subarray(i * cells, (i + 1) * cells), S_h, S_w, C, objects, image);
 }
 
 /**
@@ -139,7 +150,9 @@ export function combineEncoders(parts: Encoder[]): Encoder {
         rows.push(await withPixelsFor(p, pixels, (x) => encodeFeatures(p, x)));
       }
     }
-    return { features: concatRows(rows, parts, n), objects, regions: objects.map((o, i) => imageRegions(grid!, i, o)) };
+    const px = (await pixels.data()) as Float32Array;
+    const size: [number, number] = [pixels.shape[1], pixels.shape[2]];
+    return { features: concatRows(rows, parts, n), objects, regions: objects.map((o, i) => imageRegions(grid!, px, size, i, o)) };
   };
   const encodeWithRegions: Encoder['encodeWithRegions'] = async (pixels, minScore) => {
     if (pixels.shape[0] !== 1) throw new Error(`encodeWithRegions takes one image; got a batch of ${pixels.shape[0]}`);

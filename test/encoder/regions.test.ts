@@ -8,14 +8,19 @@ import {
   regionClassScores,
   regionDescriptor,
   regionDescriptors,
+  regionDim,
   roiAveragePool,
   type Box,
 } from '../../src/encoder/regions.js';
+import { boxColour, COLOUR_DIM } from '../../src/encoder/colour.js';
 import { MOBILENET_FEATURE_LAYER } from '../../src/encoder/mobilenet.js';
 import { COCO_LABELS, type DetectedObject } from '../../src/encoder/types.js';
 import { classScores } from '../../src/grounding/entries.js';
 import { initBackend } from '../../src/nn/backend.js';
 import { rng } from '../../src/util/random.js';
+
+/** A 6×8 photo of random pixels, for the colour part of the descriptors. */
+const IMAGE = { data: Float32Array.from({ length: 6 * 8 * 3 }, rng(21)).map((v) => v * 255), height: 6, width: 8 };
 
 function randomGrid(S_h: number, S_w: number, C: number, rand: () => number): Float32Array {
   return Float32Array.from({ length: S_h * S_w * C }, () => rand() * 4 - 1);
@@ -242,23 +247,27 @@ describe('regionDescriptor(s)', () => {
     expect(() => regionClassScores([{ ...objects[0]!, classId: 80 }])).toThrow(/COCO/);
   });
 
-  it('concatenates pooled features, geometry and class scores in that order', () => {
+  it('concatenates pooled features, geometry, colour and class scores in that order', () => {
     const pooled = Float32Array.of(5, 6, 7);
     const geometry = boxGeometry([0.1, 0.2, 0.3, 0.4]);
+    const colour = Float32Array.from({ length: COLOUR_DIM }, (_, k) => k / 10);
     const scores = regionClassScores([objects[1]!]);
-    const d = regionDescriptor(pooled, geometry, scores);
-    expect(d.length).toBe(3 + GEOMETRY_DIM + CLASS_DIM);
+    const d = regionDescriptor(pooled, geometry, colour, scores);
+    expect(d.length).toBe(3 + GEOMETRY_DIM + COLOUR_DIM + CLASS_DIM);
+    expect(regionDim(3)).toBe(d.length);
     expect([...d.subarray(0, 3)]).toEqual([5, 6, 7]);
     expect([...d.subarray(3, 3 + GEOMETRY_DIM)]).toEqual([...geometry]);
-    expect([...d.subarray(3 + GEOMETRY_DIM)]).toEqual([...scores]);
-    expect(() => regionDescriptor(pooled, scores, geometry)).toThrow(/geometry/);
+    expect([...d.subarray(3 + GEOMETRY_DIM, 3 + GEOMETRY_DIM + COLOUR_DIM)]).toEqual([...colour]);
+    expect([...d.subarray(3 + GEOMETRY_DIM + COLOUR_DIM)]).toEqual([...scores]);
+    expect(() => regionDescriptor(pooled, scores, colour, geometry)).toThrow(/geometry/);
+    expect(() => regionDescriptor(pooled, geometry, scores, colour)).toThrow(/colour/);
   });
 
   it("lays out one row per detection, in order, then the whole image's", () => {
     const [S_h, S_w, C] = [7, 7, 4];
     const grid = randomGrid(S_h, S_w, C, rng(13));
-    const D = C + GEOMETRY_DIM + CLASS_DIM;
-    const rows = regionDescriptors(grid, S_h, S_w, C, objects);
+    const D = regionDim(C);
+    const rows = regionDescriptors(grid, S_h, S_w, C, objects, IMAGE);
     expect(rows.length).toBe((objects.length + 1) * D);
     const pooled = roiAveragePool(
       grid,
@@ -269,7 +278,7 @@ describe('regionDescriptor(s)', () => {
     );
     const regions: [Box, DetectedObject[]][] = [...objects.map((o): [Box, DetectedObject[]] => [o.box, [o]]), [[0, 0, 1, 1], objects]];
     regions.forEach(([box, its], k) => {
-      const expected = [...row(pooled, C, k), ...boxGeometry(box), ...regionClassScores(its)];
+      const expected = [...row(pooled, C, k), ...boxGeometry(box), ...boxColour(IMAGE, box), ...regionClassScores(its)];
       expect([...rows.subarray(k * D, (k + 1) * D)]).toEqual(expected);
     });
     // The last row: global average pool, the whole image's geometry, each class's best score.
@@ -278,10 +287,10 @@ describe('regionDescriptor(s)', () => {
     for (let i = 0; i < S_h; i++) for (let j = 0; j < S_w; j++) cells.push(cell(grid, S_w, C, i, j));
     expectClose(last.subarray(0, C), meanOf(cells), 1e-6);
     expect([...last.subarray(C, C + GEOMETRY_DIM)]).toEqual([0, 0, 1, 1, 1, 1, 1]);
-    expect(last[C + GEOMETRY_DIM + 16]).toBeCloseTo(0.9, 6);
+    expect(last[C + GEOMETRY_DIM + COLOUR_DIM + 16]).toBeCloseTo(0.9, 6);
     // No detections: the whole image alone, with zero class scores.
-    const alone = regionDescriptors(grid, S_h, S_w, C, []);
+    const alone = regionDescriptors(grid, S_h, S_w, C, [], IMAGE);
     expect(alone.length).toBe(D);
-    expect([...alone.subarray(C + GEOMETRY_DIM)].every((v) => v === 0)).toBe(true);
+    expect([...alone.subarray(C + GEOMETRY_DIM + COLOUR_DIM)].every((v) => v === 0)).toBe(true);
   });
 });

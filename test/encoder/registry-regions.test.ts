@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rgbBatch } from '../../src/encoder/pixels.js';
-import { REGION_MAX_OBJECTS, regionDescriptors } from '../../src/encoder/regions.js';
+import { REGION_MAX_OBJECTS, regionDescriptors, regionDim } from '../../src/encoder/regions.js';
 import { combineEncoders, loadEncoder } from '../../src/encoder/registry.js';
 import type { Encoder } from '../../src/encoder/types.js';
 import { decodeToRgb } from '../../src/image/decode.js';
@@ -48,8 +48,9 @@ describe('mobilenet_v2+centernet: encodeWithRegions', () => {
       expect(got.objects, p).toEqual(want.objects.slice(0, REGION_MAX_OBJECTS));
       const { grid, gridShape } = await mobile.encodeWithGrid!(photo(p));
       expect(gridShape).toEqual([7, 7, 1280]);
-      const rows = regionDescriptors(grid, ...gridShape, got.objects);
-      expect(got.regions.length, p).toBe((got.objects.length + 1) * 1367);
+      const image = { data: photo(p).dataSync() as Float32Array, height: photo(p).shape[1], width: photo(p).shape[2] };
+      const rows = regionDescriptors(grid, ...gridShape, got.objects, image);
+      expect(got.regions.length, p).toBe((got.objects.length + 1) * regionDim(1280));
       expect(agreement(got.regions, rows).maxAbs, p).toBeLessThanOrEqual(MAX_ABS);
     }
     expect(tf.memory().numTensors).toBe(before);
@@ -60,7 +61,7 @@ describe('mobilenet_v2+centernet: encodeWithRegions', () => {
     expect(want.objects.length).toBeGreaterThan(REGION_MAX_OBJECTS); // else this photo cannot show the cap
     const got = await combined.encodeWithRegions!(photo('pizza'), 0);
     expect(got.objects).toEqual(want.objects.slice(0, REGION_MAX_OBJECTS));
-    expect(got.regions.length).toBe((REGION_MAX_OBJECTS + 1) * 1367);
+    expect(got.regions.length).toBe((REGION_MAX_OBJECTS + 1) * regionDim(1280));
   });
 
   it('batched: each image’s features, objects and regions are encodeWithRegions’ alone', async () => {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { imageRegions, regionOffsets, type RegionSet } from '../../data/regions.js';
-import { selectRegions, type SelectedRegions } from '../../encoder/regions.js';
+import { regionTensors } from '../../data/regions.js';
+import type { SelectedRegions } from '../../encoder/regions.js';
 import { PAD_ID } from '../../text/vocab.js';
 import type { RowBatch } from '../../train/spec.js';
 
@@ -8,39 +8,6 @@ import type { RowBatch } from '../../train/spec.js';
 export interface AttentionExample {
   image: number;
   ids: number[];
-}
-
-/** Each listed file's selected regions (selectRegions) from the region cache; `index` maps file → position. */
-export function regionImages(
-  set: RegionSet,
-  files: readonly string[],
-  maxRegions: number,
-  minScore: number,
-): { images: SelectedRegions[]; index: Map<string, number> } {
-  const offsets = regionOffsets(set);
-  const rowOf = new Map(set.keys.map((k, i) => [k, i]));
-  const images: SelectedRegions[] = [];
-  const index = new Map<string, number>();
-  for (const file of new Set(files)) {
-    const i = rowOf.get(file);
-    if (i === undefined) continue;
-    index.set(file, images.length);
-    images.push(selectRegions(imageRegions(set, offsets, i), set.detections[i]!, maxRegions, minScore));
-  }
-  return { images, index };
-}
-
-/** Images' regions padded to k rows each: regions [n·k·R] and mask [n·k] (1 for a real region). */
-export function padRegions(images: readonly SelectedRegions[], R: number, k: number): { regions: Float32Array; mask: Float32Array } {
-  const regions = new Float32Array(images.length * k * R);
-  const mask = new Float32Array(images.length * k);
-  images.forEach((img, i) => {
-    const count = img.rows.length / R;
-    if (count > k) throw new Error(`padRegions: an image has ${count} regions, more than ${k}`);
-    regions.set(img.rows, i * k * R);
-    mask.fill(1, i * k, i * k + count);
-  });
-  return { regions, mask };
 }
 
 /** Teacher-forcing tensors of captions: tokens [B, T+1] (<start> … <end> <pad>…) and mask [B, T] over the targets. */
@@ -54,13 +21,6 @@ export function tokenTensors(captions: readonly (readonly number[])[]): { tokens
     mask.fill(1, b * (T1 - 1), b * (T1 - 1) + ids.length - 1);
   });
   return { tokens: tf.tensor2d(tokens, [B, T1], 'int32'), mask: tf.tensor2d(mask, [B, T1 - 1]) };
-}
-
-/** Regions of `images` as tensors, padded to the most regions among them: [B, K, R] and [B, K]. */
-export function regionTensors(images: readonly SelectedRegions[], R: number): { regions: tf.Tensor3D; regionMask: tf.Tensor2D } {
-  const k = Math.max(...images.map((img) => img.rows.length / R));
-  const { regions, mask } = padRegions(images, R, k);
-  return { regions: tf.tensor3d(regions, [images.length, k, R]), regionMask: tf.tensor2d(mask, [images.length, k]) };
 }
 
 /** A batch as the gradient step takes it: captions as rows, each share packed with its images' regions. */

@@ -5,7 +5,7 @@ import { greedySearch, runSearch, type Hypothesis, type Search, type StackableSt
 import type { Vocab } from '../../text/vocab.js';
 import { searchCaptionSteps, searchManyInLockstep, TOKENS } from '../generate.js';
 import type { CaptionSearchOptions } from '../options.js';
-import { padRegions } from './data.js';
+import { padRegions } from '../../data/regions.js';
 import { regionLinks, type AttentionWord } from './links.js';
 import { attentionStepModel, type AttentionNet, type AttentionState, type StepRules } from './step-model.js';
 import { classWords, NO_BANS, supportedClasses, unsupportedWords, type ClassWords, type WordBans } from './support.js';

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { MASKED } from '../../nn/attention.js';
 import { COCO_LABELS } from '../../encoder/types.js';
 import { ENTRY_FEATURES } from '../../grounding/entries.js';
 import { dense, imageState, lstmCell, standardized, type CellState, type InputStats } from '../../nn/blocks.js';
@@ -91,9 +92,6 @@ export function groundedStep<T>(
   const next = lstmCell(o, o.matMul(x, p.w), state, p.u, p.b, hidden);
   return { logProbs: o.logSoftmax(dense(o, next.h, p.wout, p.bout)), state: next };
 }
-
-/** Large enough to zero a probability after softmax, small enough to stay finite in float32. */
-const MASKED = -1e9;
 
 /**
  * Neural Baby Talk-style decoder (Lu et al. 2018) on the project's LSTM. The

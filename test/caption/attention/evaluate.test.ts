@@ -8,21 +8,21 @@ import { evaluateCaptions } from '../../../src/caption/evaluate.js';
 import { DEFAULT_CAPTION_SEARCH } from '../../../src/caption/options.js';
 import type { CaptionedImage } from '../../../src/data/captions.js';
 import type { RegionSet } from '../../../src/data/regions.js';
-import { regionDescriptors } from '../../../src/encoder/regions.js';
+import { regionDescriptors, regionDim } from '../../../src/encoder/regions.js';
 import { initBackend } from '../../../src/nn/backend.js';
 import { SPECIALS } from '../../../src/text/vocab.js';
 import { rng } from '../../../src/util/random.js';
-import { detection } from './fake-net.js';
+import { detection, GREY_IMAGE } from './fake-net.js';
 
 const C = 4;
-const R = C + 87;
+const R = regionDim(C);
 
 describe('evaluateCaptions from a region cache (attention models)', () => {
   const detections = [[detection('dog', 0.9), detection('person', 0.3), detection('cat', 0.15)], [], [detection('cat', 0.8)]];
   const random = rng(3);
   const rows = detections.map((objects) => {
     const grid = Float32Array.from({ length: 3 * 3 * C }, () => random());
-    return regionDescriptors(grid, 3, 3, C, objects);
+    return regionDescriptors(grid, 3, 3, C, objects, GREY_IMAGE);
   });
   const set: RegionSet = {
     encoder: 'mobilenet_v2+centernet',

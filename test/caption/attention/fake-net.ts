@@ -73,3 +73,6 @@ export function fakeRegions(objects: { object: DetectedObject; attention: number
   objects.forEach((o, j) => (rows[j * FAKE_R] = o.attention));
   return { rows, objects: objects.map((o) => o.object) };
 }
+
+/** A plain grey 8×8 photo: the pixels regionDescriptors reads colours from. */
+export const GREY_IMAGE = { data: new Float32Array(8 * 8 * 3).fill(128), height: 8, width: 8 };

@@ -16,11 +16,11 @@ import { AttentionModel } from '../../../src/caption/attention/model.js';
 import { onnxAttentionNet } from '../../../src/caption/attention/onnx.js';
 import { tfjsAttentionNet, type AttentionNet } from '../../../src/caption/attention/step-model.js';
 import { attentionCaptionOut, loadCaptioner, type Captioner, type ImageEvidence } from '../../../src/caption/captioner.js';
-import { padRegions } from '../../../src/caption/attention/data.js';
+import { padRegions } from '../../../src/data/regions.js';
 import { regionLinks } from '../../../src/caption/attention/links.js';
 import { DEFAULT_CAPTION_SEARCH, type CaptionSearchOptions } from '../../../src/caption/options.js';
 import { CaptionService } from '../../../src/caption/service.js';
-import { regionDescriptors, selectRegions, type SelectedRegions } from '../../../src/encoder/regions.js';
+import { regionDescriptors, regionDim, selectRegions, type SelectedRegions } from '../../../src/encoder/regions.js';
 import type { DetectedObject, Encoder } from '../../../src/encoder/types.js';
 import { objectEntries } from '../../../src/grounding/entries.js';
 import { objectMentions } from '../../../src/grounding/chair.js';
@@ -28,11 +28,11 @@ import { defaultWordTable } from '../../../src/grounding/words.js';
 import { initBackend } from '../../../src/nn/backend.js';
 import { SPECIALS, START_ID } from '../../../src/text/vocab.js';
 import { rng } from '../../../src/util/random.js';
-import { detection } from './fake-net.js';
+import { detection, GREY_IMAGE } from './fake-net.js';
 
 /** Channels of the fake feature grid: a region descriptor is C + 7 geometry + 80 class scores wide. */
 const C = 4;
-const R = C + 87;
+const R = regionDim(C);
 const MAX_REGIONS = 4;
 const table = defaultWordTable();
 
@@ -58,7 +58,7 @@ function config(): AttentionConfig {
 function evidence(objects: DetectedObject[], seed: number): ImageEvidence {
   const random = rng(seed);
   const grid = Float32Array.from({ length: 3 * 3 * C }, () => random());
-  return { features: new Float32Array(0), objects, regions: regionDescriptors(grid, 3, 3, C, objects) };
+  return { features: new Float32Array(0), objects, regions: regionDescriptors(grid, 3, 3, C, objects, GREY_IMAGE) };
 }
 
 const kept = (e: ImageEvidence): SelectedRegions => selectRegions(e.regions!, e.objects, MAX_REGIONS, 0.2);

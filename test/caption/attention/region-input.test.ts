@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { REGION_CLIP, regionInput } from '../../../src/caption/attention/model.js';
+import { REGION_CLIP, regionInput } from '../../../src/nn/attention.js';
 import { tfOps } from '../../../src/nn/tensor-ops.js';
 import { initBackend } from '../../../src/nn/backend.js';
 
