@@ -11,8 +11,10 @@ import { vocabSchema } from '../text/vocab.js';
  * - 2vis-blstm: the image as the first and the last word (two mappings),
  *   read by a forward and a backward LSTM whose last states are concatenated.
  * - blind-lstm: the question alone (the "question-only" baseline).
+ * And region-att (issue 22): the question's LSTM state attends over the image's
+ * regions (src/vqa/region/model.ts), with counts, colours and a pointer answer.
  */
-export const VQA_ARCHS = ['vis-lstm', '2vis-blstm', 'img-bow', 'blind-lstm'] as const;
+export const VQA_ARCHS = ['vis-lstm', '2vis-blstm', 'img-bow', 'blind-lstm', 'region-att'] as const;
 export type VqaArch = (typeof VQA_ARCHS)[number];
 
 /** One source of truth for a VQA model's shapes, vocabularies and hyper-parameters (config.json). */
@@ -37,6 +39,24 @@ export const vqaConfigSchema = z.object({
   questionVocab: vocabSchema,
   /** Answer classes, most frequent first; the softmax's output order. */
   answers: z.array(z.string().min(1)).min(2),
+  /** region-att only: featureDim is a region descriptor's width, featureMean/Std its statistics. */
+  region: z
+    .object({
+      /** Regions read per image: the detections at score ≥ minScore, at most maxRegions, then the whole image. */
+      maxRegions: z.number().int().positive(),
+      minScore: z.number().min(0).max(1),
+      /** Width of the projected regions, the attention and the fused vector. */
+      projDim: z.number().int().positive(),
+      attendDim: z.number().int().positive(),
+      /** Read the count of the named class's detections (inputs.ts countFeature). */
+      count: z.boolean(),
+      /** Read the regions' colour descriptors (else those columns are zeroed). */
+      colour: z.boolean(),
+      /** Answers may be a region's class word, through a pointer over the regions. */
+      pointer: z.boolean(),
+    })
+    .strict()
+    .optional(),
 });
 
 export type VqaConfig = z.infer<typeof vqaConfigSchema>;

@@ -90,8 +90,28 @@ export function vqaLogits<T>(o: Ops<T>, net: VqaNet<T>, features: T, tokens: T, 
   return dense(o, drop(h, 4), w('wout'), w('bout'));
 }
 
+/**
+ * The question LSTM's last hidden state [B, H] over the question's words alone (weights embed,
+ * w, u, b): the question encoding of the region model. Dropout on each word at site siteBase + t.
+ */
+export function questionState<T>(
+  o: Ops<T>,
+  net: { hiddenDim: number; w: (name: string) => T },
+  tokens: T,
+  mask: T,
+  steps: number,
+  drop: Drop<T>,
+  siteBase: number,
+): T {
+  const seq: LstmInput<T>[] = Array.from({ length: steps }, (_, t) => ({
+    x: drop(o.gather(net.w('embed'), o.column(tokens, t)), siteBase + t),
+    mask: o.expandDims(o.column(mask, t), 1),
+  }));
+  return lastState(o, { config: { hiddenDim: net.hiddenDim }, w: net.w }, seq, ['w', 'u', 'b']);
+}
+
 /** The LSTM's last hidden state over `seq`; a masked-out step keeps the state as it was. */
-function lastState<T>(o: Ops<T>, net: VqaNet<T>, seq: LstmInput<T>[], [w, u, b]: [string, string, string]): T {
+function lastState<T>(o: Ops<T>, net: Pick<VqaNet<T>, 'w'> & { config: { hiddenDim: number } }, seq: LstmInput<T>[], [w, u, b]: [string, string, string]): T {
   const H = net.config.hiddenDim;
   // The whole sequence's input projection as one matMul.
   const xw = o.split(
@@ -154,8 +174,10 @@ export class VqaModel extends WeightsModel<VqaConfig, VqaParams> {
       wbowOut: () => glorotUniform([E, A], seed + 6),
       bout: () => tf.zeros([A]),
     };
+    const arch = config.arch;
+    if (arch === 'region-att') throw new Error('a region-att model is a RegionVqaModel (src/vqa/region/model.ts), not a VqaModel');
     const params: VqaParams = {};
-    for (const name of PARAMS[config.arch]) params[name] = trainable(all[name]!());
+    for (const name of PARAMS[arch]) params[name] = trainable(all[name]!());
     return new VqaModel(config, params);
   }
 

@@ -1,0 +1,65 @@
+/**
+ * What the region VQA model reads besides the regions and the question's words,
+ * computed from the question and the detections with the word ↔ class table
+ * (src/grounding/words.ts). Pure functions: training and serving call the same.
+ *
+ * - count: how many detections there are of the class the question names
+ *   ("how many dogs …" → dog), one-hot in COUNT_BUCKETS at each COUNT_THRESHOLDS;
+ * - side: per region, whether the question names its class, and its COCO
+ *   super-category (one-hot), so that "what animal …" can point at any animal,
+ *   one never answered in training too;
+ * - pointer words: the word a region answers with when the model points at it
+ *   (its class's singular word: "zebra", "pizza").
+ */
+import { COCO_LABELS, SUPERCATEGORIES, type DetectedObject } from '../../encoder/types.js';
+import { findMentions, supercategoryOf, wordFor, type WordTable } from '../../grounding/words.js';
+import { tokenizeWords } from '../../text/tokenize.js';
+
+/** Detection scores at which instances are counted: the count at each is one input. */
+export const COUNT_THRESHOLDS = [0.2, 0.4] as const;
+/** Count buckets: no class named, then 0, 1, 2, 3, 4, 5 or more instances. */
+export const COUNT_BUCKETS = 7;
+/** Length of the count input. */
+export const COUNT_DIM = COUNT_THRESHOLDS.length * COUNT_BUCKETS;
+/** Length of a region's side input: named-by-the-question, then its super-category one-hot. */
+export const SIDE_DIM = 1 + SUPERCATEGORIES.length;
+
+/** The COCO classes (indices into COCO_LABELS) the question names, in order of mention. */
+export function questionClasses(table: WordTable, question: string): number[] {
+  return findMentions(table, tokenizeWords(question)).map((m) => m.classId);
+}
+
+/**
+ * The count input [COUNT_DIM]: for the first class the question names, the number of its
+ * detections at score ≥ each threshold, bucketed (5 or more share a bucket); bucket 0 at
+ * each threshold when the question names no class.
+ */
+export function countFeature(classes: readonly number[], objects: readonly DetectedObject[]): Float32Array {
+  const out = new Float32Array(COUNT_DIM);
+  const named = classes[0];
+  COUNT_THRESHOLDS.forEach((threshold, t) => {
+    const bucket = named === undefined ? 0 : 1 + Math.min(5, objects.filter((o) => o.classId === named && o.score >= threshold).length);
+    out[t * COUNT_BUCKETS + bucket] = 1;
+  });
+  return out;
+}
+
+/**
+ * Side inputs [objects.length + 1, SIDE_DIM] for an image's regions (its kept detections,
+ * then the whole image): 1 where the question names the region's class, then the region's
+ * super-category one-hot. The whole image's row is zeros.
+ */
+export function regionSide(table: WordTable, classes: readonly number[], objects: readonly DetectedObject[]): Float32Array {
+  const out = new Float32Array((objects.length + 1) * SIDE_DIM);
+  const named = new Set(classes);
+  objects.forEach((o, k) => {
+    if (named.has(o.classId)) out[k * SIDE_DIM] = 1;
+    out[k * SIDE_DIM + 1 + SUPERCATEGORIES.indexOf(supercategoryOf(table, COCO_LABELS[o.classId]!))] = 1;
+  });
+  return out;
+}
+
+/** The answer each detected region gives when pointed at: its class's singular word. */
+export function pointerWords(table: WordTable, objects: readonly DetectedObject[]): string[] {
+  return objects.map((o) => wordFor(table, COCO_LABELS[o.classId]!, false));
+}
