@@ -9,7 +9,7 @@
 
 import type { Box, CaptionReply as CaptionReplySent, CaptionWord, ReportedCaption, ReportedObject } from '../src/caption/reply';
 import type { ModelCard as ModelCardSent, TrainingSummary as TrainingSummarySent } from '../src/server/replies';
-import type { VqaReply as VqaReplySent } from '../src/vqa/reply';
+import type { Evidence, VqaReply as VqaReplySent } from '../src/vqa/reply';
 
 export class ApiError extends Error {
   constructor(
@@ -24,14 +24,14 @@ export class ApiError extends Error {
 /** A detected class: `box` is the best instance's, x, y, width, height as fractions of the image. */
 export type DetectedObject = ReportedObject;
 export type Caption = ReportedCaption;
-export type { Box, CaptionWord };
+export type { Box, CaptionWord, Evidence };
 
 /** What the page reads of a POST /caption reply: the captions and objects, and the total time when sent. */
 export type CaptionReply = Pick<CaptionReplySent, 'captions' | 'objects'> & {
   timings_ms?: Partial<Pick<CaptionReplySent['timings_ms'], 'total'>>;
 };
 
-/** What the page reads of a POST /vqa reply. */
+/** What the page reads of a POST /vqa reply: each answer with its evidence region when the model sent one. */
 export type VqaReply = Pick<VqaReplySent, 'answers' | 'unknown_words'>;
 
 /** A card of GET /models; a task this page does not know is still shown, by its name. */
@@ -94,12 +94,20 @@ export function readCaptionReply(x: unknown): CaptionReply {
   return { captions, objects, timings_ms: { total } };
 }
 
+/** An answer's evidence: dropped (the answer kept) when malformed, as from a model without attention. */
+function readEvidence(x: unknown): Evidence | undefined {
+  if (!isObject(x) || !isBox(x.box) || typeof x.label !== 'string' || !isNumber(x.weight)) return undefined;
+  return { box: x.box, label: x.label, weight: x.weight };
+}
+
 export function readVqaReply(x: unknown): VqaReply {
   if (!isObject(x) || !Array.isArray(x.answers))
     throw new ApiError(0, 'bad_reply', 'the server sent an answer reply this page cannot read');
-  const answers = x.answers.flatMap((a) =>
-    isObject(a) && typeof a.answer === 'string' && isNumber(a.score) ? [{ answer: a.answer, score: a.score }] : [],
-  );
+  const answers = x.answers.flatMap((a) => {
+    if (!isObject(a) || typeof a.answer !== 'string' || !isNumber(a.score)) return [];
+    const evidence = readEvidence(a.evidence);
+    return [{ answer: a.answer, score: a.score, ...(evidence ? { evidence } : {}) }];
+  });
   return { answers, unknown_words: arr(x.unknown_words).filter((w): w is string => typeof w === 'string') };
 }
 

@@ -16,7 +16,7 @@ import { GenerateReplySchema } from '../../src/char/reply.js';
 import { GenerateBodySchema, StreamEventSchema } from '../../src/server/routes/generate.js';
 import { HealthReplySchema, LiveReplySchema, ReadyReplySchema } from '../../src/server/routes/health.js';
 import { ModelsReplySchema } from '../../src/server/replies.js';
-import { VqaReplySchema } from '../../src/vqa/reply.js';
+import { EvidenceSchema, VqaReplySchema } from '../../src/vqa/reply.js';
 import { vqaOptionsSchema } from '../../src/vqa/question.js';
 import { VqaService } from '../../src/vqa/service.js';
 import { jpeg } from './images.js';
@@ -32,6 +32,9 @@ interface Schema {
   type?: string;
   format?: string;
   properties?: Record<string, Schema>;
+  items?: Schema | Schema[];
+  minItems?: number;
+  maxItems?: number;
   required?: string[];
   additionalProperties?: boolean | Schema;
   minimum?: number;
@@ -245,6 +248,27 @@ describe('OpenAPI document', () => {
         expect(error.properties?.error?.required).toEqual(['code', 'message']);
       }
     }
+  });
+
+  it('vqa reply: an answer may carry its evidence (box, label, weight), all three required when it does', () => {
+    const answers = json(op('/vqa', 'post').responses['200']?.content).properties?.answers;
+    expect(answers?.type).toBe('array');
+    const answer = answers?.items as Schema;
+    expect(Object.keys(answer.properties ?? {}).sort()).toEqual(['answer', 'evidence', 'score']);
+    expect(answer.required?.sort()).toEqual(['answer', 'score']); // models without attention send none
+    const evidence = answer.properties?.evidence;
+    expect(evidence).toMatchObject({
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        box: { type: 'array', minItems: 4, maxItems: 4 },
+        label: { type: 'string' },
+        weight: { type: 'number' },
+      },
+    });
+    expect(evidence?.description).toBeTruthy();
+    expect(Object.keys(evidence?.properties ?? {}).sort()).toEqual(Object.keys(EvidenceSchema.shape).sort());
+    expect(evidence?.required?.sort()).toEqual(['box', 'label', 'weight']);
   });
 
   it('a limit changed in zod changes the document', () => {
