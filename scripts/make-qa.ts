@@ -4,11 +4,14 @@
  * stats.json.
  *
  *   npm run make:qa -- --captions ../shared/data/flickr8k/captions_train.json --out .cache/flickr8k-qa/train \
- *     [--max-answer-share 0.12,number=0.5] [--seed 0]
+ *     [--max-answer-share 0.12,number=0.5] [--seed 0] [--instances ../shared/data/coco-dev/instances.json]
  *
  * --max-answer-share caps each answer's share of its type's questions by
  * down-sampling (seeded): one share for all types ("0.2") or a default plus
  * per-type shares ("0.12,number=0.5").
+ *
+ * --instances (COCO instance annotations of the same images) keeps only the
+ * number questions whose count the annotations confirm (src/qagen/count-check.ts).
  *
  * img_ids.txt holds the COCO image ids of the captions file; read it back with
  * `readCocoQa(dir, await loadImageMap(captionsFile))`.
@@ -18,8 +21,11 @@ import path from 'node:path';
 import { cli, UsageError } from '../src/cli/main.js';
 import { progress } from '../src/cli/progress.js';
 import { loadCaptions } from '../src/data/captions.js';
+import { loadCocoInstanceCounts } from '../src/data/coco-instances.js';
 import { writeCocoQa } from '../src/data/cocoqa.js';
 import { log } from '../src/log.js';
+import { defaultWordTable } from '../src/grounding/words.js';
+import { countCheck } from '../src/qagen/count-check.js';
 import { captionsToQa, parseAnswerShare, qaStats } from '../src/qagen/dataset.js';
 
 const args = cli({
@@ -28,14 +34,19 @@ const args = cli({
   example: [
     'npm run make:qa -- --captions ../shared/data/flickr8k/captions_train.json --out .cache/flickr8k-qa/train \\',
     '  --max-answer-share 0.1,color=0.15,number=0.5 --seed 0',
+    'npm run make:qa -- --captions ../shared/data/coco-dev/captions.json --instances ../shared/data/coco-dev/instances.json \\',
+    '  --out .cache/coco-dev-qa',
   ],
   notes: [
     "--max-answer-share caps each answer's share of its type's questions by down-sampling (seeded): one share for",
     'all types ("0.2") or a default plus per-type shares ("0.12,number=0.5").',
+    '--instances keeps only the number questions whose object (via the word table) has exactly that many annotated',
+    'instances in the photo; the other types pass. Its image ids must be those of the captions file.',
   ].join('\n'),
   options: {
     captions: { type: 'string', required: true, placeholder: 'file', description: 'COCO or Karpathy captions JSON' },
     out: { type: 'string', required: true, output: 'dir', description: 'folder for questions.txt, answers.txt, …, stats.json' },
+    instances: { type: 'string', placeholder: 'file', description: 'COCO instances JSON: check number questions against it' },
     maxAnswerShare: { type: 'string', placeholder: 'shares', description: "cap each answer's share of its type's questions" },
     seed: { type: 'number', int: true, default: 0, description: 'random seed for the down-sampling' },
     top: { type: 'number', int: true, min: 1, default: 20, description: 'answers listed per type in stats.json' },
@@ -55,10 +66,16 @@ function parseShares(text: string): ReturnType<typeof parseAnswerShare> {
 const started = Date.now();
 const images = await loadCaptions(args.captions);
 if (images.length === 0) throw new Error(`${args.captions} has no captioned images`);
+const counts = args.instances === undefined ? undefined : await loadCocoInstanceCounts(args.instances);
+if (counts && !images.some((image) => counts.has(image.id))) {
+  throw new Error(`${args.instances} annotates none of the images of ${args.captions}: pass the instances file of the same images`);
+}
+const check = counts && countCheck(defaultWordTable(), counts);
 const bar = progress('make-qa', images.length, 15);
 const report = captionsToQa(images, {
   maxAnswerShare,
   seed: args.seed,
+  keep: check?.keep,
   onProgress: (done) => bar.update(done),
 });
 bar.stop();
@@ -69,6 +86,9 @@ const stats = {
   captionedImages: images.length,
   captions: report.captions,
   captionsWithoutQuestions: report.captionsWithoutQuestions,
+  instances: args.instances === undefined ? null : path.resolve(args.instances),
+  // Number questions per caption, before the merge: only "match" is kept (src/qagen/count-check.ts).
+  numberQuestionsChecked: check?.verdicts ?? null,
   duplicatesMerged: report.duplicates,
   conflictingDropped: report.conflicting,
   maxAnswerShare: maxAnswerShare ?? null,

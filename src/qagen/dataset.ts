@@ -21,6 +21,12 @@ export interface QaGenOptions {
   onProgress?: (done: number) => void;
   /** Question generator (tests swap it); default `questionsFromCaption`. */
   generate?: (caption: string) => GeneratedQa[];
+  /**
+   * Which generated questions to keep, asked per caption before the merge
+   * (e.g. `countCheck`: number questions that agree with the image's
+   * annotations). Default: all.
+   */
+  keep?: (qa: GeneratedQa, image: CaptionedImage) => boolean;
 }
 
 export interface QaGenReport {
@@ -28,6 +34,8 @@ export interface QaGenReport {
   captions: number;
   /** Captions no rule fitted. */
   captionsWithoutQuestions: number;
+  /** Generated questions (per caption, before the merge) that `keep` rejected. */
+  rejected: number;
   /** Questions asked by several captions of one image, merged into one. */
   duplicates: number;
   /** Questions whose captions gave different answers with no majority: dropped. */
@@ -54,6 +62,7 @@ export function captionsToQa(images: readonly CaptionedImage[], options: QaGenOp
   let captionsWithoutQuestions = 0;
   let duplicates = 0;
   let conflicting = 0;
+  let rejected = 0;
   images.forEach((image, done) => {
     const byQuestion = new Map<string, { type: string; answers: Map<string, number> }>();
     for (const caption of image.captions) {
@@ -61,6 +70,10 @@ export function captionsToQa(images: readonly CaptionedImage[], options: QaGenOp
       const qas = generate(caption);
       if (qas.length === 0) captionsWithoutQuestions++;
       for (const qa of qas) {
+        if (options.keep && !options.keep(qa, image)) {
+          rejected++;
+          continue;
+        }
         const key = `${qa.type}\t${qa.question}`;
         const entry = byQuestion.get(key) ?? { type: qa.type, answers: new Map<string, number>() };
         if (byQuestion.has(key)) duplicates++;
@@ -96,6 +109,7 @@ export function captionsToQa(images: readonly CaptionedImage[], options: QaGenOp
     beforeCap,
     captions,
     captionsWithoutQuestions,
+    rejected,
     duplicates,
     conflicting,
     capped: examples.length - kept.length,

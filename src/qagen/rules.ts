@@ -20,6 +20,8 @@ export interface GeneratedQa {
   question: string;
   answer: string;
   type: CocoQaType;
+  /** Number questions: the counted phrase as the question writes it, without the number ("dogs", "black dogs", "hot dogs"). */
+  counted?: string;
 }
 
 /** Longer questions (quoting long complements) are mostly mis-parses; COCO-QA's average is about 10 words. */
@@ -156,7 +158,7 @@ function numberQuestions(tokens: readonly Token[], c: Clause): GeneratedQa[] {
   // "two dogs play in the snow" → how many dogs play in the snow ? two
   if (count && s.head.plural && !c.subjectOf && restEndsClause(tokens, c)) {
     const verb = c.verb.kind === 'present' ? c.verb.word : c.verb.kind === 'copula' ? 'are' : `are ${c.verb.gerund}`;
-    out.push({ question: question('how many', nominal(s), verb, rest), answer: count, type: 'number' });
+    out.push({ question: question('how many', nominal(s), verb, rest), answer: count, type: 'number', counted: nominal(s) });
   }
   // "a man walks two dogs" → how many dogs is the man walking ? two
   const o = c.object;
@@ -167,6 +169,7 @@ function numberQuestions(tokens: readonly Token[], c: Clause): GeneratedQa[] {
       question: question('how many', nominal(o), be, describeSubject(tokens, c), c.verb.gerund),
       answer: objectCount,
       type: 'number',
+      counted: nominal(o),
     });
   }
   return out;

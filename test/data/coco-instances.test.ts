@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadCocoInstances, parseCocoInstances } from '../../src/data/coco-instances.js';
+import { loadCocoInstanceCounts, loadCocoInstances, parseCocoInstanceCounts, parseCocoInstances } from '../../src/data/coco-instances.js';
 
 // COCO's ids have gaps (no 12): labels must come from the names, not from id - 1.
 const categories = [
@@ -31,6 +31,33 @@ describe('COCO instances', () => {
     expect(byImage.has(4)).toBe(false);
   });
 
+  it('counts instances per image and class; a crowd region marks the count as a lower bound', () => {
+    const raw = {
+      images: [{ id: 1 }, { id: 2 }],
+      categories,
+      annotations: [
+        { image_id: 1, category_id: 18 },
+        { image_id: 1, category_id: 18, iscrowd: 0 },
+        { image_id: 1, category_id: 1 },
+        { image_id: 1, category_id: 1, iscrowd: 1 },
+        { image_id: 5, category_id: 13 },
+      ],
+    };
+    const counts = parseCocoInstanceCounts(raw);
+    expect(counts.get(1)).toEqual(
+      new Map([
+        ['dog', { count: 2, crowd: false }],
+        ['person', { count: 1, crowd: true }],
+      ]),
+    );
+    expect(counts.get(2)).toEqual(new Map());
+    // Not in `images`, still annotated.
+    expect(counts.get(5)).toEqual(new Map([['stop sign', { count: 1, crowd: false }]]));
+    expect(() => parseCocoInstanceCounts({ categories, annotations: [{ image_id: 1, category_id: 1, iscrowd: 2 }] }, 'x.json')).toThrow(
+      /x\.json is not valid COCO instances JSON: annotations\.0\.iscrowd/,
+    );
+  });
+
   it('rejects a category outside the 80 classes and an annotation of an unknown category', () => {
     expect(() => parseCocoInstances({ categories: [{ id: 1, name: 'hoverboard' }], annotations: [] }, 'x.json')).toThrow(
       /x\.json: category 1 "hoverboard"/,
@@ -50,6 +77,7 @@ describe('COCO instances', () => {
     const file = path.join(dir, 'instances.json');
     await writeFile(file, JSON.stringify({ categories, annotations: [{ image_id: 7, category_id: 1 }] }));
     expect((await loadCocoInstances(file)).get(7)).toEqual(new Set(['person']));
+    expect((await loadCocoInstanceCounts(file)).get(7)).toEqual(new Map([['person', { count: 1, crowd: false }]]));
     await expect(loadCocoInstances(path.join(dir, 'missing.json'))).rejects.toThrow(/cannot read COCO instances file/);
   });
 });

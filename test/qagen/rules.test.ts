@@ -84,6 +84,16 @@ describe('number questions', () => {
     ]);
   });
 
+  it('names the counted phrase, without the number, for the annotation check', () => {
+    const counted = (caption: string) => questionsFromCaption(caption).map((q) => [q.type, q.counted]);
+    expect(counted('Two black dogs play in the snow .')).toEqual([
+      ['color', undefined],
+      ['number', 'black dogs'],
+      ['location', undefined],
+    ]);
+    expect(counted('A man walks 3 dogs .').filter(([type]) => type === 'number')).toEqual([['number', 'dogs']]);
+  });
+
   it('does not count "one" nor a number inside a hyphenated age', () => {
     expect(qa('One dog runs on the beach')).toEqual([
       'object | what is running on the beach ? | dog',

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { defaultWordTable } from '../../src/grounding/words.js';
+import { classAnswer, classQuestion, classQuestions } from '../../src/qagen/class-questions.js';
+
+const table = defaultWordTable();
+const photo = (id: number) => ({ id, file: `${id}.jpg` });
+const rows = (classes: Map<number, Set<string>>, ids = [...classes.keys()]): string[] =>
+  classQuestions(ids.map(photo), classes, table).examples.map(
+    (e) => `${e.imageId} | ${e.imageKey} | ${e.type} | ${e.question} | ${e.answer}`,
+  );
+
+describe('classQuestions', () => {
+  it('asks about a super-category only when the photo has exactly one of its classes', () => {
+    const classes = new Map([
+      [1, new Set(['zebra', 'person'])],
+      [2, new Set(['dog', 'cat'])],
+      [3, new Set(['horse', 'car', 'truck', 'pizza'])],
+    ]);
+    expect(rows(classes)).toEqual([
+      '1 | 1.jpg | object | what animal is in the picture ? | zebra',
+      '3 | 3.jpg | object | what animal is in the picture ? | horse',
+      '3 | 3.jpg | object | what food is in the picture ? | pizza',
+    ]);
+    const report = classQuestions([1, 2, 3].map(photo), classes, table);
+    expect(report.perSupercategory).toEqual({
+      animal: {
+        questions: 2,
+        severalClasses: 1,
+        answers: [
+          ['horse', 1],
+          ['zebra', 1],
+        ],
+      },
+      vehicle: { questions: 0, severalClasses: 1, answers: [] },
+      food: { questions: 1, severalClasses: 0, answers: [['pizza', 1]] },
+    });
+    expect(report.examples[0]).toMatchObject({ answers: ['zebra'] });
+  });
+
+  it('never asks an animal question about people', () => {
+    const classes = new Map([
+      [1, new Set(['person'])],
+      [2, new Set(['person', 'bicycle'])],
+    ]);
+    expect(rows(classes)).toEqual(['2 | 2.jpg | object | what vehicle is in the picture ? | bicycle']);
+  });
+
+  it('skips photos the annotations do not list, and asks about the super-categories given', () => {
+    const classes = new Map([[1, new Set(['dog', 'car'])]]);
+    const report = classQuestions([photo(1), photo(9)], classes, table, ['vehicle']);
+    expect(report.examples.map((e) => e.answer)).toEqual(['car']);
+    expect(report.unannotated).toBe(1);
+    expect(Object.keys(report.perSupercategory)).toEqual(['vehicle']);
+  });
+});
+
+describe('classAnswer', () => {
+  it("writes the table's singular word, one word", () => {
+    expect(classAnswer(table, 'zebra')).toBe('zebra');
+    expect(classAnswer(table, 'bicycle')).toBe('bicycle');
+    expect(classAnswer(table, 'hot dog')).toBe('hotdog');
+    expect(classQuestion('food')).toBe('what food is in the picture ?');
+  });
+});
