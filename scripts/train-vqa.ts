@@ -7,10 +7,12 @@
  * Without --val, a fraction of the training images (not questions) is held out.
  */
 import { z } from 'zod';
-import { cli } from '../src/cli/main.js';
+import { cli, UsageError } from '../src/cli/main.js';
 import { progress } from '../src/cli/progress.js';
 import { loopFlags, prepareTrainingRun, trainingOptions } from '../src/cli/output.js';
 import { readFeatureSet } from '../src/data/features.js';
+import { readRegionSet } from '../src/data/regions.js';
+import { regionVqaTrainOptionsSchema, trainRegionVqa } from '../src/vqa/region/train.js';
 import { loadImageMap } from '../src/data/image-map.js';
 import { log } from '../src/log.js';
 import { initBackend, parseBackendName } from '../src/nn/backend.js';
@@ -37,7 +39,8 @@ const args = cli({
     valFraction: { type: 'number', default: 0.1, description: 'share of training images held out without --val (0 to 1)' },
     imageMap: { type: 'string', required: true, placeholder: 'MAP', description: 'image ids to feature keys' },
     valImageMap: { type: 'string', placeholder: 'MAP', description: '--image-map for --val (default: --image-map)' },
-    features: { type: 'string', required: true, placeholder: 'file', description: 'cached encoder features (npm run features)' },
+    features: { type: 'string', placeholder: 'file', description: 'cached encoder features (npm run features); not for region-att' },
+    regions: { type: 'string', placeholder: 'file', description: 'region cache (npm run features -- --regions); region-att only' },
     ...trainingOptions('vqa'),
     arch: { type: 'choice', choices: VQA_ARCHS, description: 'model architecture' },
     embedDim: { type: 'number', flag: 'embed', description: 'word embedding size' },
@@ -52,25 +55,47 @@ const args = cli({
       description: 'append the per-class detection scores to the image vector (a cache made with --detections)',
     },
     rawFeatures: { type: 'boolean', description: "do not standardise image vectors with the training set's mean and std" },
+    maxRegions: { type: 'number', description: 'region-att: detections read per image (then the whole image)' },
+    regionMinScore: { type: 'number', description: 'region-att: lowest detection score of a region read' },
+    projDim: { type: 'number', flag: 'proj', description: 'region-att: width of the region and fused vectors' },
+    attendDim: { type: 'number', flag: 'attend', description: 'region-att: attention width' },
+    noCount: { type: 'boolean', description: "region-att ablation: do not read the named class's detection count" },
+    noColour: { type: 'boolean', description: "region-att ablation: zero the regions' colour descriptors" },
+    noPointer: { type: 'boolean', description: "region-att ablation: no answers from the regions' class words" },
   },
   defaults: vqaTrainOptionsSchema.parse({}),
 });
 z.object({ valFraction: z.number().gt(0).lt(1) }).parse(args);
 const run = prepareTrainingRun(args);
+
+/** The region flags the command line set (the schema's defaults fill the rest). */
+function definedOnly(a: typeof args): Record<string, number> {
+  const picked = { maxRegions: a.maxRegions, regionMinScore: a.regionMinScore, projDim: a.projDim, attendDim: a.attendDim };
+  return Object.fromEntries(Object.entries(picked).filter(([, v]) => v !== undefined)) as Record<string, number>;
+}
 const opts = vqaTrainOptionsSchema.parse({ ...args, version: run.version, normalizeFeatures: !args.rawFeatures });
 
+if ((args.arch === 'region-att') !== (args.regions !== undefined) || (args.regions === undefined) === (args.features === undefined))
+  throw new UsageError('give --regions FILE with --arch region-att, else --features FILE');
 const backend = await initBackend(parseBackendName(process.env.TF_BACKEND));
-const features = await readFeatureSet(args.features);
 const all = await loadQaSource(args.train, await loadImageMap(args.imageMap));
 const { train, val } = args.val
   ? { train: all, val: await loadQaSource(args.val, await loadImageMap(args.valImageMap ?? args.imageMap)) }
   : splitByImage(all, args.valFraction, opts.seed);
-log.info({ backend, encoder: features.encoder, arch: opts.arch, train: countByType(train), val: countByType(val) }, 'training VQA model');
-const { state } = await trainVqaModel({ train, val, features }, opts, {
-  outDir: run.outDir,
-  checkpointDir: run.checkpointDir,
-  resume: args.resume,
-  progress,
-});
+const dirs = { outDir: run.outDir, checkpointDir: run.checkpointDir, resume: args.resume, progress };
+log.info({ backend, arch: opts.arch, train: countByType(train), val: countByType(val) }, 'training VQA model');
+const { state } = args.regions
+  ? await trainRegionVqa(
+      { train, val, regions: await readRegionSet(args.regions) },
+      regionVqaTrainOptionsSchema.parse({
+        ...opts,
+        count: !args.noCount,
+        colour: !args.noColour,
+        pointer: !args.noPointer,
+        ...definedOnly(args),
+      }),
+      dirs,
+    )
+  : await trainVqaModel({ train, val, features: await readFeatureSet(args.features!) }, opts, dirs);
 const seconds = Math.round(state.elapsedSeconds);
 log.info({ bestEpoch: state.best?.epoch, bestValAccuracy: state.best?.score, seconds, out: run.outDir }, 'training finished');

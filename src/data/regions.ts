@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { selectRegions, type SelectedRegions } from '../encoder/regions.js';
 import type { DetectedObject } from '../encoder/types.js';
+import { featureStats } from '../nn/feature-norm.js';
 import { invalidFile } from '../util/zod-error.js';
 import { detectionRow, fromRow, toRow } from './features.js';
 
@@ -134,4 +135,19 @@ export function regionTensors(images: readonly SelectedRegions[], R: number): { 
   const k = Math.max(...images.map((img) => img.rows.length / R));
   const { regions, mask } = padRegions(images, R, k);
   return { regions: tf.tensor3d(regions, [images.length, k, R]), regionMask: tf.tensor2d(mask, [images.length, k]) };
+}
+
+/** Per-column mean and std of the regions of `images` (every real region counts once): a region model's standardisation. */
+export function regionStats(images: readonly SelectedRegions[], R: number): { mean: number[]; std: number[] } {
+  const rows = new Float32Array(images.reduce((n, img) => n + img.rows.length, 0));
+  let at = 0;
+  for (const img of images) {
+    rows.set(img.rows, at);
+    at += img.rows.length;
+  }
+  return featureStats(
+    rows,
+    R,
+    Array.from({ length: rows.length / R }, (_, i) => i),
+  );
 }

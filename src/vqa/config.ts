@@ -45,6 +45,8 @@ export const vqaConfigSchema = z.object({
       /** Regions read per image: the detections at score ≥ minScore, at most maxRegions, then the whole image. */
       maxRegions: z.number().int().positive(),
       minScore: z.number().min(0).max(1),
+      /** The detector's floor when the regions were made (the region cache's --min-score): serving detects at it too, so counts match. */
+      detectMinScore: z.number().min(0).max(1),
       /** Width of the projected regions, the attention and the fused vector. */
       projDim: z.number().int().positive(),
       attendDim: z.number().int().positive(),

@@ -111,7 +111,12 @@ export function questionState<T>(
 }
 
 /** The LSTM's last hidden state over `seq`; a masked-out step keeps the state as it was. */
-function lastState<T>(o: Ops<T>, net: Pick<VqaNet<T>, 'w'> & { config: { hiddenDim: number } }, seq: LstmInput<T>[], [w, u, b]: [string, string, string]): T {
+function lastState<T>(
+  o: Ops<T>,
+  net: Pick<VqaNet<T>, 'w'> & { config: { hiddenDim: number } },
+  seq: LstmInput<T>[],
+  [w, u, b]: [string, string, string],
+): T {
   const H = net.config.hiddenDim;
   // The whole sequence's input projection as one matMul.
   const xw = o.split(

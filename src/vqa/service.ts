@@ -13,6 +13,13 @@ import { TFJS_RUNTIME, type ModelRuntime } from '../onnx/runtime.js';
 import { onnxVqa, type OnnxVqa } from './onnx.js';
 import { Batcher, type BatcherOptions } from '../batching/batcher.js';
 import type { VqaResult } from './reply.js';
+import { readVqaConfig } from './config.js';
+import { defaultWordTable } from '../grounding/words.js';
+import { inputTensors, regionHostInputs, vqaImage, type RegionVqaHostInputs } from './region/data.js';
+import { pointerWords, questionClasses } from './region/inputs.js';
+import { RegionVqaModel } from './region/model.js';
+import { onnxRegionVqa, type OnnxRegionVqa } from './region/onnx.js';
+import { mergeAnswers } from './region/predict.js';
 
 /** Indices of the k largest probabilities, largest first (ties: lower index first, as tf.topk). */
 export function topAnswers(probs: Float32Array, k: number): number[] {
@@ -36,7 +43,7 @@ export interface ModelSummary {
  */
 export class VqaService {
   private constructor(
-    private readonly models: Map<string, VqaModel>,
+    private readonly models: Map<string, VqaModel | RegionVqaModel>,
     private readonly encoders: Map<string, Encoder>,
     private readonly owned: Encoder[],
     readonly defaultModel: string,
@@ -44,6 +51,8 @@ export class VqaService {
     private readonly onnx: Map<string, OnnxVqa> = new Map(),
     /** Per model, a batcher over concurrent requests' questions (the server's dynamic batching), when asked for. */
     private readonly batchers: Map<string, Batcher<Question, Float32Array>> = new Map(),
+    /** Each region model's onnxruntime graph, when they run there (not batched: one small graph run per question). */
+    private readonly regionOnnx: Map<string, OnnxRegionVqa> = new Map(),
   ) {}
 
   /** Folder names of the VQA models in `dir` (those with a config.json). */
@@ -70,22 +79,30 @@ export class VqaService {
     if (names.length === 0) throw new Error(`no VQA model in ${dir} (train one with npm run train:vqa)`);
     const encoders = new Map((opts.shared ?? []).map((e) => [e.name, e]));
     const owned: Encoder[] = [];
-    const models = new Map<string, VqaModel>();
+    const models = new Map<string, VqaModel | RegionVqaModel>();
     const onnx = new Map<string, OnnxVqa>();
+    const regionOnnx = new Map<string, OnnxRegionVqa>();
     const disposeAll = () => {
       for (const m of models.values()) m.dispose();
-      for (const o of onnx.values()) o.dispose();
+      for (const o of [...onnx.values(), ...regionOnnx.values()]) o.dispose();
       for (const e of owned) e.dispose();
     };
     try {
       for (const name of names) {
-        const model = await VqaModel.load(path.join(dir, name));
+        const folder = path.join(dir, name);
+        const isRegion = (await readVqaConfig(folder)).arch === 'region-att';
+        const model = isRegion ? await RegionVqaModel.load(folder) : await VqaModel.load(folder);
         models.set(name, model);
         let encoder = encoders.get(model.config.encoder);
         if (!encoder) {
           encoder = await loadEncoder(model.config.encoder, modelsDir, runtime);
           encoders.set(encoder.name, encoder);
           owned.push(encoder);
+        }
+        if (model instanceof RegionVqaModel) {
+          if (!encoder.encodeWithRegions) throw new Error(`VQA model ${name} reads regions; encoder ${encoder.name} gives none`);
+          if (runtime.runtime === 'onnx') regionOnnx.set(name, onnxRegionVqa(model, runtime.device));
+          continue;
         }
         const extra = model.config.detectionScores ? COCO_LABELS.length : 0;
         if (model.config.detectionScores && !encoder.encodeAndDetect)
@@ -103,10 +120,10 @@ export class VqaService {
     }
     const fallback = names[0]!;
     const preferred = opts.preferred && models.has(opts.preferred) ? opts.preferred : fallback;
-    const service = new VqaService(models, encoders, owned, preferred, onnx);
+    const service = new VqaService(models, encoders, owned, preferred, onnx, new Map(), regionOnnx);
     if (opts.batch) {
       const batch = opts.batch;
-      for (const name of names) {
+      for (const name of names.filter((n) => models.get(n) instanceof VqaModel)) {
         const run = async (qs: Question[]) => splitRows(service.predictRows(name, qs), qs.length);
         service.batchers.set(name, new Batcher(run, batch));
       }
@@ -121,6 +138,7 @@ export class VqaService {
    */
   predictRows(name: string, qs: readonly Question[]): Float32Array {
     const model = this.model(name);
+    if (!(model instanceof VqaModel)) throw new Error(`VQA model ${name} reads regions, not feature rows`);
     const D = model.config.featureDim;
     const features = new Float32Array(qs.length * D);
     qs.forEach((q, i) => features.set(q.features, i * D));
@@ -132,7 +150,7 @@ export class VqaService {
 
   /** Where each model runs, by name. */
   runtimes(): [string, 'onnx' | 'tfjs'][] {
-    return this.modelNames.map((name) => [name, this.onnx.has(name) ? 'onnx' : 'tfjs']);
+    return this.modelNames.map((name) => [name, this.onnx.has(name) || this.regionOnnx.has(name) ? 'onnx' : 'tfjs']);
   }
 
   get modelNames(): string[] {
@@ -154,7 +172,7 @@ export class VqaService {
     return [...this.models.entries()].map(([name, m]) => [name, m.config]);
   }
 
-  private model(name: string): VqaModel {
+  private model(name: string): VqaModel | RegionVqaModel {
     const m = this.models.get(name);
     if (!m) throw new Error(`no VQA model named ${name}`);
     return m;
@@ -177,6 +195,7 @@ export class VqaService {
     const name = opts.model ?? this.defaultModel;
     const model = this.model(name);
     const encoder = this.encoders.get(model.config.encoder)!;
+    if (model instanceof RegionVqaModel) return this.answerWithRegions(name, model, encoder, image, question, opts.topK, limits);
     const { features, decodeMs, encodeMs } = model.config.detectionScores
       ? await withDetectionScores(encoder, image, limits)
       : await encodeImage(encoder, image, limits);
@@ -199,7 +218,63 @@ export class VqaService {
     };
   }
 
+  /**
+   * Top-k answers of a region model, each with its evidence: the region its attention weighted
+   * most (among the regions that point to a pointer answer), with box, label and weight.
+   */
+  private async answerWithRegions(
+    name: string,
+    model: RegionVqaModel,
+    encoder: Encoder,
+    image: Buffer,
+    question: string,
+    topK: number,
+    limits?: ImageLimits,
+  ): Promise<VqaResult> {
+    const r = model.config.region!;
+    const out = await encodeImageWithDetections(encoder, image, limits, r.detectMinScore, { regions: true });
+    out.features.dispose();
+    const t0 = performance.now();
+    const objects = out.detections?.objects ?? [];
+    const img = vqaImage(out.regions!, objects, r.maxRegions, r.minScore);
+    const table = defaultWordTable();
+    const host = regionHostInputs(
+      table,
+      model.config.featureDim,
+      [{ image: 0, ids: model.encodeQuestion(question), classes: questionClasses(table, question) }],
+      [img],
+    );
+    const { probs, alpha } = this.regionPredict(name, model, host);
+    const kept = img.selected.objects;
+    const answers = mergeAnswers(model.config.answers, pointerWords(table, kept), probs, alpha, kept.length + 1, topK).map((a) => ({
+      answer: a.answer,
+      score: round4(a.score),
+      evidence: {
+        box: (kept[a.region]?.box ?? [0, 0, 1, 1]).map(round4) as [number, number, number, number],
+        label: kept[a.region]?.label ?? 'image',
+        weight: round4(a.weight),
+      },
+    }));
+    return {
+      answers,
+      model: { name, version: model.config.version },
+      unknown_words: this.unknownWords(question, name),
+      timings_ms: { decode_image: round1(out.decodeMs), encode: round1(out.encodeMs), answer: round1(performance.now() - t0) },
+    };
+  }
+
+  /** A region model's probabilities over [answers; pointer] and attention, on onnxruntime or tfjs. */
+  private regionPredict(name: string, model: RegionVqaModel, host: RegionVqaHostInputs): { probs: Float32Array; alpha: Float32Array } {
+    const onnx = this.regionOnnx.get(name);
+    if (onnx) return onnx.predict(host);
+    return tf.tidy(() => {
+      const { probs, alpha } = model.predict(inputTensors(host, model.config.featureDim));
+      return { probs: probs.dataSync() as Float32Array, alpha: alpha.dataSync() as Float32Array };
+    });
+  }
+
   dispose(): void {
+    for (const o of this.regionOnnx.values()) o.dispose();
     for (const o of this.onnx.values()) o.dispose();
     for (const m of this.models.values()) m.dispose();
     for (const e of this.owned) e.dispose();

@@ -4,7 +4,6 @@ import type { RegionSet } from '../../data/regions.js';
 import { scoreCaptions, type CaptionScores } from '../../eval/caption-metrics.js';
 import type { SelectedRegions } from '../../encoder/regions.js';
 import { log } from '../../log.js';
-import { featureStats } from '../../nn/feature-norm.js';
 import { Vocab } from '../../text/vocab.js';
 import { lengthBuckets } from '../../train/buckets.js';
 import { trainLoop, type EpochRun, type LoopState, type TrainRun } from '../../train/loop.js';
@@ -15,7 +14,7 @@ import { gradientStep } from '../../train/step.js';
 import { rng } from '../../util/random.js';
 import { captionTokens } from '../train.js';
 import type { AttentionConfig } from './config.js';
-import { regionImages } from '../../data/regions.js';
+import { regionImages, regionStats } from '../../data/regions.js';
 import { attentionRows, type AttentionExample } from './data.js';
 import { attentionDecoder, greedyAttention } from './generate.js';
 import { AttentionModel } from './model.js';
@@ -82,18 +81,7 @@ export async function trainAttentionModel(
   );
   const R = data.regions.dim;
   // Standardise with the training images' regions (every real region counts once).
-  const trainImages = [...new Set(train.map((r) => all.index.get(r.file)!))].map((i) => all.images[i]!);
-  const rows = new Float32Array(trainImages.reduce((n, img) => n + img.rows.length, 0));
-  let at = 0;
-  for (const img of trainImages) {
-    rows.set(img.rows, at);
-    at += img.rows.length;
-  }
-  const stats = featureStats(
-    rows,
-    R,
-    Array.from({ length: rows.length / R }, (_, i) => i),
-  );
+  const stats = regionStats([...new Set(train.map((r) => all.index.get(r.file)!))].map((i) => all.images[i]!), R);
   const config: AttentionConfig = {
     kind: 'caption-attention',
     name: opts.name,

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { mergeAnswers } from '../../../src/vqa/region/predict.js';
+
+describe('mergeAnswers', () => {
+  const answers = ['dog', 'two', 'red'];
+  // 3 regions: two detections (words "zebra", "dog") and the whole image.
+  const words = ['zebra', 'dog'];
+  const alpha = Float32Array.of(0.2, 0.3, 0.5);
+
+  it("adds a pointer region's probability to its word, and ranks the merged words", () => {
+    const probs = Float32Array.of(0.3, 0.1, 0.05, 0.4, 0.15);
+    const got = mergeAnswers(answers, words, probs, alpha, 3, 4);
+    expect(got.map((a) => a.answer)).toEqual(['dog', 'zebra', 'two', 'red']);
+    expect(got[0]!.score).toBeCloseTo(0.45, 6);
+    expect(got[1]!.score).toBeCloseTo(0.4, 6);
+  });
+
+  it('gives an answer class the region of largest attention as evidence, and a pointer word its own region', () => {
+    const probs = Float32Array.of(0.3, 0.1, 0.05, 0.4, 0.15);
+    const got = mergeAnswers(answers, words, probs, alpha, 3, 4);
+    const by = Object.fromEntries(got.map((a) => [a.answer, a]));
+    expect(by.two!.region).toBe(2); // argmax α: the whole image
+    expect(by.two!.weight).toBeCloseTo(0.5, 6);
+    expect(by.zebra!.region).toBe(0); // the zebra region, although α is larger elsewhere
+    expect(by.dog!.region).toBe(1); // "dog" is also a region's word: that region
+  });
+
+  it('looks only at real regions for the argmax', () => {
+    const padded = Float32Array.of(0.2, 0.3, 0.1, 0.4); // a 4th, padded entry (0 in practice) is ignored here even if large
+    const got = mergeAnswers(['a', 'b'], [], Float32Array.of(0.6, 0.4, 0, 0, 0, 0), padded, 3, 1);
+    expect(got[0]!.region).toBe(1);
+  });
+});
