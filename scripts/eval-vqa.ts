@@ -28,6 +28,11 @@ import { loadQaSource } from '../src/vqa/dataset.js';
 import { splitByImage } from '../src/vqa/examples.js';
 import { VqaModel } from '../src/vqa/model.js';
 import { predictAnswers } from '../src/vqa/predict.js';
+import { readRegionSet } from '../src/data/regions.js';
+import { readVqaConfig } from '../src/vqa/config.js';
+import { vqaImages } from '../src/vqa/region/data.js';
+import { RegionVqaModel } from '../src/vqa/region/model.js';
+import { regionPredictions } from '../src/vqa/region/predict.js';
 import type { QaExample } from '../src/data/qa.js';
 
 const parts = ['all', 'train', 'val'] as const;
@@ -47,7 +52,8 @@ const args = cli({
   options: {
     test: { type: 'string', required: true, placeholder: 'SRC', description: 'test questions' },
     imageMap: { type: 'string', required: true, placeholder: 'MAP', description: 'image ids to feature keys' },
-    features: { type: 'string', required: true, placeholder: 'file', description: 'cached encoder features (npm run features)' },
+    features: { type: 'string', placeholder: 'file', description: 'cached encoder features (npm run features), for vector models' },
+    regions: { type: 'string', placeholder: 'file', description: 'region cache (npm run features -- --regions), for region-att models' },
     models: { type: 'string', placeholder: 'dir[,dir…]', description: 'VQA model folders to score' },
     train: { type: 'string', placeholder: 'SRC', description: 'training questions: adds the answer-prior baseline' },
     trainImageMap: { type: 'string', placeholder: 'MAP', description: '--image-map for --train (default: --image-map)' },
@@ -73,7 +79,8 @@ if (models.length === 0 && !args.train) {
   throw new UsageError('nothing to score: give --models DIR[,DIR…] and/or --train SRC (answer-prior baseline)');
 }
 const backend = await initBackend(parseBackendName(process.env.TF_BACKEND));
-const features = await readFeatureSet(args.features);
+const features = args.features ? await readFeatureSet(args.features) : undefined;
+const regions = args.regions ? await readRegionSet(args.regions) : undefined;
 let test = await load(args.test, args.imageMap, args.testPart);
 if (args.shuffleImages) {
   const keys = shuffle(
@@ -91,6 +98,21 @@ if (args.train) {
   results['answer prior'] = scoreVqa(priorPredictions(train, test), test, { wups });
 }
 for (const dir of models) {
+  if ((await readVqaConfig(dir)).arch === 'region-att') {
+    if (!regions) throw new UsageError(`${dir} is a region-att model: give --regions FILE`);
+    const model = await RegionVqaModel.load(dir);
+    const r = model.config.region!;
+    const { images, index } = vqaImages(
+      regions,
+      test.map((e) => e.imageKey),
+      r.maxRegions,
+      r.minScore,
+    );
+    results[`region-att (${path.basename(dir)})`] = scoreVqa(regionPredictions(model, test, images, index), test, { wups });
+    model.dispose();
+    continue;
+  }
+  if (!features) throw new UsageError(`${dir} reads image vectors: give --features FILE`);
   const model = await VqaModel.load(dir);
   if (model.config.encoder !== features.encoder)
     throw new Error(`${dir} was trained on ${model.config.encoder} features; ${args.features} holds ${features.encoder}`);

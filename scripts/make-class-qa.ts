@@ -18,7 +18,8 @@ import { loadCocoInstances } from '../src/data/coco-instances.js';
 import { writeCocoQa } from '../src/data/cocoqa.js';
 import { defaultWordTable } from '../src/grounding/words.js';
 import { log } from '../src/log.js';
-import { CLASS_QUESTION_SUPERCATEGORIES, classQuestions } from '../src/qagen/class-questions.js';
+import { CLASS_QUESTION_SUPERCATEGORIES, classQuestions, detectedOnly } from '../src/qagen/class-questions.js';
+import { readRegionSet } from '../src/data/regions.js';
 import { qaStats } from '../src/qagen/dataset.js';
 
 const args = cli({
@@ -37,6 +38,8 @@ const args = cli({
     captions: { type: 'string', required: true, placeholder: 'file', description: 'COCO captions JSON: the photos (ids, file names)' },
     instances: { type: 'string', required: true, placeholder: 'file', description: 'COCO instances JSON of the same photos' },
     out: { type: 'string', required: true, output: 'dir', description: 'folder for questions.txt, answers.txt, …, stats.json' },
+    regions: { type: 'string', placeholder: 'file', description: "keep only questions whose class this region cache's detections name" },
+    detectedMinScore: { type: 'number', default: 0.2, description: 'with --regions: the lowest detection score that counts as seen' },
   },
 });
 
@@ -46,7 +49,13 @@ const classes = await loadCocoInstances(args.instances);
 if (!images.some((image) => classes.has(image.id))) {
   throw new Error(`${args.instances} annotates none of the images of ${args.captions}: pass the instances file of the same images`);
 }
-const report = classQuestions(images, classes, defaultWordTable());
+const table = defaultWordTable();
+const report = classQuestions(images, classes, table);
+const annotated = report.examples.length;
+if (args.regions) {
+  const set = await readRegionSet(args.regions);
+  report.examples = detectedOnly(report.examples, new Map(set.keys.map((k, i) => [k, set.detections[i]!])), table, args.detectedMinScore);
+}
 
 await writeCocoQa(args.out, report.examples);
 const stats = {
@@ -54,6 +63,9 @@ const stats = {
   instances: path.resolve(args.instances),
   photos: images.length,
   unannotatedPhotos: report.unannotated,
+  ...(args.regions
+    ? { regions: path.resolve(args.regions), detectedMinScore: args.detectedMinScore, questionsBeforeDetectedFilter: annotated }
+    : {}),
   perSupercategory: report.perSupercategory,
   ...qaStats(report.examples),
 };

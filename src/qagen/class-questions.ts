@@ -7,7 +7,7 @@
  */
 import type { CaptionedImage } from '../data/captions.js';
 import type { QaExample } from '../data/qa.js';
-import type { Supercategory } from '../encoder/types.js';
+import type { DetectedObject, Supercategory } from '../encoder/types.js';
 import { supercategoryOf, wordFor, type WordTable } from '../grounding/words.js';
 
 /** The super-categories asked about by default: their class names are good one-word answers. */
@@ -90,4 +90,20 @@ export function classQuestions(
   }
   for (const tally of Object.values(perSupercategory)) tally.answers.sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   return { examples, perSupercategory, unannotated };
+}
+
+/**
+ * The questions whose answer class the detector found in the photo at score ≥ minScore: the
+ * ones a model reading detections can answer ("a question about an animal the detector sees").
+ * `detections` maps an image key to its detections; a photo without an entry keeps nothing.
+ */
+export function detectedOnly(
+  examples: readonly QaExample[],
+  detections: ReadonlyMap<string, readonly Pick<DetectedObject, 'label' | 'score'>[]>,
+  table: WordTable,
+  minScore: number,
+): QaExample[] {
+  return examples.filter((e) =>
+    (detections.get(e.imageKey) ?? []).some((d) => d.score >= minScore && classAnswer(table, d.label) === e.answer),
+  );
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultWordTable } from '../../src/grounding/words.js';
-import { classAnswer, classQuestion, classQuestions } from '../../src/qagen/class-questions.js';
+import { classAnswer, classQuestion, classQuestions, detectedOnly } from '../../src/qagen/class-questions.js';
 
 const table = defaultWordTable();
 const photo = (id: number) => ({ id, file: `${id}.jpg` });
@@ -60,5 +60,32 @@ describe('classAnswer', () => {
     expect(classAnswer(table, 'bicycle')).toBe('bicycle');
     expect(classAnswer(table, 'hot dog')).toBe('hotdog');
     expect(classQuestion('food')).toBe('what food is in the picture ?');
+  });
+});
+
+describe('detectedOnly', () => {
+  const q = (imageKey: string, answer: string) => ({
+    imageId: imageKey,
+    imageKey,
+    question: 'what animal is in the picture ?',
+    answer,
+    answers: [answer],
+    type: 'object',
+  });
+  it('keeps the questions whose answer class the detector found at the score given', () => {
+    const detections = new Map([
+      ['a.jpg', [{ label: 'zebra', score: 0.6 }]],
+      ['b.jpg', [{ label: 'horse', score: 0.9 }]],
+      [
+        'c.jpg',
+        [
+          { label: 'hot dog', score: 0.3 },
+          { label: 'dog', score: 0.15 },
+        ],
+      ],
+    ]);
+    const examples = [q('a.jpg', 'zebra'), q('b.jpg', 'zebra'), q('c.jpg', 'hotdog'), q('c.jpg', 'dog'), q('d.jpg', 'cat')];
+    expect(detectedOnly(examples, detections, table, 0.2).map((e) => `${e.imageKey} ${e.answer}`)).toEqual(['a.jpg zebra', 'c.jpg hotdog']);
+    expect(detectedOnly(examples, detections, table, 0.1)).toHaveLength(3);
   });
 });

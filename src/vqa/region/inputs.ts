@@ -9,10 +9,11 @@
  *   super-category (one-hot), so that "what animal …" can point at any animal,
  *   one never answered in training too;
  * - pointer words: the word a region answers with when the model points at it
- *   (its class's singular word: "zebra", "pizza").
+ *   (its class's one-word answer, as class questions write it: "zebra", "pizza").
  */
 import { COCO_LABELS, SUPERCATEGORIES, type DetectedObject } from '../../encoder/types.js';
-import { findMentions, supercategoryOf, wordFor, type WordTable } from '../../grounding/words.js';
+import { findMentions, supercategoryOf, type WordTable } from '../../grounding/words.js';
+import { classAnswer } from '../../qagen/class-questions.js';
 import { tokenizeWords } from '../../text/tokenize.js';
 
 /** Detection scores at which instances are counted: the count at each is one input. */
@@ -59,7 +60,7 @@ export function regionSide(table: WordTable, classes: readonly number[], objects
   return out;
 }
 
-/** The answer each detected region gives when pointed at: its class's singular word. */
+/** The answer each detected region gives when pointed at: its class's one-word answer ("zebra", "table", "hotdog"). */
 export function pointerWords(table: WordTable, objects: readonly DetectedObject[]): string[] {
-  return objects.map((o) => wordFor(table, COCO_LABELS[o.classId]!, false));
+  return objects.map((o) => classAnswer(table, COCO_LABELS[o.classId]!));
 }

@@ -85,6 +85,20 @@ export function answerRegionQuestions(
   return out;
 }
 
+/** The model's best answer to each question; '' (never right) where its image has no regions. */
+export function regionPredictions(
+  model: RegionVqaModel,
+  examples: readonly QaExample[],
+  images: readonly VqaImage[],
+  index: ReadonlyMap<string, number>,
+  table: WordTable = defaultWordTable(),
+): string[] {
+  const { examples: usable } = regionExamples(table, (q) => model.encodeQuestion(q), examples, index);
+  const answers = answerRegionQuestions(model, usable, images, 1, table);
+  let at = 0;
+  return examples.map((e) => (index.has(e.imageKey) ? answers[at++]![0]!.answer : ''));
+}
+
 /** The model's scores on a QA set (eval/vqa-metrics, as eval:vqa reports); a question whose image has no regions is wrong. */
 export function evaluateRegionVqa(
   model: RegionVqaModel,
@@ -93,9 +107,5 @@ export function evaluateRegionVqa(
   index: ReadonlyMap<string, number>,
   table: WordTable = defaultWordTable(),
 ): VqaScores {
-  const { examples: usable } = regionExamples(table, (q) => model.encodeQuestion(q), examples, index);
-  const answers = answerRegionQuestions(model, usable, images, 1, table);
-  let at = 0;
-  const predictions = examples.map((e) => (index.has(e.imageKey) ? answers[at++]![0]!.answer : ''));
-  return scoreVqa(predictions, examples);
+  return scoreVqa(regionPredictions(model, examples, images, index, table), examples);
 }
