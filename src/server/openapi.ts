@@ -26,7 +26,24 @@ export function openApiSchema(schema: z.ZodType): JsonSchema {
     effectStrategy: 'input',
     pipeStrategy: 'output',
   });
-  return json;
+  return withoutTuples(json) as JsonSchema;
+}
+
+/**
+ * OpenAPI 3.0 has no tuples (`items` is one schema, not a list): a tuple of like items (a box's
+ * four numbers) becomes an array of that item with its minItems/maxItems, which zod-to-json-schema
+ * already writes. A tuple of unlike items keeps the first item's schema, loosened to anyOf.
+ */
+export function withoutTuples(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(withoutTuples);
+  if (typeof node !== 'object' || node === null) return node;
+  const out = Object.fromEntries(Object.entries(node).map(([k, v]) => [k, withoutTuples(v)]));
+  if (Array.isArray(out.items)) {
+    const items = out.items as unknown[];
+    const same = items.every((i) => JSON.stringify(i) === JSON.stringify(items[0]));
+    out.items = same ? items[0] : { anyOf: items };
+  }
+  return out;
 }
 
 export interface RouteDoc {

@@ -9,7 +9,7 @@ import { buildApp } from '../../src/server/app.js';
 import { loadConfig } from '../../src/app/config.js';
 import { ErrorBodySchema } from '../../src/server/errors.js';
 import { numberField } from '../../src/util/option-fields.js';
-import { openApiSchema } from '../../src/server/openapi.js';
+import { openApiSchema, withoutTuples } from '../../src/server/openapi.js';
 import { CaptionOptionsSchema } from '../../src/caption/options.js';
 import { CaptionReplySchema } from '../../src/caption/reply.js';
 import { GenerateReplySchema } from '../../src/char/reply.js';
@@ -261,7 +261,7 @@ describe('OpenAPI document', () => {
       type: 'object',
       additionalProperties: false,
       properties: {
-        box: { type: 'array', minItems: 4, maxItems: 4 },
+        box: { type: 'array', minItems: 4, maxItems: 4, items: { type: 'number' } },
         label: { type: 'string' },
         weight: { type: 'number' },
       },
@@ -269,6 +269,24 @@ describe('OpenAPI document', () => {
     expect(evidence?.description).toBeTruthy();
     expect(Object.keys(evidence?.properties ?? {}).sort()).toEqual(Object.keys(EvidenceSchema.shape).sort());
     expect(evidence?.required?.sort()).toEqual(['box', 'label', 'weight']);
+  });
+
+  it('has no tuples, which OpenAPI 3.0 cannot say: every items is one schema', () => {
+    const lists: unknown[] = [];
+    const walk = (node: unknown): void => {
+      if (Array.isArray(node)) node.forEach(walk);
+      else if (node && typeof node === 'object')
+        for (const [k, v] of Object.entries(node)) {
+          if (k === 'items' && Array.isArray(v)) lists.push(v);
+          walk(v);
+        }
+    };
+    walk(op('/vqa', 'post'));
+    walk(op('/caption', 'post'));
+    expect(lists).toEqual([]);
+    expect(withoutTuples({ items: [{ type: 'number' }, { type: 'string' }] })).toEqual({
+      items: { anyOf: [{ type: 'number' }, { type: 'string' }] },
+    });
   });
 
   it('a limit changed in zod changes the document', () => {

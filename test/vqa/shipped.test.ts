@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, parseBackendName } from '../../src/nn/backend.js';
@@ -40,5 +41,26 @@ describe('the shipped easy-VQA model on freshly drawn shapes', () => {
     expect(await top(blueRectangle, 'is there a red shape?')).toBe('no');
     expect(await top(redCircle, 'does the image not contain a circle?')).toBe('no');
     expect(await top(blueRectangle, 'does the image not contain a circle?')).toBe('yes');
+  }, 60_000);
+});
+
+describe('the shipped region VQA model on COCO photos (not its training data)', () => {
+  it('names the animal, the vehicle and the food the detector sees, although "zebra" and "bus" are no training answer', async () => {
+    const regions = await VqaService.load('models', { preferred: 'flickr8k-qa-regions' });
+    try {
+      const ask = async (photo: string, question: string) => {
+        const image = await readFile(`test/fixtures/photos/${photo}.jpg`);
+        return (await regions.answer(image, question, { topK: 1, model: 'flickr8k-qa-regions' })).answers[0]!;
+      };
+      const zebra = await ask('zebra', 'what animal is in the picture ?');
+      expect(zebra.answer).toBe('zebra');
+      // The pointer's evidence is the zebra's own box.
+      expect(zebra.evidence?.label).toBe('zebra');
+      expect((await ask('horses', 'what animal is in the picture ?')).answer).toBe('horse');
+      expect((await ask('bus', 'what vehicle is in the picture ?')).answer).toBe('bus');
+      expect((await ask('pizza', 'what food is in the picture ?')).answer).toBe('pizza');
+    } finally {
+      regions.dispose();
+    }
   }, 60_000);
 });
