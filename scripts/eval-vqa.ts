@@ -99,11 +99,12 @@ if (args.train) {
 }
 for (const dir of models) {
   if ((await readVqaConfig(dir)).arch === 'region-att') {
-    if (!regions) throw new UsageError(`${dir} is a region-att model: give --regions FILE`);
+    if (!regions || !features) throw new UsageError(`${dir} is a region-att model: give --regions FILE and --features FILE`);
     const model = await RegionVqaModel.load(dir);
     const r = model.config.region!;
     const { images, index } = vqaImages(
       regions,
+      features,
       test.map((e) => e.imageKey),
       r.maxRegions,
       r.minScore,

@@ -39,7 +39,7 @@ const args = cli({
     valFraction: { type: 'number', default: 0.1, description: 'share of training images held out without --val (0 to 1)' },
     imageMap: { type: 'string', required: true, placeholder: 'MAP', description: 'image ids to feature keys' },
     valImageMap: { type: 'string', placeholder: 'MAP', description: '--image-map for --val (default: --image-map)' },
-    features: { type: 'string', placeholder: 'file', description: 'cached encoder features (npm run features); not for region-att' },
+    features: { type: 'string', required: true, placeholder: 'file', description: 'cached encoder features (npm run features)' },
     regions: { type: 'string', placeholder: 'file', description: 'region cache (npm run features -- --regions); region-att only' },
     ...trainingOptions('vqa'),
     arch: { type: 'choice', choices: VQA_ARCHS, description: 'model architecture' },
@@ -75,8 +75,8 @@ function definedOnly(a: typeof args): Record<string, number> {
 }
 const opts = vqaTrainOptionsSchema.parse({ ...args, version: run.version, normalizeFeatures: !args.rawFeatures });
 
-if ((args.arch === 'region-att') !== (args.regions !== undefined) || (args.regions === undefined) === (args.features === undefined))
-  throw new UsageError('give --regions FILE with --arch region-att, else --features FILE');
+if ((args.arch === 'region-att') !== (args.regions !== undefined) || args.features === undefined)
+  throw new UsageError('give --features FILE, and with --arch region-att also --regions FILE (made by the same encoder)');
 const backend = await initBackend(parseBackendName(process.env.TF_BACKEND));
 const all = await loadQaSource(args.train, await loadImageMap(args.imageMap));
 const { train, val } = args.val
@@ -86,7 +86,7 @@ const dirs = { outDir: run.outDir, checkpointDir: run.checkpointDir, resume: arg
 log.info({ backend, arch: opts.arch, train: countByType(train), val: countByType(val) }, 'training VQA model');
 const { state } = args.regions
   ? await trainRegionVqa(
-      { train, val, regions: await readRegionSet(args.regions) },
+      { train, val, regions: await readRegionSet(args.regions), features: await readFeatureSet(args.features) },
       regionVqaTrainOptionsSchema.parse({
         ...opts,
         count: !args.noCount,
@@ -96,6 +96,6 @@ const { state } = args.regions
       }),
       dirs,
     )
-  : await trainVqaModel({ train, val, features: await readFeatureSet(args.features!) }, opts, dirs);
+  : await trainVqaModel({ train, val, features: await readFeatureSet(args.features) }, opts, dirs);
 const seconds = Math.round(state.elapsedSeconds);
 log.info({ bestEpoch: state.best?.epoch, bestValAccuracy: state.best?.score, seconds, out: run.outDir }, 'training finished');

@@ -47,6 +47,8 @@ export const vqaConfigSchema = z.object({
       minScore: z.number().min(0).max(1),
       /** The detector's floor when the regions were made (the region cache's --min-score): serving detects at it too, so counts match. */
       detectMinScore: z.number().min(0).max(1),
+      /** The image's global vector (the encoder's pooled features, as VIS+LSTM reads them): its width and statistics. */
+      global: z.object({ dim: z.number().int().positive(), mean: z.array(z.number()), std: z.array(z.number()) }).strict(),
       /** Width of the projected regions, the attention and the fused vector. */
       projDim: z.number().int().positive(),
       attendDim: z.number().int().positive(),

@@ -101,6 +101,10 @@ export class VqaService {
         }
         if (model instanceof RegionVqaModel) {
           if (!encoder.encodeWithRegions) throw new Error(`VQA model ${name} reads regions; encoder ${encoder.name} gives none`);
+          if (encoder.dim !== model.config.region!.global.dim)
+            throw new Error(
+              `VQA model ${name} expects a ${model.config.region!.global.dim}-d image vector; encoder ${encoder.name} gives ${encoder.dim}`,
+            );
           if (runtime.runtime === 'onnx') regionOnnx.set(name, onnxRegionVqa(model, runtime.device));
           continue;
         }
@@ -233,10 +237,15 @@ export class VqaService {
   ): Promise<VqaResult> {
     const r = model.config.region!;
     const out = await encodeImageWithDetections(encoder, image, limits, r.detectMinScore, { regions: true });
-    out.features.dispose();
+    let global: Float32Array;
+    try {
+      global = (await out.features.data()) as Float32Array;
+    } finally {
+      out.features.dispose();
+    }
     const t0 = performance.now();
     const objects = out.detections?.objects ?? [];
-    const img = vqaImage(out.regions!, objects, r.maxRegions, r.minScore);
+    const img = vqaImage(out.regions!, objects, global, r.maxRegions, r.minScore);
     const table = defaultWordTable();
     const host = regionHostInputs(
       table,

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { indexKeys, type FeatureSet } from '../../data/features.js';
 import type { QaExample } from '../../data/qa.js';
 import { imageRegions, padRegions, regionOffsets, type RegionSet } from '../../data/regions.js';
 import { selectRegions, type SelectedRegions } from '../../encoder/regions.js';
@@ -9,34 +10,51 @@ import { questionBatch } from '../model.js';
 import { countFeature, COUNT_DIM, pointerWords, questionClasses, regionSide, SIDE_DIM } from './inputs.js';
 import type { AnswerTargets, RegionVqaInputs } from './model.js';
 
-/** One image as the region model reads it: the regions it attends over, and every detection (for counting). */
+/** One image as the region model reads it: the regions it attends over, every detection (for counting), its global vector. */
 export interface VqaImage {
   selected: SelectedRegions;
   /** All the image's detections the encoder gave (best first), not only the selected ones. */
   objects: readonly DetectedObject[];
+  /** The encoder's features of the whole image (what VIS+LSTM reads), from the same pass. */
+  global: Float32Array;
 }
 
-/** An image's VqaImage from its region rows (detections, then the whole image) and detections. */
-export function vqaImage(rows: Float32Array, objects: readonly DetectedObject[], maxRegions: number, minScore: number): VqaImage {
-  return { selected: selectRegions(rows, objects, maxRegions, minScore), objects };
+/** An image's VqaImage from its region rows (detections, then the whole image), detections and global vector. */
+export function vqaImage(
+  rows: Float32Array,
+  objects: readonly DetectedObject[],
+  global: Float32Array,
+  maxRegions: number,
+  minScore: number,
+): VqaImage {
+  return { selected: selectRegions(rows, objects, maxRegions, minScore), objects, global };
 }
 
-/** Each listed file's VqaImage from the region cache; `index` maps file → position. Files not in the cache are left out. */
+/**
+ * Each listed file's VqaImage from the region cache and the feature cache (made by the same encoder);
+ * `index` maps file → position. Files missing from either cache are left out.
+ */
 export function vqaImages(
   set: RegionSet,
+  features: FeatureSet,
   files: readonly string[],
   maxRegions: number,
   minScore: number,
 ): { images: VqaImage[]; index: Map<string, number> } {
+  if (features.encoder !== set.encoder)
+    throw new Error(`the feature cache is ${features.encoder}, the region cache ${set.encoder}: make both with one encoder`);
   const offsets = regionOffsets(set);
   const rowOf = new Map(set.keys.map((k, i) => [k, i]));
+  const featureRow = indexKeys(features);
   const images: VqaImage[] = [];
   const index = new Map<string, number>();
   for (const file of new Set(files)) {
     const i = rowOf.get(file);
-    if (i === undefined) continue;
+    const f = featureRow.get(file);
+    if (i === undefined || f === undefined) continue;
     index.set(file, images.length);
-    images.push(vqaImage(imageRegions(set, offsets, i), set.detections[i]!, maxRegions, minScore));
+    const global = features.data.subarray(f * features.dim, (f + 1) * features.dim);
+    images.push(vqaImage(imageRegions(set, offsets, i), set.detections[i]!, global, maxRegions, minScore));
   }
   return { images, index };
 }
@@ -89,6 +107,8 @@ export interface RegionVqaHostInputs {
   side: Float32Array;
   /** [n, COUNT_DIM] */
   count: Float32Array;
+  /** [n, G] */
+  global: Float32Array;
   questions: readonly (readonly number[])[];
 }
 
@@ -106,13 +126,16 @@ export function regionHostInputs(
   const pointMask = new Float32Array(n * k);
   const side = new Float32Array(n * k * SIDE_DIM);
   const count = new Float32Array(n * COUNT_DIM);
+  const G = images[questions[0]!.image]!.global.length;
+  const global = new Float32Array(n * G);
   questions.forEach((q, i) => {
+    global.set(images[q.image]!.global, i * G);
     const s = selected[i]!;
     pointMask.fill(1, i * k, i * k + s.objects.length);
     side.set(regionSide(table, q.classes, s.objects), i * k * SIDE_DIM);
     count.set(countFeature(q.classes, images[q.image]!.objects), i * COUNT_DIM);
   });
-  return { n, k, regions, regionMask: mask, pointMask, side, count, questions: questions.map((q) => q.ids) };
+  return { n, k, regions, regionMask: mask, pointMask, side, count, global, questions: questions.map((q) => q.ids) };
 }
 
 /** Host inputs as tfjs tensors (the caller disposes them). */
@@ -127,6 +150,7 @@ export function inputTensors(x: RegionVqaHostInputs, R: number): RegionVqaInputs
     tokens: tf.tensor2d(qb.tokens, [n, qb.steps], 'int32'),
     mask: tf.tensor2d(qb.mask, [n, qb.steps]),
     count: tf.tensor2d(x.count, [n, COUNT_DIM]),
+    global: tf.tensor2d(x.global, [n, x.global.length / n]),
   };
 }
 

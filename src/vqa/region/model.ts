@@ -31,6 +31,8 @@ export const REGION_VQA_WEIGHTS = [
   'wr', // [R, P]   region → region vector, ReLU
   'wrs', // [SIDE_DIM, P] region side inputs (named, super-category) → region vector
   'br', // [P]
+  'wg', // [G, P] the image's global vector → added to the attended regions, ReLU
+  'bg', // [P]
   'wk', // [P, A] region vector → attention key
   'wqa', // [P, A] question vector → attention query
   'wa', // [A, 1] attention score
@@ -61,6 +63,8 @@ export interface RegionVqaInputs<T> {
   mask: T;
   /** [N, COUNT_DIM] inputs.ts countFeature. */
   count: T;
+  /** [N, G] the image's global vector (the encoder's features). */
+  global: T;
 }
 
 /** What the forward pass reads of a model. */
@@ -109,7 +113,8 @@ function maskedScores<T>(o: Ops<T>, keys: T, query: T, wa: T, mask: T): T {
  *   q̃   = gatedTanh(q; Wq, Wqg)                          [N, P]
  *   v_k = relu(x_k·Wr + side_k·Wrs + br)                 [N, K, P], x_k the standardised region
  *   α   = softmax_k(wa · tanh(v_k·Wk + q̃·Wqa))           padded regions get 0
- *   h   = q̃ ⊙ gatedTanh(Σ α_k v_k; Wv, Wvg)              [N, P]
+ *   u   = relu(ĝ·Wg + bg)                                 ĝ the standardised global image vector
+ *   h   = q̃ ⊙ gatedTanh(Σ α_k v_k + u; Wv, Wvg)          [N, P]
  *   logits = [h·Wout + bout ; wp · tanh(v_k·Wpk + h·Wph)] [N, Ans + K], the pointer only over pointMask
  *
  * Returns the logits and α [N, K]. The pointer columns are at −1e9 without config.region.pointer.
@@ -131,9 +136,12 @@ export function regionVqaForward<T>(
   const qv = gatedTanh(o, drop(o.concat([q, count], 1), 2), w('wq'), w('wqg'));
   // One ReLU layer, not a gated tanh: the [N·K, R] × [R, P] product is most of the model's cost.
   const { weight, bias } = standardizedProjection(o, w('wr'), net.stats, r.colour ? undefined : colourMask(R));
-  const v = o.max(o.add(o.add(o.matMul(regions, weight), o.matMul(x.side, w('wrs'))), o.add(w('br'), bias)), o.constant([0], [1]));
+  const zero = o.constant([0], [1]);
+  const v = drop(o.max(o.add(o.add(o.matMul(regions, weight), o.matMul(x.side, w('wrs'))), o.add(w('br'), bias)), zero), 4);
   const alpha = o.softmax(maskedScores(o, o.matMul(v, w('wk')), o.matMul(qv, w('wqa')), w('wa'), x.regionMask));
-  const attended = o.squeeze(o.sumKeep(o.mul(o.expandDims(alpha, 2), v), 1), 1);
+  const g = standardizedProjection(o, w('wg'), { mean: r.global.mean, std: r.global.std });
+  const image = drop(o.max(o.add(o.matMul(x.global, g.weight), o.add(w('bg'), g.bias)), zero), 5);
+  const attended = o.add(o.squeeze(o.sumKeep(o.mul(o.expandDims(alpha, 2), v), 1), 1), image);
   const h = drop(o.mul(qv, gatedTanh(o, attended, w('wv'), w('wvg'))), 3);
   const answers = dense(o, h, w('wout'), w('bout'));
   const pointMask = r.pointer ? x.pointMask : o.mul(x.pointMask, o.constant([0], [1]));
@@ -179,6 +187,8 @@ export class RegionVqaModel extends WeightsModel<VqaConfig, RegionVqaParams> {
       wr: () => glorotUniform([R, P], seed + 5),
       wrs: () => glorotUniform([SIDE_DIM, P], seed + 6),
       br: () => tf.zeros([P]),
+      wg: () => glorotUniform([config.region!.global.dim, P], seed + 18),
+      bg: () => tf.zeros([P]),
       wk: () => glorotUniform([P, A], seed + 9),
       wqa: () => glorotUniform([P, A], seed + 10),
       wa: () => glorotUniform([A, 1], seed + 11),

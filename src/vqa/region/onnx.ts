@@ -24,6 +24,7 @@ export function regionVqaGraph(model: RegionVqaModel): Uint8Array {
     tokens: o.input('tokens', ['N', T], 'int32'),
     mask: o.input('mask', ['N', T]),
     count: o.input('count', ['N', COUNT_DIM]),
+    global: o.input('global', ['N', c.region!.global.dim]),
   };
   const w = o.weights<RegionVqaWeightName>();
   const out = regionVqaForward(o, { config: c, stats: model.stats, w: (name) => w[name] }, x, T);
@@ -59,6 +60,7 @@ export function onnxRegionVqa(model: RegionVqaModel, device: OrtDevice = 'cpu'):
         tokens: { data: tokens, dims: [n, T] },
         mask: { data: mask, dims: [n, T] },
         count: { data: x.count, dims: [n, COUNT_DIM] },
+        global: { data: x.global, dims: [n, x.global.length / n] },
       }) as [Float32Array, Float32Array];
       return { probs, alpha };
     },

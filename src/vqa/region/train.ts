@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import type { FeatureSet } from '../../data/features.js';
 import type { QaExample } from '../../data/qa.js';
+import { featureStats } from '../../nn/feature-norm.js';
 import { regionStats, type RegionSet } from '../../data/regions.js';
 import type { VqaScores } from '../../eval/vqa-metrics.js';
 import { defaultWordTable } from '../../grounding/words.js';
@@ -46,14 +48,14 @@ export function batchModel(model: RegionVqaModel): RegionBatchModel {
  * best val accuracy kept, early stopping, resumable checkpoints), its gradients on the pool.
  */
 export async function trainRegionVqa(
-  data: { train: QaExample[]; val: QaExample[]; regions: RegionSet },
+  data: { train: QaExample[]; val: QaExample[]; regions: RegionSet; features: FeatureSet },
   opts: RegionVqaTrainOptions,
   dirs: TrainRun,
 ): Promise<{ model: RegionVqaModel; state: LoopState<VqaScores> }> {
   if (data.val.length === 0) throw new Error('no validation questions: give --val or a larger --val-fraction');
   const table = defaultWordTable();
   const files = [...data.train, ...data.val].map((e) => e.imageKey);
-  const { images, index } = vqaImages(data.regions, files, opts.maxRegions, opts.regionMinScore);
+  const { images, index } = vqaImages(data.regions, data.features, files, opts.maxRegions, opts.regionMinScore);
   const trainImages = [...new Set(data.train.map((e) => index.get(e.imageKey)).filter((i): i is number => i !== undefined))];
   if (trainImages.length === 0) throw new Error('no training question has cached regions: check --regions against --image-map');
   const R = data.regions.dim;
@@ -61,6 +63,10 @@ export async function trainRegionVqa(
     trainImages.map((i) => images[i]!.selected),
     R,
   );
+  const G = data.features.dim;
+  const globalRows = new Float32Array(trainImages.length * G);
+  trainImages.forEach((i, r) => globalRows.set(images[i]!.global, r * G));
+  const globalStats = featureStats(globalRows, G, trainImages.keys());
   const vocab = Vocab.build(
     data.train.map((e) => tokenizeWords(e.question)),
     opts.minWordCount,
@@ -85,6 +91,7 @@ export async function trainRegionVqa(
       maxRegions: opts.maxRegions,
       minScore: opts.regionMinScore,
       detectMinScore: data.regions.minScore,
+      global: { dim: G, ...globalStats },
       projDim: opts.projDim,
       attendDim: opts.attendDim,
       count: opts.count,

@@ -9,7 +9,7 @@ import { inputTensors, regionHostInputs, softAnswers, answerTargets, type VqaIma
 import { RegionVqaModel, regionVqaForward } from '../../../src/vqa/region/model.js';
 import { defaultWordTable } from '../../../src/grounding/words.js';
 import { selectRegions } from '../../../src/encoder/regions.js';
-import { det, tinyRegionConfig } from './tiny.js';
+import { det, TINY_G, tinyRegionConfig } from './tiny.js';
 
 const C = 5;
 const R = C + 7 + COLOUR_DIM + CLASS_DIM;
@@ -18,7 +18,7 @@ const table = defaultWordTable();
 function image(objects: ReturnType<typeof det>[], seed: number): VqaImage {
   const random = rng(seed);
   const rows = Float32Array.from({ length: (objects.length + 1) * R }, () => random() * 2);
-  return { selected: selectRegions(rows, objects, 4, 0.2), objects };
+  return { selected: selectRegions(rows, objects, 4, 0.2), objects, global: Float32Array.from({ length: TINY_G }, () => random()) };
 }
 
 beforeAll(async () => {

@@ -10,7 +10,7 @@ import { questionClasses } from '../../../src/vqa/region/inputs.js';
 import { RegionVqaModel } from '../../../src/vqa/region/model.js';
 import { onnxRegionVqa } from '../../../src/vqa/region/onnx.js';
 import { agreement } from '../../onnx/parity.js';
-import { det, tinyRegionConfig } from './tiny.js';
+import { det, TINY_G, tinyRegionConfig } from './tiny.js';
 
 const C = 6;
 const R = C + 7 + COLOUR_DIM + CLASS_DIM;
@@ -28,7 +28,7 @@ describe('the region VQA model on onnxruntime', () => {
       const random = rng(5);
       const images = [[det('dog', 0.9), det('dog', 0.6), det('person', 0.5)], [det('zebra', 0.7)], []].map((objects) => {
         const rows = Float32Array.from({ length: (objects.length + 1) * R }, () => random() * 3);
-        return { selected: selectRegions(rows, objects, 4, 0.2), objects };
+        return { selected: selectRegions(rows, objects, 4, 0.2), objects, global: Float32Array.from({ length: TINY_G }, () => random()) };
       });
       const questions = ['how many dogs', 'what animal is this', 'what color is the dog ?'].map((text, i) => ({
         image: i,

@@ -24,7 +24,10 @@ beforeAll(async () => {
   await initBackend();
   encoder = await loadEncoder('mobilenet_v2+centernet', 'models', { runtime: 'tfjs' });
   dir = await mkdtemp(path.join(os.tmpdir(), 'captioner-region-vqa-'));
-  const config = { ...tinyRegionConfig(regionDim(1280), { maxRegions: 6 }), answers: ['dog', 'two', 'red', 'grass', 'horse', 'man'] };
+  const config = {
+    ...tinyRegionConfig(regionDim(1280), { maxRegions: 6 }, false, encoder.dim),
+    answers: ['dog', 'two', 'red', 'grass', 'horse', 'man'],
+  };
   model = RegionVqaModel.init(config, 11);
   await model.save(path.join(dir, 'vqa', 'tiny-region'));
   for (const runtime of ['tfjs', 'onnx'] as const) services.push(await VqaService.load(dir, { shared: [encoder], runtime: { runtime } }));
@@ -41,8 +44,9 @@ afterAll(async () => {
 async function attention(photo: Buffer, question: string) {
   const r = model.config.region!;
   const out = await encodeImageWithDetections(encoder, photo, undefined, r.detectMinScore, { regions: true });
+  const global = out.features.dataSync() as Float32Array;
   out.features.dispose();
-  const img = vqaImage(out.regions!, out.detections!.objects, r.maxRegions, r.minScore);
+  const img = vqaImage(out.regions!, out.detections!.objects, global, r.maxRegions, r.minScore);
   const table = defaultWordTable();
   const host = regionHostInputs(
     table,

@@ -4,7 +4,10 @@ import type { VqaConfig } from '../../../src/vqa/config.js';
 import { SPECIALS } from '../../../src/text/vocab.js';
 
 /** A small region-att config: R-wide regions, a handful of words and answers. */
-export function tinyRegionConfig(R: number, over: Partial<NonNullable<VqaConfig['region']>> = {}, stats = false): VqaConfig {
+/** Width of the tiny models' global image vector. */
+export const TINY_G = 6;
+
+export function tinyRegionConfig(R: number, over: Omit<Partial<NonNullable<VqaConfig['region']>>, 'global'> = {}, stats = false, G = TINY_G): VqaConfig {
   return {
     kind: 'vqa',
     arch: 'region-att',
@@ -29,6 +32,7 @@ export function tinyRegionConfig(R: number, over: Partial<NonNullable<VqaConfig[
       maxRegions: 4,
       minScore: 0.2,
       detectMinScore: 0.1,
+      global: { dim: G, mean: Array.from({ length: G }, (_, c) => c / 10), std: Array.from({ length: G }, (_, c) => 1 + c / 10) },
       projDim: 10,
       attendDim: 6,
       count: true,
