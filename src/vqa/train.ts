@@ -12,7 +12,8 @@ import { featureTensor } from '../train/features.js';
 import { trainLoop, type EpochRun, type LoopState, type TrainRun } from '../train/loop.js';
 import { createOptimizer } from '../train/optimizer.js';
 import { GradientPool } from '../train/parallel.js';
-import type { RowBatch } from '../train/spec.js';
+import type { Replica, RowBatch, TrainerSpec } from '../train/spec.js';
+import type { WeightsModel } from '../nn/weights-model.js';
 import { gradientStep } from '../train/step.js';
 import { rng, shuffle } from '../util/random.js';
 import { VQA_ARCHS, type VqaConfig } from './config.js';
@@ -160,6 +161,30 @@ export async function trainVqaModel(
     'VQA training data',
   );
 
+  return vqaLoop(model, spec, config, examples, (batch) => vqaRows(batch, data.features), {
+    validate: () => evaluateVqa(model, data.val, data.features),
+    load: (dir) => VqaModel.load(dir),
+    opts,
+    dirs,
+  });
+}
+
+/**
+ * The VQA models' training run on the shared loop: Adam, clipping, the learning rate × lrDecay
+ * each epoch, seeded shuffles, gradients on the pool (spec's threads), the best val accuracy kept.
+ * Model selection uses the number eval:vqa reports as "accuracy": exact match after the official
+ * answer normalisation. Not VQA accuracy: COCO-QA has one answer per question, where it is a third
+ * of exact match, and the model is trained towards that one answer.
+ */
+export function vqaLoop<C, M extends Replica & WeightsModel<object>, E>(
+  model: M,
+  spec: TrainerSpec<C, M>,
+  config: C,
+  examples: readonly E[],
+  pack: (batch: readonly E[]) => RowBatch,
+  run: { validate: () => VqaScores; load: (dir: string) => Promise<M>; opts: VqaTrainOptions; dirs: TrainRun },
+): Promise<{ model: M; state: LoopState<VqaScores> }> {
+  const { opts } = run;
   const optimizer = createOptimizer('adam', opts.learningRate);
   const pool = new GradientPool(spec, config, opts.workers - 1);
   const epoch = (epoch: number): EpochRun => {
@@ -168,7 +193,7 @@ export async function trainVqaModel(
       steps: Math.ceil(order.length / opts.batchSize),
       async step(i) {
         const batch = order.slice(i * opts.batchSize, (i + 1) * opts.batchSize);
-        const grads = await pool.gradients(model, vqaRows(batch, data.features), opts.seed * 100_003 + epoch * 10_007 + i);
+        const grads = await pool.gradients(model, pack(batch), opts.seed * 100_003 + epoch * 10_007 + i);
         const { loss, norm } = gradientStep(model.variables(), optimizer, opts.gradClip, grads);
         return { loss, items: batch.length, fields: { grad_norm: norm } };
       },
@@ -180,18 +205,15 @@ export async function trainVqaModel(
       optimizer,
       learningRate: (e) => opts.learningRate * Math.pow(opts.lrDecay, e - 1),
       epoch,
-      validate: () => evaluateVqa(model, data.val, data.features),
-      // Model selection uses the number eval:vqa reports as "accuracy": exact match after the
-      // official answer normalisation. Not VQA accuracy: COCO-QA has one answer per question, where
-      // it is a third of exact match, and the model is trained towards that one answer (`answer`).
+      validate: run.validate,
       score: (val) => val.accuracy,
       better: 'higher',
-      loadBest: (dir) => VqaModel.load(dir),
+      loadBest: run.load,
       resources: [pool],
       unit: 'q',
       record: { examples: examples.length },
     },
     opts,
-    dirs,
+    run.dirs,
   );
 }

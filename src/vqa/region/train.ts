@@ -6,16 +6,12 @@ import { regionStats, type RegionSet } from '../../data/regions.js';
 import type { VqaScores } from '../../eval/vqa-metrics.js';
 import { defaultWordTable } from '../../grounding/words.js';
 import { log } from '../../log.js';
+import type { LoopState, TrainRun } from '../../train/loop.js';
 import { tokenizeWords } from '../../text/tokenize.js';
 import { Vocab } from '../../text/vocab.js';
-import { trainLoop, type EpochRun, type LoopState, type TrainRun } from '../../train/loop.js';
-import { createOptimizer } from '../../train/optimizer.js';
-import { GradientPool } from '../../train/parallel.js';
-import { gradientStep } from '../../train/step.js';
-import { rng, shuffle } from '../../util/random.js';
 import type { VqaConfig } from '../config.js';
 import { answerClasses } from '../examples.js';
-import { vqaTrainOptionsSchema } from '../train.js';
+import { vqaLoop, vqaTrainOptionsSchema } from '../train.js';
 import { answerHits, regionExamples, regionRows, vqaImages, type RegionBatchModel, type RegionExample } from './data.js';
 import { RegionVqaModel } from './model.js';
 import { evaluateRegionVqa } from './predict.js';
@@ -121,35 +117,10 @@ export async function trainRegionVqa(
     },
     'region VQA training data',
   );
-  const optimizer = createOptimizer('adam', opts.learningRate);
-  const pool = new GradientPool(spec, config, opts.workers - 1);
-  const epoch = (epoch: number): EpochRun => {
-    const order = shuffle([...examples], rng(opts.seed + epoch));
-    return {
-      steps: Math.ceil(order.length / opts.batchSize),
-      async step(i) {
-        const batch = order.slice(i * opts.batchSize, (i + 1) * opts.batchSize);
-        const grads = await pool.gradients(model, regionRows(bm, opts.pointer, batch, images), opts.seed * 100_003 + epoch * 10_007 + i);
-        const { loss, norm } = gradientStep(model.variables(), optimizer, opts.gradClip, grads);
-        return { loss, items: batch.length, fields: { grad_norm: norm } };
-      },
-    };
-  };
-  return trainLoop(
-    {
-      model,
-      optimizer,
-      learningRate: (e) => opts.learningRate * Math.pow(opts.lrDecay, e - 1),
-      epoch,
-      validate: () => evaluateRegionVqa(model, data.val, images, index, table),
-      score: (val) => val.accuracy,
-      better: 'higher',
-      loadBest: (dir) => RegionVqaModel.load(dir),
-      resources: [pool],
-      unit: 'q',
-      record: { examples: examples.length },
-    },
+  return vqaLoop(model, spec, config, examples, (batch) => regionRows(bm, opts.pointer, batch, images), {
+    validate: () => evaluateRegionVqa(model, data.val, images, index, table),
+    load: (dir) => RegionVqaModel.load(dir),
     opts,
     dirs,
-  );
+  });
 }
