@@ -91,8 +91,9 @@ export function vqaLogits<T>(o: Ops<T>, net: VqaNet<T>, features: T, tokens: T, 
 }
 
 /**
- * The question LSTM's last hidden state [B, H] over the question's words alone (weights embed,
- * w, u, b): the question encoding of the region model. Dropout on each word at site siteBase + t.
+ * The question LSTM's last hidden state [B, H] over the question's words (weights embed, w, u, b),
+ * after `first` [B, E] when given (VIS+LSTM's image "word"): the question encoding of the region
+ * model. Dropout on each word at site siteBase + t.
  */
 export function questionState<T>(
   o: Ops<T>,
@@ -102,11 +103,13 @@ export function questionState<T>(
   steps: number,
   drop: Drop<T>,
   siteBase: number,
+  first?: T,
 ): T {
   const seq: LstmInput<T>[] = Array.from({ length: steps }, (_, t) => ({
     x: drop(o.gather(net.w('embed'), o.column(tokens, t)), siteBase + t),
     mask: o.expandDims(o.column(mask, t), 1),
   }));
+  if (first !== undefined) seq.unshift({ x: first });
   return lastState(o, { config: { hiddenDim: net.hiddenDim }, w: net.w }, seq, ['w', 'u', 'b']);
 }
 

@@ -33,6 +33,9 @@ export const REGION_VQA_WEIGHTS = [
   'br', // [P]
   'wg', // [G, P] the image's global vector → added to the attended regions, ReLU
   'bg', // [P]
+  'wimg', // [G, E] the global vector as the question LSTM's first "word" (VIS+LSTM)
+  'bimg', // [E]
+  'wqo', // [H, Ans] the question state's own answer logits (VIS+LSTM's output layer)
   'wk', // [P, A] region vector → attention key
   'wqa', // [P, A] question vector → attention query
   'wa', // [A, 1] attention score
@@ -109,13 +112,13 @@ function maskedScores<T>(o: Ops<T>, keys: T, query: T, wa: T, mask: T): T {
 /**
  * The forward pass, written once (tfjs for training, the ONNX graph for serving):
  *
- *   q   = LSTM(question) ‖ count                          (count zeros when config.region.count is off)
- *   q̃   = gatedTanh(q; Wq, Wqg)                          [N, P]
+ *   q   = LSTM([ĝ·Wimg + bimg; question words])          VIS+LSTM: the global image vector ĝ is the first "word"
+ *   q̃   = gatedTanh(q ‖ count; Wq, Wqg)                  [N, P]   (count zeros when config.region.count is off)
  *   v_k = relu(x_k·Wr + side_k·Wrs + br)                 [N, K, P], x_k the standardised region
  *   α   = softmax_k(wa · tanh(v_k·Wk + q̃·Wqa))           padded regions get 0
  *   u   = relu(ĝ·Wg + bg)                                 ĝ the standardised global image vector
  *   h   = q̃ ⊙ gatedTanh(Σ α_k v_k + u; Wv, Wvg)          [N, P]
- *   logits = [h·Wout + bout ; wp · tanh(v_k·Wpk + h·Wph)] [N, Ans + K], the pointer only over pointMask
+ *   logits = [h·Wout + bout + q·Wqo ; wp · tanh(v_k·Wpk + h·Wph)]   [N, Ans + K], the pointer only over pointMask
  *
  * Returns the logits and α [N, K]. The pointer columns are at −1e9 without config.region.pointer.
  */
@@ -131,7 +134,18 @@ export function regionVqaForward<T>(
   const R = net.config.featureDim;
   // No dropout on the regions themselves: drawing a mask for every [N, K, R] value costs more than the model.
   const regions = x.regions;
-  const q = questionState(o, { hiddenDim: net.config.hiddenDim, w: (n) => w(n as RegionVqaWeightName) }, x.tokens, x.mask, steps, drop, 10);
+  const gi = standardizedProjection(o, w('wimg'), { mean: r.global.mean, std: r.global.std });
+  const imageWord = drop(o.add(o.matMul(x.global, gi.weight), o.add(w('bimg'), gi.bias)), 6);
+  const q = questionState(
+    o,
+    { hiddenDim: net.config.hiddenDim, w: (n) => w(n as RegionVqaWeightName) },
+    x.tokens,
+    x.mask,
+    steps,
+    drop,
+    10,
+    imageWord,
+  );
   const count = r.count ? x.count : o.mul(x.count, o.constant([0], [1]));
   const qv = gatedTanh(o, drop(o.concat([q, count], 1), 2), w('wq'), w('wqg'));
   // One ReLU layer, not a gated tanh: the [N·K, R] × [R, P] product is most of the model's cost.
@@ -143,7 +157,8 @@ export function regionVqaForward<T>(
   const image = drop(o.max(o.add(o.matMul(x.global, g.weight), o.add(w('bg'), g.bias)), zero), 5);
   const attended = o.add(o.squeeze(o.sumKeep(o.mul(o.expandDims(alpha, 2), v), 1), 1), image);
   const h = drop(o.mul(qv, gatedTanh(o, attended, w('wv'), w('wvg'))), 3);
-  const answers = dense(o, h, w('wout'), w('bout'));
+  // VIS+LSTM's answer logits from the question state, plus the fused regions'.
+  const answers = o.add(dense(o, h, w('wout'), w('bout')), o.matMul(drop(q, 7), w('wqo')));
   const pointMask = r.pointer ? x.pointMask : o.mul(x.pointMask, o.constant([0], [1]));
   const pointer = maskedScores(o, o.matMul(v, w('wpk')), o.matMul(h, w('wph')), w('wp'), pointMask);
   return { logits: o.concat([answers, pointer], 1), alpha };
@@ -189,6 +204,9 @@ export class RegionVqaModel extends WeightsModel<VqaConfig, RegionVqaParams> {
       br: () => tf.zeros([P]),
       wg: () => glorotUniform([config.region!.global.dim, P], seed + 18),
       bg: () => tf.zeros([P]),
+      wimg: () => glorotUniform([config.region!.global.dim, E], seed + 19),
+      bimg: () => tf.zeros([E]),
+      wqo: () => glorotUniform([H, Ans], seed + 20),
       wk: () => glorotUniform([P, A], seed + 9),
       wqa: () => glorotUniform([P, A], seed + 10),
       wa: () => glorotUniform([A, 1], seed + 11),
