@@ -155,14 +155,17 @@ export function inputTensors(x: RegionVqaHostInputs, R: number): RegionVqaInputs
 }
 
 /**
- * The outputs that give `answer` for a question about `image` with K padded regions: its
- * answer class (if it is one) and, with the pointer, each selected region whose word it is.
+ * The outputs trained to give `answer` for a question about `image` with K padded regions: with
+ * the pointer, each selected region whose word it is, and only those when there is one (as Neural
+ * Baby Talk writes a class word from its region): a class word the detector supports is taught as
+ * pointing, so "what animal …" learns to point at the animal, and points at a zebra too, never a
+ * training answer. Otherwise its answer class, if it is one.
  */
 export function answerHits(model: RegionBatchModel, pointer: boolean, image: VqaImage, answer: string): number[] {
   const hits: number[] = [];
-  const id = model.answerId(answer);
-  if (id !== undefined) hits.push(id);
   if (pointer) pointerWords(model.table, image.selected.objects).forEach((word, k) => word === answer && hits.push(model.answers + k));
+  const id = model.answerId(answer);
+  if (hits.length === 0 && id !== undefined) hits.push(id);
   return hits;
 }
 

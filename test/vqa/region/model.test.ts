@@ -93,7 +93,7 @@ describe('region VQA model', () => {
     noColour.dispose();
   });
 
-  it('loss: −Σ weight · log of the probability of every output giving the answer (class and pointer both count)', () => {
+  it('loss: −Σ weight · log of the probability of the outputs taught to give each answer (a region that gives it, else its class)', () => {
     const bm = { table, regionDim: R, answers: model.config.answers.length, answerId: (a: string) => model.answerId(a) };
     const batch = [
       { ...questions[0]!, answers: softAnswers({ answer: 'dog', answers: ['dog', 'dog', 'dog', 'zebra'] }) },
@@ -105,9 +105,10 @@ describe('region VQA model', () => {
     const loss = tf.tidy(() => model.loss(x, targets).dataSync()[0]!);
     const probs = tf.tidy(() => model.predict(x).probs.arraySync());
     const A = model.config.answers.length;
-    // Question 0: "dog" (weight 1 → 0.75) is class 0 and region 0 (a dog); "zebra" (1/3 → 0.25) only region 1.
+    // Question 0: "dog" (weight 1 → 0.75) is class 0 but also region 0 (a dog): taught as pointing;
+    // "zebra" (1/3 → 0.25) only region 1.
     const [w1, w2] = [1 / (1 + 1 / 3), 1 / 3 / (1 + 1 / 3)];
-    const nll0 = -w1 * Math.log(probs[0]![0]! + probs[0]![A]!) - w2 * Math.log(probs[0]![A + 1]!);
+    const nll0 = -w1 * Math.log(probs[0]![A]!) - w2 * Math.log(probs[0]![A + 1]!);
     const nll1 = -Math.log(probs[1]![1]!);
     expect(loss).toBeCloseTo((nll0 + nll1) / 2, 4);
     tf.dispose([...Object.values(x), targets.hits, targets.weights]);
