@@ -123,6 +123,11 @@ export function padRegions(images: readonly SelectedRegions[], R: number, k: num
   const mask = new Float32Array(images.length * k);
   images.forEach((img, i) => {
     const count = img.rows.length / R;
+    const width = img.rows.length / (img.objects.length + 1);
+    if (width !== R)
+      throw new Error(
+        `regions are ${width} values wide, the model reads ${R}: retrain it on a region cache of this encoder (npm run features -- --regions)`,
+      );
     if (count > k) throw new Error(`padRegions: an image has ${count} regions, more than ${k}`);
     regions.set(img.rows, i * k * R);
     mask.fill(1, i * k, i * k + count);
