@@ -45,7 +45,7 @@ describe('the shipped easy-VQA model on freshly drawn shapes', () => {
 });
 
 describe('the shipped region VQA model on COCO photos (not its training data)', () => {
-  it('names the animal, the vehicle and the food the detector sees, although "zebra" and "bus" are no training answer', async () => {
+  it('names the animal, the vehicle and the food the detector sees, although "zebra" and "pizza" are no training answer', async () => {
     const regions = await VqaService.load('models', { preferred: 'flickr8k-qa-regions' });
     try {
       const ask = async (photo: string, question: string) => {
