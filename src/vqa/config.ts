@@ -58,6 +58,8 @@ export const vqaConfigSchema = z.object({
       colour: z.boolean(),
       /** Answers may be a region's class word, through a pointer over the regions. */
       pointer: z.boolean(),
+      /** Answer rule: a word naming a COCO class only when a region read is of that class (chosen on val; not trained). */
+      supportedOnly: z.boolean().optional(),
     })
     .strict()
     .optional(),

@@ -19,7 +19,7 @@ import { inputTensors, regionHostInputs, vqaImage, type RegionVqaHostInputs } fr
 import { pointerWords, questionClasses } from './region/inputs.js';
 import { RegionVqaModel } from './region/model.js';
 import { onnxRegionVqa, type OnnxRegionVqa } from './region/onnx.js';
-import { mergeAnswers } from './region/predict.js';
+import { answerRule, mergeAnswers } from './region/predict.js';
 
 /** Indices of the k largest probabilities, largest first (ties: lower index first, as tf.topk). */
 export function topAnswers(probs: Float32Array, k: number): number[] {
@@ -255,7 +255,8 @@ export class VqaService {
     );
     const { probs, alpha } = this.regionPredict(name, model, host);
     const kept = img.selected.objects;
-    const answers = mergeAnswers(model.config.answers, pointerWords(table, kept), probs, alpha, kept.length + 1, topK).map((a) => ({
+    const rule = answerRule(model, table, kept);
+    const answers = mergeAnswers(model.config.answers, pointerWords(table, kept), probs, alpha, kept.length + 1, topK, rule).map((a) => ({
       answer: a.answer,
       score: round4(a.score),
       evidence: {

@@ -12,7 +12,7 @@
  *   (its class's one-word answer, as class questions write it: "zebra", "pizza").
  */
 import { COCO_LABELS, SUPERCATEGORIES, type DetectedObject } from '../../encoder/types.js';
-import { findMentions, supercategoryOf, type WordTable } from '../../grounding/words.js';
+import { findMentions, senseOf, supercategoryOf, type WordTable } from '../../grounding/words.js';
 import { classAnswer } from '../../qagen/class-questions.js';
 import { tokenizeWords } from '../../text/tokenize.js';
 
@@ -63,4 +63,17 @@ export function regionSide(table: WordTable, classes: readonly number[], objects
 /** The answer each detected region gives when pointed at: its class's one-word answer ("zebra", "table", "hotdog"). */
 export function pointerWords(table: WordTable, objects: readonly DetectedObject[]): string[] {
   return objects.map((o) => classAnswer(table, COCO_LABELS[o.classId]!));
+}
+
+/**
+ * The answer rule of issue 21's captions, for VQA: a word that names a COCO class (the word ↔
+ * class table; people words name person) is allowed only if one of the regions the model reads is
+ * of that class. Other words are always allowed.
+ */
+export function supportedAnswer(table: WordTable, objects: readonly DetectedObject[]): (word: string) => boolean {
+  const seen = new Set(objects.map((o) => o.classId));
+  return (word) => {
+    const sense = senseOf(table, word);
+    return sense === undefined || seen.has(sense.classId);
+  };
 }

@@ -3,7 +3,8 @@ import type { QaExample } from '../../data/qa.js';
 import { scoreVqa, type VqaScores } from '../../eval/vqa-metrics.js';
 import { defaultWordTable, type WordTable } from '../../grounding/words.js';
 import { inputTensors, regionExamples, regionHostInputs, type RegionQuestion, type VqaImage } from './data.js';
-import { pointerWords } from './inputs.js';
+import type { DetectedObject } from '../../encoder/types.js';
+import { pointerWords, supportedAnswer } from './inputs.js';
 import type { RegionVqaModel } from './model.js';
 
 /** An answer with its probability and the region it rests on (index into the image's selected regions; the last is the whole image). */
@@ -19,6 +20,7 @@ export interface RegionAnswer {
  * Answers from one question's probabilities over [answers; pointer] and its attention α over its
  * `regions` real regions: a word's probability is its class's plus that of every region pointing
  * to it. Its evidence is the region of largest α among those pointing to it, else the largest α.
+ * Words `allowed` refuses are left out (their probability is not given to the others).
  */
 export function mergeAnswers(
   answers: readonly string[],
@@ -27,6 +29,7 @@ export function mergeAnswers(
   alpha: Float32Array,
   regions: number,
   k: number,
+  allowed: (word: string) => boolean = () => true,
 ): RegionAnswer[] {
   const A = answers.length;
   let top = 0;
@@ -40,12 +43,22 @@ export function mergeAnswers(
     byWord.set(word, { score: seen.score + p, region });
   });
   return [...byWord]
+    .filter(([word]) => allowed(word))
     .sort((a, b) => b[1].score - a[1].score || (a[0] < b[0] ? -1 : 1))
     .slice(0, k)
     .map(([answer, { score, region }]) => {
       const at = region < 0 ? top : region;
       return { answer, score, region: at, weight: alpha[at]! };
     });
+}
+
+/** The model's answer rule for an image whose regions are `objects`: supportedAnswer when its config asks for it. */
+export function answerRule(
+  model: RegionVqaModel,
+  table: WordTable,
+  objects: readonly DetectedObject[],
+): ((word: string) => boolean) | undefined {
+  return model.config.region!.supportedOnly ? supportedAnswer(table, objects) : undefined;
 }
 
 /** Top-k answers to questions about images, in chunks. */
@@ -78,6 +91,7 @@ export function answerRegionQuestions(
           a.subarray(i * K, (i + 1) * K),
           objects.length + 1,
           k,
+          answerRule(model, table, objects),
         ),
       );
     });

@@ -9,6 +9,7 @@ import {
   questionClasses,
   regionSide,
   SIDE_DIM,
+  supportedAnswer,
 } from '../../../src/vqa/region/inputs.js';
 import { det } from './tiny.js';
 
@@ -53,5 +54,14 @@ describe('region VQA inputs', () => {
 
   it("gives each region its class's singular word", () => {
     expect(pointerWords(table, [det('zebra', 0.9), det('person', 0.5), det('dining table', 0.4)])).toEqual(['zebra', 'person', 'table']);
+  });
+
+  it('the answer rule refuses class words no region supports, people words included, and allows other words', () => {
+    const allowed = supportedAnswer(table, [det('zebra', 0.8)]);
+    expect(allowed('zebra')).toBe(true);
+    expect(allowed('dog')).toBe(false);
+    expect(allowed('man')).toBe(false);
+    expect(allowed('grass')).toBe(true);
+    expect(supportedAnswer(table, [det('person', 0.5)])('woman')).toBe(true);
   });
 });

@@ -7,7 +7,12 @@ import { SPECIALS } from '../../../src/text/vocab.js';
 /** Width of the tiny models' global image vector. */
 export const TINY_G = 6;
 
-export function tinyRegionConfig(R: number, over: Omit<Partial<NonNullable<VqaConfig['region']>>, 'global'> = {}, stats = false, G = TINY_G): VqaConfig {
+export function tinyRegionConfig(
+  R: number,
+  over: Omit<Partial<NonNullable<VqaConfig['region']>>, 'global'> = {},
+  stats = false,
+  G = TINY_G,
+): VqaConfig {
   return {
     kind: 'vqa',
     arch: 'region-att',
