@@ -81,7 +81,10 @@ export async function trainAttentionModel(
   );
   const R = data.regions.dim;
   // Standardise with the training images' regions (every real region counts once).
-  const stats = regionStats([...new Set(train.map((r) => all.index.get(r.file)!))].map((i) => all.images[i]!), R);
+  const stats = regionStats(
+    [...new Set(train.map((r) => all.index.get(r.file)!))].map((i) => all.images[i]!),
+    R,
+  );
   const config: AttentionConfig = {
     kind: 'caption-attention',
     name: opts.name,
