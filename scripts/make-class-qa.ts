@@ -20,7 +20,7 @@ import { defaultWordTable } from '../src/grounding/words.js';
 import { log } from '../src/log.js';
 import { CLASS_QUESTION_SUPERCATEGORIES, classQuestions, detectedOnly } from '../src/qagen/class-questions.js';
 import { readRegionSet } from '../src/data/regions.js';
-import { qaStats } from '../src/qagen/dataset.js';
+import { qaStats, statsJson } from '../src/qagen/dataset.js';
 
 const args = cli({
   usage: 'npm run make:class-qa --',
@@ -70,9 +70,7 @@ const stats = {
   ...qaStats(report.examples),
 };
 await mkdir(args.out, { recursive: true });
-// [answer, count] pairs on one line each.
-const json = JSON.stringify(stats, null, 2).replace(/\[\s+("(?:[^"\\]|\\.)*"),\s+(\d+)\s+\]/g, '[$1, $2]');
-await writeFile(path.join(args.out, 'stats.json'), `${json}\n`);
+await writeFile(path.join(args.out, 'stats.json'), statsJson(stats));
 log.info(
   {
     out: args.out,

@@ -26,7 +26,7 @@ import { writeCocoQa } from '../src/data/cocoqa.js';
 import { log } from '../src/log.js';
 import { defaultWordTable } from '../src/grounding/words.js';
 import { countCheck } from '../src/qagen/count-check.js';
-import { captionsToQa, parseAnswerShare, qaStats } from '../src/qagen/dataset.js';
+import { captionsToQa, parseAnswerShare, qaStats, statsJson } from '../src/qagen/dataset.js';
 
 const args = cli({
   usage: 'npm run make:qa --',
@@ -99,9 +99,7 @@ const stats = {
   ...qaStats(report.examples, args.top),
 };
 await mkdir(args.out, { recursive: true });
-// [answer, count] pairs on one line each.
-const json = JSON.stringify(stats, null, 2).replace(/\[\s+("(?:[^"\\]|\\.)*"),\s+(\d+)\s+\]/g, '[$1, $2]');
-await writeFile(path.join(args.out, 'stats.json'), `${json}\n`);
+await writeFile(path.join(args.out, 'stats.json'), statsJson(stats));
 log.info(
   {
     out: args.out,

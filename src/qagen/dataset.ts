@@ -246,3 +246,8 @@ export function qaStats(
   }
   return { questions: examples.length, images: new Set(examples.map((e) => String(e.imageId))).size, perType };
 }
+
+/** A QA folder's stats.json text: indented JSON with each [answer, count] pair on one line. */
+export function statsJson(stats: object): string {
+  return `${JSON.stringify(stats, null, 2).replace(/\[\s+("(?:[^"\\]|\\.)*"),\s+(\d+)\s+\]/g, '[$1, $2]')}\n`;
+}

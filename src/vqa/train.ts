@@ -69,10 +69,6 @@ export function toExamples(
 }
 
 function vqaConfig(opts: VqaTrainOptions, train: readonly QaExample[], features: FeatureSet): VqaConfig {
-  const vocab = Vocab.build(
-    train.map((e) => tokenizeWords(e.question)),
-    opts.minWordCount,
-  );
   return {
     kind: 'vqa',
     arch: opts.arch,
@@ -81,6 +77,17 @@ function vqaConfig(opts: VqaTrainOptions, train: readonly QaExample[], features:
     encoder: features.encoder,
     featureDim: features.dim,
     detectionScores: opts.detectionScores,
+    ...questionFields(opts, train),
+  };
+}
+
+/** The config fields every VQA model shares: question model sizes, the question vocabulary and the answer classes. */
+export function questionFields(opts: VqaTrainOptions, train: readonly QaExample[]) {
+  const vocab = Vocab.build(
+    train.map((e) => tokenizeWords(e.question)),
+    opts.minWordCount,
+  );
+  return {
     embedDim: opts.embedDim,
     hiddenDim: opts.hiddenDim,
     dropout: opts.dropout,
@@ -88,7 +95,7 @@ function vqaConfig(opts: VqaTrainOptions, train: readonly QaExample[], features:
     minWordCount: opts.minWordCount,
     questionVocab: [...vocab.words],
     answers: answerClasses(train, opts.topAnswers),
-  };
+  } satisfies Partial<VqaConfig>;
 }
 
 /** A batch as the gradient step takes it: questions as rows, each share packed with its image vectors (train-spec.ts's loss). */

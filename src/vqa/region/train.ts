@@ -7,11 +7,8 @@ import type { VqaScores } from '../../eval/vqa-metrics.js';
 import { defaultWordTable } from '../../grounding/words.js';
 import { log } from '../../log.js';
 import type { LoopState, TrainRun } from '../../train/loop.js';
-import { tokenizeWords } from '../../text/tokenize.js';
-import { Vocab } from '../../text/vocab.js';
 import type { VqaConfig } from '../config.js';
-import { answerClasses } from '../examples.js';
-import { vqaLoop, vqaTrainOptionsSchema } from '../train.js';
+import { questionFields, vqaLoop, vqaTrainOptionsSchema } from '../train.js';
 import { answerHits, regionExamples, regionRows, vqaImages, type RegionBatchModel, type RegionExample } from './data.js';
 import { RegionVqaModel } from './model.js';
 import { evaluateRegionVqa } from './predict.js';
@@ -63,10 +60,6 @@ export async function trainRegionVqa(
   const globalRows = new Float32Array(trainImages.length * G);
   trainImages.forEach((i, r) => globalRows.set(images[i]!.global, r * G));
   const globalStats = featureStats(globalRows, G, trainImages.keys());
-  const vocab = Vocab.build(
-    data.train.map((e) => tokenizeWords(e.question)),
-    opts.minWordCount,
-  );
   const config: VqaConfig = {
     kind: 'vqa',
     arch: 'region-att',
@@ -76,13 +69,7 @@ export async function trainRegionVqa(
     featureDim: R,
     featureMean: stats.mean,
     featureStd: stats.std,
-    embedDim: opts.embedDim,
-    hiddenDim: opts.hiddenDim,
-    dropout: opts.dropout,
-    maxQuestionWords: opts.maxQuestionWords,
-    minWordCount: opts.minWordCount,
-    questionVocab: [...vocab.words],
-    answers: answerClasses(data.train, opts.topAnswers),
+    ...questionFields(opts, data.train),
     region: {
       maxRegions: opts.maxRegions,
       minScore: opts.regionMinScore,
