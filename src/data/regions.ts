@@ -123,10 +123,9 @@ export function padRegions(images: readonly SelectedRegions[], R: number, k: num
   const mask = new Float32Array(images.length * k);
   images.forEach((img, i) => {
     const count = img.rows.length / R;
-    const width = img.rows.length / (img.objects.length + 1);
-    if (width !== R)
+    if (!Number.isInteger(count))
       throw new Error(
-        `regions are ${width} values wide, the model reads ${R}: retrain it on a region cache of this encoder (npm run features -- --regions)`,
+        `regions of ${img.rows.length} values are not rows of the ${R} the model reads: retrain it on a region cache of this encoder (npm run features -- --regions)`,
       );
     if (count > k) throw new Error(`padRegions: an image has ${count} regions, more than ${k}`);
     regions.set(img.rows, i * k * R);

@@ -20,6 +20,6 @@ describe('padRegions', () => {
   });
 
   it('refuses regions of another width (a model trained on another region layout), saying what to do', () => {
-    expect(() => padRegions([img(2, 4)], 3, 4)).toThrow(/4 values wide, the model reads 3: retrain/);
+    expect(() => padRegions([img(1, 4)], 3, 4)).toThrow(/8 values are not rows of the 3 the model reads: retrain/);
   });
 });

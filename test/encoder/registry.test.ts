@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { combineEncoders } from '../../src/encoder/registry.js';
+import { regionDim } from '../../src/encoder/regions.js';
 import type { Encoder } from '../../src/encoder/types.js';
 
 /** A fake encoder whose one feature is the side of the pixels it was given. */
@@ -88,7 +89,7 @@ describe('combineEncoders: regions', () => {
     expect(calls).toEqual(['grid.encodeWithGrid', 'detector.encodeAndDetect']);
     expect(Array.from(out.features)).toEqual([6, 6]);
     expect(out.objects).toHaveLength(1);
-    expect(out.regions.length).toBe(2 * (1 + 7 + 80)); // the person and the whole image: [pooled (1), geometry, classes]
+    expect(out.regions.length).toBe(2 * regionDim(1)); // the person and the whole image: [pooled (1), geometry, colour, classes]
   });
 
   it('takes one image at a time', async () => {

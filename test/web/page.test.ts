@@ -71,9 +71,11 @@ describe.skipIf(!hasChromium)('the page in headless Chromium', () => {
 
   it('lists the loaded models with their training curves', async () => {
     const cards = page.locator('#models .card');
-    await expect.poll(() => cards.count()).toBe(4);
+    await expect.poll(() => cards.count()).toBe(5);
     const curves = page.locator('#models .card img');
-    await expect.poll(() => curves.evaluateAll((imgs) => imgs.filter((i) => (i as HTMLImageElement).naturalWidth > 0).length)).toBe(4);
+    // The curves load lazily: below the fold they wait for a scroll, so ask for them all now.
+    await curves.evaluateAll((imgs) => imgs.forEach((i) => ((i as HTMLImageElement).loading = 'eager')));
+    await expect.poll(() => curves.evaluateAll((imgs) => imgs.filter((i) => (i as HTMLImageElement).naturalWidth > 0).length)).toBe(5);
     expect(await curves.first().getAttribute('alt')).toMatch(/^Training curves: train loss .* val CIDEr-D/);
     // The VQA model choice comes from GET /models.
     expect(await page.locator('#ask-form select[name=model] option').allTextContents()).toEqual(
