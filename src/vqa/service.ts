@@ -15,11 +15,11 @@ import { Batcher, type BatcherOptions } from '../batching/batcher.js';
 import type { VqaResult } from './reply.js';
 import { readVqaConfig } from './config.js';
 import { defaultWordTable } from '../grounding/words.js';
-import { inputTensors, regionHostInputs, vqaImage, type RegionVqaHostInputs } from './region/data.js';
+import { regionHostInputs, vqaImage, type RegionVqaHostInputs } from './region/data.js';
 import { pointerWords, questionClasses } from './region/inputs.js';
 import { RegionVqaModel } from './region/model.js';
 import { onnxRegionVqa, type OnnxRegionVqa } from './region/onnx.js';
-import { answerRule, mergeAnswers } from './region/predict.js';
+import { answerRule, mergeAnswers, predictHost } from './region/predict.js';
 
 /** Indices of the k largest probabilities, largest first (ties: lower index first, as tf.topk). */
 export function topAnswers(probs: Float32Array, k: number): number[] {
@@ -276,11 +276,7 @@ export class VqaService {
   /** A region model's probabilities over [answers; pointer] and attention, on onnxruntime or tfjs. */
   private regionPredict(name: string, model: RegionVqaModel, host: RegionVqaHostInputs): { probs: Float32Array; alpha: Float32Array } {
     const onnx = this.regionOnnx.get(name);
-    if (onnx) return onnx.predict(host);
-    return tf.tidy(() => {
-      const { probs, alpha } = model.predict(inputTensors(host, model.config.featureDim));
-      return { probs: probs.dataSync() as Float32Array, alpha: alpha.dataSync() as Float32Array };
-    });
+    return onnx ? onnx.predict(host) : predictHost(model, host);
   }
 
   dispose(): void {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { QaExample } from '../../data/qa.js';
 import { scoreVqa, type VqaScores } from '../../eval/vqa-metrics.js';
 import { defaultWordTable, type WordTable } from '../../grounding/words.js';
-import { inputTensors, regionExamples, regionHostInputs, type RegionQuestion, type VqaImage } from './data.js';
+import { inputTensors, regionExamples, regionHostInputs, type RegionQuestion, type RegionVqaHostInputs, type VqaImage } from './data.js';
 import type { DetectedObject } from '../../encoder/types.js';
 import { pointerWords, supportedAnswer } from './inputs.js';
 import type { RegionVqaModel } from './model.js';
@@ -61,6 +61,14 @@ export function answerRule(
   return model.config.region!.supportedOnly ? supportedAnswer(table, objects) : undefined;
 }
 
+/** The model's probabilities over [answers; pointer] and attention for a batch's host inputs, on tfjs. */
+export function predictHost(model: RegionVqaModel, host: RegionVqaHostInputs): { probs: Float32Array; alpha: Float32Array } {
+  return tf.tidy(() => {
+    const { probs, alpha } = model.predict(inputTensors(host, model.config.featureDim));
+    return { probs: probs.dataSync() as Float32Array, alpha: alpha.dataSync() as Float32Array };
+  });
+}
+
 /** Top-k answers to questions about images, in chunks. */
 export function answerRegionQuestions(
   model: RegionVqaModel,
@@ -76,11 +84,7 @@ export function answerRegionQuestions(
     const part = questions.slice(s, s + chunk);
     const host = regionHostInputs(table, model.config.featureDim, part, images);
     const K = host.k;
-    const inputs = inputTensors(host, model.config.featureDim);
-    const { probs, alpha } = model.predict(inputs);
-    const p = probs.dataSync() as Float32Array;
-    const a = alpha.dataSync() as Float32Array;
-    tf.dispose([probs, alpha, ...(Object.values(inputs) as tf.Tensor[])]);
+    const { probs: p, alpha: a } = predictHost(model, host);
     part.forEach((q, i) => {
       const objects = images[q.image]!.selected.objects;
       out.push(
