@@ -10,6 +10,9 @@
  * down-sampling (seeded): one share for all types ("0.2") or a default plus
  * per-type shares ("0.12,number=0.5").
  *
+ * --class-questions adds "what animal is in the picture ?" (vehicle, food) where the
+ * captions name exactly one class of it, at least twice (src/qagen/class-questions.ts).
+ *
  * --instances (COCO instance annotations of the same images) keeps only the
  * number questions whose count the annotations confirm (src/qagen/count-check.ts).
  *
@@ -25,6 +28,7 @@ import { loadCocoInstanceCounts } from '../src/data/coco-instances.js';
 import { writeCocoQa } from '../src/data/cocoqa.js';
 import { log } from '../src/log.js';
 import { defaultWordTable } from '../src/grounding/words.js';
+import { captionClassQuestions } from '../src/qagen/class-questions.js';
 import { countCheck } from '../src/qagen/count-check.js';
 import { captionsToQa, parseAnswerShare, qaStats, statsJson } from '../src/qagen/dataset.js';
 
@@ -50,6 +54,10 @@ const args = cli({
     maxAnswerShare: { type: 'string', placeholder: 'shares', description: "cap each answer's share of its type's questions" },
     seed: { type: 'number', int: true, default: 0, description: 'random seed for the down-sampling' },
     top: { type: 'number', int: true, min: 1, default: 20, description: 'answers listed per type in stats.json' },
+    classQuestions: {
+      type: 'boolean',
+      description: 'also ask "what animal/vehicle/food is in the picture ?" where the captions name one such class, at least twice',
+    },
   },
 });
 const maxAnswerShare = args.maxAnswerShare === undefined ? undefined : parseShares(args.maxAnswerShare);
@@ -71,8 +79,10 @@ if (counts && !images.some((image) => counts.has(image.id))) {
   throw new Error(`${args.instances} annotates none of the images of ${args.captions}: pass the instances file of the same images`);
 }
 const check = counts && countCheck(defaultWordTable(), counts);
+const classQa = args.classQuestions ? captionClassQuestions(images, defaultWordTable()) : undefined;
 const bar = progress('make-qa', images.length, 15);
 const report = captionsToQa(images, {
+  extra: classQa?.examples,
   maxAnswerShare,
   seed: args.seed,
   keep: check?.keep,
@@ -89,6 +99,8 @@ const stats = {
   instances: args.instances === undefined ? null : path.resolve(args.instances),
   // Number questions per caption, before the merge: only "match" is kept (src/qagen/count-check.ts).
   numberQuestionsChecked: check?.verdicts ?? null,
+  // Class questions from the captions (src/qagen/class-questions.ts), before the cap.
+  classQuestions: classQa?.perSupercategory ?? null,
   duplicatesMerged: report.duplicates,
   conflictingDropped: report.conflicting,
   maxAnswerShare: maxAnswerShare ?? null,

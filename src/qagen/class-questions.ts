@@ -8,7 +8,9 @@
 import type { CaptionedImage } from '../data/captions.js';
 import type { QaExample } from '../data/qa.js';
 import type { DetectedObject, Supercategory } from '../encoder/types.js';
-import { supercategoryOf, wordFor, type WordTable } from '../grounding/words.js';
+import { COCO_LABELS } from '../encoder/types.js';
+import { findMentions, supercategoryOf, wordFor, type WordTable } from '../grounding/words.js';
+import { tokenizeWords } from '../text/tokenize.js';
 
 /** The super-categories asked about by default: their class names are good one-word answers. */
 export const CLASS_QUESTION_SUPERCATEGORIES = ['animal', 'vehicle', 'food'] as const satisfies readonly Supercategory[];
@@ -90,6 +92,68 @@ export function classQuestions(
   }
   for (const tally of Object.values(perSupercategory)) tally.answers.sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   return { examples, perSupercategory, unannotated };
+}
+
+/**
+ * Per image id: how many of its captions name each COCO class (by label), by the word table's
+ * unambiguous senses ("a dog", "two dogs" → dog; "glass" names none).
+ */
+export function captionClassCounts(
+  images: readonly Pick<CaptionedImage, 'id' | 'captions'>[],
+  table: WordTable,
+): Map<string | number, Map<string, number>> {
+  const out = new Map<string | number, Map<string, number>>();
+  for (const image of images) {
+    const counts = new Map<string, number>();
+    for (const caption of image.captions) {
+      const named = new Set(
+        findMentions(table, tokenizeWords(caption))
+          .filter((m) => !m.ambiguous)
+          .map((m) => COCO_LABELS[m.classId]!),
+      );
+      for (const label of named) counts.set(label, (counts.get(label) ?? 0) + 1);
+    }
+    out.set(image.id, counts);
+  }
+  return out;
+}
+
+/**
+ * Class questions whose answers come from the captions rather than annotations, for training
+ * data without boxes (Flickr8k): a photo is asked "what animal is in the picture ?" when its
+ * captions name exactly one animal class, and at least `minCaptions` of them name it. A class
+ * any caption names counts as present, so a photo where one caption sees a cat beside the dog
+ * gets no animal question.
+ */
+export function captionClassQuestions(
+  images: readonly Pick<CaptionedImage, 'id' | 'file' | 'captions'>[],
+  table: WordTable,
+  minCaptions = 2,
+  supercategories: readonly Supercategory[] = CLASS_QUESTION_SUPERCATEGORIES,
+): ClassQaReport {
+  const counts = captionClassCounts(images, table);
+  const present = new Map([...counts].map(([id, c]) => [id, new Set(c.keys())]));
+  const report = classQuestions(images, present, table, supercategories);
+  const agreed = report.examples.filter((e) =>
+    [...counts.get(e.imageId)!].some(([label, n]) => n >= minCaptions && classAnswer(table, label) === e.answer),
+  );
+  return { ...report, examples: agreed, perSupercategory: tally(agreed, supercategories, report.perSupercategory) };
+}
+
+/** Re-count the questions and answers per super-category after a filter (photos with several classes stay as counted). */
+function tally(
+  examples: readonly QaExample[],
+  supercategories: readonly Supercategory[],
+  before: Record<string, SupercategoryTally>,
+): Record<string, SupercategoryTally> {
+  return Object.fromEntries(
+    supercategories.map((s) => {
+      const answers = new Map<string, number>();
+      for (const e of examples) if (e.question === classQuestion(s)) answers.set(e.answer, (answers.get(e.answer) ?? 0) + 1);
+      const ranked = [...answers].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+      return [s, { questions: ranked.reduce((n, [, k]) => n + k, 0), severalClasses: before[s]!.severalClasses, answers: ranked }];
+    }),
+  );
 }
 
 /**

@@ -27,6 +27,8 @@ export interface QaGenOptions {
    * annotations). Default: all.
    */
   keep?: (qa: GeneratedQa, image: CaptionedImage) => boolean;
+  /** Questions made another way (e.g. `captionClassQuestions`), added before the answer-share cap so that it counts them too. */
+  extra?: readonly QaExample[];
 }
 
 export interface QaGenReport {
@@ -93,6 +95,7 @@ export function captionsToQa(images: readonly CaptionedImage[], options: QaGenOp
     }
     options.onProgress?.(done + 1);
   });
+  examples.push(...(options.extra ?? []));
   let kept = examples;
   const uncappable: string[] = [];
   if (options.maxAnswerShare !== undefined) {

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { defaultWordTable } from '../../src/grounding/words.js';
-import { classAnswer, classQuestion, classQuestions, detectedOnly } from '../../src/qagen/class-questions.js';
+import {
+  captionClassCounts,
+  captionClassQuestions,
+  classAnswer,
+  classQuestion,
+  classQuestions,
+  detectedOnly,
+} from '../../src/qagen/class-questions.js';
 
 const table = defaultWordTable();
 const photo = (id: number) => ({ id, file: `${id}.jpg` });
@@ -87,5 +94,36 @@ describe('detectedOnly', () => {
     const examples = [q('a.jpg', 'zebra'), q('b.jpg', 'zebra'), q('c.jpg', 'hotdog'), q('c.jpg', 'dog'), q('d.jpg', 'cat')];
     expect(detectedOnly(examples, detections, table, 0.2).map((e) => `${e.imageKey} ${e.answer}`)).toEqual(['a.jpg zebra', 'c.jpg hotdog']);
     expect(detectedOnly(examples, detections, table, 0.1)).toHaveLength(3);
+  });
+});
+
+describe('captionClassQuestions', () => {
+  const captioned = (id: number, captions: string[]) => ({ id, file: `${id}.jpg`, captions });
+
+  it('counts each class once per caption that names it, by the word table', () => {
+    const counts = captionClassCounts([captioned(1, ['two dogs and a dog toy', 'a puppy runs', 'a man on a bike'])], table);
+    expect(Object.fromEntries(counts.get(1)!)).toEqual({ dog: 2, person: 1, bicycle: 1 });
+  });
+
+  it('asks where the captions name one class of a super-category, at least twice', () => {
+    const report = captionClassQuestions(
+      [
+        captioned(1, ['a dog runs on the grass', 'a brown dog runs', 'a puppy plays']),
+        captioned(2, ['a dog chases a cat', 'a dog runs', 'two dogs play']),
+        captioned(3, ['a horse in a field', 'a man rides a bike', 'a cyclist on a bicycle']),
+      ],
+      table,
+    );
+    expect(report.examples.map((e) => `${e.imageId} ${e.question} ${e.answer}`)).toEqual([
+      '1 what animal is in the picture ? dog',
+      '3 what vehicle is in the picture ? bicycle',
+    ]);
+    expect(report.perSupercategory.animal).toEqual({ questions: 1, severalClasses: 1, answers: [['dog', 1]] });
+  });
+
+  it('needs minCaptions captions to agree', () => {
+    const images = [captioned(1, ['a horse in a field', 'a brown animal'])];
+    expect(captionClassQuestions(images, table, 2).examples).toEqual([]);
+    expect(captionClassQuestions(images, table, 1).examples.map((e) => e.answer)).toEqual(['horse']);
   });
 });

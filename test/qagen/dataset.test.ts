@@ -136,6 +136,21 @@ describe('answer share cap', () => {
     expect(report.beforeCap).toEqual({ color: 4 });
   });
 
+  it('adds the extra questions before the cap, which counts them', () => {
+    const images: CaptionedImage[] = [{ id: 0, file: '0.jpg', captions: ['A black dog sleeps .'] }];
+    const extra = ['black', 'black', 'white'].map((answer, i) => ({
+      imageId: i + 1,
+      imageKey: `${i + 1}.jpg`,
+      question: 'what is the color of the cat ?',
+      answer,
+      answers: [answer],
+      type: 'color',
+    }));
+    const report = captionsToQa(images, { extra, maxAnswerShare: 0.5, seed: 3 });
+    expect(report.beforeCap).toEqual({ color: 4 });
+    expect(report.examples.map((e) => e.answer).sort()).toEqual(['black', 'white']);
+  });
+
   it('parses --max-answer-share values and rejects bad ones', () => {
     expect(parseAnswerShare('0.2')).toBe(0.2);
     expect(parseAnswerShare('0.12,number=0.5')).toEqual({ '*': 0.12, number: 0.5 });
