@@ -33,6 +33,23 @@ describe('scripts', () => {
     expect(r.stderr).toBe("error: --epochs: expected a number, got 'abc' (see --help)\n");
   });
 
+  it('refuse a flag the chosen caption arch does not read, in one line, exit 2', () => {
+    const r = run('train-caption.ts', [
+      '--arch',
+      'plain',
+      '--train',
+      'a.json',
+      '--val',
+      'b.json',
+      '--features',
+      'c.feat',
+      '--regions',
+      'r',
+    ]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('error: --regions is for --arch attention, not plain (see --help)\n');
+  });
+
   it('print their results alone on stdout; the JSON log goes to stderr', () => {
     const r = run('sample-char.ts', ['--prime', 'KING', '--length', '20', '--seed', '3'], { LOG_LEVEL: 'info', VITEST: '' });
     expect(r.status).toBe(0);
