@@ -74,7 +74,7 @@ async function captions() {
   return (await loadCaptions(path.join(args.data, 'flickr8k/captions_train.json'))).slice(0, args.images);
 }
 
-/** The plain decoder as `npm run train:caption` trains it in README (LSTM-384, batches of 128). */
+/** The plain decoder as `npm run train:caption -- --arch plain` trains it in README (LSTM-384, batches of 128). */
 async function plainCaption(): Promise<BenchTrainer<CaptionConfig, Replica>> {
   const images = await captions();
   const vocab = Vocab.build(images.flatMap(captionTokens), 5);
