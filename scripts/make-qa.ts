@@ -26,6 +26,7 @@ import { progress } from '../src/cli/progress.js';
 import { loadCaptions } from '../src/data/captions.js';
 import { loadCocoInstanceCounts } from '../src/data/coco-instances.js';
 import { writeCocoQa } from '../src/data/cocoqa.js';
+import { COCOQA_TYPES } from '../src/data/qa.js';
 import { log } from '../src/log.js';
 import { defaultWordTable } from '../src/grounding/words.js';
 import { captionClassQuestions } from '../src/qagen/class-questions.js';
@@ -54,6 +55,14 @@ const args = cli({
     maxAnswerShare: { type: 'string', placeholder: 'shares', description: "cap each answer's share of its type's questions" },
     seed: { type: 'number', int: true, default: 0, description: 'random seed for the down-sampling' },
     top: { type: 'number', int: true, min: 1, default: 20, description: 'answers listed per type in stats.json' },
+    minAgree: {
+      type: 'number',
+      int: true,
+      min: 1,
+      default: 1,
+      description: "keep a question only if this many of the photo's captions hold its answer word",
+    },
+    types: { type: 'string', placeholder: 'list', description: 'keep only these question types (object,number,color,location)' },
     classQuestions: {
       type: 'boolean',
       description: 'also ask "what animal/vehicle/food is in the picture ?" where the captions name one such class, at least twice',
@@ -71,6 +80,14 @@ function parseShares(text: string): ReturnType<typeof parseAnswerShare> {
   }
 }
 
+/** --types: a comma-separated subset of COCO-QA's four types. */
+function parseTypes(text: string): Set<string> {
+  const list = text.split(',').map((t) => t.trim());
+  const bad = list.filter((t) => !(COCOQA_TYPES as readonly string[]).includes(t));
+  if (bad.length > 0 || list.length === 0) throw new UsageError(`--types: use ${COCOQA_TYPES.join(', ')}; got '${bad.join(',') || text}'`);
+  return new Set(list);
+}
+
 const started = Date.now();
 const images = await loadCaptions(args.captions);
 if (images.length === 0) throw new Error(`${args.captions} has no captioned images`);
@@ -79,13 +96,15 @@ if (counts && !images.some((image) => counts.has(image.id))) {
   throw new Error(`${args.instances} annotates none of the images of ${args.captions}: pass the instances file of the same images`);
 }
 const check = counts && countCheck(defaultWordTable(), counts);
+const types = args.types === undefined ? undefined : parseTypes(args.types);
 const classQa = args.classQuestions ? captionClassQuestions(images, defaultWordTable()) : undefined;
 const bar = progress('make-qa', images.length, 15);
 const report = captionsToQa(images, {
   extra: classQa?.examples,
   maxAnswerShare,
   seed: args.seed,
-  keep: check?.keep,
+  keep: (qa, image) => (types === undefined || types.has(qa.type)) && (check?.keep(qa, image) ?? true),
+  minAgree: args.minAgree,
   onProgress: (done) => bar.update(done),
 });
 bar.stop();
@@ -103,6 +122,9 @@ const stats = {
   classQuestions: classQa?.perSupercategory ?? null,
   duplicatesMerged: report.duplicates,
   conflictingDropped: report.conflicting,
+  minAgree: args.minAgree,
+  unconfirmedDropped: report.unconfirmed,
+  types: types === undefined ? null : [...types],
   maxAnswerShare: maxAnswerShare ?? null,
   seed: args.seed,
   cappedDropped: report.capped,

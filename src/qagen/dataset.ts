@@ -2,6 +2,7 @@ import type { CaptionedImage } from '../data/captions.js';
 import { rng, shuffle } from '../util/random.js';
 import { COCOQA_TYPES, type QaExample } from '../data/qa.js';
 import { questionsFromCaption, type GeneratedQa } from './rules.js';
+import { tokenizeWords } from '../text/tokenize.js';
 
 /** One share for all types, or per type with '*' as the default. */
 export type AnswerShare = number | Readonly<Record<string, number>>;
@@ -27,6 +28,12 @@ export interface QaGenOptions {
    * annotations). Default: all.
    */
   keep?: (qa: GeneratedQa, image: CaptionedImage) => boolean;
+  /**
+   * Keep a question only when at least this many of the image's captions hold its answer word
+   * (default 1: the caption it came from). 2 makes a cleaner held-out set: no answer rests on
+   * one caption.
+   */
+  minAgree?: number;
   /** Questions made another way (e.g. `captionClassQuestions`), added before the answer-share cap so that it counts them too. */
   extra?: readonly QaExample[];
 }
@@ -42,6 +49,8 @@ export interface QaGenReport {
   duplicates: number;
   /** Questions whose captions gave different answers with no majority: dropped. */
   conflicting: number;
+  /** Questions whose answer fewer than `minAgree` captions hold: dropped. */
+  unconfirmed: number;
   /** Questions dropped by the answer-share cap. */
   capped: number;
   /** Questions per type before the cap. */
@@ -65,6 +74,7 @@ export function captionsToQa(images: readonly CaptionedImage[], options: QaGenOp
   let duplicates = 0;
   let conflicting = 0;
   let rejected = 0;
+  let unconfirmed = 0;
   images.forEach((image, done) => {
     const byQuestion = new Map<string, { type: string; answers: Map<string, number> }>();
     for (const caption of image.captions) {
@@ -88,6 +98,10 @@ export function captionsToQa(images: readonly CaptionedImage[], options: QaGenOp
       const [best, second] = ranked;
       if (!best || (second && second[1] === best[1])) {
         conflicting++;
+        continue;
+      }
+      if (captionsWith(image.captions, best[0]) < (options.minAgree ?? 1)) {
+        unconfirmed++;
         continue;
       }
       const question = key.slice(key.indexOf('\t') + 1);
@@ -115,9 +129,15 @@ export function captionsToQa(images: readonly CaptionedImage[], options: QaGenOp
     rejected,
     duplicates,
     conflicting,
+    unconfirmed,
     capped: examples.length - kept.length,
     uncappable,
   };
+}
+
+/** How many captions hold `word` as a whole word (case-insensitive). */
+export function captionsWith(captions: readonly string[], word: string): number {
+  return captions.filter((c) => tokenizeWords(c).includes(word)).length;
 }
 
 /**

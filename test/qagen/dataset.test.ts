@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CaptionedImage } from '../../src/data/captions.js';
-import { answerCap, capAnswerShare, captionsToQa, parseAnswerShare, qaStats } from '../../src/qagen/dataset.js';
+import { answerCap, capAnswerShare, captionsToQa, captionsWith, parseAnswerShare, qaStats } from '../../src/qagen/dataset.js';
 import type { QaExample } from '../../src/data/qa.js';
 
 describe('captionsToQa', () => {
@@ -134,6 +134,22 @@ describe('answer share cap', () => {
     expect(report.examples.map((e) => e.answer).sort()).toEqual(['black', 'white']);
     expect(report.capped).toBe(2);
     expect(report.beforeCap).toEqual({ color: 4 });
+  });
+
+  it('with minAgree, keeps only the questions whose answer word that many captions hold', () => {
+    const photo: CaptionedImage[] = [
+      { id: 1, file: '1.jpg', captions: ['A black dog runs in the park .', 'The dog is black .', 'A brown cat sleeps .'] },
+    ];
+    const all = captionsToQa(photo).examples.map((e) => `${e.question} ${e.answer}`);
+    expect(all).toContain('what is the color of the cat ? brown');
+    const agreed = captionsToQa(photo, { minAgree: 2 });
+    // "black" and "dog" are in two captions; "brown", "park" and "cat" in one
+    expect(agreed.examples.map((e) => `${e.question} ${e.answer}`)).toEqual([
+      'what is the color of the dog ? black',
+      'what is running in the park ? dog',
+    ]);
+    expect(agreed.unconfirmed).toBe(all.length - 2);
+    expect(captionsWith(['Two dogs .', 'two  Dogs', 'twofold'], 'two')).toBe(2);
   });
 
   it('adds the extra questions before the cap, which counts them', () => {
