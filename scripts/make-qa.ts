@@ -29,7 +29,8 @@ import { writeCocoQa } from '../src/data/cocoqa.js';
 import { COCOQA_TYPES } from '../src/data/qa.js';
 import { log } from '../src/log.js';
 import { defaultWordTable } from '../src/grounding/words.js';
-import { captionClassQuestions } from '../src/qagen/class-questions.js';
+import { captionClassQuestions, detectedOnly } from '../src/qagen/class-questions.js';
+import { readRegionSet } from '../src/data/regions.js';
 import { countCheck } from '../src/qagen/count-check.js';
 import { captionsToQa, parseAnswerShare, qaStats, statsJson } from '../src/qagen/dataset.js';
 
@@ -67,6 +68,12 @@ const args = cli({
       type: 'boolean',
       description: 'also ask "what animal/vehicle/food is in the picture ?" where the captions name one such class, at least twice',
     },
+    regions: {
+      type: 'string',
+      placeholder: 'file',
+      description: "with --class-questions: keep only those whose class this region cache's detections name",
+    },
+    detectedMinScore: { type: 'number', default: 0.2, description: 'with --regions: the lowest detection score that counts as seen' },
   },
 });
 const maxAnswerShare = args.maxAnswerShare === undefined ? undefined : parseShares(args.maxAnswerShare);
@@ -97,7 +104,15 @@ if (counts && !images.some((image) => counts.has(image.id))) {
 }
 const check = counts && countCheck(defaultWordTable(), counts);
 const types = args.types === undefined ? undefined : parseTypes(args.types);
+if (args.regions !== undefined && !args.classQuestions)
+  throw new UsageError('--regions filters the class questions: add --class-questions');
 const classQa = args.classQuestions ? captionClassQuestions(images, defaultWordTable()) : undefined;
+const classQuestionsBeforeDetectedFilter = classQa?.examples.length;
+if (classQa && args.regions !== undefined) {
+  const set = await readRegionSet(args.regions);
+  const seen = new Map(set.keys.map((k, i) => [k, set.detections[i]!]));
+  classQa.examples = detectedOnly(classQa.examples, seen, defaultWordTable(), args.detectedMinScore);
+}
 const bar = progress('make-qa', images.length, 15);
 const report = captionsToQa(images, {
   extra: classQa?.examples,
@@ -120,6 +135,10 @@ const stats = {
   numberQuestionsChecked: check?.verdicts ?? null,
   // Class questions from the captions (src/qagen/class-questions.ts), before the cap.
   classQuestions: classQa?.perSupercategory ?? null,
+  ...(args.regions === undefined
+    ? {}
+    : { regions: path.resolve(args.regions), detectedMinScore: args.detectedMinScore, classQuestionsBeforeDetectedFilter }),
+  classQuestionsKept: classQa?.examples.length ?? null,
   duplicatesMerged: report.duplicates,
   conflictingDropped: report.conflicting,
   minAgree: args.minAgree,

@@ -60,6 +60,8 @@ export const vqaConfigSchema = z.object({
       pointer: z.boolean(),
       /** Answer rule: a word naming a COCO class only when a region read is of that class (chosen on val; not trained). */
       supportedOnly: z.boolean().optional(),
+      /** Answer rule: a question naming a super-category ("what animal …") gets only that super-category's class words (chosen on val; not trained). */
+      kindAnswers: z.boolean().optional(),
     })
     .strict()
     .optional(),

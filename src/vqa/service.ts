@@ -16,7 +16,7 @@ import type { VqaResult } from './reply.js';
 import { readVqaConfig } from './config.js';
 import { defaultWordTable } from '../grounding/words.js';
 import { regionHostInputs, vqaImage, type RegionVqaHostInputs } from './region/data.js';
-import { pointerWords, questionClasses } from './region/inputs.js';
+import { pointerWords, questionClasses, questionKind } from './region/inputs.js';
 import { RegionVqaModel } from './region/model.js';
 import { onnxRegionVqa, type OnnxRegionVqa } from './region/onnx.js';
 import { answerRule, mergeAnswers, predictHost } from './region/predict.js';
@@ -255,7 +255,7 @@ export class VqaService {
     );
     const { probs, alpha } = this.regionPredict(name, model, host);
     const kept = img.selected.objects;
-    const rule = answerRule(model, table, kept);
+    const rule = answerRule(model, table, kept, questionKind(question));
     const answers = mergeAnswers(model.config.answers, pointerWords(table, kept), probs, alpha, kept.length + 1, topK, rule).map((a) => ({
       answer: a.answer,
       score: round4(a.score),

@@ -3,11 +3,11 @@ import { indexKeys, type FeatureSet } from '../../data/features.js';
 import type { QaExample } from '../../data/qa.js';
 import { imageRegions, padRegions, regionOffsets, type RegionSet } from '../../data/regions.js';
 import { selectRegions, type SelectedRegions } from '../../encoder/regions.js';
-import type { DetectedObject } from '../../encoder/types.js';
+import type { DetectedObject, Supercategory } from '../../encoder/types.js';
 import type { WordTable } from '../../grounding/words.js';
 import type { RowBatch } from '../../train/spec.js';
 import { questionBatch } from '../model.js';
-import { countFeature, COUNT_DIM, pointerWords, questionClasses, regionSide, SIDE_DIM } from './inputs.js';
+import { countFeature, COUNT_DIM, pointerWords, questionClasses, questionKind, regionSide, SIDE_DIM } from './inputs.js';
 import type { AnswerTargets, RegionVqaInputs } from './model.js';
 
 /** One image as the region model reads it: the regions it attends over, every detection (for counting), its global vector. */
@@ -65,6 +65,8 @@ export interface RegionQuestion {
   ids: number[];
   /** The COCO classes it names (questionClasses). */
   classes: number[];
+  /** The super-category it asks for, if any (questionKind): only the answer rule reads it. */
+  kind?: Supercategory;
 }
 
 /** An answer to train on and its weight (weights of a question sum to 1). */
@@ -230,7 +232,16 @@ export function regionExamples(
   for (const e of examples) {
     const image = index.get(e.imageKey);
     if (image === undefined) noRegions++;
-    else out.push({ image, ids: encode(e.question), classes: questionClasses(table, e.question), answers: softAnswers(e) });
+    else {
+      const kind = questionKind(e.question);
+      out.push({
+        image,
+        ids: encode(e.question),
+        classes: questionClasses(table, e.question),
+        ...(kind ? { kind } : {}),
+        answers: softAnswers(e),
+      });
+    }
   }
   return { examples: out, noRegions };
 }

@@ -11,7 +11,7 @@
  * - pointer words: the word a region answers with when the model points at it
  *   (its class's one-word answer, as class questions write it: "zebra", "pizza").
  */
-import { COCO_LABELS, SUPERCATEGORIES, type DetectedObject } from '../../encoder/types.js';
+import { COCO_LABELS, SUPERCATEGORIES, type DetectedObject, type Supercategory } from '../../encoder/types.js';
 import { findMentions, senseOf, supercategoryOf, type WordTable } from '../../grounding/words.js';
 import { classAnswer } from '../../qagen/class-questions.js';
 import { tokenizeWords } from '../../text/tokenize.js';
@@ -63,6 +63,48 @@ export function regionSide(table: WordTable, classes: readonly number[], objects
 /** The answer each detected region gives when pointed at: its class's one-word answer ("zebra", "table", "hotdog"). */
 export function pointerWords(table: WordTable, objects: readonly DetectedObject[]): string[] {
   return objects.map((o) => classAnswer(table, COCO_LABELS[o.classId]!));
+}
+
+/** Question words that ask for a class of one super-category: "what animal …", "which vehicles …". */
+const KIND_WORDS: ReadonlyMap<string, Supercategory> = new Map([
+  ['animal', 'animal'],
+  ['animals', 'animal'],
+  ['vehicle', 'vehicle'],
+  ['vehicles', 'vehicle'],
+  ['food', 'food'],
+  ['foods', 'food'],
+  ['furniture', 'furniture'],
+  ['appliance', 'appliance'],
+  ['appliances', 'appliance'],
+]);
+
+/**
+ * The super-category a question asks for, if it asks for one: "what animal is …", "which vehicles
+ * …", "what kind of food …" → animal, vehicle, food. A kind word elsewhere ("where is the animal
+ * running ?") asks for no class.
+ */
+export function questionKind(question: string): Supercategory | undefined {
+  const w = tokenizeWords(question);
+  for (let i = 0; i + 1 < w.length; i++) {
+    if (w[i] !== 'what' && w[i] !== 'which') continue;
+    const next = ['kind', 'type', 'sort'].includes(w[i + 1]!) && w[i + 2] === 'of' ? w[i + 3] : w[i + 1];
+    const kind = next === undefined ? undefined : KIND_WORDS.get(next);
+    if (kind) return kind;
+  }
+  return undefined;
+}
+
+/**
+ * An answer rule for a question that asks for a kind: only words naming a class of that
+ * super-category ("zebra", "dogs" for animal) may answer "what animal …"; any word may answer
+ * other questions.
+ */
+export function kindAnswer(table: WordTable, kind: Supercategory | undefined): (word: string) => boolean {
+  return (word) => {
+    if (kind === undefined) return true;
+    const sense = senseOf(table, word);
+    return sense !== undefined && supercategoryOf(table, COCO_LABELS[sense.classId]!) === kind;
+  };
 }
 
 /**

@@ -3,8 +3,8 @@ import type { QaExample } from '../../data/qa.js';
 import { scoreVqa, type VqaScores } from '../../eval/vqa-metrics.js';
 import { defaultWordTable, type WordTable } from '../../grounding/words.js';
 import { inputTensors, regionExamples, regionHostInputs, type RegionQuestion, type RegionVqaHostInputs, type VqaImage } from './data.js';
-import type { DetectedObject } from '../../encoder/types.js';
-import { pointerWords, supportedAnswer } from './inputs.js';
+import type { DetectedObject, Supercategory } from '../../encoder/types.js';
+import { kindAnswer, pointerWords, supportedAnswer } from './inputs.js';
 import type { RegionVqaModel } from './model.js';
 
 /** An answer with its probability and the region it rests on (index into the image's selected regions; the last is the whole image). */
@@ -52,13 +52,22 @@ export function mergeAnswers(
     });
 }
 
-/** The model's answer rule for an image whose regions are `objects`: supportedAnswer when its config asks for it. */
+/**
+ * The model's answer rule for a question (asking for `kind`, questionKind) about an image whose
+ * regions are `objects`: supportedAnswer and kindAnswer, each when its config asks for it.
+ */
 export function answerRule(
   model: RegionVqaModel,
   table: WordTable,
   objects: readonly DetectedObject[],
+  kind: Supercategory | undefined,
 ): ((word: string) => boolean) | undefined {
-  return model.config.region!.supportedOnly ? supportedAnswer(table, objects) : undefined;
+  const r = model.config.region!;
+  const rules = [
+    ...(r.supportedOnly ? [supportedAnswer(table, objects)] : []),
+    ...(r.kindAnswers && kind !== undefined ? [kindAnswer(table, kind)] : []),
+  ];
+  return rules.length === 0 ? undefined : (word) => rules.every((ok) => ok(word));
 }
 
 /** The model's probabilities over [answers; pointer] and attention for a batch's host inputs, on tfjs. */
@@ -95,7 +104,7 @@ export function answerRegionQuestions(
           a.subarray(i * K, (i + 1) * K),
           objects.length + 1,
           k,
-          answerRule(model, table, objects),
+          answerRule(model, table, objects, q.kind),
         ),
       );
     });

@@ -5,8 +5,10 @@ import {
   COUNT_BUCKETS,
   COUNT_DIM,
   countFeature,
+  kindAnswer,
   pointerWords,
   questionClasses,
+  questionKind,
   regionSide,
   SIDE_DIM,
   supportedAnswer,
@@ -63,5 +65,20 @@ describe('region VQA inputs', () => {
     expect(allowed('man')).toBe(false);
     expect(allowed('grass')).toBe(true);
     expect(supportedAnswer(table, [det('person', 0.5)])('woman')).toBe(true);
+  });
+
+  it('reads the kind a question asks for only after what / which (or "what kind of")', () => {
+    expect(questionKind('what animal is in the picture ?')).toBe('animal');
+    expect(questionKind('Which vehicles are parked ?')).toBe('vehicle');
+    expect(questionKind('what kind of food is on the plate ?')).toBe('food');
+    expect(questionKind('where is the animal running ?')).toBeUndefined();
+    expect(questionKind('what is the dog eating ?')).toBeUndefined();
+  });
+
+  it("the kind rule lets only the kind's class words answer a question that asks for it", () => {
+    const animal = kindAnswer(table, 'animal');
+    expect(['zebra', 'dogs', 'dog', 'hotdog', 'man', 'grass'].map(animal)).toEqual([true, true, true, false, false, false]);
+    expect(kindAnswer(table, 'food')('hotdog')).toBe(true);
+    expect(kindAnswer(table, undefined)('grass')).toBe(true);
   });
 });

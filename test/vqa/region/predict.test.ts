@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { mergeAnswers } from '../../../src/vqa/region/predict.js';
+import { defaultWordTable } from '../../../src/grounding/words.js';
+import { RegionVqaModel } from '../../../src/vqa/region/model.js';
+import { answerRule, mergeAnswers } from '../../../src/vqa/region/predict.js';
+import { det, tinyRegionConfig } from './tiny.js';
 
 describe('mergeAnswers', () => {
   const answers = ['dog', 'two', 'red'];
@@ -29,5 +32,25 @@ describe('mergeAnswers', () => {
     const padded = Float32Array.of(0.2, 0.3, 0.1, 0.4); // a 4th, padded entry (0 in practice) is ignored here even if large
     const got = mergeAnswers(['a', 'b'], [], Float32Array.of(0.6, 0.4, 0, 0, 0, 0), padded, 3, 1);
     expect(got[0]!.region).toBe(1);
+  });
+});
+
+describe('answerRule', () => {
+  const table = defaultWordTable();
+  const rule = (over: Parameters<typeof tinyRegionConfig>[1], kind?: 'animal') =>
+    answerRule(RegionVqaModel.init(tinyRegionConfig(8, over), 1), table, [det('zebra', 0.8)], kind);
+
+  it('is off unless the config asks for a rule', () => {
+    expect(rule({}, 'animal')).toBeUndefined();
+  });
+
+  it('applies the kind rule to questions that ask for a kind, and both rules together', () => {
+    expect(rule({ kindAnswers: true })).toBeUndefined();
+    const kind = rule({ kindAnswers: true }, 'animal')!;
+    expect(['zebra', 'dog', 'grass'].map(kind)).toEqual([true, true, false]);
+    const both = rule({ kindAnswers: true, supportedOnly: true }, 'animal')!;
+    expect(['zebra', 'dog', 'grass'].map(both)).toEqual([true, false, false]);
+    const supported = rule({ supportedOnly: true })!;
+    expect(['zebra', 'dog', 'grass'].map(supported)).toEqual([true, false, true]);
   });
 });

@@ -10,7 +10,7 @@ import type { Encoder } from '../../../src/encoder/types.js';
 import { defaultWordTable } from '../../../src/grounding/words.js';
 import { initBackend } from '../../../src/nn/backend.js';
 import { inputTensors, regionHostInputs, vqaImage } from '../../../src/vqa/region/data.js';
-import { questionClasses } from '../../../src/vqa/region/inputs.js';
+import { kindAnswer, questionClasses } from '../../../src/vqa/region/inputs.js';
 import { RegionVqaModel } from '../../../src/vqa/region/model.js';
 import { VqaService } from '../../../src/vqa/service.js';
 import { tinyRegionConfig } from './tiny.js';
@@ -30,6 +30,10 @@ beforeAll(async () => {
   };
   model = RegionVqaModel.init(config, 11);
   await model.save(path.join(dir, 'vqa', 'tiny-region'));
+  // The same weights with the kind rule on.
+  const kind = RegionVqaModel.init({ ...config, name: 'tiny-kind', region: { ...config.region!, kindAnswers: true } }, 11);
+  await kind.save(path.join(dir, 'vqa', 'tiny-kind'));
+  kind.dispose();
   for (const runtime of ['tfjs', 'onnx'] as const) services.push(await VqaService.load(dir, { shared: [encoder], runtime: { runtime } }));
 }, 120_000);
 
@@ -91,5 +95,18 @@ describe('POST /vqa with a region model: answers with their evidence', () => {
       expect(x.score).toBeCloseTo(a!.answers[i]!.score, 3);
       expect(x.evidence).toEqual(a!.answers[i]!.evidence);
     });
+  });
+
+  it('with the kind rule, answers "what animal …" only with animal words, on both runtimes', async () => {
+    const photo = await readFile('test/fixtures/photos/horses.jpg');
+    const question = 'what animal is this ?';
+    const animal = kindAnswer(defaultWordTable(), 'animal');
+    for (const service of services) {
+      const free = await service.answer(photo, question, { topK: 10, model: 'tiny-region' });
+      expect(free.answers.some((a) => !animal(a.answer))).toBe(true);
+      const ruled = await service.answer(photo, question, { topK: 10, model: 'tiny-kind' });
+      expect(ruled.answers.length).toBeGreaterThan(0);
+      expect(ruled.answers.every((a) => animal(a.answer))).toBe(true);
+    }
   });
 });
