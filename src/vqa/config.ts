@@ -60,8 +60,12 @@ export const vqaConfigSchema = z.object({
       pointer: z.boolean(),
       /** Answer rule: a word naming a COCO class only when a region read is of that class (chosen on val; not trained). */
       supportedOnly: z.boolean().optional(),
-      /** Answer rule: a question naming a super-category ("what animal …") gets only that super-category's class words (chosen on val; not trained). */
-      kindAnswers: z.boolean().optional(),
+      /**
+       * Answer rule for a question that asks for a super-category ("what animal …"): 'kind', only that
+       * super-category's class words; 'seen', only the classes of its regions of that super-category when
+       * it has any, else as 'kind' (chosen on val; not trained).
+       */
+      kindAnswers: z.enum(['kind', 'seen']).optional(),
     })
     .strict()
     .optional(),

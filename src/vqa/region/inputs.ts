@@ -96,14 +96,18 @@ export function questionKind(question: string): Supercategory | undefined {
 
 /**
  * An answer rule for a question that asks for a kind: only words naming a class of that
- * super-category ("zebra", "dogs" for animal) may answer "what animal …"; any word may answer
- * other questions.
+ * super-category ("zebra", "dogs" for animal) may answer "what animal …". With `seen` (the image's
+ * regions), where some region is of that kind, only their classes may. Any word may answer a
+ * question that asks for no kind.
  */
-export function kindAnswer(table: WordTable, kind: Supercategory | undefined): (word: string) => boolean {
+export function kindAnswer(table: WordTable, kind: Supercategory | undefined, seen?: readonly DetectedObject[]): (word: string) => boolean {
+  const classOf = (word: string) => senseOf(table, word)?.classId;
+  const isKind = (classId: number | undefined) => classId !== undefined && supercategoryOf(table, COCO_LABELS[classId]!) === kind;
+  const seenOfKind = new Set((seen ?? []).map((o) => o.classId).filter(isKind));
   return (word) => {
     if (kind === undefined) return true;
-    const sense = senseOf(table, word);
-    return sense !== undefined && supercategoryOf(table, COCO_LABELS[sense.classId]!) === kind;
+    const classId = classOf(word);
+    return seenOfKind.size > 0 ? seenOfKind.has(classId!) : isKind(classId);
   };
 }
 

@@ -65,7 +65,7 @@ export function answerRule(
   const r = model.config.region!;
   const rules = [
     ...(r.supportedOnly ? [supportedAnswer(table, objects)] : []),
-    ...(r.kindAnswers && kind !== undefined ? [kindAnswer(table, kind)] : []),
+    ...(r.kindAnswers && kind !== undefined ? [kindAnswer(table, kind, r.kindAnswers === 'seen' ? objects : undefined)] : []),
   ];
   return rules.length === 0 ? undefined : (word) => rules.every((ok) => ok(word));
 }

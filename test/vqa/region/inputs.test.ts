@@ -80,5 +80,9 @@ describe('region VQA inputs', () => {
     expect(['zebra', 'dogs', 'dog', 'hotdog', 'man', 'grass'].map(animal)).toEqual([true, true, true, false, false, false]);
     expect(kindAnswer(table, 'food')('hotdog')).toBe(true);
     expect(kindAnswer(table, undefined)('grass')).toBe(true);
+    // with the regions: their classes of the kind only, where there are any
+    const seen = kindAnswer(table, 'animal', [det('zebra', 0.5), det('person', 0.9)]);
+    expect(['zebra', 'zebras', 'dog', 'man'].map(seen)).toEqual([true, true, false, false]);
+    expect(kindAnswer(table, 'animal', [det('person', 0.9)])('dog')).toBe(true);
   });
 });

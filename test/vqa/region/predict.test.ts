@@ -45,11 +45,13 @@ describe('answerRule', () => {
   });
 
   it('applies the kind rule to questions that ask for a kind, and both rules together', () => {
-    expect(rule({ kindAnswers: true })).toBeUndefined();
-    const kind = rule({ kindAnswers: true }, 'animal')!;
+    expect(rule({ kindAnswers: 'kind' })).toBeUndefined();
+    const kind = rule({ kindAnswers: 'kind' }, 'animal')!;
     expect(['zebra', 'dog', 'grass'].map(kind)).toEqual([true, true, false]);
-    const both = rule({ kindAnswers: true, supportedOnly: true }, 'animal')!;
+    const both = rule({ kindAnswers: 'kind', supportedOnly: true }, 'animal')!;
     expect(['zebra', 'dog', 'grass'].map(both)).toEqual([true, false, false]);
+    const seen = rule({ kindAnswers: 'seen' }, 'animal')!;
+    expect(['zebra', 'dog', 'grass'].map(seen)).toEqual([true, false, false]);
     const supported = rule({ supportedOnly: true })!;
     expect(['zebra', 'dog', 'grass'].map(supported)).toEqual([true, false, true]);
   });

@@ -31,7 +31,7 @@ beforeAll(async () => {
   model = RegionVqaModel.init(config, 11);
   await model.save(path.join(dir, 'vqa', 'tiny-region'));
   // The same weights with the kind rule on.
-  const kind = RegionVqaModel.init({ ...config, name: 'tiny-kind', region: { ...config.region!, kindAnswers: true } }, 11);
+  const kind = RegionVqaModel.init({ ...config, name: 'tiny-kind', region: { ...config.region!, kindAnswers: 'kind' } }, 11);
   await kind.save(path.join(dir, 'vqa', 'tiny-kind'));
   kind.dispose();
   for (const runtime of ['tfjs', 'onnx'] as const) services.push(await VqaService.load(dir, { shared: [encoder], runtime: { runtime } }));
