@@ -31,17 +31,24 @@ export interface ImagePixels {
   width: number;
 }
 
-function linear(c: number): number {
+function linearOf(c: number): number {
   const v = c / 255;
   return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+}
+
+/** linearOf at 0..255: decoded pixels are whole numbers, and the power is most of a pixel's cost. */
+const LINEAR = Float64Array.from({ length: 256 }, (_, c) => linearOf(c));
+
+function linear(c: number): number {
+  return Number.isInteger(c) && c >= 0 && c <= 255 ? LINEAR[c]! : linearOf(c);
 }
 
 function labF(t: number): number {
   return t > 216 / 24389 ? Math.cbrt(t) : (24389 / 27 / 116) * t + 16 / 116;
 }
 
-/** sRGB 0..255 → CIE Lab under D65 (L 0..100). */
-export function rgbToLab(r: number, g: number, b: number): [number, number, number] {
+/** sRGB 0..255 → CIE Lab under D65 (L 0..100), written into lab[0..3) (no allocation: boxColour calls it per pixel). */
+function labInto(r: number, g: number, b: number, lab: Float64Array): void {
   const R = linear(r);
   const G = linear(g);
   const B = linear(b);
@@ -51,7 +58,16 @@ export function rgbToLab(r: number, g: number, b: number): [number, number, numb
   const fx = labF(x);
   const fy = labF(y);
   const fz = labF(z);
-  return [116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)];
+  lab[0] = 116 * fy - 16;
+  lab[1] = 500 * (fx - fy);
+  lab[2] = 200 * (fy - fz);
+}
+
+/** sRGB 0..255 → CIE Lab under D65 (L 0..100). */
+export function rgbToLab(r: number, g: number, b: number): [number, number, number] {
+  const lab = new Float64Array(3);
+  labInto(r, g, b, lab);
+  return [lab[0]!, lab[1]!, lab[2]!];
 }
 
 /** The sample coordinates along one axis: up to COLOUR_SAMPLES pixel indices inside the inset span of [start, start + length). */
@@ -71,11 +87,15 @@ export function boxColour(image: ImagePixels, box: readonly [number, number, num
   const xs = samplesAlong(box[0], box[2], width);
   const ys = samplesAlong(box[1], box[3], height);
   const out = new Float32Array(COLOUR_DIM);
+  const lab = new Float64Array(3);
   let n = 0;
   for (const y of ys) {
     for (const x of xs) {
       const at = (y * width + x) * 3;
-      const [L, a, b] = rgbToLab(data[at]!, data[at + 1]!, data[at + 2]!);
+      labInto(data[at]!, data[at + 1]!, data[at + 2]!, lab);
+      const L = lab[0]!;
+      const a = lab[1]!;
+      const b = lab[2]!;
       out[0]! += L;
       out[1]! += a;
       out[2]! += b;

@@ -93,24 +93,30 @@ export function roiAveragePool(grid: Float32Array, S_h: number, S_w: number, C: 
     throw new Error(`roiAveragePool: the grid has ${grid.length} values; [${S_h}, ${S_w}, ${C}] needs ${S_h * S_w * C}`);
   const all = [...boxes, WHOLE_IMAGE];
   const out = new Float32Array(all.length * C);
-  const acc = new Float64Array(C);
   all.forEach((box, k) => {
     checkBox(box, `roiAveragePool: box ${k}`);
     const [x, y, w, h] = box;
     const cols = axisWeights(...clippedSpan(x, w, S_w), S_w);
     const rows = axisWeights(...clippedSpan(y, h, S_h), S_h);
-    acc.fill(0);
+    // The covered cells' offsets and areas, row-major; then each channel is summed over them in that
+    // order, in a local (the same sums, in the same order, as cell by cell: this runs per request).
+    const at: number[] = [];
+    const area: number[] = [];
     let total = 0;
     rows.weights.forEach((wy, di) => {
       cols.weights.forEach((wx, dj) => {
         const a = wy * wx;
         if (a <= 0) return;
         total += a;
-        const at = ((rows.first + di) * S_w + cols.first + dj) * C;
-        for (let c = 0; c < C; c++) acc[c]! += a * grid[at + c]!;
+        at.push(((rows.first + di) * S_w + cols.first + dj) * C);
+        area.push(a);
       });
     });
-    for (let c = 0; c < C; c++) out[k * C + c] = acc[c]! / total;
+    for (let c = 0; c < C; c++) {
+      let sum = 0;
+      for (let n = 0; n < at.length; n++) sum += area[n]! * grid[at[n]! + c]!;
+      out[k * C + c] = sum / total;
+    }
   });
   return out;
 }
