@@ -20,7 +20,7 @@ export interface RegionAnswer {
  * Answers from one question's probabilities over [answers; pointer] and its attention α over its
  * `regions` real regions: a word's probability is its class's plus that of every region pointing
  * to it. Its evidence is the region of largest α among those pointing to it, else the largest α.
- * Words `allowed` refuses are left out (their probability is not given to the others).
+ * Words `allowed` refuses are left out (their probability is not given to the others), unless it refuses them all.
  */
 export function mergeAnswers(
   answers: readonly string[],
@@ -42,14 +42,13 @@ export function mergeAnswers(
     const region = seen.region < 0 || alpha[r]! > alpha[seen.region]! ? r : seen.region;
     byWord.set(word, { score: seen.score + p, region });
   });
-  return [...byWord]
-    .filter(([word]) => allowed(word))
-    .sort((a, b) => b[1].score - a[1].score || (a[0] < b[0] ? -1 : 1))
-    .slice(0, k)
-    .map(([answer, { score, region }]) => {
-      const at = region < 0 ? top : region;
-      return { answer, score, region: at, weight: alpha[at]! };
-    });
+  const ranked = [...byWord].sort((a, b) => b[1].score - a[1].score || (a[0] < b[0] ? -1 : 1));
+  const kept = ranked.filter(([word]) => allowed(word));
+  // A rule that would leave no answer ("what appliance …" where no word names one) is not applied.
+  return (kept.length > 0 ? kept : ranked).slice(0, k).map(([answer, { score, region }]) => {
+    const at = region < 0 ? top : region;
+    return { answer, score, region: at, weight: alpha[at]! };
+  });
 }
 
 /**

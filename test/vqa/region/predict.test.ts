@@ -35,6 +35,20 @@ describe('mergeAnswers', () => {
   });
 });
 
+describe('mergeAnswers with a rule', () => {
+  it('leaves out the words the rule refuses, and ignores a rule that refuses every word', () => {
+    const probs = Float32Array.of(0.5, 0.3, 0.2);
+    expect(mergeAnswers(['dog', 'two', 'red'], [], probs, Float32Array.of(1), 1, 3, (w) => w !== 'dog').map((a) => a.answer)).toEqual([
+      'two',
+      'red',
+    ]);
+    expect(mergeAnswers(['dog', 'two', 'red'], [], probs, Float32Array.of(1), 1, 2, () => false).map((a) => a.answer)).toEqual([
+      'dog',
+      'two',
+    ]);
+  });
+});
+
 describe('answerRule', () => {
   const table = defaultWordTable();
   const rule = (over: Parameters<typeof tinyRegionConfig>[1], kind?: 'animal') =>
