@@ -30,8 +30,8 @@ export interface QaGenOptions {
   keep?: (qa: GeneratedQa, image: CaptionedImage) => boolean;
   /**
    * Keep a question only when at least this many of the image's captions hold its answer word
-   * (default 1: the caption it came from). 2 makes a cleaner held-out set: no answer rests on
-   * one caption.
+   * as a whole word. 2 makes a cleaner held-out set: no answer rests on one caption. Default 1:
+   * no check (the question's own caption gave the answer, though not always as a whole word).
    */
   minAgree?: number;
   /** Questions made another way (e.g. `captionClassQuestions`), added before the answer-share cap so that it counts them too. */
@@ -75,6 +75,7 @@ export function captionsToQa(images: readonly CaptionedImage[], options: QaGenOp
   let conflicting = 0;
   let rejected = 0;
   let unconfirmed = 0;
+  const minAgree = options.minAgree ?? 1;
   images.forEach((image, done) => {
     const byQuestion = new Map<string, { type: string; answers: Map<string, number> }>();
     for (const caption of image.captions) {
@@ -100,7 +101,7 @@ export function captionsToQa(images: readonly CaptionedImage[], options: QaGenOp
         conflicting++;
         continue;
       }
-      if (captionsWith(image.captions, best[0]) < (options.minAgree ?? 1)) {
+      if (minAgree > 1 && captionsWith(image.captions, best[0]) < minAgree) {
         unconfirmed++;
         continue;
       }
