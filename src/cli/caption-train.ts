@@ -31,7 +31,7 @@ import { featureTensor } from '../train/features.js';
 import { GradientPool } from '../train/parallel.js';
 import type { CaptionedImage } from '../data/captions.js';
 import { captionDataFlags, captionDecoderFlags, loadCaptionSplits, scstFlags } from './caption-flags.js';
-import { UsageError, type OptionSpecs, type Values } from './command.js';
+import { kebab, UsageError, type OptionSpecs, type Values } from './command.js';
 import { loopFlags, prepareTrainingRun, trainingOptions } from './output.js';
 import { progress } from './progress.js';
 
@@ -98,8 +98,6 @@ const ONLY: Partial<Record<keyof CaptionTrainArgs, readonly CaptionArch[]>> = {
   scstValidateEvery: ['plain', 'attention'],
 };
 
-const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-
 /** One line per misuse: a flag the arch does not read, or its data file missing. */
 export function checkArchFlags(args: Partial<CaptionTrainArgs> & { arch: CaptionArch }): void {
   for (const [key, archs] of Object.entries(ONLY) as [keyof CaptionTrainArgs, readonly CaptionArch[]][]) {
@@ -134,7 +132,6 @@ export async function trainCaption(args: CaptionTrainArgs): Promise<void> {
   const backend = await initBackend(parseBackendName(process.env.TF_BACKEND));
   const { train, val } = await loadCaptionSplits(args);
   const dirs = { outDir: run.outDir, checkpointDir: run.checkpointDir, resume: args.resume, progress };
-  const defined = Object.fromEntries(Object.entries(named).filter(([, v]) => v !== undefined));
   log.info(
     { backend, arch: args.arch, trainImages: train.length, valImages: val.length, cpus: os.cpus().length },
     'training caption decoder',
@@ -144,18 +141,18 @@ export async function trainCaption(args: CaptionTrainArgs): Promise<void> {
     args.arch === 'attention'
       ? await trainAttentionModel(
           { train, val, regions: await readRegionSet(args.regions!) },
-          attentionTrainOptionsSchema.parse({ ...defined, version }),
+          attentionTrainOptionsSchema.parse({ ...named, version }),
           dirs,
         )
       : args.arch === 'grounded'
         ? await trainGroundedModel(
             { train, val, features: await readFeatureSet(args.features!), table: loadWordTable(args.words ?? DEFAULT_TABLE_FILE) },
-            groundedTrainOptionsSchema.parse({ ...defined, version }),
+            groundedTrainOptionsSchema.parse({ ...named, version }),
             dirs,
           )
         : await trainCaptionModel(
             { train, val, features: await readFeatureSet(args.features!) },
-            trainOptionsSchema.parse({ ...defined, version }),
+            trainOptionsSchema.parse({ ...named, version }),
             dirs,
           );
   const seconds = Math.round(state.elapsedSeconds);

@@ -87,7 +87,8 @@ export interface CliCommand<S extends OptionSpecs, N extends string> {
   flagOf: (key: string) => string | undefined;
 }
 
-const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+/** An option key as its flag's name: `beamSize` → `beam-size`. */
+export const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 const flagName = (key: string, spec: OptionSpec) => `--${spec.flag ?? kebab(key)}`;
 
 function placeholder(spec: Exclude<OptionSpec, BooleanOption>): string {

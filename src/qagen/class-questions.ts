@@ -51,13 +51,14 @@ export interface ClassQaReport {
 /**
  * One question per photo and super-category whose annotations hold exactly
  * one class of it (crowd regions count as present). `classes` is keyed by the
- * images' ids; `imageKey` is the image's file.
+ * images' ids; `imageKey` is the image's file. `keep` can refuse a photo's one class (no question, not counted).
  */
 export function classQuestions(
   images: readonly Pick<CaptionedImage, 'id' | 'file'>[],
   classes: ReadonlyMap<string | number, ReadonlySet<string>>,
   table: WordTable,
   supercategories: readonly Supercategory[] = CLASS_QUESTION_SUPERCATEGORIES,
+  keep: (imageId: string | number, label: string) => boolean = () => true,
 ): ClassQaReport {
   const perSupercategory: Record<string, SupercategoryTally> = Object.fromEntries(
     supercategories.map((s) => [s, { questions: 0, severalClasses: 0, answers: [] }]),
@@ -74,7 +75,7 @@ export function classQuestions(
       const tally = perSupercategory[supercategory]!;
       const of = [...labels].filter((label) => supercategoryOf(table, label) === supercategory);
       if (of.length > 1) tally.severalClasses++;
-      if (of.length !== 1) continue;
+      if (of.length !== 1 || !keep(image.id, of[0]!)) continue;
       const answer = classAnswer(table, of[0]!);
       examples.push({
         imageId: image.id,
@@ -133,27 +134,7 @@ export function captionClassQuestions(
 ): ClassQaReport {
   const counts = captionClassCounts(images, table);
   const present = new Map([...counts].map(([id, c]) => [id, new Set(c.keys())]));
-  const report = classQuestions(images, present, table, supercategories);
-  const agreed = report.examples.filter((e) =>
-    [...counts.get(e.imageId)!].some(([label, n]) => n >= minCaptions && classAnswer(table, label) === e.answer),
-  );
-  return { ...report, examples: agreed, perSupercategory: tally(agreed, supercategories, report.perSupercategory) };
-}
-
-/** Re-count the questions and answers per super-category after a filter (photos with several classes stay as counted). */
-function tally(
-  examples: readonly QaExample[],
-  supercategories: readonly Supercategory[],
-  before: Record<string, SupercategoryTally>,
-): Record<string, SupercategoryTally> {
-  return Object.fromEntries(
-    supercategories.map((s) => {
-      const answers = new Map<string, number>();
-      for (const e of examples) if (e.question === classQuestion(s)) answers.set(e.answer, (answers.get(e.answer) ?? 0) + 1);
-      const ranked = [...answers].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-      return [s, { questions: ranked.reduce((n, [, k]) => n + k, 0), severalClasses: before[s]!.severalClasses, answers: ranked }];
-    }),
-  );
+  return classQuestions(images, present, table, supercategories, (id, label) => counts.get(id)!.get(label)! >= minCaptions);
 }
 
 /**
