@@ -23,6 +23,7 @@ import {
   attentionDecoder,
   attentionRules,
   generateAttentionMany,
+  modelSlotRules,
   type AttentionCaption,
   type AttentionImage,
 } from './attention/generate.js';
@@ -232,6 +233,7 @@ function attentionCaptioner(model: AttentionModel, table: WordTable, rt: Decoder
   const net = rt.runtime === 'onnx' ? onnxAttentionNet(model, rt.device) : tfjsAttentionNet(model);
   const decoder = attentionDecoder(net, model.vocab, regionDim, maxRegions, {
     noRepeatNgram: overrides.noRepeatNgram ?? model.config.noRepeatNgram ?? 0,
+    ...modelSlotRules(model.config, model.vocab, table),
   });
   const threshold = overrides.supportRule === false ? undefined : (overrides.supportMinScore ?? supportMinScore(model.config));
   const rules = attentionRules(table, model.vocab, threshold);

@@ -71,6 +71,10 @@ export const captionTrainFlags = {
   entryMinScore: { type: 'number', description: 'grounded: lowest detection score that makes an entry' },
   maxRegions: { type: 'number', description: 'attention: most detections attended over (plus the whole image)' },
   regionMinScore: { type: 'number', description: 'attention: lowest detection score that makes a region' },
+  slots: {
+    type: 'boolean',
+    description: 'attention: Neural Baby Talk slots, filled by the region the attention points at (class words only from regions)',
+  },
   ...scstFlags('plain or attention model'),
   scstValidateEvery: {
     type: 'number',
@@ -93,6 +97,7 @@ const ONLY: Partial<Record<keyof CaptionTrainArgs, readonly CaptionArch[]>> = {
   entryMinScore: ['grounded'],
   maxRegions: ['attention'],
   regionMinScore: ['attention'],
+  slots: ['attention'],
   scst: ['plain', 'attention'],
   init: ['plain', 'attention'],
   scstValidateEvery: ['plain', 'attention'],
@@ -218,6 +223,9 @@ async function scstAttention(args: CaptionTrainArgs & { name: string }, iteratio
   const regions = await readRegionSet(args.regions!);
   const { train, val } = await loadCaptionSplits(args);
   const model = await AttentionModel.load(args.init!);
+  // The policy samples plain words; a slots model's samples would need the pointer's log-probabilities too.
+  if (model.config.slots)
+    throw new UsageError(`${args.init}: --scst does not take a slots attention model yet; fine-tune one trained without --slots`);
   const { maxRegions, regionMinScore } = model.config;
   const all = regionImages(
     regions,

@@ -35,6 +35,13 @@ export const attentionConfigSchema = z.object({
    * attend to support theirs too). Chosen on Flickr8k val, never on coco-dev.
    */
   supportMinScore: z.number().min(0).max(1).optional(),
+  /**
+   * Neural Baby Talk's slots on the attention (issue 21 item 2): the vocabulary holds <slot> and
+   * <slots>; a slot is filled by the region the step's attention points at (its shares α over the
+   * detected regions, renormalised), written as that region's class word, and class words are
+   * never written otherwise. So the pointer is the attention, and a class word's link is the region it came from.
+   */
+  slots: z.boolean().optional(),
   /** Decoding: never repeat an n-gram of this many words (0 or absent: off); see StepRules. */
   noRepeatNgram: z.number().int().min(0).optional(),
   vocab: vocabSchema,

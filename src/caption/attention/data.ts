@@ -1,13 +1,51 @@
 import * as tf from '@tensorflow/tfjs';
 import { regionTensors } from '../../data/regions.js';
 import type { SelectedRegions } from '../../encoder/regions.js';
-import { PAD_ID } from '../../text/vocab.js';
+import { objectEntries } from '../../grounding/entries.js';
+import type { WordTable } from '../../grounding/words.js';
+import { PAD_ID, UNK_ID, type Vocab } from '../../text/vocab.js';
 import type { RowBatch } from '../../train/spec.js';
+import { encodeSlotted, type fineCandidates } from '../grounded/data.js';
+import { slotCaption } from '../grounded/slots.js';
 
-/** One training caption: its image's index and <start> ids… <end>. */
+/** A slot of a training caption (slots models): ids[pos] is the slot token, filled by a region of class classId. */
+export interface RegionSlot {
+  pos: number;
+  classId: number;
+  plural: boolean;
+  /** The word the caption used, when the vocabulary knows it as one word; else -1. */
+  fine: number;
+}
+
+/**
+ * One training caption: its image's index and <start> ids… <end>. A slots model's caption has its
+ * class mentions as slot tokens in `ids` (the targets), and in `inputs` the words the decoder reads
+ * back at those positions (the word written, or the slot token when it is not one known word).
+ */
 export interface AttentionExample {
   image: number;
   ids: number[];
+  inputs?: number[];
+  slots?: RegionSlot[];
+}
+
+/**
+ * A caption of an image with its kept regions, for a slots model: a mention of a class that a kept
+ * region has becomes a slot (Neural Baby Talk's rewrite, first mention per class; slotCaption).
+ */
+export function slottedExample(
+  table: WordTable,
+  image: number,
+  tokens: readonly string[],
+  objects: SelectedRegions['objects'],
+  vocab: Vocab,
+  maxWords: number,
+): AttentionExample {
+  const entries = objectEntries(objects, objects.length, 0);
+  const { ids, slots } = encodeSlotted(slotCaption(table, tokens, entries), entries, vocab, maxWords);
+  const inputs = [...ids];
+  for (const s of slots) if (s.fine >= 0) inputs[s.pos] = s.fine;
+  return { image, ids, inputs, slots: slots.map(({ pos, classId, plural, fine }) => ({ pos, classId, plural, fine })) };
 }
 
 /** Teacher-forcing tensors of captions: tokens [B, T+1] (<start> … <end> <pad>…) and mask [B, T] over the targets. */
@@ -23,18 +61,73 @@ export function tokenTensors(captions: readonly (readonly number[])[]): { tokens
   return { tokens: tf.tensor2d(tokens, [B, T1], 'int32'), mask: tf.tensor2d(mask, [B, T1 - 1]) };
 }
 
-/** A batch as the gradient step takes it: captions as rows, each share packed with its images' regions. */
-export function attentionRows(batch: readonly AttentionExample[], images: readonly SelectedRegions[], R: number): RowBatch {
+/**
+ * A batch's slot targets (slots models), time-major rows t·B + b as the model's teacher forcing:
+ * the tokens read (`inputs`, [B, T+1]); per slot, the row that predicts it, which regions have its
+ * class (classMask [S, K]) and which are detections at all (objectMask [S, K]: not the whole
+ * image, not padding), and its word among the class's words (fineMask [S, V], fineTargets, fineWeights).
+ */
+export function slotTensors(
+  batch: readonly AttentionExample[],
+  images: readonly SelectedRegions[],
+  K: number,
+  candidates: ReturnType<typeof fineCandidates>,
+  vocabSize: number,
+): Record<string, tf.Tensor> {
+  const B = batch.length;
+  const inputs = tokenTensors(batch.map((e) => e.inputs ?? e.ids)).tokens;
+  const rows: number[] = [];
+  const fineTargets: number[] = [];
+  const fineWeights: number[] = [];
+  const slots = batch.flatMap((e, b) => (e.slots ?? []).map((s) => ({ s, b, objects: images[e.image]!.objects })));
+  const classMask = new Float32Array(slots.length * K);
+  const objectMask = new Float32Array(slots.length * K);
+  const fineMask = new Float32Array(slots.length * vocabSize);
+  slots.forEach(({ s, b, objects }, i) => {
+    rows.push((s.pos - 1) * B + b);
+    objects.forEach((o, j) => {
+      objectMask[i * K + j] = 1;
+      if (o.classId === s.classId) classMask[i * K + j] = 1;
+    });
+    const words = candidates[s.classId]![s.plural ? 'plural' : 'singular'];
+    for (const w of words) fineMask[i * vocabSize + w] = 1;
+    const known = s.fine >= 0 && words.includes(s.fine);
+    fineTargets.push(known ? s.fine : UNK_ID);
+    fineWeights.push(known ? 1 : 0);
+  });
+  return {
+    inputs,
+    slotRows: tf.tensor1d(rows, 'int32'),
+    classMask: tf.tensor2d(classMask, [slots.length, K]),
+    objectMask: tf.tensor2d(objectMask, [slots.length, K]),
+    fineMask: tf.tensor2d(fineMask, [slots.length, vocabSize]),
+    fineTargets: tf.tensor1d(fineTargets, 'int32'),
+    fineWeights: tf.tensor1d(fineWeights),
+  };
+}
+
+/** What a slots model's batches need beyond the captions: each class's fine words and the vocabulary's size. */
+export interface SlotPacking {
+  candidates: ReturnType<typeof fineCandidates>;
+  vocabSize: number;
+}
+
+/** A batch as the gradient step takes it: captions as rows, each share packed with its images' regions (and slot targets, for a slots model). */
+export function attentionRows(
+  batch: readonly AttentionExample[],
+  images: readonly SelectedRegions[],
+  R: number,
+  slots?: SlotPacking,
+): RowBatch {
   return {
     rows: batch.length,
     shard(from, to) {
       const part = batch.slice(from, to);
       const { tokens, mask } = tokenTensors(part.map((e) => e.ids));
-      const { regions, regionMask } = regionTensors(
-        part.map((e) => images[e.image]!),
-        R,
-      );
-      return { tensors: { regions, regionMask, tokens, mask }, items: part.reduce((n, e) => n + e.ids.length - 1, 0) };
+      const imgs = part.map((e) => images[e.image]!);
+      const { regions, regionMask } = regionTensors(imgs, R);
+      const extra = slots ? slotTensors(part, images, regionMask.shape[1], slots.candidates, slots.vocabSize) : {};
+      return { tensors: { regions, regionMask, tokens, mask, ...extra }, items: part.reduce((n, e) => n + e.ids.length - 1, 0) };
     },
   };
 }

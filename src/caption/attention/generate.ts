@@ -1,8 +1,10 @@
 import type { SelectedRegions } from '../../encoder/regions.js';
 import type { DetectedObject } from '../../encoder/types.js';
-import type { WordTable } from '../../grounding/words.js';
+import { wordFor, type WordTable } from '../../grounding/words.js';
+import { fineCandidates } from '../grounded/data.js';
+import { slotChoice } from '../grounded/step-model.js';
 import { greedySearch, runSearch, type Hypothesis, type Search, type StackableStepModel } from '../../search/index.js';
-import type { Vocab } from '../../text/vocab.js';
+import { END_ID, type Vocab } from '../../text/vocab.js';
 import { searchCaptionSteps, searchManyInLockstep, TOKENS } from '../generate.js';
 import type { CaptionSearchOptions } from '../options.js';
 import { padRegions } from '../../data/regions.js';
@@ -18,6 +20,17 @@ export interface AttentionDecoder {
   /** Every row is padded to this many regions, so rows of different images stack. */
   maxRegions: number;
   lm: StackableStepModel<AttentionState>;
+  /** A slots model: class words come only from slots, each filled by a region (StepRules.slots). */
+  slots: boolean;
+}
+
+/** A model's slot rules (StepRules.slots) when its config has slots: each class's words in its vocabulary. */
+export function modelSlotRules(
+  config: { slots?: boolean | undefined; maxRegions: number },
+  vocab: Vocab,
+  table: WordTable,
+): Pick<StepRules, 'slots'> {
+  return config.slots ? { slots: { candidates: fineCandidates(table, vocab), maxRegions: config.maxRegions } } : {};
 }
 
 export function attentionDecoder(
@@ -27,7 +40,7 @@ export function attentionDecoder(
   maxRegions: number,
   rules: StepRules = {},
 ): AttentionDecoder {
-  return { net, vocab, regionDim, maxRegions, lm: attentionStepModel(net, vocab.size, rules) };
+  return { net, vocab, regionDim, maxRegions, lm: attentionStepModel(net, vocab.size, rules), slots: rules.slots !== undefined };
 }
 
 /** The first search state, one row per image, each padded to maxRegions + 1 regions; `banned` per image (none by default). */
@@ -38,7 +51,11 @@ export function attentionInitialState(
 ): AttentionState {
   const k = decoder.maxRegions + 1;
   const { regions, mask } = padRegions(images, decoder.regionDim, k);
-  return { ...decoder.net.initial(regions, mask, images.length, k), banned };
+  return {
+    ...decoder.net.initial(regions, mask, images.length, k),
+    banned,
+    ...(decoder.slots ? { regionClasses: images.map((img) => img.objects.map((o) => o.classId)) } : {}),
+  };
 }
 
 /** Greedy captions of many images at once (validation, SCST's baseline): word ids without <end>. */
@@ -77,15 +94,19 @@ export function attentionRules(table: WordTable, vocab: Vocab, supportMinScore?:
  */
 export type AttentionImage = SelectedRegions & { detections?: readonly DetectedObject[] };
 
-/** An image's bans under the rules: the class words no detection of score ≥ supportMinScore supports. */
-export function imageBans(rules: AttentionRules, image: AttentionImage): WordBans {
+/**
+ * An image's bans under the rules: the class words no detection of score ≥ supportMinScore supports;
+ * for a slots model, every class word (a class is named only by a slot, so only from a kept region).
+ */
+export function imageBans(rules: AttentionRules, image: AttentionImage, slots = false): WordBans {
+  if (slots) return unsupportedWords(rules.words, new Set());
   if (rules.supportMinScore === undefined) return NO_BANS;
   return unsupportedWords(rules.words, supportedClasses(image.detections ?? image.objects, rules.supportMinScore));
 }
 
 /** The first state of `images` with their bans (one row each). */
 function boundInitialState(d: AttentionDecoder, rules: AttentionRules, images: readonly AttentionImage[]): AttentionState {
-  const bans = images.map((img) => imageBans(rules, img));
+  const bans = images.map((img) => imageBans(rules, img, d.slots));
   return {
     ...attentionInitialState(
       d,
@@ -96,10 +117,11 @@ function boundInitialState(d: AttentionDecoder, rules: AttentionRules, images: r
   };
 }
 
-/** What the decoder attended to at one step: region shares [k] and the sentinel's share β. */
+/** What the decoder attended to at one step: region shares [k], the sentinel's share β, and (slots models) the word each slot token would write. */
 interface Attended {
   alpha: Float32Array;
   beta: number;
+  fine?: readonly number[];
 }
 
 /** Key of a prefix of written words (the words fed after <start>). */
@@ -117,9 +139,11 @@ function* remembering<R>(search: Search<AttentionState, R>, seen: Map<string, At
     let next = search.next();
     while (!next.done) {
       const result = yield next.value;
-      const { k, alpha, beta, written } = result.state;
+      const { k, alpha, beta, written, fine } = result.state;
       if (!alpha || !beta || !written) throw new Error('the attention step model returned no attention');
-      written.forEach((words, r) => seen.set(prefixKey(words), { alpha: alpha.slice(r * k, (r + 1) * k), beta: beta[r]! }));
+      written.forEach((words, r) =>
+        seen.set(prefixKey(words), { alpha: alpha.slice(r * k, (r + 1) * k), beta: beta[r]!, ...(fine ? { fine: fine[r]! } : {}) }),
+      );
       next = search.next(result);
     }
     done = true;
@@ -130,6 +154,24 @@ function* remembering<R>(search: Search<AttentionState, R>, seen: Map<string, At
   }
 }
 
+/** A caption's words: a slot token becomes the word its step chose (the table's word when the vocabulary has none), linked to its region. */
+function slotWords(
+  d: AttentionDecoder,
+  rules: AttentionRules,
+  image: SelectedRegions,
+  ids: readonly number[],
+  attended: readonly Attended[],
+): { text: string; region?: number }[][] {
+  const V = d.vocab.size;
+  return ids.map((id, t) => {
+    const slot = slotChoice(id, V);
+    if (!slot) return [{ text: d.vocab.word(id) }];
+    const word = attended[t]!.fine?.[2 * slot.entry + (slot.plural ? 1 : 0)] ?? -1;
+    const text = word >= 0 ? d.vocab.word(word) : wordFor(rules.table, image.objects[slot.entry]!.label, slot.plural);
+    return text.split(' ').map((part) => ({ text: part, region: slot.entry }));
+  });
+}
+
 function toCaption(
   d: AttentionDecoder,
   rules: AttentionRules,
@@ -137,12 +179,20 @@ function toCaption(
   h: Hypothesis,
   seen: Map<string, Attended>,
 ): AttentionCaption {
-  const tokens = d.vocab.decode(h.ids);
-  const attended = tokens.map((_, t) => {
+  const attended = h.ids.map((_, t) => {
     const a = seen.get(prefixKey(h.ids.slice(0, t)));
-    if (!a) throw new Error(`no attention was seen for word ${t} of "${tokens.join(' ')}"`);
+    if (!a) throw new Error(`no attention was seen for token ${t} of [${h.ids.join(' ')}]`);
     return a;
   });
+  if (d.slots) {
+    const end = h.ids.indexOf(END_ID);
+    const ids = end < 0 ? h.ids : h.ids.slice(0, end);
+    const words = slotWords(d, rules, image, ids, attended).flatMap((parts, t) =>
+      parts.map((w) => (w.region === undefined ? { text: w.text, beta: attended[t]!.beta } : { ...w, beta: attended[t]!.beta })),
+    );
+    return { text: words.map((w) => w.text).join(' '), logprob: h.logprob, words };
+  }
+  const tokens = d.vocab.decode(h.ids);
   const links = regionLinks(
     rules.table,
     tokens,

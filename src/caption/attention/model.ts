@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { maskedMean, MASKED, regionInput } from '../../nn/attention.js';
 import { dense, imageState, lstmCell, type InputStats } from '../../nn/blocks.js';
 import { inputStats } from '../../nn/feature-norm.js';
-import { lstmBias, targetNll, timeMajor } from '../../nn/lstm.js';
+import { lstmBias, targetNll, timeMajor, weightedNll } from '../../nn/lstm.js';
 import { glorotUniform } from '../../nn/ops.js';
 import { tfOps, type Ops } from '../../nn/tensor-ops.js';
 import { loadWeightsModel, trainable, WeightsModel } from '../../nn/weights-model.js';
@@ -35,6 +35,17 @@ export const ATTENTION_WEIGHTS = [
 ] as const;
 
 export type AttentionWeightName = (typeof ATTENTION_WEIGHTS)[number];
+
+/** A slots model's targets at its slots (src/caption/attention/data.ts, slotTensors). */
+export interface SlotTargetTensors {
+  inputs: tf.Tensor2D;
+  slotRows: tf.Tensor1D;
+  classMask: tf.Tensor2D;
+  objectMask: tf.Tensor2D;
+  fineMask: tf.Tensor2D;
+  fineTargets: tf.Tensor1D;
+  fineWeights: tf.Tensor1D;
+}
 
 /** Trainable tensors, by name. */
 export type AttentionParams = Record<AttentionWeightName, tf.Variable>;
@@ -164,31 +175,64 @@ export class AttentionModel extends WeightsModel<AttentionConfig, AttentionParam
 
   /**
    * Teacher forcing: regions [B, K, R] with mask [B, K], tokens [B, T+1] (<start> … <end> <pad>…)
-   * → every step's word logits, time-major [T·B, V], with their targets [T·B]. Dropout (when a seed
-   * is given) on h2 before the output layer, the one place the language model reads the state.
+   * → every step's word logits, time-major [T·B, V], with their targets [T·B], and every step's
+   * region shares α [T·B, K]. The tokens read are `inputs` when given (a slots model reads the
+   * word it wrote where the target is a slot token). Dropout (when a seed is given) on h2 before
+   * the output layer, the one place the language model reads the state.
    */
-  private teacherForced(regions: tf.Tensor3D, regionMask: tf.Tensor2D, tokens: tf.Tensor2D, mask: tf.Tensor2D, dropoutSeed?: number) {
+  private teacherForced(
+    regions: tf.Tensor3D,
+    regionMask: tf.Tensor2D,
+    tokens: tf.Tensor2D,
+    mask: tf.Tensor2D,
+    dropoutSeed?: number,
+    read?: tf.Tensor2D,
+  ) {
     const p = this.params;
     const { inputs, targets, weights, T } = timeMajor(tokens, mask);
+    const fed = read ? timeMajor(read, mask).inputs : inputs;
     const B = tokens.shape[0];
     const image = projectRegions(tfOps, p, regions, regionMask, this.stats);
     let state: AttentionState<tf.Tensor> = attentionInitial(tfOps, p, regions, regionMask, this.stats);
     const outputs: tf.Tensor[] = [];
+    const alphas: tf.Tensor[] = [];
     for (let t = 0; t < T; t++) {
-      const out = attentionRecur(tfOps, p, tf.slice(inputs, [t * B], [B]), image, state, this.config.hiddenDim);
+      const out = attentionRecur(tfOps, p, tf.slice(fed, [t * B], [B]), image, state, this.config.hiddenDim);
       outputs.push(out.output);
+      alphas.push(out.alpha);
       state = out.state;
     }
     let h = tf.concat(outputs, 0);
     if (dropoutSeed !== undefined && this.config.dropout > 0) h = tf.dropout(h, this.config.dropout, undefined, dropoutSeed);
-    return { logits: dense(tfOps, h, p.wout, p.bout) as tf.Tensor2D, targets, weights, T, B };
+    const alpha = tf.concat(alphas, 0) as tf.Tensor2D;
+    return { logits: dense(tfOps, h, p.wout, p.bout) as tf.Tensor2D, alpha, targets, weights, T, B };
   }
 
-  /** Mean cross-entropy per target token (nats). */
-  loss(regions: tf.Tensor3D, regionMask: tf.Tensor2D, tokens: tf.Tensor2D, mask: tf.Tensor2D, dropoutSeed?: number): tf.Scalar {
+  /**
+   * Mean loss per target token (nats): the words' cross-entropy; for a slots model, plus at each
+   * slot the pointer's (−log of the attention's share on regions of the slot's class among the
+   * detected regions) and the fine word's (the output layer's logits over the class's words).
+   */
+  loss(
+    regions: tf.Tensor3D,
+    regionMask: tf.Tensor2D,
+    tokens: tf.Tensor2D,
+    mask: tf.Tensor2D,
+    dropoutSeed?: number,
+    slots?: SlotTargetTensors,
+  ): tf.Scalar {
     return tf.tidy(() => {
-      const { logits, targets, weights } = this.teacherForced(regions, regionMask, tokens, mask, dropoutSeed);
-      return tf.div(tf.sum(tf.mul(targetNll(logits, targets), weights)), tf.maximum(tf.sum(weights), 1)) as tf.Scalar;
+      const { logits, alpha, targets, weights } = this.teacherForced(regions, regionMask, tokens, mask, dropoutSeed, slots?.inputs);
+      let total: tf.Tensor = tf.sum(tf.mul(targetNll(logits, targets), weights));
+      if (slots && slots.slotRows.shape[0] > 0) {
+        const shares = tf.gather(alpha, slots.slotRows);
+        const tiny = 1e-8;
+        const onClass = tf.log(tf.add(tf.sum(tf.mul(shares, slots.classMask), 1), tiny));
+        const onObjects = tf.log(tf.add(tf.sum(tf.mul(shares, slots.objectMask), 1), tiny));
+        const fine = tf.add(tf.gather(logits, slots.slotRows), tf.mul(tf.sub(1, slots.fineMask), MASKED)) as tf.Tensor2D;
+        total = tf.add(total, tf.add(tf.sum(tf.sub(onObjects, onClass)), weightedNll(fine, slots.fineTargets, slots.fineWeights)));
+      }
+      return tf.div(total, tf.maximum(tf.sum(weights), 1)) as tf.Scalar;
     });
   }
 

@@ -4,6 +4,8 @@ import { PAD_ID, START_ID, UNK_ID } from '../../text/vocab.js';
 import { pickRows, stackRows } from '../../util/rows.js';
 import type { AttentionModel } from './model.js';
 import { maskUnsupported, type PhraseBans } from './support.js';
+import { slotChoice } from '../grounded/step-model.js';
+import { SLOT_ID, SLOTS_ID, slotId } from '../grounded/slots.js';
 
 /** Rows of the decoder, flat: each row's region memory (k regions, padded) and both LSTMs' states. */
 export interface AttentionRows {
@@ -128,14 +130,65 @@ export interface AttentionState extends AttentionRows {
   /** [n, k] the last step's region shares, [n] its sentinel shares β. */
   alpha?: Float32Array;
   beta?: Float32Array;
-  /** Per row, the words fed after <start>: what repeats are checked against, and the prefix the step's attention belongs to. */
+  /** Per row, the tokens fed after <start>: what repeats are checked against, and the prefix the step's attention belongs to. */
   written?: readonly (readonly number[])[];
+  /** Slots models: per row, the class of each kept region (what a slot pointing at it names). */
+  regionClasses?: readonly (readonly number[])[];
+  /** Slots models: per row, the classes its caption has named (a class is named once). */
+  named?: readonly (readonly number[])[];
+  /** Slots models, once a step has run: per row, for each slot token V + 2j + p, the word it writes (−1: the word table's, slotWord). */
+  fine?: readonly (readonly number[])[];
 }
 
 /** Decoding rules of the step model beyond the rows' bans. */
 export interface StepRules {
   /** Never repeat an n-gram of this many words (0: off): a banned class word can leave the model looping ("a group of a group of"). */
   noRepeatNgram?: number;
+  /** A slots model's slot filling (see slotTokens). */
+  slots?: SlotRules;
+}
+
+/** What filling a slot needs: each class's words (singular, plural) and how many detected regions a row may have. */
+export interface SlotRules {
+  candidates: readonly { singular: readonly number[]; plural: readonly number[] }[];
+  maxRegions: number;
+}
+
+/**
+ * A slots model's searches see one flat token space: the V vocabulary ids, then for each detected
+ * region j a singular and a plural slot filled by it (V + 2j, V + 2j + 1), as the grounded decoder's
+ * entries (slotChoice). Their log-probability is log p(slot token) + log p(region j | pointer), the
+ * pointer being the step's attention over the detected regions whose class is not yet named,
+ * renormalised. The word a slot writes is the output layer's best among its class's words.
+ */
+export function slotTokens(
+  lp: Float32Array,
+  alpha: Float32Array,
+  classes: readonly number[],
+  named: readonly number[],
+  slots: SlotRules,
+): { logProbs: Float32Array; fine: number[] } {
+  const V = lp.length;
+  const K = slots.maxRegions;
+  const out = new Float32Array(V + 2 * K).fill(-Infinity);
+  out.set(lp);
+  const fine = new Array<number>(2 * K).fill(-1);
+  const open = classes.map((c, j) => j < K && !named.includes(c) && alpha[j]! > 0);
+  const total = classes.reduce((sum, _, j) => (open[j] ? sum + alpha[j]! : sum), 0);
+  classes.forEach((c, j) => {
+    if (!open[j]) return;
+    const pointer = Math.log(alpha[j]! / total);
+    out[V + 2 * j] = lp[SLOT_ID]! + pointer;
+    out[V + 2 * j + 1] = lp[SLOTS_ID]! + pointer;
+    (['singular', 'plural'] as const).forEach((number, p) => {
+      let best = -1;
+      for (const w of slots.candidates[c]![number]) if (best < 0 || lp[w]! > lp[best]!) best = w;
+      fine[2 * j + p] = best;
+    });
+  });
+  out[SLOT_ID] = -Infinity;
+  out[SLOTS_ID] = -Infinity;
+  return { logProbs: out, fine };
 }
 
 /**
@@ -170,13 +223,37 @@ function stackField(states: readonly AttentionState[], pick: (s: AttentionState)
  */
 export function attentionStepModel(net: AttentionNet, vocabSize: number, rules: StepRules = {}): StackableStepModel<AttentionState> {
   const n = rules.noRepeatNgram ?? 0;
+  const { slots } = rules;
+  const V = vocabSize;
+  const W = slots ? V + 2 * slots.maxRegions : V;
   return {
-    vocabSize,
+    vocabSize: W,
     step(state, tokens) {
-      const { logProbs, alpha, beta, rows } = net.step(state, Int32Array.from(tokens));
+      // A slot token is read as the word it wrote (or as the slot token, when that word is not in the vocabulary).
+      const fed = tokens.map((t, r) => {
+        const slot = slotChoice(t, V);
+        return slot ? (state.fine?.[r]?.[2 * slot.entry + (slot.plural ? 1 : 0)] ?? -1) : t;
+      });
+      const ids = fed.map((id, r) => (id >= 0 ? id : slotId(slotChoice(tokens[r]!, V)!.plural)));
+      const named = slots
+        ? tokens.map((t, r) => {
+            const slot = slotChoice(t, V);
+            const before = t === START_ID ? [] : (state.named?.[r] ?? []);
+            return slot ? [...before, state.regionClasses![r]![slot.entry]!] : before;
+          })
+        : undefined;
+      const { logProbs: lp, alpha, beta, rows } = net.step(state, Int32Array.from(ids));
       const written = tokens.map((t, r) => (t === START_ID ? [] : [...(state.written?.[r] ?? []), t]));
+      const logProbs = slots ? new Float32Array(tokens.length * W) : lp;
+      const fine: number[][] = [];
       for (let r = 0; r < tokens.length; r++) {
-        const row = logProbs.subarray(r * vocabSize, (r + 1) * vocabSize);
+        let row = lp.subarray(r * V, (r + 1) * V);
+        if (slots) {
+          const filled = slotTokens(row, alpha.subarray(r * rows.k, (r + 1) * rows.k), state.regionClasses![r]!, named![r]!, slots);
+          logProbs.set(filled.logProbs, r * W);
+          fine.push(filled.fine);
+          row = logProbs.subarray(r * W, r * W + V);
+        }
         for (const id of NEVER_WRITTEN) row[id] = -Infinity;
         maskUnsupported(row, state.banned[r]!, state.phrases?.[r], tokens[r]!);
         if (n > 0) maskRepeats(row, written[r]!, n);
@@ -190,6 +267,7 @@ export function attentionStepModel(net: AttentionNet, vocabSize: number, rules: 
           alpha,
           beta,
           written,
+          ...(slots ? { regionClasses: state.regionClasses!, named: named!, fine } : {}),
         },
       };
     },
@@ -201,6 +279,9 @@ export function attentionStepModel(net: AttentionNet, vocabSize: number, rules: 
         ...(state.alpha ? { alpha: pickRows(state.alpha, state.n, rows) } : {}),
         ...(state.beta ? { beta: pickRows(state.beta, state.n, rows) } : {}),
         ...(state.written ? { written: rows.map((r) => state.written![r]!) } : {}),
+        ...(state.regionClasses ? { regionClasses: rows.map((r) => state.regionClasses![r]!) } : {}),
+        ...(state.named ? { named: rows.map((r) => state.named![r]!) } : {}),
+        ...(state.fine ? { fine: rows.map((r) => state.fine![r]!) } : {}),
       };
     },
     stack(states) {
@@ -216,6 +297,9 @@ export function attentionStepModel(net: AttentionNet, vocabSize: number, rules: 
         ...(beta ? { beta } : {}),
         // A first state has written nothing: its rows stack as empty histories.
         ...(states.some((s) => s.written) ? { written: states.flatMap((s) => s.written ?? s.banned.map(() => [])) } : {}),
+        ...(states.some((s) => s.regionClasses) ? { regionClasses: states.flatMap((s) => s.regionClasses ?? s.banned.map(() => [])) } : {}),
+        ...(states.some((s) => s.named) ? { named: states.flatMap((s) => s.named ?? s.banned.map(() => [])) } : {}),
+        ...(states.some((s) => s.fine) ? { fine: states.flatMap((s) => s.fine ?? s.banned.map(() => [])) } : {}),
       };
     },
     // States are plain arrays, never changed in place: nothing to free.

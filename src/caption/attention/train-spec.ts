@@ -3,10 +3,11 @@ import type * as tf from '@tensorflow/tfjs';
 import type { TrainerSpec } from '../../train/spec.js';
 import { policyGradientLoss } from '../../train/scst.js';
 import type { AttentionConfig } from './config.js';
-import { AttentionModel } from './model.js';
+import { AttentionModel, type SlotTargetTensors } from './model.js';
 
 /**
- * The loss of a shard packed by attentionRows (data.ts): mean cross-entropy per target token;
+ * The loss of a shard packed by attentionRows (data.ts): mean cross-entropy per target token (with
+ * the slot terms when it carries slot targets);
  * or, when it carries `advantages` (SCST's sampled captions, scstRows), the policy-gradient loss.
  */
 export const spec: TrainerSpec<AttentionConfig, AttentionModel> = {
@@ -17,7 +18,8 @@ export const spec: TrainerSpec<AttentionConfig, AttentionModel> = {
     const regionMask = b.regionMask as tf.Tensor2D;
     const tokens = b.tokens as tf.Tensor2D;
     const mask = b.mask as tf.Tensor2D;
-    if (!b.advantages) return model.loss(regions, regionMask, tokens, mask, seed);
+    if (!b.advantages)
+      return model.loss(regions, regionMask, tokens, mask, seed, b.inputs ? (b as unknown as SlotTargetTensors) : undefined);
     const advantages = Array.from(b.advantages.dataSync());
     return policyGradientLoss(model.tokenLogProbs(regions, regionMask, tokens), mask, advantages);
   },

@@ -15,8 +15,12 @@ import { rng } from '../../util/random.js';
 import { captionTokens } from '../train.js';
 import type { AttentionConfig } from './config.js';
 import { regionImages, regionStats } from '../../data/regions.js';
-import { attentionRows, type AttentionExample } from './data.js';
-import { attentionDecoder, greedyAttention } from './generate.js';
+import { attentionRows, slottedExample, type AttentionExample } from './data.js';
+import { attentionDecoder, attentionRules, generateAttentionMany, modelSlotRules, type AttentionDecoder } from './generate.js';
+import { defaultWordTable, type WordTable } from '../../grounding/words.js';
+import { fineCandidates } from '../grounded/data.js';
+import { groundedVocab } from '../grounded/slots.js';
+import { DEFAULT_CAPTION_SEARCH, type CaptionSearchOptions } from '../options.js';
 import { AttentionModel } from './model.js';
 import { tfjsAttentionNet } from './step-model.js';
 import { spec } from './train-spec.js';
@@ -32,8 +36,16 @@ export const attentionTrainOptionsSchema = z.object({
   batchSize: z.number().int().positive().default(100),
   maxRegions: z.number().int().positive().max(32).default(10),
   regionMinScore: z.number().min(0).max(1).default(0.2),
+  /** Neural Baby Talk's slots on the attention (AttentionConfig.slots). */
+  slots: z.boolean().default(false),
 });
 export type AttentionTrainOptions = z.infer<typeof attentionTrainOptionsSchema>;
+
+/** The decoder the trainer validates and SCST samples with: the model's own slot rules, no other decode rule. */
+export function trainingDecoder(model: AttentionModel, table: WordTable): AttentionDecoder {
+  const { regionDim, maxRegions } = model.config;
+  return attentionDecoder(tfjsAttentionNet(model), model.vocab, regionDim, maxRegions, modelSlotRules(model.config, model.vocab, table));
+}
 
 /** Greedy captions of the val images, scored against their references. */
 export function evaluateAttention(
@@ -42,18 +54,25 @@ export function evaluateAttention(
   images: readonly SelectedRegions[],
   index: ReadonlyMap<string, number>,
   chunk = 250,
+  table: WordTable = defaultWordTable(),
 ): { scores: CaptionScores; captions: Map<string | number, string> } {
-  const decoder = attentionDecoder(tfjsAttentionNet(model), model.vocab, model.config.regionDim, model.config.maxRegions);
+  const decoder = trainingDecoder(model, table);
+  const rules = attentionRules(table, model.vocab);
+  const opts: CaptionSearchOptions = { ...DEFAULT_CAPTION_SEARCH, mode: 'greedy', n: 1, maxLength: model.config.maxWords + 1 };
   const usable = refs.filter((r) => index.has(r.file));
   const hyps = new Map<string | number, string>();
   for (let i = 0; i < usable.length; i += chunk) {
     const part = usable.slice(i, i + chunk);
-    const ids = greedyAttention(
+    const out = generateAttentionMany(
       decoder,
-      part.map((r) => images[index.get(r.file)!]!),
-      model.config.maxWords + 1,
+      rules,
+      part.map((r) => ({ image: images[index.get(r.file)!]!, opts })),
     );
-    part.forEach((r, j) => hyps.set(r.id, model.vocab.decode(ids[j]!).join(' ')));
+    part.forEach((r, j) => {
+      const captions = out[j]!;
+      if (captions instanceof Error) throw captions;
+      hyps.set(r.id, captions[0]!.text);
+    });
   }
   return { scores: scoreCaptions(new Map(usable.map((r) => [r.id, r.captions])), hyps), captions: hyps };
 }
@@ -75,10 +94,20 @@ export async function trainAttentionModel(
   );
   const train = data.train.filter((r) => all.index.has(r.file));
   if (train.length === 0) throw new Error('no training image has cached regions: check --regions against the images');
-  const vocab = Vocab.build(train.flatMap(captionTokens), opts.minWordCount);
-  const examples: AttentionExample[] = train.flatMap((r) =>
-    captionTokens(r).map((tokens) => ({ image: all.index.get(r.file)!, ids: vocab.encode(tokens, opts.maxWords) })),
-  );
+  const table = defaultWordTable();
+  const examplesOf = (vocab: Vocab): AttentionExample[] =>
+    train.flatMap((r) => {
+      const image = all.index.get(r.file)!;
+      return captionTokens(r).map((tokens) =>
+        opts.slots
+          ? slottedExample(table, image, tokens, all.images[image]!.objects, vocab, opts.maxWords)
+          : { image, ids: vocab.encode(tokens, opts.maxWords) },
+      );
+    });
+  // A slots vocabulary keeps the class words: they are what slots write (fineCandidates).
+  const sentences = train.flatMap(captionTokens);
+  const vocab = opts.slots ? groundedVocab(sentences, opts.minWordCount) : Vocab.build(sentences, opts.minWordCount);
+  const examples = examplesOf(vocab);
   const R = data.regions.dim;
   // Standardise with the training images' regions (every real region counts once).
   const stats = regionStats(
@@ -100,11 +129,14 @@ export async function trainAttentionModel(
     maxWords: opts.maxWords,
     maxRegions: opts.maxRegions,
     regionMinScore: opts.regionMinScore,
+    ...(opts.slots ? { slots: true } : {}),
     vocab: [...vocab.words],
   };
   log.info({ vocab: vocab.size, examples: examples.length, valImages: data.val.length, regionDim: R }, 'attention caption training data');
 
   const model = AttentionModel.init(config, opts.seed);
+  const packing = opts.slots ? { candidates: fineCandidates(table, vocab), vocabSize: vocab.size } : undefined;
+  if (opts.slots) log.info({ slots: examples.reduce((n, e) => n + (e.slots?.length ?? 0), 0) }, 'slotted captions');
   const optimizer = createOptimizer('adam', opts.learningRate);
   const pool = new GradientPool(spec, config, opts.workers - 1);
   const epoch = (epoch: number): EpochRun => {
@@ -114,7 +146,7 @@ export async function trainAttentionModel(
       async step(i) {
         const batch = batches[i]!;
         const seed = opts.seed * 100_003 + epoch * 10_007 + i;
-        const grads = await pool.gradients(model, attentionRows(batch, all.images, R), seed);
+        const grads = await pool.gradients(model, attentionRows(batch, all.images, R, packing), seed);
         const { loss, norm } = gradientStep(model.variables(), optimizer, opts.gradClip, grads);
         return { loss, items: batch.reduce((n, e) => n + e.ids.length - 1, 0), fields: { grad_norm: norm } };
       },
@@ -126,7 +158,7 @@ export async function trainAttentionModel(
       optimizer,
       learningRate: (e) => opts.learningRate * Math.pow(opts.lrDecay, e - 1),
       epoch,
-      validate: () => evaluateAttention(model, data.val, all.images, all.index).scores,
+      validate: () => evaluateAttention(model, data.val, all.images, all.index, 250, table).scores,
       score: (val) => val.ciderD,
       better: 'higher',
       loadBest: (dir) => AttentionModel.load(dir),

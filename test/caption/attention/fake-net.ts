@@ -23,13 +23,17 @@ function logSoftmax(scores: Float32Array): void {
 /**
  * A hand-made AttentionNet: it writes "a dog runs" (the script, whatever the regions), its step
  * count kept in h1, and attends to the real regions by softmax of each region row's first value,
- * times 1 − β. Counts its steps, so tests can see lockstep batching.
+ * times 1 − β. Counts its steps, so tests can see lockstep batching, and keeps the ids each step read.
  */
-export function fakeNet(script: readonly Readonly<Record<string, number>>[] = SCRIPT): AttentionNet & { steps: number } {
-  const V = FAKE_VOCAB.size;
+export function fakeNet(
+  script: readonly Readonly<Record<string, number>>[] = SCRIPT,
+  vocab: Vocab = FAKE_VOCAB,
+): AttentionNet & { steps: number; fed: number[][] } {
+  const V = vocab.size;
   const net = {
     runtime: 'tfjs' as const,
     steps: 0,
+    fed: [] as number[][],
     initial(regions: Float32Array, mask: Float32Array, n: number, k: number): AttentionRows {
       const features = new Float32Array(n * k);
       for (let i = 0; i < n * k; i++) features[i] = regions[i * FAKE_R]!;
@@ -38,6 +42,7 @@ export function fakeNet(script: readonly Readonly<Record<string, number>>[] = SC
     },
     step(rows: AttentionRows, ids: Int32Array) {
       net.steps++;
+      net.fed.push([...ids]);
       const { n, k } = rows;
       const logProbs = new Float32Array(n * V);
       const alpha = new Float32Array(n * k);
@@ -48,7 +53,7 @@ export function fakeNet(script: readonly Readonly<Record<string, number>>[] = SC
         h1[r] = t + 1;
         const row = logProbs.subarray(r * V, (r + 1) * V).fill(-8);
         const scores = script[t];
-        if (scores && ids[r] !== END_ID) for (const [w, s] of Object.entries(scores)) row[FAKE_VOCAB.id(w)] = s;
+        if (scores && ids[r] !== END_ID) for (const [w, s] of Object.entries(scores)) row[vocab.id(w)] = s;
         else row[END_ID] = 6;
         logSoftmax(row);
         beta[r] = fakeBeta(t);
