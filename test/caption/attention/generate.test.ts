@@ -10,8 +10,10 @@ import {
   attentionRules,
   generateAttention,
   generateAttentionMany,
+  modelSlotRules,
   type AttentionDecoder,
 } from '../../../src/caption/attention/generate.js';
+import { SLOT, SLOTS } from '../../../src/caption/grounded/slots.js';
 import { AttentionModel } from '../../../src/caption/attention/model.js';
 import { onnxAttentionNet } from '../../../src/caption/attention/onnx.js';
 import { tfjsAttentionNet, type AttentionNet } from '../../../src/caption/attention/step-model.js';
@@ -342,5 +344,70 @@ describe('the attention captioner', () => {
       free.dispose();
       strict.dispose();
     }
+  });
+});
+
+describe('a slots model (the pointer is the attention): tfjs and onnxruntime', () => {
+  let slotted: AttentionModel;
+  let slottedOrt: AttentionNet;
+  const slotsConfig = (): AttentionConfig => ({
+    ...config(),
+    name: 'tiny-slots',
+    slots: true,
+    vocab: [...SPECIALS, SLOT, SLOTS, 'a', 'dog', 'runs', 'cat', 'sleeps', 'man', 'on', 'grass', 'dogs'],
+  });
+  const decoderOf = (net: AttentionNet) =>
+    attentionDecoder(net, slotted.vocab, R, MAX_REGIONS, modelSlotRules(slotted.config, slotted.vocab, table));
+  const rules = () => attentionRules(table, slotted.vocab);
+  const items = () => IMAGES.flatMap((e) => MODES.map((opts) => ({ image: kept(e), opts })));
+
+  beforeAll(() => {
+    slotted = AttentionModel.init(slotsConfig(), 5);
+    slottedOrt = onnxAttentionNet(slotted);
+  });
+
+  afterAll(() => {
+    slottedOrt?.dispose();
+    slotted?.dispose();
+  });
+
+  it('a lockstep batch equals each image decoded alone, and onnxruntime writes what tfjs writes', () => {
+    const tfjs = decoderOf(tfjsAttentionNet(slotted));
+    const before = tf.memory().numTensors;
+    const alone = items().map((it) => generateAttention(tfjs, rules(), it.image, it.opts));
+    expect(generateAttentionMany(tfjs, rules(), items())).toEqual(alone);
+    expect(tf.memory().numTensors).toBe(before);
+    const onnx = decoderOf(slottedOrt);
+    const viaOrt = items().map((it) => generateAttention(onnx, rules(), it.image, it.opts));
+    expect(viaOrt.map((cs) => cs.map((c) => [c.text, c.words.map((w) => w.region)]))).toEqual(
+      alone.map((cs) => cs.map((c) => [c.text, c.words.map((w) => w.region)])),
+    );
+  });
+
+  it("names only kept regions' classes, each class word linked to the region of its class that filled its slot", () => {
+    const decoder = decoderOf(tfjsAttentionNet(slotted));
+    let links = 0;
+    for (const e of IMAGES) {
+      const image = kept(e);
+      for (let seed = 0; seed < 15; seed++) {
+        for (const c of generateAttention(decoder, rules(), image, {
+          ...DEFAULT_CAPTION_SEARCH,
+          mode: 'sample',
+          n: 3,
+          temperature: 3,
+          seed,
+        })) {
+          const named = objectMentions(table, c.text);
+          for (const label of named) expect(image.objects.map((o) => o.label)).toContain(label);
+          for (const w of c.words) {
+            if (w.region === undefined) continue;
+            links++;
+            expect(objectMentions(table, w.text)).toEqual([image.objects[w.region]!.label]);
+          }
+          expect(c.words.filter((w) => w.region !== undefined).length).toBe(named.length);
+        }
+      }
+    }
+    expect(links).toBeGreaterThan(10);
   });
 });
