@@ -1,8 +1,8 @@
 import type { SelectedRegions } from '../../encoder/regions.js';
 import type { DetectedObject } from '../../encoder/types.js';
-import { wordFor, type WordTable } from '../../grounding/words.js';
+import type { WordTable } from '../../grounding/words.js';
 import { fineCandidates } from '../grounded/data.js';
-import { slotChoice } from '../grounded/step-model.js';
+import { decodeSlotToken, slotRegion, slotRules, slotText, type SlotRules } from './slot-tokens.js';
 import { greedySearch, runSearch, type Hypothesis, type Search, type StackableStepModel } from '../../search/index.js';
 import { END_ID, type Vocab } from '../../text/vocab.js';
 import { searchCaptionSteps, searchManyInLockstep, TOKENS } from '../generate.js';
@@ -20,17 +20,13 @@ export interface AttentionDecoder {
   /** Every row is padded to this many regions, so rows of different images stack. */
   maxRegions: number;
   lm: StackableStepModel<AttentionState>;
-  /** A slots model: class words come only from slots, each filled by a region (StepRules.slots). */
-  slots: boolean;
+  /** A slots model's slot rules: class words come only from slots, each filled by a region's class (slot-tokens.ts). */
+  slots?: SlotRules;
 }
 
 /** A model's slot rules (StepRules.slots) when its config has slots: each class's words in its vocabulary. */
-export function modelSlotRules(
-  config: { slots?: boolean | undefined; maxRegions: number },
-  vocab: Vocab,
-  table: WordTable,
-): Pick<StepRules, 'slots'> {
-  return config.slots ? { slots: { candidates: fineCandidates(table, vocab), maxRegions: config.maxRegions } } : {};
+export function modelSlotRules(config: { slots?: boolean | undefined }, vocab: Vocab, table: WordTable): Pick<StepRules, 'slots'> {
+  return config.slots ? { slots: slotRules(fineCandidates(table, vocab)) } : {};
 }
 
 export function attentionDecoder(
@@ -40,7 +36,14 @@ export function attentionDecoder(
   maxRegions: number,
   rules: StepRules = {},
 ): AttentionDecoder {
-  return { net, vocab, regionDim, maxRegions, lm: attentionStepModel(net, vocab.size, rules), slots: rules.slots !== undefined };
+  return {
+    net,
+    vocab,
+    regionDim,
+    maxRegions,
+    lm: attentionStepModel(net, vocab.size, rules),
+    ...(rules.slots ? { slots: rules.slots } : {}),
+  };
 }
 
 /** The first search state, one row per image, each padded to maxRegions + 1 regions; `banned` per image (none by default). */
@@ -106,7 +109,7 @@ export function imageBans(rules: AttentionRules, image: AttentionImage, slots = 
 
 /** The first state of `images` with their bans (one row each). */
 function boundInitialState(d: AttentionDecoder, rules: AttentionRules, images: readonly AttentionImage[]): AttentionState {
-  const bans = images.map((img) => imageBans(rules, img, d.slots));
+  const bans = images.map((img) => imageBans(rules, img, d.slots !== undefined));
   return {
     ...attentionInitialState(
       d,
@@ -117,11 +120,10 @@ function boundInitialState(d: AttentionDecoder, rules: AttentionRules, images: r
   };
 }
 
-/** What the decoder attended to at one step: region shares [k], the sentinel's share β, and (slots models) the word each slot token would write. */
+/** What the decoder attended to at one step: region shares [k] and the sentinel's share β. */
 interface Attended {
   alpha: Float32Array;
   beta: number;
-  fine?: readonly number[];
 }
 
 /** Key of a prefix of written words (the words fed after <start>). */
@@ -139,11 +141,9 @@ function* remembering<R>(search: Search<AttentionState, R>, seen: Map<string, At
     let next = search.next();
     while (!next.done) {
       const result = yield next.value;
-      const { k, alpha, beta, written, fine } = result.state;
+      const { k, alpha, beta, written } = result.state;
       if (!alpha || !beta || !written) throw new Error('the attention step model returned no attention');
-      written.forEach((words, r) =>
-        seen.set(prefixKey(words), { alpha: alpha.slice(r * k, (r + 1) * k), beta: beta[r]!, ...(fine ? { fine: fine[r]! } : {}) }),
-      );
+      written.forEach((words, r) => seen.set(prefixKey(words), { alpha: alpha.slice(r * k, (r + 1) * k), beta: beta[r]! }));
       next = search.next(result);
     }
     done = true;
@@ -154,7 +154,7 @@ function* remembering<R>(search: Search<AttentionState, R>, seen: Map<string, At
   }
 }
 
-/** A caption's words: a slot token becomes the word its step chose (the table's word when the vocabulary has none), linked to its region. */
+/** A slots model's caption words: a slot token writes its word, linked to the region of its class the step attended to most. */
 function slotWords(
   d: AttentionDecoder,
   rules: AttentionRules,
@@ -162,13 +162,14 @@ function slotWords(
   ids: readonly number[],
   attended: readonly Attended[],
 ): { text: string; region?: number }[][] {
-  const V = d.vocab.size;
+  const classes = image.objects.map((o) => o.classId);
   return ids.map((id, t) => {
-    const slot = slotChoice(id, V);
+    const slot = d.slots ? decodeSlotToken(id, d.vocab.size, d.slots) : undefined;
     if (!slot) return [{ text: d.vocab.word(id) }];
-    const word = attended[t]!.fine?.[2 * slot.entry + (slot.plural ? 1 : 0)] ?? -1;
-    const text = word >= 0 ? d.vocab.word(word) : wordFor(rules.table, image.objects[slot.entry]!.label, slot.plural);
-    return text.split(' ').map((part) => ({ text: part, region: slot.entry }));
+    const region = slotRegion(attended[t]!.alpha, classes, slot.classId);
+    return slotText(d.vocab, rules.table, slot)
+      .split(' ')
+      .map((part) => (region === undefined ? { text: part } : { text: part, region }));
   });
 }
 

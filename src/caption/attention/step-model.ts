@@ -4,8 +4,7 @@ import { PAD_ID, START_ID, UNK_ID } from '../../text/vocab.js';
 import { pickRows, stackRows } from '../../util/rows.js';
 import type { AttentionModel } from './model.js';
 import { maskUnsupported, type PhraseBans } from './support.js';
-import { slotChoice } from '../grounded/step-model.js';
-import { SLOT_ID, SLOTS_ID, slotId } from '../grounded/slots.js';
+import { decodeSlotToken, readBackId, slotTokens, slotVocabSize, type SlotRules } from './slot-tokens.js';
 
 /** Rows of the decoder, flat: each row's region memory (k regions, padded) and both LSTMs' states. */
 export interface AttentionRows {
@@ -136,59 +135,14 @@ export interface AttentionState extends AttentionRows {
   regionClasses?: readonly (readonly number[])[];
   /** Slots models: per row, the classes its caption has named (a class is named once). */
   named?: readonly (readonly number[])[];
-  /** Slots models, once a step has run: per row, for each slot token V + 2j + p, the word it writes (−1: the word table's, slotWord). */
-  fine?: readonly (readonly number[])[];
 }
 
 /** Decoding rules of the step model beyond the rows' bans. */
 export interface StepRules {
   /** Never repeat an n-gram of this many words (0: off): a banned class word can leave the model looping ("a group of a group of"). */
   noRepeatNgram?: number;
-  /** A slots model's slot filling (see slotTokens). */
+  /** A slots model's slot filling (slot-tokens.ts). */
   slots?: SlotRules;
-}
-
-/** What filling a slot needs: each class's words (singular, plural) and how many detected regions a row may have. */
-export interface SlotRules {
-  candidates: readonly { singular: readonly number[]; plural: readonly number[] }[];
-  maxRegions: number;
-}
-
-/**
- * A slots model's searches see one flat token space: the V vocabulary ids, then for each detected
- * region j a singular and a plural slot filled by it (V + 2j, V + 2j + 1), as the grounded decoder's
- * entries (slotChoice). Their log-probability is log p(slot token) + log p(region j | pointer), the
- * pointer being the step's attention over the detected regions whose class is not yet named,
- * renormalised. The word a slot writes is the output layer's best among its class's words.
- */
-export function slotTokens(
-  lp: Float32Array,
-  alpha: Float32Array,
-  classes: readonly number[],
-  named: readonly number[],
-  slots: SlotRules,
-): { logProbs: Float32Array; fine: number[] } {
-  const V = lp.length;
-  const K = slots.maxRegions;
-  const out = new Float32Array(V + 2 * K).fill(-Infinity);
-  out.set(lp);
-  const fine = new Array<number>(2 * K).fill(-1);
-  const open = classes.map((c, j) => j < K && !named.includes(c) && alpha[j]! > 0);
-  const total = classes.reduce((sum, _, j) => (open[j] ? sum + alpha[j]! : sum), 0);
-  classes.forEach((c, j) => {
-    if (!open[j]) return;
-    const pointer = Math.log(alpha[j]! / total);
-    out[V + 2 * j] = lp[SLOT_ID]! + pointer;
-    out[V + 2 * j + 1] = lp[SLOTS_ID]! + pointer;
-    (['singular', 'plural'] as const).forEach((number, p) => {
-      let best = -1;
-      for (const w of slots.candidates[c]![number]) if (best < 0 || lp[w]! > lp[best]!) best = w;
-      fine[2 * j + p] = best;
-    });
-  });
-  out[SLOT_ID] = -Infinity;
-  out[SLOTS_ID] = -Infinity;
-  return { logProbs: out, fine };
 }
 
 /**
@@ -225,33 +179,29 @@ export function attentionStepModel(net: AttentionNet, vocabSize: number, rules: 
   const n = rules.noRepeatNgram ?? 0;
   const { slots } = rules;
   const V = vocabSize;
-  const W = slots ? V + 2 * slots.maxRegions : V;
+  const W = slots ? slotVocabSize(V, slots) : V;
   return {
     vocabSize: W,
     step(state, tokens) {
-      // A slot token is read as the word it wrote (or as the slot token, when that word is not in the vocabulary).
-      const fed = tokens.map((t, r) => {
-        const slot = slotChoice(t, V);
-        return slot ? (state.fine?.[r]?.[2 * slot.entry + (slot.plural ? 1 : 0)] ?? -1) : t;
+      const slotOf = (t: number) => (slots ? decodeSlotToken(t, V, slots) : undefined);
+      const ids = tokens.map((t) => {
+        const slot = slotOf(t);
+        return slot ? readBackId(slot) : t;
       });
-      const ids = fed.map((id, r) => (id >= 0 ? id : slotId(slotChoice(tokens[r]!, V)!.plural)));
       const named = slots
         ? tokens.map((t, r) => {
-            const slot = slotChoice(t, V);
+            const slot = slotOf(t);
             const before = t === START_ID ? [] : (state.named?.[r] ?? []);
-            return slot ? [...before, state.regionClasses![r]![slot.entry]!] : before;
+            return slot ? [...before, slot.classId] : before;
           })
         : undefined;
       const { logProbs: lp, alpha, beta, rows } = net.step(state, Int32Array.from(ids));
       const written = tokens.map((t, r) => (t === START_ID ? [] : [...(state.written?.[r] ?? []), t]));
       const logProbs = slots ? new Float32Array(tokens.length * W) : lp;
-      const fine: number[][] = [];
       for (let r = 0; r < tokens.length; r++) {
         let row = lp.subarray(r * V, (r + 1) * V);
         if (slots) {
-          const filled = slotTokens(row, alpha.subarray(r * rows.k, (r + 1) * rows.k), state.regionClasses![r]!, named![r]!, slots);
-          logProbs.set(filled.logProbs, r * W);
-          fine.push(filled.fine);
+          logProbs.set(slotTokens(row, alpha.subarray(r * rows.k, (r + 1) * rows.k), state.regionClasses![r]!, named![r]!, slots), r * W);
           row = logProbs.subarray(r * W, r * W + V);
         }
         for (const id of NEVER_WRITTEN) row[id] = -Infinity;
@@ -267,7 +217,7 @@ export function attentionStepModel(net: AttentionNet, vocabSize: number, rules: 
           alpha,
           beta,
           written,
-          ...(slots ? { regionClasses: state.regionClasses!, named: named!, fine } : {}),
+          ...(slots ? { regionClasses: state.regionClasses!, named: named! } : {}),
         },
       };
     },
@@ -281,7 +231,6 @@ export function attentionStepModel(net: AttentionNet, vocabSize: number, rules: 
         ...(state.written ? { written: rows.map((r) => state.written![r]!) } : {}),
         ...(state.regionClasses ? { regionClasses: rows.map((r) => state.regionClasses![r]!) } : {}),
         ...(state.named ? { named: rows.map((r) => state.named![r]!) } : {}),
-        ...(state.fine ? { fine: rows.map((r) => state.fine![r]!) } : {}),
       };
     },
     stack(states) {
@@ -299,7 +248,6 @@ export function attentionStepModel(net: AttentionNet, vocabSize: number, rules: 
         ...(states.some((s) => s.written) ? { written: states.flatMap((s) => s.written ?? s.banned.map(() => [])) } : {}),
         ...(states.some((s) => s.regionClasses) ? { regionClasses: states.flatMap((s) => s.regionClasses ?? s.banned.map(() => [])) } : {}),
         ...(states.some((s) => s.named) ? { named: states.flatMap((s) => s.named ?? s.banned.map(() => [])) } : {}),
-        ...(states.some((s) => s.fine) ? { fine: states.flatMap((s) => s.fine ?? s.banned.map(() => [])) } : {}),
       };
     },
     // States are plain arrays, never changed in place: nothing to free.

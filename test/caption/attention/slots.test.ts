@@ -4,7 +4,14 @@ import type { AttentionConfig } from '../../../src/caption/attention/config.js';
 import { slotTensors, slottedExample } from '../../../src/caption/attention/data.js';
 import { attentionDecoder, attentionRules, generateAttention, modelSlotRules } from '../../../src/caption/attention/generate.js';
 import { AttentionModel, type SlotTargetTensors } from '../../../src/caption/attention/model.js';
-import { slotTokens } from '../../../src/caption/attention/step-model.js';
+import {
+  decodeSlotToken,
+  slotRegion,
+  slotRules,
+  slotTokenId,
+  slotTokens,
+  slotVocabSize,
+} from '../../../src/caption/attention/slot-tokens.js';
 import { regionTensors } from '../../../src/data/regions.js';
 import { DEFAULT_CAPTION_SEARCH, type CaptionSearchOptions } from '../../../src/caption/options.js';
 import { fineCandidates } from '../../../src/caption/grounded/data.js';
@@ -29,26 +36,44 @@ describe('slot tokens (pure)', () => {
   lp[SLOTS_ID] = -2;
   lp[id('cat')] = -3;
   lp[id('cats')] = -4;
+  lp[id('man')] = -2.5;
+  const rules = slotRules(candidates);
+  const token = (label: (typeof COCO_LABELS)[number], plural: boolean, word: string | undefined) => {
+    const words = candidates[cls(label)]![plural ? 'plural' : 'singular'];
+    return slotTokenId(V, rules, cls(label), plural, word === undefined ? 0 : words.indexOf(id(word)));
+  };
 
-  it('points by the attention over the open detected regions, renormalised, and picks each slot its class word', () => {
-    // Regions: a dog, a cat, then the whole image (never pointed at).
-    const alpha = Float32Array.from([0.1, 0.3, 0.5]);
-    const { logProbs, fine } = slotTokens(lp, alpha, [cls('dog'), cls('cat')], [], { candidates, maxRegions: 2 });
-    expect(logProbs).toHaveLength(V + 4);
-    expect(logProbs[V]).toBeCloseTo(-1 + Math.log(0.25), 5); // singular slot filled by the dog
-    expect(logProbs[V + 3]).toBeCloseTo(-2 + Math.log(0.75), 5); // plural slot filled by the cat
-    expect(logProbs[SLOT_ID]).toBe(-Infinity);
-    expect(logProbs[SLOTS_ID]).toBe(-Infinity);
-    expect(fine).toEqual([id('dog'), -1, id('cat'), id('cats')]); // "dogs" is not in the vocabulary
+  it('points by the attention share of each open class among the detected regions, with its best word', () => {
+    // Regions: a dog, a cat, a second dog, then the whole image (never pointed at).
+    const alpha = Float32Array.from([0.1, 0.3, 0.1, 0.5]);
+    const out = slotTokens(lp, alpha, [cls('dog'), cls('cat'), cls('dog')], [], rules);
+    expect(out).toHaveLength(slotVocabSize(V, rules));
+    expect(out[token('dog', false, 'dog')]).toBeCloseTo(-1 + Math.log(0.4), 5);
+    expect(out[token('cat', true, 'cats')]).toBeCloseTo(-2 + Math.log(0.6), 5);
+    expect(out[token('dog', true, undefined)]).toBeCloseTo(-2 + Math.log(0.4), 5); // "dogs" is not in the vocabulary
+    expect(out[SLOT_ID]).toBe(-Infinity);
+    expect(out[SLOTS_ID]).toBe(-Infinity);
+    expect(out.filter((v) => v > -Infinity)).toHaveLength(V - 2 + 4);
+    expect(decodeSlotToken(token('cat', true, 'cats'), V, rules)).toEqual({ classId: cls('cat'), plural: true, word: id('cats') });
+    expect(decodeSlotToken(token('dog', true, undefined), V, rules)).toEqual({ classId: cls('dog'), plural: true, word: -1 });
+    expect(decodeSlotToken(id('runs'), V, rules)).toBeUndefined();
+    expect(slotRegion(alpha, [cls('dog'), cls('cat'), cls('dog')], cls('dog'))).toBe(0);
+  });
+
+  it('picks the class word the output layer prefers', () => {
+    const person = candidates[cls('person')]!.singular;
+    expect(person).toContain(id('man'));
+    const out = slotTokens(lp, Float32Array.from([1, 0]), [cls('person')], [], rules);
+    expect(out[token('person', false, 'man')]).toBeCloseTo(-1, 5);
   });
 
   it('a class already named is closed, and a row without regions has no slot at all', () => {
     const alpha = Float32Array.from([0.1, 0.3, 0.5]);
-    const { logProbs } = slotTokens(lp, alpha, [cls('dog'), cls('cat')], [cls('cat')], { candidates, maxRegions: 2 });
-    expect(logProbs[V]).toBeCloseTo(-1, 5);
-    expect(logProbs[V + 2]).toBe(-Infinity);
-    const none = slotTokens(lp, Float32Array.from([0.5]), [], [], { candidates, maxRegions: 2 });
-    expect([...none.logProbs.subarray(V)].every((v) => v === -Infinity)).toBe(true);
+    const out = slotTokens(lp, alpha, [cls('dog'), cls('cat')], [cls('cat')], rules);
+    expect(out[token('dog', false, 'dog')]).toBeCloseTo(-1, 5);
+    expect(out[token('cat', false, 'cat')]).toBe(-Infinity);
+    const none = slotTokens(lp, Float32Array.from([0.5]), [], [], rules);
+    expect([...none.subarray(V)].every((v) => v === -Infinity)).toBe(true);
   });
 });
 
@@ -61,7 +86,7 @@ describe('a slots decoder in every search', () => {
     ...Array.from({ length: 8 }, (_, seed) => ({ ...DEFAULT_CAPTION_SEARCH, mode: 'sample' as const, n: 3, temperature: 3, seed })),
   ];
   const decoderOf = (net: ReturnType<typeof fakeNet>) =>
-    attentionDecoder(net, VOCAB, FAKE_R, 4, modelSlotRules({ slots: true, maxRegions: 4 }, VOCAB, table));
+    attentionDecoder(net, VOCAB, FAKE_R, 4, modelSlotRules({ slots: true }, VOCAB, table));
   const rules = attentionRules(table, VOCAB);
 
   it('fills the slot with the region it points at, links the word to it, and reads the word back', () => {
