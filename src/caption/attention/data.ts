@@ -3,10 +3,11 @@ import { regionTensors } from '../../data/regions.js';
 import type { SelectedRegions } from '../../encoder/regions.js';
 import { objectEntries } from '../../grounding/entries.js';
 import type { WordTable } from '../../grounding/words.js';
-import { PAD_ID, UNK_ID, type Vocab } from '../../text/vocab.js';
+import { PAD_ID, START_ID, UNK_ID, type Vocab } from '../../text/vocab.js';
 import type { RowBatch } from '../../train/spec.js';
-import { encodeSlotted, type fineCandidates } from '../grounded/data.js';
-import { slotCaption } from '../grounded/slots.js';
+import { encodeSlotted } from '../grounded/data.js';
+import { slotCaption, slotId } from '../grounded/slots.js';
+import { decodeSlotToken, readBackId, type SlotRules } from './slot-tokens.js';
 
 /** A slot of a training caption (slots models): ids[pos] is the slot token, filled by a region of class classId. */
 export interface RegionSlot {
@@ -71,21 +72,28 @@ export function slotTensors(
   batch: readonly AttentionExample[],
   images: readonly SelectedRegions[],
   K: number,
-  candidates: ReturnType<typeof fineCandidates>,
-  vocabSize: number,
+  { candidates, vocabSize, open = false }: SlotPacking,
 ): Record<string, tf.Tensor> {
   const B = batch.length;
   const inputs = tokenTensors(batch.map((e) => e.inputs ?? e.ids)).tokens;
   const rows: number[] = [];
   const fineTargets: number[] = [];
   const fineWeights: number[] = [];
-  const slots = batch.flatMap((e, b) => (e.slots ?? []).map((s) => ({ s, b, objects: images[e.image]!.objects })));
+  const slots = batch.flatMap((e, b) =>
+    (e.slots ?? []).map((s, i) => ({
+      s,
+      b,
+      objects: images[e.image]!.objects,
+      named: open ? e.slots!.slice(0, i).map((x) => x.classId) : [],
+    })),
+  );
   const classMask = new Float32Array(slots.length * K);
   const objectMask = new Float32Array(slots.length * K);
   const fineMask = new Float32Array(slots.length * vocabSize);
-  slots.forEach(({ s, b, objects }, i) => {
+  slots.forEach(({ s, b, objects, named }, i) => {
     rows.push((s.pos - 1) * B + b);
     objects.forEach((o, j) => {
+      if (named.includes(o.classId)) return;
       objectMask[i * K + j] = 1;
       if (o.classId === s.classId) classMask[i * K + j] = 1;
     });
@@ -106,10 +114,16 @@ export function slotTensors(
   };
 }
 
-/** What a slots model's batches need beyond the captions: each class's fine words and the vocabulary's size. */
+/**
+ * What a slots model's batches need beyond the captions: each class's fine words, the vocabulary's
+ * size, and whether a slot's pointer ranges over the open classes only (the regions of classes the
+ * caption has not named before it, as decoding points: SCST's log-probabilities) or over every
+ * detected region (cross-entropy as first trained).
+ */
 export interface SlotPacking {
-  candidates: ReturnType<typeof fineCandidates>;
+  candidates: SlotRules['candidates'];
   vocabSize: number;
+  open?: boolean;
 }
 
 /** A batch as the gradient step takes it: captions as rows, each share packed with its images' regions (and slot targets, for a slots model). */
@@ -126,30 +140,51 @@ export function attentionRows(
       const { tokens, mask } = tokenTensors(part.map((e) => e.ids));
       const imgs = part.map((e) => images[e.image]!);
       const { regions, regionMask } = regionTensors(imgs, R);
-      const extra = slots ? slotTensors(part, images, regionMask.shape[1], slots.candidates, slots.vocabSize) : {};
+      const extra = slots ? slotTensors(part, images, regionMask.shape[1], slots) : {};
       return { tensors: { regions, regionMask, tokens, mask, ...extra }, items: part.reduce((n, e) => n + e.ids.length - 1, 0) };
     },
   };
 }
 
-/** SCST's sampled captions as a batch for the gradient pool: each row a caption of image images[⌊r / perImage⌋], with its advantage. */
+/**
+ * SCST's sampled captions as a batch for the gradient pool: attentionRows of the samples (each
+ * example's image an index into `images`), each row with its advantage.
+ */
 export function scstRows(
-  captions: readonly (readonly number[])[],
+  examples: readonly AttentionExample[],
   images: readonly SelectedRegions[],
-  perImage: number,
   advantages: readonly number[],
   R: number,
+  slots?: SlotPacking,
 ): RowBatch {
+  const rows = attentionRows(examples, images, R, slots);
   return {
-    rows: captions.length,
+    rows: rows.rows,
     shard(from, to) {
-      const { tokens, mask } = tokenTensors(captions.slice(from, to));
-      const { regions, regionMask } = regionTensors(
-        captions.slice(from, to).map((_, r) => images[Math.floor((from + r) / perImage)]!),
-        R,
-      );
-      const adv = tf.tensor1d(Float32Array.from(advantages.slice(from, to)));
-      return { tensors: { regions, regionMask, tokens, mask, advantages: adv }, items: to - from };
+      const { tensors } = rows.shard(from, to);
+      return { tensors: { ...tensors, advantages: tf.tensor1d(Float32Array.from(advantages.slice(from, to))) }, items: to - from };
     },
   };
+}
+
+/**
+ * A sampled caption of a slots model (flat tokens, slot-tokens.ts) as a training example: its slot
+ * tokens become slot targets, read back as the words they wrote.
+ */
+export function sampledExample(image: number, tokens: readonly number[], V: number, rules: SlotRules): AttentionExample {
+  const ids = [START_ID];
+  const inputs = [START_ID];
+  const slots: RegionSlot[] = [];
+  for (const t of tokens) {
+    const slot = decodeSlotToken(t, V, rules);
+    if (!slot) {
+      ids.push(t);
+      inputs.push(t);
+      continue;
+    }
+    slots.push({ pos: ids.length, classId: slot.classId, plural: slot.plural, fine: slot.word });
+    ids.push(slotId(slot.plural));
+    inputs.push(readBackId(slot));
+  }
+  return { image, ids, inputs, slots };
 }

@@ -107,8 +107,8 @@ export function imageBans(rules: AttentionRules, image: AttentionImage, slots = 
   return unsupportedWords(rules.words, supportedClasses(image.detections ?? image.objects, rules.supportMinScore));
 }
 
-/** The first state of `images` with their bans (one row each). */
-function boundInitialState(d: AttentionDecoder, rules: AttentionRules, images: readonly AttentionImage[]): AttentionState {
+/** The first state of `images` with their bans under `rules` (one row each). */
+export function boundInitialState(d: AttentionDecoder, rules: AttentionRules, images: readonly AttentionImage[]): AttentionState {
   const bans = images.map((img) => imageBans(rules, img, d.slots !== undefined));
   return {
     ...attentionInitialState(
@@ -152,6 +152,17 @@ function* remembering<R>(search: Search<AttentionState, R>, seen: Map<string, At
     // A search ended early (a failed step in lockstep) frees what it holds.
     if (!done) search.return(undefined as R);
   }
+}
+
+/** A caption's text from its tokens (up to <end>), slot tokens as the words they write. */
+export function captionText(d: AttentionDecoder, table: WordTable, ids: readonly number[]): string {
+  const end = ids.indexOf(END_ID);
+  return (end < 0 ? ids : ids.slice(0, end))
+    .map((id) => {
+      const slot = d.slots ? decodeSlotToken(id, d.vocab.size, d.slots) : undefined;
+      return slot ? slotText(d.vocab, table, slot) : d.vocab.word(id);
+    })
+    .join(' ');
 }
 
 /** A slots model's caption words: a slot token writes its word, linked to the region of its class the step attended to most. */

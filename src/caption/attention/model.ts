@@ -47,6 +47,20 @@ export interface SlotTargetTensors {
   fineWeights: tf.Tensor1D;
 }
 
+/**
+ * The pointer's log-probability at each slot [S]: the attention's share on the regions of the
+ * slot's class among the regions it may point at (objectMask), from every step's shares α [T·B, K].
+ */
+export function slotPointerLogProbs(alpha: tf.Tensor2D, slots: SlotTargetTensors): tf.Tensor1D {
+  return tf.tidy(() => {
+    const shares = tf.gather(alpha, slots.slotRows);
+    const tiny = 1e-8;
+    const onClass = tf.log(tf.add(tf.sum(tf.mul(shares, slots.classMask), 1), tiny));
+    const onObjects = tf.log(tf.add(tf.sum(tf.mul(shares, slots.objectMask), 1), tiny));
+    return tf.sub(onClass, onObjects) as tf.Tensor1D;
+  });
+}
+
 /** Trainable tensors, by name. */
 export type AttentionParams = Record<AttentionWeightName, tf.Variable>;
 
@@ -225,23 +239,42 @@ export class AttentionModel extends WeightsModel<AttentionConfig, AttentionParam
       const { logits, alpha, targets, weights } = this.teacherForced(regions, regionMask, tokens, mask, dropoutSeed, slots?.inputs);
       let total: tf.Tensor = tf.sum(tf.mul(targetNll(logits, targets), weights));
       if (slots && slots.slotRows.shape[0] > 0) {
-        const shares = tf.gather(alpha, slots.slotRows);
-        const tiny = 1e-8;
-        const onClass = tf.log(tf.add(tf.sum(tf.mul(shares, slots.classMask), 1), tiny));
-        const onObjects = tf.log(tf.add(tf.sum(tf.mul(shares, slots.objectMask), 1), tiny));
         const fine = tf.add(tf.gather(logits, slots.slotRows), tf.mul(tf.sub(1, slots.fineMask), MASKED)) as tf.Tensor2D;
-        total = tf.add(total, tf.add(tf.sum(tf.sub(onObjects, onClass)), weightedNll(fine, slots.fineTargets, slots.fineWeights)));
+        total = tf.add(total, tf.sub(weightedNll(fine, slots.fineTargets, slots.fineWeights), tf.sum(slotPointerLogProbs(alpha, slots))));
       }
       return tf.div(total, tf.maximum(tf.sum(weights), 1)) as tf.Scalar;
     });
   }
 
-  /** log p(token_{t+1}) of each given token under teacher forcing, [B, T] (for SCST's policy gradient). */
-  tokenLogProbs(regions: tf.Tensor3D, regionMask: tf.Tensor2D, tokens: tf.Tensor2D, dropoutSeed?: number): tf.Tensor2D {
+  /**
+   * log p(token_{t+1}) of each given token under teacher forcing, [B, T] (for SCST's policy
+   * gradient). For a slots model's slot token, plus its pointer's log-probability (slotPointerLogProbs).
+   */
+  tokenLogProbs(
+    regions: tf.Tensor3D,
+    regionMask: tf.Tensor2D,
+    tokens: tf.Tensor2D,
+    dropoutSeed?: number,
+    slots?: SlotTargetTensors,
+  ): tf.Tensor2D {
     return tf.tidy(() => {
       const [B, T1] = tokens.shape;
-      const { logits, targets, T } = this.teacherForced(regions, regionMask, tokens, tf.ones([B, T1 - 1]), dropoutSeed);
-      return tf.transpose(tf.neg(targetNll(logits, targets)).reshape([T, B])) as tf.Tensor2D;
+      const { logits, alpha, targets, T } = this.teacherForced(
+        regions,
+        regionMask,
+        tokens,
+        tf.ones([B, T1 - 1]),
+        dropoutSeed,
+        slots?.inputs,
+      );
+      let lp = tf.neg(targetNll(logits, targets));
+      if (slots && slots.slotRows.shape[0] > 0) {
+        const pointer = slotPointerLogProbs(alpha, slots);
+        // Each slot's pointer term added to its row: a one-hot placement [T·B, S] times the terms (scatterND has no gradient in tfjs).
+        const placement = tf.transpose(tf.oneHot(slots.slotRows, T * B).toFloat());
+        lp = tf.add(lp, tf.reshape(tf.matMul(placement, tf.expandDims(pointer, 1)), [T * B]));
+      }
+      return tf.transpose(lp.reshape([T, B])) as tf.Tensor2D;
     });
   }
 

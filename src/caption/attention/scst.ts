@@ -6,10 +6,12 @@ import type { ScstPolicy } from '../scst.js';
 import { START_ID } from '../../text/vocab.js';
 import type { GradientPool } from '../../train/parallel.js';
 import type { AttentionConfig } from './config.js';
-import { scstRows } from './data.js';
-import { attentionDecoder, attentionInitialState } from './generate.js';
+import { defaultWordTable, type WordTable } from '../../grounding/words.js';
+import { sampledExample, scstRows } from './data.js';
+import { attentionRules, boundInitialState, captionText } from './generate.js';
+import { trainingDecoder } from './train.js';
 import type { AttentionModel } from './model.js';
-import { tfjsAttentionNet, type AttentionState } from './step-model.js';
+import type { AttentionState } from './step-model.js';
 import { spec } from './train-spec.js';
 
 /**
@@ -22,26 +24,33 @@ export function attentionPolicy(
   images: readonly SelectedRegions[],
   pool?: GradientPool<AttentionConfig, AttentionModel>,
   seed = 0,
+  table: WordTable = defaultWordTable(),
 ): ScstPolicy<AttentionState> {
-  const { regionDim: R, maxRegions } = model.config;
-  const decoder = attentionDecoder(tfjsAttentionNet(model), model.vocab, R, maxRegions);
+  const R = model.config.regionDim;
+  const decoder = trainingDecoder(model, table);
+  const V = model.vocab.size;
+  const packing = decoder.slots ? { candidates: decoder.slots.candidates, vocabSize: V, open: true } : undefined;
   // One packing of the samples for both paths: the loss here and the gradient pool's threads (train-spec.ts).
   const rows = (hyps: readonly Hypothesis[], perImage: number, advantages: readonly number[]) =>
     scstRows(
-      hyps.map((h) => [START_ID, ...h.ids]),
+      hyps.map((h, r) => {
+        const image = Math.floor(r / perImage);
+        return decoder.slots ? sampledExample(image, h.ids, V, decoder.slots) : { image, ids: [START_ID, ...h.ids] };
+      }),
       images,
-      perImage,
       advantages,
       R,
+      packing,
     );
   return {
     lm: decoder.lm,
-    init: attentionInitialState(decoder, images),
+    // As decoding samples: a slots model's class words only through its slots.
+    init: boundInitialState(decoder, attentionRules(table, model.vocab), images),
     images: images.length,
     loss: (hyps, perImage, advantages) =>
       tf.tidy(() => spec.loss(model, rows(hyps, perImage, advantages).shard(0, hyps.length).tensors, 0) as tf.Scalar),
     ...(pool ? { gradients: (hyps, perImage, advantages) => pool.gradients(model, rows(hyps, perImage, advantages), seed) } : {}),
     variables: () => model.variables(),
-    tokens: (ids) => normalizeCaption(model.vocab.decode(ids).join(' ')),
+    tokens: (ids) => normalizeCaption(captionText(decoder, table, ids)),
   };
 }

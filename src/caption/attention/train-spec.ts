@@ -18,9 +18,10 @@ export const spec: TrainerSpec<AttentionConfig, AttentionModel> = {
     const regionMask = b.regionMask as tf.Tensor2D;
     const tokens = b.tokens as tf.Tensor2D;
     const mask = b.mask as tf.Tensor2D;
-    if (!b.advantages)
-      return model.loss(regions, regionMask, tokens, mask, seed, b.inputs ? (b as unknown as SlotTargetTensors) : undefined);
+    // A slots model's shard carries its slot targets (slotTensors' fields) beside the captions.
+    const slots = b.inputs ? (b as unknown as SlotTargetTensors) : undefined;
+    if (!b.advantages) return model.loss(regions, regionMask, tokens, mask, seed, slots);
     const advantages = Array.from(b.advantages.dataSync());
-    return policyGradientLoss(model.tokenLogProbs(regions, regionMask, tokens), mask, advantages);
+    return policyGradientLoss(model.tokenLogProbs(regions, regionMask, tokens, undefined, slots), mask, advantages);
   },
 };

@@ -134,7 +134,7 @@ describe('slot training data and loss', () => {
       slottedExample(table, 0, ['a', 'runs'], objects, VOCAB, 16),
       slottedExample(table, 0, ['a', 'dog', 'runs'], objects, VOCAB, 16),
     ];
-    const t = slotTensors(batch, images, 3, candidates, V);
+    const t = slotTensors(batch, images, 3, { candidates, vocabSize: V });
     expect(Array.from(t.slotRows!.dataSync())).toEqual([(2 - 1) * 2 + 1]);
     expect(Array.from(t.classMask!.dataSync())).toEqual([0, 1, 0]);
     expect(Array.from(t.objectMask!.dataSync())).toEqual([1, 1, 0]);
@@ -168,7 +168,7 @@ describe('slot training data and loss', () => {
     const { regions, regionMask } = regionTensors(images, 4);
     const tokens = tf.tensor2d([e.ids], [1, e.ids.length], 'int32');
     const mask = tf.ones([1, e.ids.length - 1]) as tf.Tensor2D;
-    const slots = slotTensors([e], images, 3, candidates, V) as unknown as SlotTargetTensors;
+    const slots = slotTensors([e], images, 3, { candidates, vocabSize: V }) as unknown as SlotTargetTensors;
     const before = tf.memory().numTensors;
     const loss = model.loss(regions, regionMask, tokens, mask, undefined, slots);
     const withSlots = loss.dataSync()[0]!;
