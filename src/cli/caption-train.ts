@@ -223,9 +223,6 @@ async function scstAttention(args: CaptionTrainArgs & { name: string }, iteratio
   const regions = await readRegionSet(args.regions!);
   const { train, val } = await loadCaptionSplits(args);
   const model = await AttentionModel.load(args.init!);
-  // The policy samples plain words; a slots model's samples would need the pointer's log-probabilities too.
-  if (model.config.slots)
-    throw new UsageError(`${args.init}: --scst does not take a slots attention model yet; fine-tune one trained without --slots`);
   const { maxRegions, regionMinScore } = model.config;
   const all = regionImages(
     regions,
