@@ -154,34 +154,20 @@ function* remembering<R>(search: Search<AttentionState, R>, seen: Map<string, At
   }
 }
 
-/** A caption's text from its tokens (up to <end>), slot tokens as the words they write. */
-export function captionText(d: AttentionDecoder, table: WordTable, ids: readonly number[]): string {
+/** A caption's tokens up to <end>, each as the words it writes, with its class for a slot token. */
+function tokenWords(d: AttentionDecoder, table: WordTable, ids: readonly number[]): { words: string[]; classId?: number }[] {
   const end = ids.indexOf(END_ID);
-  return (end < 0 ? ids : ids.slice(0, end))
-    .map((id) => {
-      const slot = d.slots ? decodeSlotToken(id, d.vocab.size, d.slots) : undefined;
-      return slot ? slotText(d.vocab, table, slot) : d.vocab.word(id);
-    })
-    .join(' ');
+  return (end < 0 ? ids : ids.slice(0, end)).map((id) => {
+    const slot = d.slots ? decodeSlotToken(id, d.vocab.size, d.slots) : undefined;
+    return slot ? { words: slotText(d.vocab, table, slot).split(' '), classId: slot.classId } : { words: [d.vocab.word(id)] };
+  });
 }
 
-/** A slots model's caption words: a slot token writes its word, linked to the region of its class the step attended to most. */
-function slotWords(
-  d: AttentionDecoder,
-  rules: AttentionRules,
-  image: SelectedRegions,
-  ids: readonly number[],
-  attended: readonly Attended[],
-): { text: string; region?: number }[][] {
-  const classes = image.objects.map((o) => o.classId);
-  return ids.map((id, t) => {
-    const slot = d.slots ? decodeSlotToken(id, d.vocab.size, d.slots) : undefined;
-    if (!slot) return [{ text: d.vocab.word(id) }];
-    const region = slotRegion(attended[t]!.alpha, classes, slot.classId);
-    return slotText(d.vocab, rules.table, slot)
-      .split(' ')
-      .map((part) => (region === undefined ? { text: part } : { text: part, region }));
-  });
+/** A caption's text from its tokens (up to <end>), slot tokens as the words they write. */
+export function captionText(d: AttentionDecoder, table: WordTable, ids: readonly number[]): string {
+  return tokenWords(d, table, ids)
+    .flatMap((t) => t.words)
+    .join(' ');
 }
 
 function toCaption(
@@ -197,11 +183,13 @@ function toCaption(
     return a;
   });
   if (d.slots) {
-    const end = h.ids.indexOf(END_ID);
-    const ids = end < 0 ? h.ids : h.ids.slice(0, end);
-    const words = slotWords(d, rules, image, ids, attended).flatMap((parts, t) =>
-      parts.map((w) => (w.region === undefined ? { text: w.text, beta: attended[t]!.beta } : { ...w, beta: attended[t]!.beta })),
-    );
+    // A slot's words link to the region of its class the step that wrote it attended to most.
+    const classes = image.objects.map((o) => o.classId);
+    const words = tokenWords(d, rules.table, h.ids).flatMap((token, t) => {
+      const { alpha, beta } = attended[t]!;
+      const region = token.classId === undefined ? undefined : slotRegion(alpha, classes, token.classId);
+      return token.words.map((text) => (region === undefined ? { text, beta } : { text, region, beta }));
+    });
     return { text: words.map((w) => w.text).join(' '), logprob: h.logprob, words };
   }
   const tokens = d.vocab.decode(h.ids);
