@@ -3,9 +3,9 @@ import type { DetectedObject } from '../../encoder/types.js';
 import type { WordTable } from '../../grounding/words.js';
 import { fineCandidates } from '../grounded/data.js';
 import { decodeSlotToken, slotRegion, slotRules, slotText, type SlotRules } from './slot-tokens.js';
-import { greedySearch, runSearch, type Hypothesis, type Search, type StackableStepModel } from '../../search/index.js';
+import { runSearch, type Hypothesis, type Search, type StackableStepModel } from '../../search/index.js';
 import { END_ID, type Vocab } from '../../text/vocab.js';
-import { searchCaptionSteps, searchManyInLockstep, TOKENS } from '../generate.js';
+import { searchCaptionSteps, searchManyInLockstep } from '../generate.js';
 import type { CaptionSearchOptions } from '../options.js';
 import { padRegions } from '../../data/regions.js';
 import { regionLinks, type AttentionWord } from './links.js';
@@ -59,12 +59,6 @@ export function attentionInitialState(
     banned,
     ...(decoder.slots ? { regionClasses: images.map((img) => img.objects.map((o) => o.classId)) } : {}),
   };
-}
-
-/** Greedy captions of many images at once (validation, SCST's baseline): word ids without <end>. */
-export function greedyAttention(decoder: AttentionDecoder, images: readonly SelectedRegions[], maxLength: number): number[][] {
-  const init = attentionInitialState(decoder, images);
-  return greedySearch(decoder.lm, init, images.length, TOKENS, maxLength).map((h) => h.ids);
 }
 
 /** A caption with its words tied to the regions the decoder attended to (links.ts). */

@@ -95,19 +95,17 @@ export async function trainAttentionModel(
   const train = data.train.filter((r) => all.index.has(r.file));
   if (train.length === 0) throw new Error('no training image has cached regions: check --regions against the images');
   const table = defaultWordTable();
-  const examplesOf = (vocab: Vocab): AttentionExample[] =>
-    train.flatMap((r) => {
-      const image = all.index.get(r.file)!;
-      return captionTokens(r).map((tokens) =>
-        opts.slots
-          ? slottedExample(table, image, tokens, all.images[image]!.objects, vocab, opts.maxWords)
-          : { image, ids: vocab.encode(tokens, opts.maxWords) },
-      );
-    });
   // A slots vocabulary keeps the class words: they are what slots write (fineCandidates).
   const sentences = train.flatMap(captionTokens);
   const vocab = opts.slots ? groundedVocab(sentences, opts.minWordCount) : Vocab.build(sentences, opts.minWordCount);
-  const examples = examplesOf(vocab);
+  const examples: AttentionExample[] = train.flatMap((r) => {
+    const image = all.index.get(r.file)!;
+    return captionTokens(r).map((tokens) =>
+      opts.slots
+        ? slottedExample(table, image, tokens, all.images[image]!.objects, vocab, opts.maxWords)
+        : { image, ids: vocab.encode(tokens, opts.maxWords) },
+    );
+  });
   const R = data.regions.dim;
   // Standardise with the training images' regions (every real region counts once).
   const stats = regionStats(
