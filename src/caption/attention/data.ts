@@ -7,6 +7,7 @@ import { PAD_ID, START_ID, UNK_ID, type Vocab } from '../../text/vocab.js';
 import type { RowBatch } from '../../train/spec.js';
 import { encodeSlotted } from '../grounded/data.js';
 import { slotCaption, slotId } from '../grounded/slots.js';
+import type { SlotTargetTensors } from './model.js';
 import { decodeSlotToken, readBackId, type SlotRules } from './slot-tokens.js';
 
 /** A slot of a training caption (slots models): ids[pos] is the slot token, filled by a region of class classId. */
@@ -73,7 +74,7 @@ export function slotTensors(
   images: readonly SelectedRegions[],
   K: number,
   { candidates, vocabSize, open = false }: SlotPacking,
-): Record<string, tf.Tensor> {
+): SlotTargetTensors {
   const B = batch.length;
   const inputs = tokenTensors(batch.map((e) => e.inputs ?? e.ids)).tokens;
   const rows: number[] = [];

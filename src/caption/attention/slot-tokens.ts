@@ -62,7 +62,8 @@ export function slotText(vocab: Vocab, table: WordTable, slot: SlotToken): strin
  * the caption has not named, the pointer being the attention's share on that class's regions among
  * the open ones (the loss's pointer term, data.ts). Only each (class, number)'s best word by `lp`
  * gets a token: the word a slot writes is the output layer's choice. The slot tokens of the
- * vocabulary themselves are never written.
+ * vocabulary themselves are never written. Written into `out` (slotVocabSize long) when given: the
+ * step model's row of its output, so a step allocates and copies nothing more per row.
  */
 export function slotTokens(
   lp: Float32Array,
@@ -70,9 +71,10 @@ export function slotTokens(
   classes: readonly number[],
   named: readonly number[],
   rules: SlotRules,
+  out: Float32Array = new Float32Array(slotVocabSize(lp.length, rules)),
 ): Float32Array {
   const V = lp.length;
-  const out = new Float32Array(slotVocabSize(V, rules)).fill(-Infinity);
+  out.fill(-Infinity);
   out.set(lp);
   const shares = new Map<number, number>();
   classes.forEach((c, j) => {

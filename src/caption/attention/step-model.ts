@@ -201,8 +201,9 @@ export function attentionStepModel(net: AttentionNet, vocabSize: number, rules: 
       for (let r = 0; r < tokens.length; r++) {
         let row = lp.subarray(r * V, (r + 1) * V);
         if (slots) {
-          logProbs.set(slotTokens(row, alpha.subarray(r * rows.k, (r + 1) * rows.k), state.regionClasses![r]!, named![r]!, slots), r * W);
-          row = logProbs.subarray(r * W, r * W + V);
+          const out = logProbs.subarray(r * W, (r + 1) * W);
+          slotTokens(row, alpha.subarray(r * rows.k, (r + 1) * rows.k), state.regionClasses![r]!, named![r]!, slots, out);
+          row = out.subarray(0, V);
         }
         for (const id of NEVER_WRITTEN) row[id] = -Infinity;
         maskUnsupported(row, state.banned[r]!, state.phrases?.[r], tokens[r]!);

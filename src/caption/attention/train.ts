@@ -18,7 +18,6 @@ import { regionImages, regionStats } from '../../data/regions.js';
 import { attentionRows, slottedExample, type AttentionExample } from './data.js';
 import { attentionDecoder, attentionRules, generateAttentionMany, modelSlotRules, type AttentionDecoder } from './generate.js';
 import { defaultWordTable, type WordTable } from '../../grounding/words.js';
-import { fineCandidates } from '../grounded/data.js';
 import { groundedVocab } from '../grounded/slots.js';
 import { DEFAULT_CAPTION_SEARCH, type CaptionSearchOptions } from '../options.js';
 import { AttentionModel } from './model.js';
@@ -95,7 +94,7 @@ export async function trainAttentionModel(
   const train = data.train.filter((r) => all.index.has(r.file));
   if (train.length === 0) throw new Error('no training image has cached regions: check --regions against the images');
   const table = defaultWordTable();
-  // A slots vocabulary keeps the class words: they are what slots write (fineCandidates).
+  // A slots vocabulary keeps the class words: they are what slots write (modelSlotRules).
   const sentences = train.flatMap(captionTokens);
   const vocab = opts.slots ? groundedVocab(sentences, opts.minWordCount) : Vocab.build(sentences, opts.minWordCount);
   const examples: AttentionExample[] = train.flatMap((r) => {
@@ -133,8 +132,10 @@ export async function trainAttentionModel(
   log.info({ vocab: vocab.size, examples: examples.length, valImages: data.val.length, regionDim: R }, 'attention caption training data');
 
   const model = AttentionModel.init(config, opts.seed);
-  const packing = opts.slots ? { candidates: fineCandidates(table, vocab), vocabSize: vocab.size } : undefined;
-  if (opts.slots) log.info({ slots: examples.reduce((n, e) => n + (e.slots?.length ?? 0), 0) }, 'slotted captions');
+  // The slot words the decoder fills its slots from (modelSlotRules), so training and decoding read one list.
+  const { slots } = modelSlotRules(config, vocab, table);
+  const packing = slots ? { candidates: slots.candidates, vocabSize: vocab.size } : undefined;
+  if (slots) log.info({ slots: examples.reduce((n, e) => n + (e.slots?.length ?? 0), 0) }, 'slotted captions');
   const optimizer = createOptimizer('adam', opts.learningRate);
   const pool = new GradientPool(spec, config, opts.workers - 1);
   const epoch = (epoch: number): EpochRun => {

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { AttentionConfig } from '../../../src/caption/attention/config.js';
 import { slotTensors, slottedExample } from '../../../src/caption/attention/data.js';
 import { attentionDecoder, attentionRules, generateAttention, modelSlotRules } from '../../../src/caption/attention/generate.js';
-import { AttentionModel, type SlotTargetTensors } from '../../../src/caption/attention/model.js';
+import { AttentionModel } from '../../../src/caption/attention/model.js';
 import {
   decodeSlotToken,
   slotRegion,
@@ -135,12 +135,12 @@ describe('slot training data and loss', () => {
       slottedExample(table, 0, ['a', 'dog', 'runs'], objects, VOCAB, 16),
     ];
     const t = slotTensors(batch, images, 3, { candidates, vocabSize: V });
-    expect(Array.from(t.slotRows!.dataSync())).toEqual([(2 - 1) * 2 + 1]);
-    expect(Array.from(t.classMask!.dataSync())).toEqual([0, 1, 0]);
-    expect(Array.from(t.objectMask!.dataSync())).toEqual([1, 1, 0]);
-    expect(Array.from(t.fineTargets!.dataSync())).toEqual([id('dog')]);
-    expect(t.fineMask!.dataSync()[id('dog')]).toBe(1);
-    expect(t.fineMask!.dataSync()[id('cat')]).toBe(0);
+    expect(Array.from(t.slotRows.dataSync())).toEqual([(2 - 1) * 2 + 1]);
+    expect(Array.from(t.classMask.dataSync())).toEqual([0, 1, 0]);
+    expect(Array.from(t.objectMask.dataSync())).toEqual([1, 1, 0]);
+    expect(Array.from(t.fineTargets.dataSync())).toEqual([id('dog')]);
+    expect(t.fineMask.dataSync()[id('dog')]).toBe(1);
+    expect(t.fineMask.dataSync()[id('cat')]).toBe(0);
     tf.dispose(Object.values(t));
   });
 
@@ -168,7 +168,7 @@ describe('slot training data and loss', () => {
     const { regions, regionMask } = regionTensors(images, 4);
     const tokens = tf.tensor2d([e.ids], [1, e.ids.length], 'int32');
     const mask = tf.ones([1, e.ids.length - 1]) as tf.Tensor2D;
-    const slots = slotTensors([e], images, 3, { candidates, vocabSize: V }) as unknown as SlotTargetTensors;
+    const slots = slotTensors([e], images, 3, { candidates, vocabSize: V });
     const before = tf.memory().numTensors;
     const loss = model.loss(regions, regionMask, tokens, mask, undefined, slots);
     const withSlots = loss.dataSync()[0]!;
