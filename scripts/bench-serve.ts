@@ -45,7 +45,12 @@ const args = cli({
       description: 'MAX_QUEUE of the server (the default 32 answers 503s at 64 clients)',
     },
     generateLength: { type: 'number', int: true, min: 1, default: 100, description: 'characters per /generate request' },
-    models: { type: 'string', default: 'models', placeholder: 'dir', description: 'models folder of the server' },
+    models: {
+      type: 'string',
+      default: 'models',
+      placeholder: 'dir',
+      description: 'models folder of the server (relative: inside each --trees tree)',
+    },
     markdown: { type: 'boolean', default: false, description: 'print a table ready for the README' },
     trees: {
       type: 'string',
@@ -140,7 +145,8 @@ for (const tree of runs) {
       const server = await startChildServer(
         port,
         {
-          MODELS_DIR: path.resolve(args.models),
+          // Each tree serves its own models (a relative --models is read inside each tree): an older checkout cannot load newer ones.
+          MODELS_DIR: path.resolve(tree, args.models),
           // One client host sending thousands of requests: no rate limit, no load shedding (src/server/protection.ts).
           RATE_LIMIT_MAX: '0',
           SHED_EVENT_LOOP_DELAY_MS: '0',
