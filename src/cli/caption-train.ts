@@ -75,6 +75,7 @@ export const captionTrainFlags = {
     type: 'boolean',
     description: 'attention: Neural Baby Talk slots, filled by the region the attention points at (class words only from regions)',
   },
+  noSentinel: { type: 'boolean', description: 'attention: no visual sentinel (plain soft attention, β = 0), the ablation' },
   ...scstFlags('plain or attention model'),
   scstValidateEvery: {
     type: 'number',
@@ -98,6 +99,7 @@ const ONLY: Partial<Record<keyof CaptionTrainArgs, readonly CaptionArch[]>> = {
   maxRegions: ['attention'],
   regionMinScore: ['attention'],
   slots: ['attention'],
+  noSentinel: ['attention'],
   scst: ['plain', 'attention'],
   init: ['plain', 'attention'],
   scstValidateEvery: ['plain', 'attention'],

@@ -10,6 +10,7 @@ describe('checkArchFlags', () => {
     expect(ok({ arch: 'grounded', features: 'f', words: 'w.json', maxEntries: 8, attendDim: 64 })).not.toThrow();
     expect(ok({ arch: 'attention', regions: 'r', maxRegions: 10, attendDim: 128, scst: 5, init: 'runs/a' })).not.toThrow();
     expect(ok({ arch: 'attention', regions: 'r', slots: true })).not.toThrow();
+    expect(ok({ arch: 'attention', regions: 'r', noSentinel: true })).not.toThrow();
   });
 
   it('refuses, in one line naming the flag, what the arch does not read', () => {
@@ -17,6 +18,7 @@ describe('checkArchFlags', () => {
     expect(ok({ arch: 'attention', regions: 'r', entryMinScore: 0.2 })).toThrow('--entry-min-score is for --arch grounded, not attention');
     expect(ok({ arch: 'grounded', features: 'f', scst: 100, init: 'x' })).toThrow('--scst is for --arch plain or attention, not grounded');
     expect(ok({ arch: 'grounded', features: 'f', slots: true })).toThrow('--slots is for --arch attention, not grounded');
+    expect(ok({ arch: 'plain', features: 'f', noSentinel: true })).toThrow('--no-sentinel is for --arch attention, not plain');
     // a boolean flag left off is no misuse
     expect(ok({ arch: 'grounded', features: 'f', normalizeFeatures: false })).not.toThrow();
   });

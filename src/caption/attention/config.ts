@@ -42,6 +42,11 @@ export const attentionConfigSchema = z.object({
    * never written otherwise. So the pointer is the attention, and a class word's link is the region it came from.
    */
   slots: z.boolean().optional(),
+  /**
+   * The visual sentinel (Lu et al. 2017): on unless false. false is the ablation with Up-Down's plain
+   * soft attention (β = 0); its sentinel weights are kept but unused.
+   */
+  sentinel: z.boolean().optional(),
   /** Decoding: never repeat an n-gram of this many words (0 or absent: off); see StepRules. */
   noRepeatNgram: z.number().int().min(0).optional(),
   vocab: vocabSchema,

@@ -129,11 +129,14 @@ export function attentionStep<T>(
   ids: T,
   image: RegionMemory<T>,
   state: AttentionState<T>,
-  hidden: number,
+  arch: AttentionArch,
 ): { logProbs: T; alpha: T; beta: T; state: AttentionState<T> } {
-  const { output, ...rest } = attentionRecur(o, p, ids, image, state, hidden);
+  const { output, ...rest } = attentionRecur(o, p, ids, image, state, arch);
   return { logProbs: o.logSoftmax(dense(o, output, p.wout, p.bout)), ...rest };
 }
+
+/** What a step's maths depends on beyond the weights: the state width, and whether the sentinel is on (AttentionConfig). */
+export type AttentionArch = Pick<AttentionConfig, 'hiddenDim' | 'sentinel'>;
 
 /** attentionStep without its output layer: `output` is h2, what the word logits are read from. */
 export function attentionRecur<T>(
@@ -142,15 +145,25 @@ export function attentionRecur<T>(
   ids: T,
   image: RegionMemory<T>,
   state: AttentionState<T>,
-  hidden: number,
+  arch: AttentionArch,
 ): { output: T; alpha: T; beta: T; state: AttentionState<T> } {
   const x = o.concat([state.h2, image.mean, o.gather(p.embed, ids)], 1);
-  const first = lstmCell(o, o.matMul(x, p.w1), { h: state.h1, c: state.c1 }, p.u1, p.b1, hidden);
-  const sentinel = o.mul(o.sigmoid(o.add(o.matMul(x, p.wx), o.matMul(state.h1, p.whs))), o.tanh(first.c));
+  const first = lstmCell(o, o.matMul(x, p.w1), { h: state.h1, c: state.c1 }, p.u1, p.b1, arch.hiddenDim);
+  const language = (context: T) =>
+    lstmCell(o, o.matMul(o.concat([context, first.h], 1), p.w2), { h: state.h2, c: state.c2 }, p.u2, p.b2, arch.hiddenDim);
+  const attend = (alpha: T) => o.squeeze(o.sumKeep(o.mul(o.expandDims(alpha, 2), image.features), 1), 1);
 
   const query = o.matMul(first.h, p.wh);
   const padding = o.mul(o.sub(o.constant([1], [1]), image.mask), o.constant([MASKED], [1]));
   const regionScores = o.add(scores(o, p, image.keys, query), padding);
+  if (arch.sentinel === false) {
+    // The ablation without a sentinel: Up-Down's plain soft attention, β = 0 (its weights stay unused).
+    const alpha = o.softmax(regionScores);
+    const second = language(attend(alpha));
+    const beta = o.zerosLike(o.sumKeep(alpha, 1));
+    return { output: second.h, alpha, beta, state: { h1: first.h, c1: first.c, h2: second.h, c2: second.c } };
+  }
+  const sentinel = o.mul(o.sigmoid(o.add(o.matMul(x, p.wx), o.matMul(state.h1, p.whs))), o.tanh(first.c));
   const sentinelScore = scores(o, p, o.expandDims(o.matMul(sentinel, p.ws), 1), query);
   // β: the sentinel's share of one softmax over [regions; sentinel], read through a one-hot of the
   // last column (the regions' count is dynamic in a graph, so no static split). The regions' shares
@@ -160,9 +173,7 @@ export function attentionRecur<T>(
   const beta = o.sumKeep(o.mul(o.softmax(o.concat([regionScores, sentinelScore], 1)), last), 1);
   const alpha = o.mul(o.softmax(regionScores), o.sub(one, beta));
 
-  const attended = o.squeeze(o.sumKeep(o.mul(o.expandDims(alpha, 2), image.features), 1), 1);
-  const context = o.add(attended, o.mul(beta, sentinel));
-  const second = lstmCell(o, o.matMul(o.concat([context, first.h], 1), p.w2), { h: state.h2, c: state.c2 }, p.u2, p.b2, hidden);
+  const second = language(o.add(attend(alpha), o.mul(beta, sentinel)));
   return {
     output: second.h,
     alpha,
@@ -211,7 +222,7 @@ export class AttentionModel extends WeightsModel<AttentionConfig, AttentionParam
     const outputs: tf.Tensor[] = [];
     const alphas: tf.Tensor[] = [];
     for (let t = 0; t < T; t++) {
-      const out = attentionRecur(tfOps, p, tf.slice(fed, [t * B], [B]), image, state, this.config.hiddenDim);
+      const out = attentionRecur(tfOps, p, tf.slice(fed, [t * B], [B]), image, state, this.config);
       outputs.push(out.output);
       alphas.push(out.alpha);
       state = out.state;
@@ -328,7 +339,7 @@ export class AttentionModel extends WeightsModel<AttentionConfig, AttentionParam
     image: RegionMemory<tf.Tensor>,
   ): { logProbs: tf.Tensor2D; alpha: tf.Tensor2D; beta: tf.Tensor2D; state: AttentionState<tf.Tensor> } {
     const { logProbs, alpha, beta, h1, c1, h2, c2 } = tf.tidy(() => {
-      const out = attentionStep(tfOps, this.params, ids, image, state, this.config.hiddenDim);
+      const out = attentionStep(tfOps, this.params, ids, image, state, this.config);
       return { logProbs: out.logProbs, alpha: out.alpha, beta: out.beta, ...out.state };
     });
     return {

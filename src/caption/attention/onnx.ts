@@ -35,7 +35,7 @@ export function attentionGraphs(model: AttentionModel): { image: Uint8Array; ste
     h2: step.input('h2', ['N', H]),
     c2: step.input('c2', ['N', H]),
   };
-  const out = attentionStep(step, step.weights<AttentionWeightName>(), ids, image, state, H);
+  const out = attentionStep(step, step.weights<AttentionWeightName>(), ids, image, state, model.config);
   step.output(out.logProbs, 'logprobs', ['N', V]);
   step.output(out.alpha, 'alpha', ['N', 'K']);
   step.output(out.beta, 'beta', ['N', 1]);

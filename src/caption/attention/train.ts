@@ -37,6 +37,8 @@ export const attentionTrainOptionsSchema = z.object({
   regionMinScore: z.number().min(0).max(1).default(0.2),
   /** Neural Baby Talk's slots on the attention (AttentionConfig.slots). */
   slots: z.boolean().default(false),
+  /** The ablation without the visual sentinel (AttentionConfig.sentinel false). */
+  noSentinel: z.boolean().default(false),
 });
 export type AttentionTrainOptions = z.infer<typeof attentionTrainOptionsSchema>;
 
@@ -127,6 +129,7 @@ export async function trainAttentionModel(
     maxRegions: opts.maxRegions,
     regionMinScore: opts.regionMinScore,
     ...(opts.slots ? { slots: true } : {}),
+    ...(opts.noSentinel ? { sentinel: false } : {}),
     vocab: [...vocab.words],
   };
   log.info({ vocab: vocab.size, examples: examples.length, valImages: data.val.length, regionDim: R }, 'attention caption training data');

@@ -183,6 +183,31 @@ describe('attention decoder step (Up-Down + visual sentinel)', () => {
     }
   });
 
+  it('without the sentinel (the ablation): β = 0, region weights sum to 1, the sentinel weights change nothing, onnxruntime as tfjs', () => {
+    const { regions, mask } = inputs();
+    const plain = AttentionModel.init({ ...config(), sentinel: false }, 3);
+    const plainNet = onnxAttentionNet(plain);
+    try {
+      const a = runTfjs(plain, regions, mask);
+      for (const out of [a, runOnnx(plainNet, regions, mask)]) {
+        out.alpha.forEach((alpha, t) => {
+          for (let n = 0; n < N; n++) {
+            expect(out.beta[t]![n]).toBe(0);
+            expect(alpha.slice(n * K, n * K + COUNTS[n]!).reduce((s, x) => s + x, 0)).toBeCloseTo(1, 5);
+          }
+        });
+      }
+      expect(maxDiff(a.logProbs, runOnnx(plainNet, regions, mask).logProbs)).toBeLessThan(1e-4);
+      // The sentinel's weights are kept but unused; with it on, the same weights give other outputs.
+      tf.tidy(() => plain.params.ws.assign(tf.fill(plain.params.ws.shape, 3)));
+      expect(maxDiff(runTfjs(plain, regions, mask).logProbs, a.logProbs)).toBe(0);
+      expect(maxDiff(runTfjs(model, regions, mask).logProbs, a.logProbs)).toBeGreaterThan(1e-3);
+    } finally {
+      plainNet.dispose();
+      plain.dispose();
+    }
+  });
+
   it('onnxruntime runs the same step as tfjs (log-probs, alpha, beta, states within 1e-4), rows of 4, 2 and 1 regions', () => {
     const { regions, mask } = inputs();
     const a = runTfjs(model, regions, mask);
