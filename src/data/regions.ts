@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { selectRegions, type SelectedRegions } from '../encoder/regions.js';
+import { roiAveragePool, selectRegions, type SelectedRegions } from '../encoder/regions.js';
 import type { DetectedObject } from '../encoder/types.js';
 import { featureStats } from '../nn/feature-norm.js';
 import { invalidFile } from '../util/zod-error.js';
@@ -95,6 +95,61 @@ export async function writeRegionSet(file: string, set: RegionSet): Promise<void
 
 export async function readRegionSet(file: string): Promise<RegionSet> {
   return decodeRegionSet(await readFile(file), file);
+}
+
+/**
+ * A region's rows with a second grid's pooled features put after the first grid's: each row
+ * [pooled C | rest] of `rows` ([n, dim]) becomes [pooled C | extra C2 | rest], `extra` being [n, C2]
+ * (regionDescriptor's layout with C + C2 channels, as if the two grids were one).
+ */
+export function widenRegionRows(rows: Float32Array, dim: number, C: number, extra: Float32Array, C2: number): Float32Array {
+  const n = rows.length / dim;
+  if (!Number.isInteger(n) || extra.length !== n * C2)
+    throw new Error(`widenRegionRows: ${rows.length} values are not ${extra.length / C2} rows of ${dim}`);
+  const out = new Float32Array(n * (dim + C2));
+  for (let r = 0; r < n; r++) {
+    const row = rows.subarray(r * dim, (r + 1) * dim);
+    const at = r * (dim + C2);
+    out.set(row.subarray(0, C), at);
+    out.set(extra.subarray(r * C2, (r + 1) * C2), at + C);
+    out.set(row.subarray(C), at + C + C2);
+  }
+  return out;
+}
+
+/**
+ * A region cache with a second CNN's grid pooled in every region (issue 21's grid screen): `gridOf`
+ * gives image i's grid [S_h, S_w, C2] (the same image the cache was made from), roiAveragePool pools
+ * it in the image's detection boxes and the whole image, and widenRegionRows puts it beside the first.
+ * `encoder` names the result, so a decoder trained on it is never served a one-grid encoder's regions.
+ */
+export async function widenRegionSet(
+  set: RegionSet,
+  encoder: string,
+  gridOf: (i: number) => Promise<{ grid: Float32Array; gridShape: readonly [number, number, number] }>,
+  progress?: (done: number) => void,
+): Promise<RegionSet> {
+  const offsets = regionOffsets(set);
+  const C = set.grid[2];
+  const parts: Float32Array[] = [];
+  let C2 = 0;
+  for (let i = 0; i < set.keys.length; i++) {
+    const { grid, gridShape } = await gridOf(i);
+    const [S_h, S_w] = gridShape;
+    C2 = gridShape[2];
+    const pooled = roiAveragePool(
+      grid,
+      S_h,
+      S_w,
+      C2,
+      set.detections[i]!.map((d) => d.box),
+    );
+    parts.push(widenRegionRows(imageRegions(set, offsets, i), set.dim, C, pooled, C2));
+    progress?.(i + 1);
+  }
+  const data = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((at, p) => (data.set(p, at), at + p.length), 0);
+  return { ...set, encoder, dim: set.dim + C2, grid: [set.grid[0], set.grid[1], C + C2], data };
 }
 
 /** Each listed file's selected regions (selectRegions) from the region cache; `index` maps file → position. */

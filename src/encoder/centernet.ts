@@ -340,6 +340,21 @@ export async function loadCenterNet(
       return labelsOf(objects ?? []);
     },
     encodeAndDetect,
+    // The backbone's grid ([N, 7, 7, 480] at 224) beside its average: issue 21's grid screen pools it in each
+    // region (scripts/widen-regions.ts). Not on onnxruntime: its graph averages the grid inside.
+    encodeWithGrid: async (pixels) => {
+      const out = tf.tidy(() => {
+        const grid = model.execute({ [INPUT_NODE]: toGraphInput(pixels, inputSize) }, FEATURE_NODE) as tf.Tensor4D;
+        return [pool(grid), grid] as const;
+      });
+      try {
+        const [features, grid] = (await Promise.all(out.map((t) => t.data()))) as [Float32Array, Float32Array];
+        const [, S_h, S_w, C] = out[1].shape;
+        return { features, grid, gridShape: [S_h, S_w, C] };
+      } finally {
+        tf.dispose([...out]);
+      }
+    },
     dispose: () => model.dispose(),
   };
 }

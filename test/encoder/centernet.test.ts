@@ -71,4 +71,20 @@ describe('centernet encoder', () => {
     }
     for (const l of labels) expect(l.score).toBeGreaterThanOrEqual(0.3);
   }, 60_000);
+
+  it("encodeWithGrid gives encode()'s features and the 7×7×480 grid they average, without leaking tensors", async () => {
+    const before = tf.memory().numTensors;
+    const { features, grid, gridShape } = await encoder.encodeWithGrid!(pixels);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(gridShape).toEqual([7, 7, 480]);
+    const alone = encoder.encode(pixels);
+    const expected = (await alone.data()) as Float32Array;
+    alone.dispose();
+    features.forEach((v, c) => {
+      expect(v).toBeCloseTo(expected[c]!, 4);
+      let sum = 0;
+      for (let k = 0; k < 49; k++) sum += grid[k * 480 + c]!;
+      expect(sum / 49).toBeCloseTo(v, 4);
+    });
+  }, 60_000);
 });
