@@ -149,21 +149,55 @@ export function attentionRecur<T>(
 ): { output: T; alpha: T; beta: T; state: AttentionState<T> } {
   const x = o.concat([state.h2, image.mean, o.gather(p.embed, ids)], 1);
   const first = lstmCell(o, o.matMul(x, p.w1), { h: state.h1, c: state.c1 }, p.u1, p.b1, arch.hiddenDim);
-  const language = (context: T) =>
-    lstmCell(o, o.matMul(o.concat([context, first.h], 1), p.w2), { h: state.h2, c: state.c2 }, p.u2, p.b2, arch.hiddenDim);
-  const attend = (alpha: T) => o.squeeze(o.sumKeep(o.mul(o.expandDims(alpha, 2), image.features), 1), 1);
-
   const query = o.matMul(first.h, p.wh);
   const padding = o.mul(o.sub(o.constant([1], [1]), image.mask), o.constant([MASKED], [1]));
   const regionScores = o.add(scores(o, p, image.keys, query), padding);
-  if (arch.sentinel === false) {
-    // The ablation without a sentinel: Up-Down's plain soft attention, β = 0 (its weights stay unused).
-    const alpha = o.softmax(regionScores);
-    const second = language(attend(alpha));
-    const beta = o.zerosLike(o.sumKeep(alpha, 1));
-    return { output: second.h, alpha, beta, state: { h1: first.h, c1: first.c, h2: second.h, c2: second.c } };
-  }
-  const sentinel = o.mul(o.sigmoid(o.add(o.matMul(x, p.wx), o.matMul(state.h1, p.whs))), o.tanh(first.c));
+  const { alpha, beta, context } =
+    arch.sentinel === false
+      ? softAttention(o, image, regionScores)
+      : sentinelAttention(o, p, image, regionScores, query, x, state.h1, first.c);
+  const second = lstmCell(o, o.matMul(o.concat([context, first.h], 1), p.w2), { h: state.h2, c: state.c2 }, p.u2, p.b2, arch.hiddenDim);
+  return {
+    output: second.h,
+    alpha,
+    beta,
+    state: { h1: first.h, c1: first.c, h2: second.h, c2: second.c },
+  };
+}
+
+/** What a step attends to: the regions' shares alpha [N, K], the sentinel's beta [N, 1], and the context [N, H]. */
+interface Attended<T> {
+  alpha: T;
+  beta: T;
+  context: T;
+}
+
+/** Σ alpha·feature over the regions: [N, H]. */
+function attendedFeatures<T>(o: Ops<T>, image: RegionMemory<T>, alpha: T): T {
+  return o.squeeze(o.sumKeep(o.mul(o.expandDims(alpha, 2), image.features), 1), 1);
+}
+
+/** The ablation without a sentinel (AttentionConfig.sentinel false): Up-Down's plain soft attention, β = 0. */
+function softAttention<T>(o: Ops<T>, image: RegionMemory<T>, regionScores: T): Attended<T> {
+  const alpha = o.softmax(regionScores);
+  return { alpha, beta: o.zerosLike(o.sumKeep(alpha, 1)), context: attendedFeatures(o, image, alpha) };
+}
+
+/**
+ * The visual sentinel (Lu et al. 2017): s = σ(x·Wx + h1_prev·Whs) ⊙ tanh(c1) competes with the
+ * regions in one softmax; context = Σ alpha·feature + β·s.
+ */
+function sentinelAttention<T>(
+  o: Ops<T>,
+  p: AttentionWeights<T>,
+  image: RegionMemory<T>,
+  regionScores: T,
+  query: T,
+  x: T,
+  h1Previous: T,
+  c1: T,
+): Attended<T> {
+  const sentinel = o.mul(o.sigmoid(o.add(o.matMul(x, p.wx), o.matMul(h1Previous, p.whs))), o.tanh(c1));
   const sentinelScore = scores(o, p, o.expandDims(o.matMul(sentinel, p.ws), 1), query);
   // β: the sentinel's share of one softmax over [regions; sentinel], read through a one-hot of the
   // last column (the regions' count is dynamic in a graph, so no static split). The regions' shares
@@ -172,14 +206,7 @@ export function attentionRecur<T>(
   const last = o.concat([o.zerosLike(image.mask), o.add(o.zerosLike(sentinelScore), one)], 1);
   const beta = o.sumKeep(o.mul(o.softmax(o.concat([regionScores, sentinelScore], 1)), last), 1);
   const alpha = o.mul(o.softmax(regionScores), o.sub(one, beta));
-
-  const second = language(o.add(attend(alpha), o.mul(beta, sentinel)));
-  return {
-    output: second.h,
-    alpha,
-    beta,
-    state: { h1: first.h, c1: first.c, h2: second.h, c2: second.c },
-  };
+  return { alpha, beta, context: o.add(attendedFeatures(o, image, alpha), o.mul(beta, sentinel)) };
 }
 
 /**
