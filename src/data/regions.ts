@@ -98,7 +98,7 @@ export async function readRegionSet(file: string): Promise<RegionSet> {
 }
 
 /**
- * A region's rows with a second grid's pooled features put after the first grid's: each row
+ * An image's region rows with a second grid's pooled features put after the first grid's: each row
  * [pooled C | rest] of `rows` ([n, dim]) becomes [pooled C | extra C2 | rest], `extra` being [n, C2]
  * (regionDescriptor's layout with C + C2 channels, as if the two grids were one).
  */
@@ -135,8 +135,9 @@ export async function widenRegionSet(
   let C2 = 0;
   for (let i = 0; i < set.keys.length; i++) {
     const { grid, gridShape } = await gridOf(i);
-    const [S_h, S_w] = gridShape;
-    C2 = gridShape[2];
+    const [S_h, S_w, channels] = gridShape;
+    if (i > 0 && channels !== C2) throw new Error(`widenRegionSet: image ${i}'s grid has ${channels} channels, the others ${C2}`);
+    C2 = channels;
     const pooled = roiAveragePool(
       grid,
       S_h,
@@ -148,7 +149,11 @@ export async function widenRegionSet(
     progress?.(i + 1);
   }
   const data = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  parts.reduce((at, p) => (data.set(p, at), at + p.length), 0);
+  let at = 0;
+  for (const p of parts) {
+    data.set(p, at);
+    at += p.length;
+  }
   return { ...set, encoder, dim: set.dim + C2, grid: [set.grid[0], set.grid[1], C + C2], data };
 }
 
