@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileLoader } from '../nn/io.js';
+import { readFeaturesWithGrid } from './grid.js';
 import { COCO_LABELS, type DetectedObject, type Encoder } from './types.js';
 
 export const CENTERNET_NAME = 'centernet';
@@ -342,18 +343,12 @@ export async function loadCenterNet(
     encodeAndDetect,
     // The backbone's grid ([N, 7, 7, 480] at 224) beside its average: issue 21's grid screen pools it in each
     // region (scripts/widen-regions.ts). Not on onnxruntime: its graph averages the grid inside.
-    encodeWithGrid: async (pixels) => {
-      const out = tf.tidy(() => {
-        const grid = model.execute({ [INPUT_NODE]: toGraphInput(pixels, inputSize) }, FEATURE_NODE) as tf.Tensor4D;
-        return [pool(grid), grid] as const;
+    encodeWithGrid: (pixels) => {
+      const [features, grid] = tf.tidy(() => {
+        const g = model.execute({ [INPUT_NODE]: toGraphInput(pixels, inputSize) }, FEATURE_NODE) as tf.Tensor4D;
+        return [pool(g), g] as const;
       });
-      try {
-        const [features, grid] = (await Promise.all(out.map((t) => t.data()))) as [Float32Array, Float32Array];
-        const [, S_h, S_w, C] = out[1].shape;
-        return { features, grid, gridShape: [S_h, S_w, C] };
-      } finally {
-        tf.dispose([...out]);
-      }
+      return readFeaturesWithGrid(features, grid);
     },
     dispose: () => model.dispose(),
   };

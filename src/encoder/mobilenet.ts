@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import path from 'node:path';
 import { fileLoader } from '../nn/io.js';
+import { readFeaturesWithGrid } from './grid.js';
 import type { Encoder } from './types.js';
 
 export const MOBILENET_NAME = 'mobilenet_v2';
@@ -24,21 +25,15 @@ export async function loadMobileNet(modelsDir: string): Promise<Encoder> {
   const model = tf.model({ inputs: full.inputs, outputs: featuresOut });
   const withGrid = tf.model({ inputs: full.inputs, outputs: [featuresOut, gridOut] });
   const dim = featuresOut.shape[1] as number;
-  const [, S_h, S_w, C] = gridOut.shape as [null, number, number, number];
   const inputSize = full.inputs[0]!.shape[1] as number;
   return {
     name: MOBILENET_NAME,
     dim,
     inputSize,
     encode: (pixels) => tf.tidy(() => model.predict(pixels.div(MOBILENET_INPUT_DIVISOR)) as tf.Tensor2D),
-    encodeWithGrid: async (pixels) => {
-      const out = tf.tidy(() => withGrid.predict(pixels.div(MOBILENET_INPUT_DIVISOR)) as [tf.Tensor2D, tf.Tensor4D]);
-      try {
-        const [features, grid] = (await Promise.all(out.map((t) => t.data()))) as [Float32Array, Float32Array];
-        return { features, grid, gridShape: [S_h, S_w, C] };
-      } finally {
-        tf.dispose(out);
-      }
+    encodeWithGrid: (pixels) => {
+      const [features, grid] = tf.tidy(() => withGrid.predict(pixels.div(MOBILENET_INPUT_DIVISOR)) as [tf.Tensor2D, tf.Tensor4D]);
+      return readFeaturesWithGrid(features, grid);
     },
     dispose: () => full.dispose(),
   };
