@@ -100,13 +100,20 @@ export async function readRegionSet(file: string): Promise<RegionSet> {
 /**
  * An image's region rows with a second grid's pooled features put after the first grid's: each row
  * [pooled C | rest] of `rows` ([n, dim]) becomes [pooled C | extra C2 | rest], `extra` being [n, C2]
- * (regionDescriptor's layout with C + C2 channels, as if the two grids were one).
+ * (regionDescriptor's layout with C + C2 channels, as if the two grids were one). Written into `out`
+ * when given (a view of the widened cache, so a whole cache is not built twice).
  */
-export function widenRegionRows(rows: Float32Array, dim: number, C: number, extra: Float32Array, C2: number): Float32Array {
+export function widenRegionRows(
+  rows: Float32Array,
+  dim: number,
+  C: number,
+  extra: Float32Array,
+  C2: number,
+  out: Float32Array = new Float32Array((rows.length / dim) * (dim + C2)),
+): Float32Array {
   const n = rows.length / dim;
   if (!Number.isInteger(n) || extra.length !== n * C2)
     throw new Error(`widenRegionRows: ${rows.length} values are not ${extra.length / C2} rows of ${dim}`);
-  const out = new Float32Array(n * (dim + C2));
   for (let r = 0; r < n; r++) {
     const row = rows.subarray(r * dim, (r + 1) * dim);
     const at = r * (dim + C2);
@@ -131,13 +138,16 @@ export async function widenRegionSet(
 ): Promise<RegionSet> {
   const offsets = regionOffsets(set);
   const C = set.grid[2];
-  const parts: Float32Array[] = [];
   let C2 = 0;
+  let data = new Float32Array(0);
   for (let i = 0; i < set.keys.length; i++) {
     const { grid, gridShape } = await gridOf(i);
     const [S_h, S_w, channels] = gridShape;
     if (i > 0 && channels !== C2) throw new Error(`widenRegionSet: image ${i}'s grid has ${channels} channels, the others ${C2}`);
-    C2 = channels;
+    if (i === 0) {
+      C2 = channels;
+      data = new Float32Array(offsets.at(-1)! * (set.dim + C2));
+    }
     const pooled = roiAveragePool(
       grid,
       S_h,
@@ -145,14 +155,9 @@ export async function widenRegionSet(
       C2,
       set.detections[i]!.map((d) => d.box),
     );
-    parts.push(widenRegionRows(imageRegions(set, offsets, i), set.dim, C, pooled, C2));
+    const rows = data.subarray(offsets[i]! * (set.dim + C2), offsets[i + 1]! * (set.dim + C2));
+    widenRegionRows(imageRegions(set, offsets, i), set.dim, C, pooled, C2, rows);
     progress?.(i + 1);
-  }
-  const data = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    data.set(p, at);
-    at += p.length;
   }
   return { ...set, encoder, dim: set.dim + C2, grid: [set.grid[0], set.grid[1], C + C2], data };
 }
