@@ -10,8 +10,7 @@ import { captionStepModel } from './step-model.js';
 import { groundedImage } from './grounded/data.js';
 import { generateGrounded, generateGroundedMany, groundedDecoder, type CaptionWord } from './grounded/generate.js';
 import { GroundedModel } from './grounded/model.js';
-import { tfjsGroundedNet, type GroundedNet } from './grounded/step-model.js';
-import { ensembleGroundedNet } from './grounded/ensemble.js';
+import { tfjsGroundedNet } from './grounded/step-model.js';
 import { TFJS_RUNTIME, type DecoderRuntime } from '../onnx/runtime.js';
 import { onnxGroundedNet } from './grounded/onnx.js';
 import { onnxCaptionDecoder } from './onnx.js';
@@ -170,33 +169,9 @@ function plainCaptioner(model: CaptionModel, table: WordTable, rt: DecoderRuntim
   };
 }
 
-/** One grounded model's net on the runtime asked for. */
-function groundedNet(model: GroundedModel, rt: DecoderRuntime): GroundedNet {
-  return rt.runtime === 'onnx' ? onnxGroundedNet(model, rt.device) : tfjsGroundedNet(model);
-}
-
-/**
- * A grounded captioner; with `others`, an ensemble whose members' probabilities are averaged
- * (src/caption/grounded/ensemble.ts). The first model's config (vocabulary, entries, decode rules) rules.
- */
-export function groundedCaptioner(
-  model: GroundedModel,
-  table: WordTable,
-  rt: DecoderRuntime,
-  others: readonly GroundedModel[] = [],
-): Captioner {
+function groundedCaptioner(model: GroundedModel, table: WordTable, rt: DecoderRuntime): Captioner {
   const { maxEntries, entryMinScore } = model.config;
-  for (const other of others) checkEnsembleMember(model, other);
-  const net =
-    others.length === 0
-      ? groundedNet(model, rt)
-      : ensembleGroundedNet(
-          [model, ...others].map((m) => ({
-            net: groundedNet(m, rt),
-            hidden: m.config.hiddenDim,
-            projected: maxEntries * m.config.attendDim,
-          })),
-        );
+  const net = rt.runtime === 'onnx' ? onnxGroundedNet(model, rt.device) : tfjsGroundedNet(model);
   const decoder = groundedDecoder(model, table, model.config, net);
   const prepare = (image: ImageEvidence) => groundedImage(table, image.features, image.objects, maxEntries, entryMinScore);
   return {
@@ -218,23 +193,9 @@ export function groundedCaptioner(
       ),
     dispose: () => {
       net.dispose();
-      [model, ...others].forEach((m) => m.dispose());
+      model.dispose();
     },
   };
-}
-
-/** An ensemble member must read the same inputs and write the same tokens as the first model. */
-function checkEnsembleMember(first: GroundedModel, other: GroundedModel): void {
-  const a = first.config;
-  const b = other.config;
-  const same = (what: string, x: unknown, y: unknown) => {
-    if (JSON.stringify(x) !== JSON.stringify(y))
-      throw new Error(`ensemble member ${b.name}: its ${what} differs from ${a.name}'s; train it on the same features and captions`);
-  };
-  same('encoder', a.encoder, b.encoder);
-  same('feature size', a.featureDim, b.featureDim);
-  same('entry count', a.maxEntries, b.maxEntries);
-  same('vocabulary', first.vocab.words, other.vocab.words);
 }
 
 /** Decoding choices a caller may override at load (evaluation: the unsupported-class rule's ablation and threshold). */
@@ -360,24 +321,12 @@ export async function loadCaptioner(
   } catch (err) {
     throw new Error(`cannot read caption model config ${file}: ${(err as Error).message}`);
   }
-  if (kind === 'caption-grounded') return loadGroundedCaptioner(dir, table, runtime);
+  if (kind === 'caption-grounded') return withModel(await GroundedModel.load(dir), (m) => groundedCaptioner(m, table, runtime));
   if (kind === 'caption-lstm') return withModel(await CaptionModel.load(dir), (m) => plainCaptioner(m, table, runtime));
   if (kind === 'caption-attention') {
     return withModel(await AttentionModel.load(dir), (m) => attentionCaptioner(m, table, runtime, overrides));
   }
   throw new Error(`${file}: "kind" must be caption-lstm, caption-grounded or caption-attention; got ${JSON.stringify(kind)}`);
-}
-
-/** A grounded model and the ensemble members its config names, each from its own folder inside `dir`. */
-async function loadGroundedCaptioner(dir: string, table: WordTable, runtime: DecoderRuntime): Promise<Captioner> {
-  const models = [await GroundedModel.load(dir)];
-  try {
-    for (const member of models[0]!.config.ensemble) models.push(await GroundedModel.load(path.join(dir, member)));
-    return groundedCaptioner(models[0]!, table, runtime, models.slice(1));
-  } catch (err) {
-    models.forEach((m) => m.dispose());
-    throw err;
-  }
 }
 
 /** build(model), disposing the model when that fails (an ONNX session that does not start). */

@@ -12,11 +12,6 @@ import {
   type GroundedDecoder,
 } from '../../src/caption/grounded/generate.js';
 import { GroundedModel } from '../../src/caption/grounded/model.js';
-import { ensembleGroundedNet } from '../../src/caption/grounded/ensemble.js';
-import { groundedInitialState, tfjsGroundedNet } from '../../src/caption/grounded/step-model.js';
-import { loadCaptioner } from '../../src/caption/captioner.js';
-import { ENTRY_FEATURES } from '../../src/grounding/entries.js';
-import { START_ID } from '../../src/text/vocab.js';
 import { slotCaption } from '../../src/caption/grounded/slots.js';
 import { groundedTrainOptionsSchema, trainGroundedModel } from '../../src/caption/grounded/train.js';
 import { DEFAULT_CAPTION_SEARCH, type CaptionSearchOptions } from '../../src/caption/options.js';
@@ -251,58 +246,6 @@ describe('grounded decoder', () => {
     );
     expect(again[0]!.text).toBe(captionOf([detection('giraffe', 0.7)])[0]!.text);
     loaded.dispose();
-  });
-});
-
-describe('grounded ensemble', () => {
-  const image = () =>
-    groundedImage(table, Float32Array.from([...countVector(2), 0.5, 0.5]), [...several('dog', 2), detection('person', 0.8, 0.6)], 8, 0.1);
-
-  it('averages the members: word probabilities, pointer scores and fine logits', () => {
-    const other = GroundedModel.init(decoder.model.config, 9);
-    const nets = [tfjsGroundedNet(decoder.model), tfjsGroundedNet(other)];
-    const net = ensembleGroundedNet(nets.map((n) => ({ net: n, hidden: 32, projected: 8 * 8 })));
-    const img = image();
-    const state = groundedInitialState(net, [img, img]);
-    const alone = nets.map((n) => groundedInitialState(n, [img, img]));
-    const ids = Int32Array.from([START_ID, START_ID]);
-    const slots = new Float32Array(2 * ENTRY_FEATURES);
-    const out = net.step(state, ids, slots);
-    const parts = alone.map((s, i) => nets[i]!.step(s, ids, slots));
-    const V = decoder.model.vocab.size;
-    for (const j of [0, 5, V - 1, V + 7]) {
-      const p = parts[0]!.logProbs[j]!;
-      const q = parts[1]!.logProbs[j]!;
-      expect(out.logProbs[j]).toBeCloseTo(Math.log((Math.exp(p) + Math.exp(q)) / 2), 5);
-    }
-    for (const j of [0, 3, 9]) expect(out.pointer[j]).toBeCloseTo((parts[0]!.pointer[j]! + parts[1]!.pointer[j]!) / 2, 5);
-    const fine = net.fine(out.rows.h, 2);
-    const fineParts = parts.map((o, i) => nets[i]!.fine(o.rows.h, 2));
-    for (const j of [4, V + 3]) expect(fine[j]).toBeCloseTo((fineParts[0]![j]! + fineParts[1]![j]!) / 2, 5);
-    other.dispose();
-  });
-
-  it('of a model with itself captions as the model alone; loads its members from the config', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'grounded-ens-'));
-    await decoder.model.save(path.join(dir, 'member'));
-    await decoder.model.save(dir, { ensemble: ['member'], classWordsBySlotOnly: true });
-    const captioner = await loadCaptioner(dir, table);
-    const evidence = { features: Float32Array.from([...countVector(1), 0.5, 0.5]), objects: [detection('giraffe', 0.7)] };
-    const alone = generateGrounded(decoder, groundedImage(table, evidence.features, evidence.objects, 8, 0.1), DEFAULT_CAPTION_SEARCH);
-    expect(captioner.caption(evidence, DEFAULT_CAPTION_SEARCH)[0]!.text).toBe(alone[0]!.text);
-    captioner.dispose();
-  });
-
-  it('refuses a member of another vocabulary, and a member folder outside the model', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'grounded-ens-bad-'));
-    const config = decoder.model.config;
-    const other = GroundedModel.init({ ...config, vocab: [...config.vocab.slice(0, -1), 'zzz'] }, 2);
-    await other.save(path.join(dir, 'member'));
-    other.dispose();
-    await decoder.model.save(dir, { ensemble: ['member'] });
-    await expect(loadCaptioner(dir, table)).rejects.toThrow(/vocabulary differs/);
-    await decoder.model.save(dir, { ensemble: ['../elsewhere'] });
-    await expect(loadCaptioner(dir, table)).rejects.toThrow(/may not leave the model folder/);
   });
 });
 

@@ -48,23 +48,6 @@ export const groundedConfigSchema = z
     classWordsBySlotOnly: z.boolean().default(false),
     /** Decoding adds this × log(detection score) to the pointer's scores: surer detections are named first (0: off). */
     pointerScorePrior: z.number().min(0).default(0),
-    /**
-     * Folders, inside this model's, of further grounded decoders trained on the same features and
-     * captions (another seed): decoding averages their probabilities with this one's
-     * (src/caption/grounded/ensemble.ts). This config's decode rules apply.
-     */
-    ensemble: z
-      .array(
-        z
-          .string()
-          .regex(
-            /^[A-Za-z0-9_-][A-Za-z0-9._-]*(\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$/,
-            'a member folder is a relative path inside the model folder',
-          )
-          .refine((p) => !p.split('/').includes('..'), 'a member folder may not leave the model folder'),
-      )
-      .max(4)
-      .default([]),
     vocab: vocabSchema.refine((v) => v[SLOT_ID] === SLOT && v[SLOTS_ID] === SLOTS, {
       message: `a grounded vocabulary has ${SLOT} and ${SLOTS} right after the specials`,
     }),

@@ -137,7 +137,6 @@ export async function trainGroundedModel(
     name: opts.name,
     version: opts.version,
     encoder: features.encoder,
-    ensemble: [],
     featureDim: features.dim,
     inputMean: stats.mean,
     inputStd: stats.std,
